@@ -1,0 +1,131 @@
+"""Dates as they arrive from Excel, CSV files and people: serials, date cells, ISO and Chinese text.
+
+Excel stores dates as serial numbers. In the 1900 system serial 1 is 1900-01-01
+and serial 60 is 29 February 1900, a day that never existed (kept for Lotus
+1-2-3 compatibility), so serials from 61 on are one day ahead of a plain count.
+In the 1904 system (old Mac workbooks) serial 0 is 1904-01-01.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+NAT = np.datetime64("NaT", "D")
+_EPOCH_1900 = np.datetime64("1899-12-30", "D")  # serial 61 -> 1900-03-01
+_EPOCH_1904 = np.datetime64("1904-01-01", "D")
+_MAX_SERIAL = 2958465  # 9999-12-31
+_DATE_TEXT = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+)?$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?: [\d:.]+)?$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+
+
+def serials_to_dates(serials: np.ndarray, date1904: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Convert Excel serial numbers to datetime64[D]; return (dates, bad) where bad marks non-dates.
+
+    A fraction of a day (a time) is dropped. Serial 60 of the 1900 system is bad:
+    29 February 1900 does not exist.
+    """
+    serial = np.asarray(serials, dtype=np.float64)
+    whole = np.floor(serial)
+    low = 0 if date1904 else 1
+    bad = ~np.isfinite(whole) | (whole < low) | (whole > _MAX_SERIAL)
+    if not date1904:
+        bad |= whole == 60
+    days = np.where(bad, 0, whole).astype(np.int64)
+    if date1904:
+        dates = _EPOCH_1904 + days
+    else:
+        dates = np.where(days < 60, _EPOCH_1900 + days + 1, _EPOCH_1900 + days)
+    return np.where(bad, NAT, dates).astype("datetime64[D]"), bad
+
+
+def parse_date_text(text: str) -> dt.date | None:
+    """Parse a date typed as text: ISO, 2026/11/30, 2026.11.30, 2026年11月30日 or 20261130."""
+    cleaned = text.strip()
+    for pattern in _DATE_TEXT:
+        match = pattern.match(cleaned)
+        if match:
+            year, month, day = (int(g) for g in match.groups())
+            try:
+                return dt.date(year, month, day)
+            except ValueError:
+                return None
+    return None
+
+
+def parse_dates(
+    values: Sequence[object], date1904: bool = False
+) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Convert a column of cell values to datetime64[D].
+
+    Blanks become NaT. Returns the dates and a list of (position, reason) for
+    values that are not dates.
+    """
+    n = len(values)
+    out = np.full(n, NAT, dtype="datetime64[D]")
+    errors: list[tuple[int, str]] = []
+    column = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
+    kinds = column.map(_kind).to_numpy()
+    for kind in ("date", "number", "text", "bad"):
+        where = np.flatnonzero(kinds == kind)
+        if not len(where):
+            continue
+        chunk = column.to_numpy()[where]
+        if kind == "date":
+            out[where] = [np.datetime64(_as_date(v), "D") for v in chunk]
+        elif kind == "number":
+            dates, bad = serials_to_dates(chunk.astype(np.float64), date1904)
+            out[where] = dates
+            errors.extend((int(i), _serial_reason(v)) for i, v in zip(where[bad], chunk[bad]))
+        elif kind == "text":
+            for i, value in zip(where, chunk):
+                parsed = parse_date_text(value)
+                if parsed is None:
+                    errors.append((int(i), f'"{value}" is not a date'))
+                else:
+                    out[i] = np.datetime64(parsed, "D")
+        else:
+            errors.extend((int(i), f'"{v}" is not a date') for i, v in zip(where, chunk))
+    return out, errors
+
+
+def _kind(value: object) -> str:
+    if value is None or value == "" or (isinstance(value, float) and np.isnan(value)):
+        return "blank"
+    if isinstance(value, bool):
+        return "bad"
+    if isinstance(value, dt.date | pd.Timestamp | np.datetime64):
+        return "date"
+    if isinstance(value, int | float | np.integer | np.floating):
+        return "number"
+    if isinstance(value, str):
+        return "blank" if not value.strip() else "text"
+    return "bad"
+
+
+def _as_date(value: object) -> dt.date:
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value).date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value  # type: ignore[return-value]
+
+
+def _serial_reason(value: object) -> str:
+    if float(value) == 60:
+        return "serial 60 is 29 February 1900, a day that does not exist"
+    return f"{value} is not a date serial number"
+
+
+def to_date(value: np.datetime64) -> dt.date | None:
+    """Return a datetime64 as a date, or None for NaT."""
+    return None if np.isnat(value) else pd.Timestamp(value).date()
