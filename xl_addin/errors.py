@@ -1,10 +1,10 @@
 """Exceptions for broken environments; expected data problems are `Problem` values instead.
 
-    CreditControlError
-     ├── WorkbookError     a workbook that cannot be read or written at all
-     ├── TemplateError     a letter or statement template that cannot be used
-     ├── JournalError      the journal database cannot be opened or written
-     └── InputError        user input with located problems (carries them)
+CreditControlError
+ ├── WorkbookError     a workbook that cannot be read or written at all
+ ├── TemplateError     a letter or statement template that cannot be used
+ ├── JournalError      the journal database cannot be opened or written
+ └── InputError        user input with located problems (carries them)
 """
 
 from __future__ import annotations

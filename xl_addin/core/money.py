@@ -13,9 +13,7 @@ import numpy as np
 
 CENT = Decimal("0.01")
 # 1,234.56 / 1234.56 / -1234 / (1,234.56); thousands separators must be whole groups of three.
-_AMOUNT_TEXT = re.compile(
-    r"^(?P<neg>-)?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)$"
-)
+_AMOUNT_TEXT = re.compile(r"^(?P<neg>-)?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)$")
 _CURRENCY_MARKS = str.maketrans("", "", " \u00a0¥￥$£€")
 
 

@@ -7,6 +7,7 @@ the same tables on its Policy sheet, and `policy_from_tables` reads them back.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
@@ -160,7 +161,7 @@ def _fold(text: str) -> str:
 def bucket_labels(bounds: tuple[int, ...]) -> tuple[str, ...]:
     """Return bucket labels for bounds: (0, 30, 60) -> Current, 1-30, 31-60, >60."""
     labels = ["Current" if bounds[0] == 0 else f"<={bounds[0]}"]
-    labels += [f"{lo + 1}-{hi}" for lo, hi in zip(bounds, bounds[1:])]
+    labels += [f"{lo + 1}-{hi}" for lo, hi in itertools.pairwise(bounds)]
     labels.append(f">{bounds[-1]}")
     return tuple(labels)
 
@@ -205,8 +206,10 @@ class _TableReader:
 
     def number(self, record, column: str, kind=Decimal, blank_ok=False):
         value = record.get(column)
-        if value is None or (isinstance(value, str) and not value.strip()) or (
-            isinstance(value, float) and pd.isna(value)
+        if (
+            value is None
+            or (isinstance(value, str) and not value.strip())
+            or (isinstance(value, float) and pd.isna(value))
         ):
             if not blank_ok:
                 self.problems.append(Problem(self.where(record, column), f"{column} is blank"))
@@ -312,9 +315,7 @@ def policy_from_tables(
                 if isinstance(when, dt.datetime):
                     when = when.date()
                 if not isinstance(when, dt.date):
-                    problems.append(
-                        Problem(t.where(r, "EffectiveFrom"), f'"{when}" is not a date')
-                    )
+                    problems.append(Problem(t.where(r, "EffectiveFrom"), f'"{when}" is not a date'))
                     continue
                 rate = t.number(r, "ReferenceRate")
                 if rate is not None:

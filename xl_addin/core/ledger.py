@@ -1,0 +1,276 @@
+"""The pipeline from a ledger to open items and a customer summary: settle, age, credit, escalate.
+
+Input frames use the normalised columns below (readers produce them); money is
+int64 cents. Settlement, for documents dated on or before the as-of date:
+
+1. a payment, credit note or negative adjustment that names an invoice
+   (AppliesTo) settles it, earliest document first; what exceeds the invoice
+   joins the customer's unapplied credit;
+2. unapplied credit settles the customer's open undisputed debits, oldest due
+   date first (cash without remittance advice is not put against an invoice the
+   customer disputes);
+3. what is left is Unapplied (zero or negative). For every customer
+   Balance = sum of the open amounts = sum of the buckets + Unapplied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from xl_addin.core.aging import bucket_index, days_overdue
+from xl_addin.core.credit import credit_headroom, credit_status
+from xl_addin.core.escalation import escalation_codes, stage_names
+from xl_addin.core.policy import Policy, bucket_labels
+
+LEDGER_COLUMNS = (
+    "customer_id", "doc_type", "doc_no", "doc_date", "due_date",
+    "amount_cents", "applies_to", "currency", "disputed",
+)  # fmt: skip
+CUSTOMER_COLUMNS = (
+    "customer_id", "segment", "currency", "credit_limit_cents", "payment_terms_days",
+    "open_orders_cents", "promise_date", "promise_amount_cents", "last_stage",
+    "last_contact_date",
+)  # fmt: skip
+DEBIT_TYPES = ("INV", "ADJ")
+DOC_TYPES = ("INV", "CRN", "PAY", "ADJ")
+PROMISE_WINDOW_DAYS = 30  # payments counted toward a promise when no contact date is known
+
+
+@dataclass(frozen=True, slots=True)
+class AgingResult:
+    """Open items (aligned with the ledger rows) and one summary row per customer."""
+
+    as_of: dt.date
+    labels: tuple[str, ...]
+    items: pd.DataFrame
+    customers: pd.DataFrame
+
+
+def age_ledger(
+    ledger: pd.DataFrame,
+    customers: pd.DataFrame,
+    as_of: dt.date,
+    policy: Policy,
+    age_from: str = "due",
+) -> AgingResult:
+    """Return open amounts, days overdue, buckets and stages per item and per customer.
+
+    `age_from` is "due" (days past the due date) or "document" (days since the
+    document date). Every ledger customer must be in `customers`.
+    """
+    as_of64 = np.datetime64(as_of, "D")
+    cust_index = pd.Index(customers["customer_id"])
+    code = cust_index.get_indexer(ledger["customer_id"])
+    if (code < 0).any():
+        raise ValueError("ledger names customers that are not in the customer list")
+    n_cust = len(cust_index)
+
+    doc_type = ledger["doc_type"].to_numpy(dtype=object)
+    amount = ledger["amount_cents"].to_numpy(dtype=np.int64)
+    doc_date = ledger["doc_date"].to_numpy(dtype="datetime64[D]")
+    disputed = ledger["disputed"].to_numpy(dtype=bool)
+    in_scope = doc_date <= as_of64
+    is_debit = in_scope & ((doc_type == "INV") | ((doc_type == "ADJ") & (amount >= 0)))
+    is_credit = in_scope & ~is_debit
+    debit = np.where(is_debit, np.abs(amount), 0)
+    credit = np.where(is_credit, np.abs(amount), 0)
+
+    open_debit, residual = _apply_named_credits(ledger, is_debit, is_credit, code, debit, credit)
+    terms = _terms_days(customers, policy)[code]
+    due = ledger["due_date"].to_numpy(dtype="datetime64[D]")
+    due = np.where(np.isnat(due), doc_date + terms.astype("timedelta64[D]"), due)
+    open_debit, credit_open, unapplied = _settle_unapplied(
+        code, n_cust, open_debit, residual, is_debit & ~disputed, due, doc_date
+    )
+
+    open_cents = np.where(is_debit, open_debit, -credit_open)
+    is_open_debit = is_debit & (open_debit > 0)
+    basis = due if age_from == "due" else doc_date
+    days = np.where(is_open_debit, days_overdue(basis, as_of64), np.nan)
+    bidx = bucket_index(days, policy.bounds)
+    labels = bucket_labels(policy.bounds)
+
+    segment_offset = _segment_offsets(customers, policy)
+    item_codes = escalation_codes(
+        days, policy, days_offset=segment_offset[code], disputed=disputed & is_open_debit
+    )
+    items = pd.DataFrame(
+        {
+            "in_scope": in_scope,
+            "is_debit": is_debit,
+            "open_cents": np.where(in_scope, open_cents, 0),
+            "due_date": due,
+            "days_overdue": days,
+            "bucket_index": bidx,
+            "bucket": np.array([*labels, None], dtype=object)[bidx],
+            "stage_code": item_codes,
+            "stage": stage_names(item_codes, policy),
+        },
+        index=ledger.index,
+    )
+    summary = _summarise(
+        customers, policy, as_of64, code, n_cust, items, disputed, unapplied, ledger, labels
+    )
+    return AgingResult(as_of, labels, items, summary)
+
+
+def _group_cumsum(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Cumulative sum restarting at each group (rows sorted by group)."""
+    total = np.cumsum(values)
+    if not len(values):
+        return total
+    starts = np.r_[True, groups[1:] != groups[:-1]]
+    before = (total - values)[starts]
+    return total - np.repeat(before, np.diff(np.r_[np.flatnonzero(starts), len(values)]))
+
+
+def _fill(amounts: np.ndarray, capacity: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Take up to each group's capacity from the amounts in order (rows sorted by group)."""
+    cumulative = _group_cumsum(amounts, groups)
+    return np.minimum(cumulative, capacity) - np.minimum(cumulative - amounts, capacity)
+
+
+def _apply_named_credits(ledger, is_debit, is_credit, code, debit, credit):
+    """Settle invoices named in AppliesTo; return open debits and the credit left unapplied."""
+    applies_to = ledger["applies_to"].to_numpy(dtype=object)
+    target = pd.Index(ledger["doc_no"]).get_indexer(applies_to)
+    named = is_credit & (applies_to != "") & (target >= 0)
+    named &= is_debit[np.maximum(target, 0)] & (code == code[np.maximum(target, 0)])
+    rows = np.flatnonzero(named)
+    order = rows[
+        np.lexsort((rows, ledger["doc_date"].to_numpy(dtype="datetime64[D]")[rows], target[rows]))
+    ]
+    used = _fill(credit[order], debit[target[order]], target[order])
+    open_debit = debit.copy()
+    np.subtract.at(open_debit, target[order], used)
+    residual = credit.copy()
+    residual[order] -= used
+    return open_debit, residual
+
+
+def _settle_unapplied(code, n_cust, open_debit, residual, settleable, due, doc_date):
+    """Let each customer's unapplied credit settle its open debits, oldest due date first."""
+    pool = np.zeros(n_cust, dtype=np.int64)
+    np.add.at(pool, code, residual)
+    rows = np.flatnonzero(settleable & (open_debit > 0))
+    order = rows[np.lexsort((rows, doc_date[rows], due[rows], code[rows]))]
+    used = _fill(open_debit[order], pool[code[order]], code[order])
+    open_debit = open_debit.copy()
+    open_debit[order] -= used
+    consumed = np.zeros(n_cust, dtype=np.int64)
+    np.add.at(consumed, code[order], used)
+    # The oldest credits are the ones used up; what stays open is the newest cash.
+    rows = np.flatnonzero(residual > 0)
+    order = rows[np.lexsort((rows, doc_date[rows], code[rows]))]
+    taken = _fill(residual[order], consumed[code[order]], code[order])
+    credit_open = residual.copy()
+    credit_open[order] -= taken
+    return open_debit, credit_open, -(pool - consumed)
+
+
+def _terms_days(customers: pd.DataFrame, policy: Policy) -> np.ndarray:
+    terms = customers["payment_terms_days"].to_numpy(dtype=np.float64)
+    return np.where(np.isnan(terms), policy.rules.default_payment_terms_days, terms).astype(
+        np.int64
+    )
+
+
+def _segment_offsets(customers: pd.DataFrame, policy: Policy) -> np.ndarray:
+    offsets = {}
+    return np.array(
+        [
+            offsets.setdefault(s, policy.segment_offset(s) or 0)
+            for s in customers["segment"].to_numpy(dtype=object)
+        ],
+        dtype=np.float64,
+    )
+
+
+def _promise_broken(customers, ledger, code, n_cust, as_of64) -> np.ndarray:
+    """A promise is broken when its date has passed and less than promised was paid since.
+
+    Payments count from the last contact (when the promise was taken), or from
+    PROMISE_WINDOW_DAYS before the promise date; a promise without an amount is
+    broken when nothing was paid.
+    """
+    promise_date = customers["promise_date"].to_numpy(dtype="datetime64[D]")
+    promised = customers["promise_amount_cents"].to_numpy(dtype=np.float64)
+    contact = customers["last_contact_date"].to_numpy(dtype="datetime64[D]")
+    since = np.where(
+        np.isnat(contact), promise_date - np.timedelta64(PROMISE_WINDOW_DAYS, "D"), contact
+    )
+    doc_date = ledger["doc_date"].to_numpy(dtype="datetime64[D]")
+    is_payment = ledger["doc_type"].to_numpy(dtype=object) == "PAY"
+    counted = is_payment & (doc_date > since[code]) & (doc_date <= as_of64)
+    paid = np.zeros(n_cust, dtype=np.int64)
+    np.add.at(paid, code[counted], ledger["amount_cents"].to_numpy(dtype=np.int64)[counted])
+    return (
+        ~np.isnat(promise_date) & (promise_date < as_of64) & (paid < np.nan_to_num(promised, nan=1))
+    )
+
+
+def _summarise(
+    customers, policy, as_of64, code, n_cust, items, disputed, unapplied, ledger, labels
+):
+    is_open = items["is_debit"].to_numpy() & (items["open_cents"].to_numpy() > 0)
+    open_cents = items["open_cents"].to_numpy()
+    days = items["days_overdue"].to_numpy()
+    bidx = items["bucket_index"].to_numpy()
+
+    buckets = np.zeros((n_cust, len(labels)), dtype=np.int64)
+    np.add.at(buckets, (code[is_open], bidx[is_open]), open_cents[is_open])
+    balance = buckets.sum(axis=1) + unapplied
+    overdue = np.zeros(n_cust, dtype=np.int64)
+    late = is_open & (days > 0)
+    np.add.at(overdue, code[late], open_cents[late])
+    max_days = _group_max(days, code, is_open, n_cust)
+    undisputed = is_open & ~disputed
+    stage_days = _group_max(days, code, undisputed, n_cust)
+    dunnable = np.zeros(n_cust, dtype=np.int64)
+    np.add.at(dunnable, code[undisputed], open_cents[undisputed])
+    only_disputed = np.isnan(stage_days) & ~np.isnan(max_days)
+
+    last = customers["last_stage"].to_numpy(dtype=object)
+    last_index = np.array([policy.stage_index(s) for s in last], dtype=object)
+    last_index = np.where(pd.isna(last_index), -1, last_index).astype(np.int64)
+    codes = escalation_codes(
+        np.where(only_disputed, max_days, stage_days),
+        policy,
+        amount_cents=np.where(only_disputed, np.nan, dunnable.astype(np.float64)),
+        days_offset=_segment_offsets(customers, policy),
+        disputed=only_disputed,
+        promise_broken=_promise_broken(customers, ledger, code, n_cust, as_of64),
+        last_index=last_index,
+    )
+    hold = codes >= policy.stage_index(policy.rules.hold_from_stage)
+    limit = customers["credit_limit_cents"].to_numpy(dtype=np.int64)
+    orders = customers["open_orders_cents"].to_numpy(dtype=np.int64)
+    summary = pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"].to_numpy(),
+            "balance_cents": balance,
+            "unapplied_cents": unapplied,
+            "overdue_cents": overdue,
+            "max_days_overdue": max_days,
+            "headroom_cents": credit_headroom(limit, balance, orders),
+            "credit_status": credit_status(
+                limit, balance, orders, hold, policy.rules.near_limit_share
+            ),
+            "stage_code": codes,
+            "stage": stage_names(codes, policy),
+        },
+        index=customers.index,
+    )
+    for i, label in enumerate(labels):
+        summary[f"bucket:{label}"] = buckets[:, i]
+    return summary
+
+
+def _group_max(values: np.ndarray, code: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, -np.inf)
+    np.maximum.at(out, code[mask], values[mask])
+    return np.where(np.isneginf(out), np.nan, out)

@@ -1,0 +1,141 @@
+"""Checks across rows and tables that a single cell cannot show, as located problems.
+
+Frames are the normalised tables: a `row` column with the worksheet row, and
+`attrs["sheet"]` and `attrs["letters"]` (field -> column letter) for locations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from xl_addin.core.money import to_decimal
+from xl_addin.core.policy import Policy
+from xl_addin.core.problems import Problem, Source
+
+POSITIVE_TYPES = ("INV", "CRN", "PAY")
+
+
+def _where(frame: pd.DataFrame, position: int, field: str | None = None) -> Source:
+    letters = frame.attrs.get("letters", {})
+    return Source(
+        frame.attrs.get("sheet", "?"),
+        int(frame["row"].iat[position]),
+        letters.get(field) if field else None,
+    )
+
+
+def _duplicates(frame: pd.DataFrame, field: str, what: str) -> list[Problem]:
+    values = frame[field]
+    repeated = values.duplicated(keep="first") & (values != "")
+    first_row = dict(zip(values[~values.duplicated(keep="first")], frame["row"], strict=False))
+    return [
+        Problem(
+            _where(frame, i, field),
+            f"{what} {values.iat[i]} appears twice (first in row {first_row[values.iat[i]]})",
+        )
+        for i in np.flatnonzero(repeated.to_numpy())
+    ]
+
+
+def check_customers(customers: pd.DataFrame, policy: Policy) -> list[Problem]:
+    """Return problems in the customer list: duplicates, negative limits, unknown names."""
+    problems = _duplicates(customers, "customer_id", "customer")
+    for field, label in (
+        ("credit_limit_cents", "credit limit"),
+        ("open_orders_cents", "open orders"),
+    ):
+        values = customers[field].to_numpy(dtype=np.float64)
+        for i in np.flatnonzero(values < 0):
+            amount = to_decimal(int(values[i]))
+            problems.append(Problem(_where(customers, i, field), f"{label} {amount:,} is negative"))
+    for i, segment in enumerate(customers["segment"]):
+        if policy.segment_offset(segment) is None:
+            names = ", ".join(s.name for s in policy.segments)
+            problems.append(
+                Problem(
+                    _where(customers, i, "segment"), f'segment "{segment}" is not one of {names}'
+                )
+            )
+    for i, stage in enumerate(customers["last_stage"]):
+        if stage and policy.stage_index(stage) is None:
+            problems.append(
+                Problem(
+                    _where(customers, i, "last_stage"), f'"{stage}" is not a stage of the ladder'
+                )
+            )
+    return problems
+
+
+def check_ledger(ledger: pd.DataFrame, customers: pd.DataFrame) -> list[Problem]:
+    """Return problems in the ledger: duplicates, unknown customers, bad AppliesTo, signs."""
+    sheet = ledger.attrs.get("sheet", "Ledger")
+    if not len(ledger):
+        return [Problem(Source(sheet), "the ledger has no documents")]
+    problems = _duplicates(ledger, "doc_no", "document number")
+    known = pd.Index(customers["customer_id"])
+    customer_ids = ledger["customer_id"].to_numpy(dtype=object)
+    for i in np.flatnonzero((known.get_indexer(customer_ids) < 0) & (customer_ids != "")):
+        problems.append(
+            Problem(
+                _where(ledger, i, "customer_id"),
+                f"customer {customer_ids[i]} is not in {customers.attrs.get('sheet', 'Customers')}",
+            )
+        )
+    doc_type = ledger["doc_type"].to_numpy(dtype=object)
+    amount = ledger["amount_cents"].to_numpy(dtype=np.float64)
+    for i in np.flatnonzero(np.isin(doc_type, POSITIVE_TYPES) & (amount < 0)):
+        problems.append(
+            Problem(
+                _where(ledger, i, "amount_cents"),
+                f"amount {to_decimal(int(amount[i])):,} of a {doc_type[i]} must be positive "
+                "(the document type gives the sign)",
+            )
+        )
+    problems += _check_applies_to(ledger, doc_type, amount)
+    problems += _check_currency(ledger, customers)
+    return problems
+
+
+def _check_applies_to(ledger: pd.DataFrame, doc_type: np.ndarray, amount) -> list[Problem]:
+    problems = []
+    applies_to = ledger["applies_to"].to_numpy(dtype=object)
+    target = pd.Index(ledger["doc_no"]).get_indexer(applies_to)
+    is_credit = np.isin(doc_type, ("CRN", "PAY")) | ((doc_type == "ADJ") & (amount < 0))
+    customer = ledger["customer_id"].to_numpy(dtype=object)
+    for i in np.flatnonzero(is_credit & (applies_to != "")):
+        where = _where(ledger, i, "applies_to")
+        t = target[i]
+        if t < 0:
+            problems.append(
+                Problem(where, f"applies to {applies_to[i]}, which is not in the ledger")
+            )
+        elif customer[t] != customer[i]:
+            problems.append(
+                Problem(
+                    where,
+                    f"applies to {applies_to[i]} of customer {customer[t]}, not {customer[i]}",
+                )
+            )
+        elif not (doc_type[t] == "INV" or (doc_type[t] == "ADJ" and amount[t] >= 0)):
+            problems.append(
+                Problem(where, f"applies to {applies_to[i]}, a {doc_type[t]}, not an invoice")
+            )
+    return problems
+
+
+def _check_currency(ledger: pd.DataFrame, customers: pd.DataFrame) -> list[Problem]:
+    by_customer = dict(zip(customers["customer_id"], customers["currency"], strict=False))
+    problems = []
+    for i, (customer, currency) in enumerate(
+        zip(ledger["customer_id"], ledger["currency"], strict=True)
+    ):
+        expected = by_customer.get(customer, "")
+        if currency and expected and currency.upper() != expected.upper():
+            problems.append(
+                Problem(
+                    _where(ledger, i, "currency"),
+                    f"currency {currency} differs from customer {customer}'s currency {expected}",
+                )
+            )
+    return problems

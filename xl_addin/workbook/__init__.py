@@ -1,0 +1,1 @@
+"""Reading and writing credit-control workbooks (calamine to read, openpyxl to write)."""

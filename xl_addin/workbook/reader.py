@@ -1,0 +1,258 @@
+"""Read a credit-control workbook (.xlsx/.xlsm) with calamine into normalised tables.
+
+calamine (Rust) reads the cell values; two small things it does not report are
+read from the file's XML directly: the 1904 date system flag, and error cells
+(#N/A, #REF!...), which calamine returns as blanks and which must not pass as
+empty input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+import python_calamine as calamine
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
+
+from xl_addin.core.policy import DEFAULT_POLICY, Policy, policy_from_tables
+from xl_addin.core.problems import Problem, Source
+from xl_addin.errors import WorkbookError
+from xl_addin.workbook import convert
+from xl_addin.workbook.schema import CUSTOMERS, LEDGER, POLICY_TABLES, SETTINGS, TableSpec, fold
+from xl_addin.workbook.tables import RawTable, Table
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    as_of: dt.date | None = None
+    language: str = "en"
+    base_currency: str = "CNY"
+    branch: str = ""
+    statement_period: str = ""
+    output_folder: str = ""
+    journal: str = ""
+    template_pack: str = ""
+    pack_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CreditBook:
+    """Everything the engine needs from one workbook."""
+
+    path: Path
+    date1904: bool
+    settings: Settings
+    customers: Table
+    ledger: Table | None
+    policy: Policy
+
+
+_SETTING_KEYS = {
+    "asofdate": "as_of", "截止日期": "as_of", "账龄截止日": "as_of",
+    "language": "language", "语言": "language",
+    "basecurrency": "base_currency", "本位币": "base_currency",
+    "branch": "branch", "分公司": "branch", "网点": "branch",
+    "statementperiod": "statement_period", "对账期间": "statement_period",
+    "outputfolder": "output_folder", "输出文件夹": "output_folder",
+    "journal": "journal", "日志": "journal",
+    "templatepack": "template_pack", "模板包": "template_pack",
+    "packversion": "pack_version", "模板版本": "pack_version",
+}  # fmt: skip
+_ERROR_CELLS = (  # attribute order differs between writers
+    re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>\s*<v>([^<]*)</v>'),
+    re.compile(rb'<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]+)(\d+)"[^>]*>\s*<v>([^<]*)</v>'),
+)
+
+
+def open_workbook(path: Path) -> tuple[calamine.CalamineWorkbook, bool]:
+    """Open a workbook for reading; return it and whether it uses the 1904 date system."""
+    if not path.exists():
+        raise WorkbookError(f"{path}: no such file")
+    if path.suffix.lower() not in WORKBOOK_SUFFIXES or not zipfile.is_zipfile(path):
+        raise WorkbookError(f"{path.name}: not an Excel workbook (.xlsx or .xlsm)")
+    try:
+        book = calamine.CalamineWorkbook.from_path(str(path), load_tables=True)
+        with zipfile.ZipFile(path) as archive:
+            workbook_xml = archive.read("xl/workbook.xml")
+    except (calamine.CalamineError, KeyError, zipfile.BadZipFile, OSError) as error:
+        raise WorkbookError(f"{path.name}: cannot be read as a workbook ({error})") from error
+    return book, re.search(rb'date1904="(1|true)"', workbook_xml) is not None
+
+
+def read_workbook(
+    path: Path, *, ledger: Table | None = None
+) -> tuple[CreditBook | None, list[Problem]]:
+    """Read Settings, Customers, Ledger and Policy; return the book and every problem found.
+
+    Pass `ledger` to take the ledger from elsewhere (a CSV export); the workbook then
+    needs no Ledger sheet.
+    """
+    book, date1904 = open_workbook(path)
+    problems: list[Problem] = []
+    sheets = {fold(name): name for name in book.sheet_names}
+    error_cells = _ErrorCells(path)
+
+    settings = Settings()
+    raw = _find_table(book, SETTINGS, sheets, error_cells)
+    if raw is not None:
+        settings = _read_settings(
+            convert.normalise(raw, SETTINGS, date1904, problems), date1904, problems
+        )
+    customers = _required_table(book, CUSTOMERS, sheets, error_cells, date1904, problems)
+    if ledger is None:
+        ledger = _required_table(book, LEDGER, sheets, error_cells, date1904, problems)
+    policy, policy_problems = _read_policy(book, sheets)
+    problems.extend(policy_problems)
+    if customers is None:
+        return None, problems
+    return CreditBook(path, date1904, settings, customers, ledger, policy), problems
+
+
+def _required_table(book, spec, sheets, error_cells, date1904, problems) -> Table | None:
+    raw = _find_table(book, spec, sheets, error_cells)
+    if raw is None:
+        problems.append(Problem(Source(spec.name), f"the workbook has no {spec.name} sheet"))
+        return None
+    return convert.normalise(raw, spec, date1904, problems)
+
+
+def _find_table(book, spec: TableSpec, sheets: dict[str, str], error_cells) -> RawTable | None:
+    """Find a table: an Excel table named like the sheet, else a sheet with headers in row 1."""
+    for name in book.table_names:
+        if fold(name) == fold(spec.name):
+            table = book.get_table_by_name(name)
+            header_row, first_col = table.start[0], table.start[1] + 1
+            rows = table.to_python()
+            if rows and all(v == "" for v in rows[-1]) and len(rows) == 1:
+                rows = []  # a table with a header and one empty row
+            return RawTable(
+                table.sheet,
+                name,
+                header_row,
+                first_col,
+                tuple(str(c) for c in table.columns),
+                rows,
+                error_cells.of(table.sheet),
+            )
+    for candidate in (spec.name, *spec.sheet_aliases):
+        sheet_name = sheets.get(fold(candidate))
+        if sheet_name is None:
+            continue
+        values = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        if not values:
+            return RawTable(sheet_name, None, 1, 1, (), [], {})
+        headers = tuple(str(h).strip() for h in values[0])
+        return RawTable(sheet_name, None, 1, 1, headers, values[1:], error_cells.of(sheet_name))
+    return None
+
+
+def _read_settings(table: Table, date1904: bool, problems: list[Problem]) -> Settings:
+    values: dict[str, object] = {}
+    for key, value, row in zip(
+        table.frame["key"], table.frame["value"], table.frame["row"], strict=True
+    ):
+        name = _SETTING_KEYS.get(fold(key))
+        if name is None:
+            continue
+        if name == "as_of":
+            dates, errors = convert.parse_date_column([value], date1904)
+            if errors:
+                problems.append(Problem(table.source(int(row), "value"), f"AsOfDate {errors[0]}"))
+                continue
+            values[name] = None if pd.isna(dates[0]) else pd.Timestamp(dates[0]).date()
+        else:
+            values[name] = convert.cell_text(value)
+    language = str(values.get("language") or "en").strip().lower()
+    if language not in ("en", "zh"):
+        problems.append(Problem(Source(table.raw.sheet), f'Language "{language}" must be en or zh'))
+        values["language"] = "en"
+    else:
+        values["language"] = language
+    return Settings(**{k: v for k, v in values.items() if v not in (None, "") or k == "as_of"})
+
+
+def _read_policy(book, sheets: dict[str, str]) -> tuple[Policy, list[Problem]]:
+    wanted = {fold(name): name for name in POLICY_TABLES}
+    tables: dict[str, pd.DataFrame] = {}
+    for name in book.table_names:
+        canonical = wanted.get(fold(name))
+        if canonical is None:
+            continue
+        table = book.get_table_by_name(name)
+        columns = [str(c).strip() for c in table.columns]
+        frame = pd.DataFrame(table.to_python(), columns=columns, dtype=object)
+        frame = frame[~frame.apply(lambda r: all(v == "" for v in r), axis=1)]
+        frame["row"] = [table.start[0] + 1 + i for i in frame.index]
+        frame.attrs["sheet"] = table.sheet
+        frame.attrs["letters"] = {
+            c: get_column_letter(table.start[1] + 1 + i) for i, c in enumerate(columns)
+        }
+        tables[canonical] = frame.reset_index(drop=True)
+    if not tables:
+        return DEFAULT_POLICY, []
+    return policy_from_tables(tables)
+
+
+class _ErrorCells:
+    """Error cells (#N/A, #VALUE! ...) per sheet, read from the sheet XML on demand."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._parts: dict[str, str] | None = None
+
+    def of(self, sheet: str) -> dict[tuple[int, int], str]:
+        parts = self._sheet_parts()
+        part = parts.get(sheet)
+        if part is None:
+            return {}
+        with zipfile.ZipFile(self.path) as archive:
+            xml = archive.read(part)
+        if b't="e"' not in xml:
+            return {}
+        found: dict[tuple[int, int], str] = {}
+        for pattern in _ERROR_CELLS:
+            for letters, row, text in pattern.findall(xml):
+                found[(int(row), column_index_from_string(letters.decode()))] = text.decode()
+        return found
+
+    def _sheet_parts(self) -> dict[str, str]:
+        if self._parts is None:
+            self._parts = _sheet_parts(self.path)
+        return self._parts
+
+
+def _sheet_parts(path: Path) -> dict[str, str]:
+    """Map sheet names to their XML part names inside the package."""
+    with zipfile.ZipFile(path) as archive:
+        workbook = archive.read("xl/workbook.xml").decode("utf-8")
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    targets = dict(re.findall(r'<Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"', rels))
+    targets |= {
+        rid: target
+        for target, rid in re.findall(
+            r'<Relationship\b[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"', rels
+        )
+    }
+    parts = {}
+    for tag in re.findall(r"<(?:\w+:)?sheet\b[^>]*>", workbook):
+        name = re.search(r'\bname="([^"]*)"', tag)
+        rid = re.search(r'\br:id="([^"]*)"', tag) or re.search(r'\b\w+:id="([^"]*)"', tag)
+        if name and rid and rid.group(1) in targets:
+            target = targets[rid.group(1)]
+            part = (
+                target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl", target))
+            )
+            parts[_unescape(name.group(1))] = part
+    return parts
+
+
+def _unescape(text: str) -> str:
+    return (
+        text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+    ).replace("&amp;", "&")

@@ -1,0 +1,38 @@
+"""A table as found in a workbook or CSV file, raw and normalised."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+from openpyxl.utils.cell import get_column_letter
+
+from xl_addin.core.problems import Source
+
+
+@dataclass(frozen=True, slots=True)
+class RawTable:
+    """Cell values of one table as found: where it sits, its header texts and data rows."""
+
+    sheet: str
+    table: str | None
+    header_row: int  # 1-based worksheet row of the header
+    first_column: int  # 1-based worksheet column of the first column
+    headers: tuple[str, ...]
+    rows: list[list[object]]
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) -> "#N/A"
+
+    def letter(self, position: int) -> str:
+        return get_column_letter(self.first_column + position)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A normalised table: engine columns plus `row` (worksheet row), and where each column is."""
+
+    raw: RawTable
+    frame: pd.DataFrame
+    letters: dict[str, str]  # field -> column letter
+
+    def source(self, row: int | None = None, field_name: str | None = None) -> Source:
+        return Source(self.raw.sheet, row, self.letters.get(field_name) if field_name else None)
