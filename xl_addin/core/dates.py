@@ -95,7 +95,7 @@ def parse_dates(
                     out[i] = np.datetime64(parsed, "D")
         else:
             errors.extend((int(i), f'"{v}" is not a date') for i, v in zip(where, chunk))
-    return out, errors
+    return out, sorted(errors)
 
 
 def _kind(value: object) -> str:

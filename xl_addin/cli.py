@@ -1,0 +1,208 @@
+"""The `credit-control` command: parse, call a service, print. Exit 0 ok, 1 user error, 2 usage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from xl_addin.core.dates import parse_date_text
+from xl_addin.core.money import to_decimal
+from xl_addin.core.problems import Problem
+from xl_addin.errors import CreditControlError
+from xl_addin.services import refresh as refresh_service
+
+app = typer.Typer(
+    help="Credit control for Excel workbooks: aging, credit status and the collection ladder.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class AgeFrom(StrEnum):
+    due = "due"
+    document = "document"
+
+
+def _date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    parsed = parse_date_text(value)
+    if parsed is None:
+        raise typer.BadParameter(f'"{value}" is not a date (use YYYY-MM-DD)')
+    return parsed
+
+
+AsOf = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Age as of this date (YYYY-MM-DD); default Settings.AsOfDate."),
+]
+Format = Annotated[
+    OutputFormat, typer.Option("--format", help="table for people, json for machines.")
+]
+WorkbookArg = Annotated[Path, typer.Argument(help="The credit-control workbook (.xlsx or .xlsm).")]
+LedgerCsv = Annotated[
+    Path | None,
+    typer.Option("--ledger", help="Take the ledger from this CSV export (UTF-8 or GBK)."),
+]
+AgeFromOption = Annotated[
+    AgeFrom, typer.Option("--age-from", help="Count days from the due date or the document date.")
+]
+
+
+class Reporter:
+    """Progress on stderr, results on stdout; quiet progress when a machine reads the output."""
+
+    def __init__(self, output: OutputFormat):
+        self.json = output is OutputFormat.json
+        self.out = Console(highlight=False)
+        self.err = Console(stderr=True, highlight=False)
+
+    @contextmanager
+    def steps(self) -> Iterator[callable]:
+        started = time.perf_counter()
+        with self.err.status("Starting") as status:
+
+            def step(message: str) -> None:
+                status.update(f"{message} ...")
+                if not self.json:
+                    self.err.print(f"[dim]{time.perf_counter() - started:6.1f}s[/] {message}")
+
+            yield step
+
+    def problems(self, problems: Sequence[Problem]) -> None:
+        if self.json:
+            payload = {"problems": [p.as_dict() for p in problems]}
+            self.out.print_json(json.dumps(payload, ensure_ascii=False))
+            return
+        self.err.print(f"[bold red]{len(problems)} problem(s); nothing was written:[/]")
+        for problem in problems[:200]:
+            self.err.print(f"  {problem}", markup=False)
+        if len(problems) > 200:
+            self.err.print(f"  ... and {len(problems) - 200} more")
+
+
+def _fail(message: str) -> None:
+    Console(stderr=True).print(f"[bold red]Error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(1)
+
+
+@app.command()
+def refresh(
+    workbook: WorkbookArg,
+    as_of: AsOf = None,
+    ledger: LedgerCsv = None,
+    age_from: AgeFromOption = AgeFrom.due,
+    output: Format = OutputFormat.table,
+) -> None:
+    """Compute open amounts, buckets, credit status and stages, and the Aging sheet."""
+    report = Reporter(output)
+    try:
+        with report.steps() as step:
+            result = refresh_service.refresh(
+                workbook, _date(as_of), ledger, age_from.value, step=step
+            )
+    except CreditControlError as error:
+        _fail(str(error))
+    if not isinstance(result, refresh_service.RefreshResult):
+        report.problems(result)
+        raise typer.Exit(1)
+    if report.json:
+        report.out.print_json(json.dumps(refresh_service.as_json(result), ensure_ascii=False))
+        return
+    print_summary(report.out, result)
+    where = f" (previous version kept as {result.backup.name})" if result.backup else ""
+    report.out.print(f"Updated {workbook}{where}.", markup=False)
+
+
+@app.command()
+def validate(
+    workbook: WorkbookArg,
+    ledger: LedgerCsv = None,
+    output: Format = OutputFormat.table,
+) -> None:
+    """Check a workbook and list every problem with its sheet, row and column."""
+    report = Reporter(output)
+    try:
+        result = refresh_service.compute(workbook, None, ledger)
+    except CreditControlError as error:
+        _fail(str(error))
+    if not isinstance(result, refresh_service.RefreshResult):
+        report.problems(result)
+        raise typer.Exit(1)
+    if report.json:
+        report.out.print_json(json.dumps({"problems": []}))
+    else:
+        report.out.print(f"{workbook}: no problems found.", markup=False)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo files.")] = Path(
+        "demo-output"
+    ),
+    customers: Annotated[int, typer.Option(help="How many customers to invent.", min=1)] = 300,
+    as_of: AsOf = None,
+) -> None:
+    """Build a bilingual sample workbook and run the month on it, into ./demo-output."""
+    from xl_addin.services import demo as demo_service
+
+    console = Console(highlight=False)
+    when = _date(as_of) or demo_service.DEFAULT_AS_OF
+    with Reporter(OutputFormat.table).steps() as step:
+        result = demo_service.run_demo(out, when, customers, step=step)
+    print_summary(console, result.refresh)
+    console.print(f"Demo workbook: {result.workbook}", markup=False)
+
+
+def print_summary(console: Console, result: refresh_service.RefreshResult) -> None:
+    """Print the aging summary per currency and the customers at each stage."""
+    for totals in refresh_service.totals_by_currency(result):
+        table = Table(
+            title=f"Aged receivables {totals.currency}, as of {result.as_of.isoformat()}",
+            title_justify="left",
+        )
+        table.add_column("Bucket")
+        table.add_column("Amount", justify="right")
+        table.add_column("Share", justify="right")
+        for label, cents in totals.buckets.items():
+            table.add_row(label, f"{to_decimal(cents):,}", _share(cents, totals.balance))
+        if totals.unapplied:
+            table.add_row("Unapplied", f"{to_decimal(totals.unapplied):,}", "")
+        table.add_section()
+        table.add_row("Balance", f"{to_decimal(totals.balance):,}", "100.0%")
+        table.add_row(
+            "Overdue", f"{to_decimal(totals.overdue):,}", _share(totals.overdue, totals.balance)
+        )
+        console.print(table)
+        stages = ", ".join(f"{name} {count}" for name, count in sorted(totals.stages.items()))
+        console.print(f"{totals.customers} customers with open items: {stages}", markup=False)
+
+
+def _share(part: int, whole: int) -> str:
+    return "" if not whole else f"{part / whole:.1%}"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the command line (entry point of `credit-control`)."""
+    app(args=list(argv) if argv is not None else None, prog_name="credit-control")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,299 @@
+"""The refresh use case: compute the workbook's columns and Aging sheet, and write them safely."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from xl_addin.core.ledger import AgingResult, age_ledger
+from xl_addin.core.money import to_decimal
+from xl_addin.core.problems import Problem
+from xl_addin.services.book import LoadedBook, load_book, resolve_as_of
+from xl_addin.workbook.schema import CUSTOMERS, LEDGER
+from xl_addin.workbook.writer import ColumnUpdate, SheetTable, write_refresh
+
+MONEY_FORMAT = "#,##0.00;[Red]-#,##0.00"
+Step = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    """What a refresh computed (and wrote, unless it was a dry run)."""
+
+    loaded: LoadedBook
+    aging: AgingResult
+    backup: Path | None = None
+
+    @property
+    def as_of(self) -> dt.date:
+        return self.aging.as_of
+
+
+def compute(
+    path: Path,
+    as_of: dt.date | None = None,
+    ledger_csv: Path | None = None,
+    age_from: str = "due",
+    step: Step = lambda _: None,
+) -> RefreshResult | tuple[Problem, ...]:
+    """Read, check and age a workbook; return the result or the problems that stop it."""
+    step("Reading the workbook")
+    loaded = load_book(path, ledger_csv)
+    if not isinstance(loaded, LoadedBook):
+        return loaded
+    step("Ageing the ledger")
+    when = resolve_as_of(loaded.book, as_of)
+    aging = age_ledger(loaded.ledger, loaded.customers, when, loaded.book.policy, age_from)
+    return RefreshResult(loaded, aging)
+
+
+def refresh(
+    path: Path,
+    as_of: dt.date | None = None,
+    ledger_csv: Path | None = None,
+    age_from: str = "due",
+    step: Step = lambda _: None,
+) -> RefreshResult | tuple[Problem, ...]:
+    """Compute and write the computed columns and the Aging sheet into the workbook."""
+    result = compute(path, as_of, ledger_csv, age_from, step)
+    if not isinstance(result, RefreshResult):
+        return result
+    step("Writing the workbook")
+    updates = [_customer_update(result)]
+    if ledger_csv is None:
+        updates.append(_ledger_update(result))
+    backup = write_refresh(path, updates, [aging_sheet(result)])
+    return RefreshResult(result.loaded, result.aging, backup)
+
+
+# --- what goes into the workbook -------------------------------------------------------
+
+
+def _money(cents: np.ndarray) -> list[Decimal]:
+    return [to_decimal(c) for c in cents]
+
+
+def _whole(values: np.ndarray) -> list[int | None]:
+    return [None if np.isnan(v) else int(v) for v in values]
+
+
+def _customer_update(result: RefreshResult) -> ColumnUpdate:
+    table = result.loaded.book.customers
+    summary = result.aging.customers
+    values = {
+        "Balance": _money(summary["balance_cents"]),
+        "Overdue": _money(summary["overdue_cents"]),
+        "MaxDaysOverdue": _whole(summary["max_days_overdue"].to_numpy()),
+        "Headroom": _money(summary["headroom_cents"]),
+        "CreditStatus": list(summary["credit_status"]),
+        "Stage": list(summary["stage"]),
+    }
+    return _update(table, CUSTOMERS, values, result.loaded.customers["row"])
+
+
+def _ledger_update(result: RefreshResult) -> ColumnUpdate:
+    table = result.loaded.book.ledger
+    items = result.aging.items
+    scope = items["in_scope"].to_numpy()
+    open_cents = items["open_cents"].to_numpy()
+    values = {
+        "OpenAmount": [
+            to_decimal(c) if s else None for c, s in zip(open_cents, scope, strict=True)
+        ],
+        "DaysOverdue": _whole(items["days_overdue"].to_numpy()),
+        "Bucket": list(items["bucket"]),
+        "Stage": list(items["stage"]),
+    }
+    return _update(table, LEDGER, values, result.loaded.ledger["row"])
+
+
+def _update(table, spec, values, rows) -> ColumnUpdate:
+    formats = {c.header: MONEY_FORMAT for c in spec.computed if c.kind == "money"}
+    formats |= {c.header: "0" for c in spec.computed if c.kind == "int"}
+    return ColumnUpdate(
+        sheet=table.raw.sheet,
+        header_row=table.raw.header_row,
+        first_column=table.raw.first_column,
+        table=table.raw.table,
+        rows=[int(r) for r in rows],
+        values=values,
+        number_formats=formats,
+        aliases={c.header: c.aliases for c in spec.computed},
+    )
+
+
+AGING_HEADERS = {
+    "en": ("Customer", "Name", "Currency", "Unapplied", "Balance", "Overdue", "Overdue %",
+           "Max days overdue", "Credit status", "Stage", "Total", "Share of total"),
+    "zh": ("客户编号", "客户名称", "币种", "未核销", "余额", "逾期金额", "逾期占比",
+           "最长逾期天数", "信用状态", "催收阶段", "合计", "占比"),
+}  # fmt: skip
+
+
+def aging_frame(result: RefreshResult) -> pd.DataFrame:
+    """Return the aging by customer: one row per customer with anything open, amounts in cents."""
+    summary = result.aging.customers
+    customers = result.loaded.customers
+    frame = pd.DataFrame(
+        {
+            "customer_id": summary["customer_id"],
+            "name": customers["name"],
+            "currency": customers["currency"],
+            **{label: summary[f"bucket:{label}"] for label in result.aging.labels},
+            "unapplied": summary["unapplied_cents"],
+            "balance": summary["balance_cents"],
+            "overdue": summary["overdue_cents"],
+            "max_days_overdue": summary["max_days_overdue"],
+            "credit_status": summary["credit_status"],
+            "stage": summary["stage"],
+        }
+    )
+    active = (frame[list(result.aging.labels)].to_numpy() != 0).any(axis=1) | (
+        frame["unapplied"].to_numpy() != 0
+    )
+    return frame[active].reset_index(drop=True)
+
+
+def aging_sheet(result: RefreshResult) -> SheetTable:
+    """Build the Aging sheet: per customer by bucket, totals and shares per currency."""
+    language = result.loaded.book.settings.language
+    h = AGING_HEADERS[language]
+    labels = list(result.aging.labels)
+    frame = aging_frame(result)
+    header = [h[0], h[1], h[2], *labels, h[3], h[4], h[5], h[6], h[7], h[8], h[9]]
+    money = {name: _money(frame[name].to_numpy()) for name in (*labels, "unapplied", "balance")}
+    money["overdue"] = _money(frame["overdue"].to_numpy())
+    shares = [_share(o, b) for o, b in zip(frame["overdue"], frame["balance"], strict=True)]
+    columns = [
+        list(frame["customer_id"]), list(frame["name"]), list(frame["currency"]),
+        *(money[label] for label in labels),
+        money["unapplied"], money["balance"], money["overdue"], shares,
+        _whole(frame["max_days_overdue"].to_numpy()),
+        list(frame["credit_status"]), list(frame["stage"]),
+    ]  # fmt: skip
+    rows = [list(row) for row in zip(*columns, strict=True)]
+    totals = []
+    for currency, group in frame.groupby("currency", sort=True):
+        sums = [int(group[label].sum()) for label in labels]
+        balance = int(group["balance"].sum())
+        overdue = int(group["overdue"].sum())
+        unapplied = int(group["unapplied"].sum())
+        totals.append(
+            [f"{h[10]} {currency}", "", currency, *map(to_decimal, sums),
+             to_decimal(unapplied), to_decimal(balance), to_decimal(overdue),
+             _share(overdue, balance), None, None, None]
+        )  # fmt: skip
+        totals.append(
+            [f"{h[11]} {currency}", "", currency, *(_share(s, balance) for s in sums),
+             _share(unapplied, balance), _share(balance, balance), _share(overdue, balance),
+             None, None, None, None]
+        )  # fmt: skip
+    formats = {name: MONEY_FORMAT for name in (*labels, h[3], h[4], h[5])}
+    formats[h[6]] = "0.0%"
+    title = (
+        f"账龄分析表 截至 {result.as_of:%Y年%m月%d日}"
+        if language == "zh"
+        else f"Aged receivables as of {result.as_of:%d %B %Y}"
+    )
+    return SheetTable(
+        sheet="Aging",
+        title=title,
+        header=header,
+        rows=rows,
+        totals=totals,
+        number_formats=formats,
+        chart=True,
+        chart_columns=labels,
+    )
+
+
+def _share(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(part / whole, 4)
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyTotals:
+    """Aging totals of one currency, in cents."""
+
+    currency: str
+    customers: int
+    buckets: dict[str, int]
+    unapplied: int
+    balance: int
+    overdue: int
+    stages: dict[str, int]
+
+
+def totals_by_currency(result: RefreshResult) -> list[CurrencyTotals]:
+    """Return the aging totals per currency, with the number of customers at each stage."""
+    frame = aging_frame(result)
+    totals = []
+    for currency, group in frame.groupby("currency", sort=True):
+        totals.append(
+            CurrencyTotals(
+                currency=str(currency),
+                customers=len(group),
+                buckets={label: int(group[label].sum()) for label in result.aging.labels},
+                unapplied=int(group["unapplied"].sum()),
+                balance=int(group["balance"].sum()),
+                overdue=int(group["overdue"].sum()),
+                stages={str(k): int(v) for k, v in group["stage"].value_counts().items()},
+            )
+        )
+    return totals
+
+
+def as_json(result: RefreshResult) -> dict[str, object]:
+    """Return the refresh result in the `--format json` contract shape of DESIGN.md."""
+    summary = result.aging.customers
+    labels = result.aging.labels
+    customers = [
+        {
+            "CustomerID": row["customer_id"],
+            "Balance": _number(row["balance_cents"]),
+            "Buckets": {label: _number(row[f"bucket:{label}"]) for label in labels},
+            "Unapplied": _number(row["unapplied_cents"]),
+            "Overdue": _number(row["overdue_cents"]),
+            "MaxDaysOverdue": None
+            if np.isnan(row["max_days_overdue"])
+            else int(row["max_days_overdue"]),
+            "Headroom": _number(row["headroom_cents"]),
+            "CreditStatus": row["credit_status"],
+            "Stage": row["stage"],
+        }
+        for row in summary.to_dict("records")
+    ]
+    items_frame = result.aging.items
+    ledger = result.loaded.ledger
+    open_rows = np.flatnonzero(
+        items_frame["in_scope"].to_numpy() & (items_frame["open_cents"].to_numpy() != 0)
+    )
+    days = items_frame["days_overdue"].to_numpy()
+    items = [
+        {
+            "CustomerID": ledger["customer_id"].iat[i],
+            "DocNo": ledger["doc_no"].iat[i],
+            "OpenAmount": _number(items_frame["open_cents"].iat[i]),
+            "DaysOverdue": None if np.isnan(days[i]) else int(days[i]),
+            "Bucket": items_frame["bucket"].iat[i],
+            "Stage": items_frame["stage"].iat[i],
+        }
+        for i in open_rows
+    ]
+    return {
+        "as_of": result.as_of.isoformat(),
+        "customers": customers,
+        "items": items,
+        "problems": [],
+    }
+
+
+def _number(cents: int) -> float:
+    """A JSON number with the exact two-decimal digits (floats print shortest round-trip)."""
+    return float(to_decimal(int(cents)))

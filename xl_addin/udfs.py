@@ -1,0 +1,379 @@
+"""Excel custom functions (xlwings UDFs): convert the cells, call the vectorised core, format.
+
+Every function takes a single cell or a whole column and returns one value or a
+column of the same length (which spills in Excel 365). Scalar arguments are
+repeated down the column. A blank gives a blank; a value that cannot be used
+gives a short error text in its own cell, never an exception dialog.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from decimal import Decimal
+from functools import wraps
+
+import numpy as np
+import xlwings as xw
+
+from xl_addin.core import aging, credit, escalation, interest, recovery, words
+from xl_addin.core.dates import parse_dates
+from xl_addin.core.money import decimal_to_cents, parse_amount_text, to_decimal
+from xl_addin.core.policy import DEFAULT_POLICY, Policy, bucket_labels
+
+POLICY = DEFAULT_POLICY
+
+
+class _Bad:
+    """An error text for one cell."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+class _Column:
+    """Arguments brought to one length: scalars repeat, ranges must agree."""
+
+    def __init__(self, *arguments: object):
+        lengths = {len(a) for a in map(_flatten, arguments) if a is not None}
+        self.scalar = not lengths
+        lengths.discard(1)
+        if len(lengths) > 1:
+            raise _ShapeError
+        self.n = lengths.pop() if lengths else 1
+
+    def values(self, argument: object) -> list[object]:
+        flat = _flatten(argument)
+        if flat is None:
+            return [argument] * self.n
+        return flat * self.n if len(flat) == 1 else flat
+
+    def result(self, values: Sequence[object]) -> object:
+        cells = [v.text if isinstance(v, _Bad) else v for v in values]
+        return cells[0] if self.scalar else [[v] for v in cells]
+
+
+class _ShapeError(Exception):
+    pass
+
+
+def _flatten(argument: object) -> list[object] | None:
+    """A range arrives as a list (a column) or a list of lists; a cell as a scalar."""
+    if isinstance(argument, list | tuple):
+        return [v for row in argument for v in (row if isinstance(row, list | tuple) else [row])]
+    if isinstance(argument, np.ndarray):
+        return list(argument.ravel())
+    return None
+
+
+def _udf(function: Callable[..., object]) -> Callable[..., object]:
+    """Turn a mismatch of range lengths, or anything unforeseen, into a cell text."""
+
+    @wraps(function)
+    def cell_safe(*args: object) -> object:
+        try:
+            return function(*args)
+        except _ShapeError:
+            return "#ranges differ in length"
+        except Exception as error:  # a UDF must never raise into Excel
+            return f"#error: {error}"[:255]
+
+    return cell_safe
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _dates(values: list[object], name: str) -> tuple[np.ndarray, dict[int, _Bad]]:
+    dates, errors = parse_dates(values)
+    return dates, {i: _Bad(f"#bad {name}") for i, _ in errors}
+
+
+def _numbers(values: list[object], name: str) -> tuple[np.ndarray, dict[int, _Bad]]:
+    """Numbers from cells: numbers, or text such as 1,234.50; NaN for blanks."""
+    out = np.full(len(values), np.nan)
+    bad: dict[int, _Bad] = {}
+    for i, value in enumerate(values):
+        if _blank(value):
+            continue
+        if isinstance(value, bool):
+            bad[i] = _Bad(f"#bad {name}")
+        elif isinstance(value, int | float | Decimal | np.number):
+            out[i] = float(value)
+        elif isinstance(value, str) and (parsed := parse_amount_text(value)) is not None:
+            out[i] = float(parsed)
+        else:
+            bad[i] = _Bad(f"#bad {name}")
+    return out, bad
+
+
+def _cents(values: np.ndarray) -> np.ndarray:
+    return np.array(
+        [0 if np.isnan(v) else decimal_to_cents(Decimal(repr(float(v)))) for v in values],
+        dtype=np.int64,
+    )
+
+
+def _money_out(cents: int) -> float:
+    return float(to_decimal(cents))
+
+
+def _assemble(n: int, compute: Callable[[int], object], *bad_maps: dict[int, _Bad]) -> list:
+    out = []
+    for i in range(n):
+        bad = next((m[i] for m in bad_maps if i in m), None)
+        out.append(bad if bad is not None else compute(i))
+    return out
+
+
+@xw.func
+@xw.arg("due_date", doc="Due date: a date cell, an Excel serial number or ISO text.")
+@xw.arg("as_of", doc="The date to count to (blank: today).")
+@_udf
+def age_days(due_date, as_of=None):
+    """Days past due (negative: days until due)."""
+    col = _Column(due_date, as_of)
+    due, bad_due = _dates(col.values(due_date), "due date")
+    until, bad_as_of = _as_of_dates(col.values(as_of))
+    days = aging.days_overdue(due, until)
+    return col.result(
+        _assemble(col.n, lambda i: None if np.isnan(days[i]) else int(days[i]), bad_due, bad_as_of)
+    )
+
+
+@xw.func
+@xw.arg("due_date", doc="Due date: a date cell, an Excel serial number or ISO text.")
+@xw.arg("as_of", doc="The date to count to (blank: today).")
+@xw.arg("bounds", doc="Bucket bounds, e.g. 0,30,60,90 (blank: 0,30,60,90,180,365).")
+@_udf
+def age_bucket(due_date, as_of=None, bounds=None):
+    """Age bucket label of each due date: Current, 1-30, 31-60, ... >365."""
+    limits = _bounds(bounds)
+    if isinstance(limits, _Bad):
+        return limits.text
+    col = _Column(due_date, as_of)
+    due, bad_due = _dates(col.values(due_date), "due date")
+    until, bad_as_of = _as_of_dates(col.values(as_of))
+    labels = aging.age_bucket(aging.days_overdue(due, until), limits)
+    return col.result(_assemble(col.n, lambda i: labels[i], bad_due, bad_as_of))
+
+
+@xw.func
+@xw.arg("limit", doc="Credit limit.")
+@xw.arg("balance", doc="Open balance.")
+@xw.arg("open_orders", doc="Orders accepted but not yet invoiced (blank: 0).")
+@_udf
+def credit_headroom(limit, balance, open_orders=None):
+    """Credit left: limit - balance - open orders (negative: over the limit)."""
+    col = _Column(limit, balance, open_orders)
+    lim, bad_l = _numbers(col.values(limit), "limit")
+    bal, bad_b = _numbers(col.values(balance), "balance")
+    orders, bad_o = _numbers(col.values(open_orders), "open orders")
+    room = credit.credit_headroom(_cents(lim), _cents(bal), _cents(orders))
+
+    def cell(i: int) -> object:
+        return None if np.isnan(lim[i]) or np.isnan(bal[i]) else _money_out(room[i])
+
+    return col.result(_assemble(col.n, cell, bad_l, bad_b, bad_o))
+
+
+@xw.func
+@xw.arg("limit", doc="Credit limit.")
+@xw.arg("balance", doc="Open balance.")
+@xw.arg("open_orders", doc="Orders accepted but not yet invoiced (blank: 0).")
+@xw.arg("max_days_overdue", doc="Days overdue of the oldest open item (blank: none).")
+@_udf
+def credit_status(limit, balance, open_orders=None, max_days_overdue=None):
+    """OK, Near limit, Over limit or Hold."""
+    col = _Column(limit, balance, open_orders, max_days_overdue)
+    lim, bad_l = _numbers(col.values(limit), "limit")
+    bal, bad_b = _numbers(col.values(balance), "balance")
+    orders, bad_o = _numbers(col.values(open_orders), "open orders")
+    days, bad_d = _numbers(col.values(max_days_overdue), "days")
+    hold = escalation.ladder_index(days, POLICY) >= POLICY.stage_index(POLICY.rules.hold_from_stage)
+    hold &= ~np.isnan(days)
+    status = credit.credit_status(
+        _cents(lim), _cents(bal), _cents(orders), hold, POLICY.rules.near_limit_share
+    )
+
+    def cell(i: int) -> object:
+        return None if np.isnan(lim[i]) or np.isnan(bal[i]) else status[i]
+
+    return col.result(_assemble(col.n, cell, bad_l, bad_b, bad_o, bad_d))
+
+
+@xw.func
+@xw.arg("days_overdue", doc="Days overdue (of the customer's oldest undisputed item).")
+@xw.arg("amount", doc="Amount owed (blank: not checked against the minimum).")
+@xw.arg("segment", doc="Strategic, Standard or Watch (blank: Standard).")
+@xw.arg("disputed", doc="Y if the item is disputed.")
+@xw.arg("promise_broken", doc="Y if a payment promise was broken.")
+@xw.arg("last_stage", doc="The stage last used with the customer (blank: never contacted).")
+@_udf
+def escalation_stage(
+    days_overdue, amount=None, segment=None, disputed=None, promise_broken=None, last_stage=None
+):
+    """The step of the collection ladder reached."""
+    col = _Column(days_overdue, amount, segment, disputed, promise_broken, last_stage)
+    days, bad_days = _numbers(col.values(days_overdue), "days")
+    owed, bad_amount = _numbers(col.values(amount), "amount")
+    offsets, bad_segment = _lookup(col.values(segment), POLICY.segment_offset, "segment", 0)
+    stages, bad_stage = _lookup(col.values(last_stage), POLICY.stage_index, "stage", -1)
+    flags_d, bad_disputed = _flags(col.values(disputed), "disputed")
+    flags_p, bad_promise = _flags(col.values(promise_broken), "promise")
+    codes = escalation.escalation_codes(
+        days,
+        POLICY,
+        amount_cents=np.where(np.isnan(owed), np.nan, owed * 100),
+        days_offset=offsets,
+        disputed=flags_d,
+        promise_broken=flags_p,
+        last_index=stages,
+    )
+    names = escalation.stage_names(codes, POLICY)
+    return col.result(
+        _assemble(
+            col.n,
+            lambda i: names[i],
+            bad_days,
+            bad_amount,
+            bad_segment,
+            bad_stage,
+            bad_disputed,
+            bad_promise,
+        )
+    )
+
+
+@xw.func
+@xw.arg("amount", doc="The overdue amount.")
+@xw.arg("due_date", doc="Due date.")
+@xw.arg("as_of", doc="Interest up to this date (blank: today).")
+@xw.arg("annual_rate", doc="Contract rate in percent a year (blank: statutory, reference + 8).")
+@xw.arg("basis", doc="Days in the year for the day count (blank: 365).")
+@_udf
+def late_interest(amount, due_date, as_of=None, annual_rate=None, basis=None):
+    """Simple late-payment interest, actual days / basis."""
+    col = _Column(amount, due_date, as_of, annual_rate, basis)
+    owed, bad_amount = _numbers(col.values(amount), "amount")
+    due, bad_due = _dates(col.values(due_date), "due date")
+    until, bad_as_of = _as_of_dates(col.values(as_of))
+    rates, bad_rate = _numbers(col.values(annual_rate), "rate")
+    bases, bad_basis = _numbers(col.values(basis), "basis")
+    out: list[object] = [None] * col.n
+    for value in np.unique(np.nan_to_num(bases, nan=POLICY.rules.interest_basis_days)):
+        rows = np.flatnonzero(np.nan_to_num(bases, nan=POLICY.rules.interest_basis_days) == value)
+        if value <= 0 or not float(value).is_integer():
+            for i in rows:
+                bad_basis[int(i)] = _Bad("#bad basis")
+            continue
+        policy = _with_basis(int(value))
+        cents, invalid = interest.late_interest(
+            _cents(owed[rows]), due[rows], until[rows], rates[rows], policy
+        )
+        for k, i in enumerate(rows):
+            if not (invalid[k] or np.isnan(owed[i])):
+                out[i] = _money_out(cents[k])
+    return col.result(
+        _assemble(col.n, lambda i: out[i], bad_amount, bad_due, bad_as_of, bad_rate, bad_basis)
+    )
+
+
+@xw.func
+@xw.arg("days_overdue", doc="Days overdue.")
+@_udf
+def expected_recovery(days_overdue):
+    """Probability of collecting a debt this many days overdue (the policy's recovery curve)."""
+    col = _Column(days_overdue)
+    days, bad = _numbers(col.values(days_overdue), "days")
+    chance = recovery.expected_recovery(days, POLICY)
+    return col.result(
+        _assemble(col.n, lambda i: None if np.isnan(chance[i]) else float(chance[i]), bad)
+    )
+
+
+@xw.func
+@xw.arg("amount", doc="The amount.")
+@xw.arg("lang", doc="zh for 大写金额, en for English words (blank: en).")
+@xw.arg("currency", doc="Currency code, e.g. CNY (人民币), GBP, USD (blank: none).")
+@_udf
+def amount_in_words(amount, lang=None, currency=None):
+    """The amount in words: 壹万陆仟肆佰零玖元零贰分, or English."""
+    col = _Column(amount, lang, currency)
+    owed, bad = _numbers(col.values(amount), "amount")
+    langs, currencies = col.values(lang), col.values(currency)
+
+    def cell(i: int) -> object:
+        if np.isnan(owed[i]):
+            return None
+        language = str(langs[i] or "en").strip().lower()
+        if language not in ("en", "zh"):
+            return "#lang must be en or zh"
+        code = str(currencies[i]).strip().upper() if not _blank(currencies[i]) else None
+        return words.amount_in_words(Decimal(repr(float(owed[i]))), language, code)
+
+    return col.result(_assemble(col.n, cell, bad))
+
+
+def _as_of_dates(values: list[object]) -> tuple[np.ndarray, dict[int, _Bad]]:
+    filled = [dt.date.today() if _blank(v) else v for v in values]
+    return _dates(filled, "as-of date")
+
+
+def _bounds(bounds: object) -> tuple[int, ...] | _Bad:
+    if _blank(bounds):
+        return POLICY.bounds
+    items = _flatten(bounds)
+    if items is None:
+        items = str(bounds).replace("，", ",").split(",") if isinstance(bounds, str) else [bounds]
+    try:
+        numbers = [float(str(v).strip()) for v in items if not _blank(v)]
+        limits = tuple(int(v) for v in numbers)
+    except ValueError:
+        return _Bad("#bad bounds")
+    if (
+        not limits
+        or list(limits) != sorted(set(limits))
+        or any(not float(v).is_integer() for v in numbers)
+    ):
+        return _Bad("#bounds must rise")
+    bucket_labels(limits)
+    return limits
+
+
+def _lookup(values, find, name: str, blank_value: int):
+    out = np.full(len(values), blank_value, dtype=np.int64)
+    bad: dict[int, _Bad] = {}
+    for i, value in enumerate(values):
+        if _blank(value):
+            continue
+        found = find(value)
+        if found is None:
+            bad[i] = _Bad(f"#unknown {name}")
+        else:
+            out[i] = found
+    return out, bad
+
+
+def _flags(values, name: str):
+    out = np.zeros(len(values), dtype=bool)
+    bad: dict[int, _Bad] = {}
+    for i, value in enumerate(values):
+        if _blank(value) or value is False or value == 0:
+            continue
+        text = str(value).strip().casefold()
+        if value is True or value == 1 or text in ("y", "yes", "true", "是"):
+            out[i] = True
+        elif text not in ("n", "no", "false", "否"):
+            bad[i] = _Bad(f"#bad {name}")
+    return out, bad
+
+
+def _with_basis(days: int) -> Policy:
+    if days == POLICY.rules.interest_basis_days:
+        return POLICY
+    return replace(POLICY, rules=replace(POLICY.rules, interest_basis_days=days))
