@@ -53,7 +53,9 @@ def normalise(raw: RawTable, spec: TableSpec, date1904: bool, problems: list[Pro
         else:
             letters[column.field] = raw.letter(position)
             values = [r[position] if position < len(r) else "" for r in rows]
-            _report_error_cells(raw, column, position, excel_rows, problems)
+            errors = _report_error_cells(raw, column, position, excel_rows, problems)
+            for i in errors:
+                values[i] = None  # reported once, as the error it is
         data[column.field] = _convert(
             column, values, excel_rows, raw.sheet, letters.get(column.field), date1904, problems
         )
@@ -94,19 +96,23 @@ def _match_headers(raw, spec: TableSpec, problems: list[Problem]) -> dict[str, i
     return positions
 
 
-def _report_error_cells(raw, column: Column, position: int, rows: list[int], problems) -> None:
+def _report_error_cells(raw, column: Column, position: int, rows: list[int], problems) -> list[int]:
+    """Report error cells (#N/A ...) of a column; return their positions in `rows`."""
     if not raw.errors:
-        return
+        return []
     col = raw.first_column + position
-    for row in rows:
+    found = []
+    for i, row in enumerate(rows):
         error = raw.errors.get((row, col))
         if error is not None:
+            found.append(i)
             problems.append(
                 Problem(
                     Source(raw.sheet, row, raw.letter(position)),
                     f"{column.header} is the error {error}; put a value in the cell",
                 )
             )
+    return found
 
 
 def _convert(column, values, rows, sheet, letter, date1904, problems):
@@ -115,7 +121,7 @@ def _convert(column, values, rows, sheet, letter, date1904, problems):
 
     blank = np.array([_is_blank(v) for v in values], dtype=bool)
     if column.required and letter is not None:
-        for i in np.flatnonzero(blank):
+        for i in np.flatnonzero(blank & np.array([v is not None for v in values], dtype=bool)):
             problem(int(i), f"{column.header} is blank")
     kind = column.kind
     if kind == "raw":

@@ -1,0 +1,123 @@
+"""Reading real workbooks: tables or plain sheets, aliases, dates in every form, problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+import pandas as pd
+
+from tests.books import CUSTOMERS, LEDGER, LEDGER_HEADERS, make_book
+from xl_addin.errors import WorkbookError
+from xl_addin.workbook.reader import read_workbook
+
+
+def day(value) -> str:
+    return str(pd.Timestamp(value).date())
+
+
+def test_reads_tables_with_dates_amounts_and_text(tmp_path):
+    book, problems = read_workbook(make_book(tmp_path / "b.xlsx"))
+    assert problems == []
+    assert book.settings.as_of == dt.date(2026, 11, 30)
+    ledger = book.ledger.frame
+    assert list(ledger["doc_no"]) == ["INV-1", "PAY-1", "INV-2", "CRN-1"]
+    assert list(ledger["amount_cents"]) == [1200050, 200000, 800000, 50000]
+    assert day(ledger["doc_date"].iat[0]) == "2026-09-01"
+    assert list(ledger["row"]) == [2, 3, 4, 5]
+    assert book.customers.frame["name"].iat[0] == "上海华信贸易有限公司"
+
+
+def test_reads_a_plain_sheet_and_a_table_that_does_not_start_at_a1(tmp_path):
+    path = make_book(tmp_path / "b.xlsx", as_table=False)
+    book, problems = read_workbook(path)
+    assert problems == [] and len(book.ledger.frame) == 4
+    path = make_book(tmp_path / "c.xlsx", ledger_top_left=(4, 3))
+    book, problems = read_workbook(path)
+    assert problems == []
+    assert list(book.ledger.frame["row"]) == [5, 6, 7, 8]
+    assert book.ledger.letters["amount_cents"] == "H"
+
+
+def test_chinese_headers_and_doc_types(tmp_path):
+    headers = ("客户编号", "单据类型", "单据号", "单据日期", "到期日", "金额", "核销单据", "争议")
+    rows = [
+        ("C001", "发票", "F1", "2026/09/01", "2026年10月1日", "1,000.00", "", "否"),
+        ("C001", "收款", "S1", "2026-10-15", "", 400, "F1", "是"),
+    ]
+    path = make_book(tmp_path / "zh.xlsx", ledger=rows, ledger_headers=headers)
+    book, problems = read_workbook(path)
+    assert problems == []
+    frame = book.ledger.frame
+    assert list(frame["doc_type"]) == ["INV", "PAY"]
+    assert day(frame["due_date"].iat[0]) == "2026-10-01"
+    assert list(frame["disputed"]) == [False, True]
+
+
+def test_headers_match_without_case_or_spaces(tmp_path):
+    headers = ("customer id", "DOCTYPE", "Doc No", "docdate", "Due Date", "AMOUNT", "applies_to", "x")
+    path = make_book(tmp_path / "b.xlsx", ledger_headers=headers)
+    _, problems = read_workbook(path)
+    assert problems == []
+
+
+def test_serial_numbers_in_both_date_systems(tmp_path):
+    rows = [("C001", "INV", "I1", 46266, 46296, 10, "", "")]  # serials of 2026-09-01, 10-01
+    book, _ = read_workbook(make_book(tmp_path / "a.xlsx", ledger=rows))
+    assert day(book.ledger.frame["doc_date"].iat[0]) == "2026-09-01"
+    book, _ = read_workbook(make_book(tmp_path / "b.xlsx", ledger=rows, date1904=True))
+    assert book.date1904
+    assert day(book.ledger.frame["doc_date"].iat[0]) == "2030-09-02"  # 1,462 days later
+    # Date cells are dates whichever system the workbook uses.
+    book, _ = read_workbook(make_book(tmp_path / "c.xlsx", date1904=True))
+    assert day(book.ledger.frame["doc_date"].iat[0]) == "2026-09-01"
+
+
+@pytest.mark.parametrize(
+    ("row", "where", "message"),
+    [
+        (("C001", "INV", "I9", "2026-09-01", "", "12,3x", "", ""), "Ledger!F6", 'Amount "12,3x"'),
+        (("C001", "INV", "I9", "2026-02-30", "", 5, "", ""), "Ledger!D6", "is not a date"),
+        (("C001", "INV", "I9", "#N/A", "", 5, "", ""), "Ledger!D6", "#N/A"),
+        (("C001", "INV", "I9", "2026-09-01", "", "#N/A", "", ""), "Ledger!F6", "#N/A"),
+        (("C001", "BILL", "I9", "2026-09-01", "", 5, "", ""), "Ledger!B6", "INV, CRN, PAY or ADJ"),
+        (("C001", "INV", "I9", "2026-09-01", "", 5, "", "maybe"), "Ledger!H6", "Y or N"),
+        (("", "INV", "I9", "2026-09-01", "", 5, "", ""), "Ledger!A6", "CustomerID is blank"),
+    ],
+)
+def test_cell_problems_name_sheet_row_and_column(tmp_path, row, where, message):
+    book, problems = read_workbook(make_book(tmp_path / "b.xlsx", ledger=[*LEDGER, row]))
+    assert len(problems) == 1, problems
+    assert str(problems[0]).startswith(f"{where}: ") and message in str(problems[0])
+
+
+def test_a_missing_ledger_sheet_and_a_missing_column(tmp_path):
+    _, problems = read_workbook(make_book(tmp_path / "a.xlsx", ledger=None))
+    assert [str(p) for p in problems] == ["Ledger: the workbook has no Ledger sheet"]
+    headers = tuple(h if h != "Amount" else "Betrag" for h in LEDGER_HEADERS)
+    _, problems = read_workbook(make_book(tmp_path / "b.xlsx", ledger_headers=headers))
+    assert any(str(p).startswith("Ledger!1: no Amount column") for p in problems)
+
+
+def test_not_a_workbook(tmp_path):
+    path = tmp_path / "notes.xlsx"
+    path.write_text("hello")
+    with pytest.raises(WorkbookError, match="not an Excel workbook"):
+        read_workbook(path)
+
+
+def test_blank_rows_are_skipped_but_rows_keep_their_numbers(tmp_path):
+    rows = [LEDGER[0], ("",) * 8, LEDGER[2]]
+    book, problems = read_workbook(make_book(tmp_path / "b.xlsx", ledger=rows))
+    assert problems == []
+    assert list(book.ledger.frame["row"]) == [2, 4]
+    assert np.array_equal(book.ledger.frame["amount_cents"], [1200050, 800000])
+
+
+def test_customers_table(tmp_path):
+    book, _ = read_workbook(make_book(tmp_path / "b.xlsx", customers=CUSTOMERS))
+    frame = book.customers.frame
+    assert list(frame["credit_limit_cents"]) == [5000000, 1000000]
+    assert list(frame["segment"]) == ["Standard", "Strategic"]
