@@ -38,6 +38,13 @@ def _duplicates(frame: pd.DataFrame, field: str, what: str) -> list[Problem]:
     ]
 
 
+def _positions(keys: pd.Series, wanted: np.ndarray) -> np.ndarray:
+    """Position of each wanted value's first occurrence in keys (-1: absent); keys may repeat."""
+    unique_at = np.flatnonzero(~keys.duplicated(keep="first").to_numpy())
+    found = pd.Index(keys.iloc[unique_at]).get_indexer(wanted)
+    return np.where(found >= 0, unique_at[np.maximum(found, 0)], -1)
+
+
 def check_customers(customers: pd.DataFrame, policy: Policy) -> list[Problem]:
     """Return problems in the customer list: duplicates, negative limits, unknown names."""
     problems = _duplicates(customers, "customer_id", "customer")
@@ -73,9 +80,9 @@ def check_ledger(ledger: pd.DataFrame, customers: pd.DataFrame) -> list[Problem]
     if not len(ledger):
         return [Problem(Source(sheet), "the ledger has no documents")]
     problems = _duplicates(ledger, "doc_no", "document number")
-    known = pd.Index(customers["customer_id"])
     customer_ids = ledger["customer_id"].to_numpy(dtype=object)
-    for i in np.flatnonzero((known.get_indexer(customer_ids) < 0) & (customer_ids != "")):
+    known = _positions(customers["customer_id"], customer_ids) >= 0
+    for i in np.flatnonzero(~known & (customer_ids != "")):
         problems.append(
             Problem(
                 _where(ledger, i, "customer_id"),
@@ -100,7 +107,7 @@ def check_ledger(ledger: pd.DataFrame, customers: pd.DataFrame) -> list[Problem]
 def _check_applies_to(ledger: pd.DataFrame, doc_type: np.ndarray, amount) -> list[Problem]:
     problems = []
     applies_to = ledger["applies_to"].to_numpy(dtype=object)
-    target = pd.Index(ledger["doc_no"]).get_indexer(applies_to)
+    target = _positions(ledger["doc_no"], applies_to)
     is_credit = np.isin(doc_type, ("CRN", "PAY")) | ((doc_type == "ADJ") & (amount < 0))
     customer = ledger["customer_id"].to_numpy(dtype=object)
     for i in np.flatnonzero(is_credit & (applies_to != "")):

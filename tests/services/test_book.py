@@ -1,0 +1,99 @@
+"""Checks across rows and tables, and ledgers from CSV exports (UTF-8, BOM, GBK)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.books import LEDGER, make_book
+from xl_addin.errors import WorkbookError
+from xl_addin.services.book import LoadedBook, load_book
+
+
+def problems_of(path, **kwargs):
+    result = load_book(path, **kwargs)
+    assert not isinstance(result, LoadedBook), "expected problems"
+    return [str(p) for p in result]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (("C001", "INV", "INV-1", dt.date(2026, 9, 2), None, 1, "", ""),
+         "Ledger!C6: document number INV-1 appears twice (first in row 2)"),
+        (("C001", "PAY", "P9", dt.date(2026, 9, 2), None, 1, "INV-404", ""),
+         "Ledger!G6: applies to INV-404, which is not in the ledger"),
+        (("C001", "PAY", "P9", dt.date(2026, 9, 2), None, 1, "INV-2", ""),
+         "Ledger!G6: applies to INV-2 of customer C002, not C001"),
+        (("C001", "PAY", "P9", dt.date(2026, 9, 2), None, 1, "PAY-1", ""),
+         "Ledger!G6: applies to PAY-1, a PAY, not an invoice"),
+        (("C404", "INV", "I9", dt.date(2026, 9, 2), None, 1, "", ""),
+         "Ledger!A6: customer C404 is not in Customers"),
+        (("C001", "INV", "I9", dt.date(2026, 9, 2), None, -5, "", ""),
+         "Ledger!F6: amount -5.00 of a INV must be positive (the document type gives the sign)"),
+    ],
+)  # fmt: skip
+def test_ledger_problems(tmp_path, extra, expected):
+    assert problems_of(make_book(tmp_path / "b.xlsx", ledger=[*LEDGER, extra])) == [expected]
+
+
+def test_customer_problems(tmp_path):
+    customers = [
+        ("C001", "A", "Standard", "CNY", -1000, ""),
+        ("C001", "B", "VIP", "CNY", 0, "Shouting"),
+        ("C002", "C", "", "CNY", 0, ""),
+    ]
+    assert problems_of(make_book(tmp_path / "b.xlsx", customers=customers)) == [
+        "Customers!A3: customer C001 appears twice (first in row 2)",
+        "Customers!E2: credit limit -1,000.00 is negative",
+        'Customers!C3: segment "VIP" is not one of Strategic, Standard, Watch',
+        'Customers!F3: "Shouting" is not a stage of the ladder',
+    ]
+
+
+def test_an_empty_ledger(tmp_path):
+    assert problems_of(make_book(tmp_path / "b.xlsx", ledger=[])) == [
+        "Ledger: the ledger has no documents"
+    ]
+
+
+def test_a_document_in_another_currency_than_its_customer(tmp_path):
+    headers = ("CustomerID", "DocType", "DocNo", "DocDate", "Amount", "Currency")
+    rows = [("C001", "INV", "I1", dt.date(2026, 9, 1), 10, "USD")]
+    path = make_book(tmp_path / "b.xlsx", ledger=rows, ledger_headers=headers)
+    assert problems_of(path) == [
+        "Ledger!F2: currency USD differs from customer C001's currency CNY"
+    ]
+
+
+GBK_CSV = (
+    "客户编号,单据类型,单据号,单据日期,到期日,金额,核销单据\r\n"
+    'C001,发票,F-001,2026/09/01,2026/10/01,"12,000.50",\r\n'
+    "C001,收款,S-001,2026/10/15,,2000,F-001\r\n"
+    "C002,发票,F-002,2026年11月1日,2026年12月1日,8000,\r\n"
+)
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8", "utf-8-sig", "gb18030"])
+def test_a_csv_ledger_with_chinese_headers(tmp_path, encoding):
+    csv = tmp_path / "ledger.csv"
+    csv.write_bytes(GBK_CSV.encode(encoding))
+    loaded = load_book(make_book(tmp_path / "b.xlsx", ledger=None), ledger_csv=csv)
+    assert isinstance(loaded, LoadedBook)
+    assert list(loaded.ledger["doc_type"]) == ["INV", "PAY", "INV"]
+    assert list(loaded.ledger["amount_cents"]) == [1200050, 200000, 800000]
+
+
+def test_a_csv_problem_names_the_file_row_and_column(tmp_path):
+    csv = tmp_path / "应收.csv"
+    csv.write_bytes((GBK_CSV + "C002,发票,F-003,2026/13/01,,12,3x\r\n").encode("gbk"))
+    problems = problems_of(make_book(tmp_path / "b.xlsx", ledger=None), ledger_csv=csv)
+    assert problems[0] == '应收.csv!D5: DocDate "2026/13/01" is not a date'
+
+
+def test_a_csv_that_is_not_text(tmp_path):
+    csv = tmp_path / "ledger.csv"
+    csv.write_bytes(b"\xff\xfe\x00\x81\x00binary")
+    with pytest.raises(WorkbookError, match="not UTF-8 or GBK"):
+        load_book(make_book(tmp_path / "b.xlsx", ledger=None), ledger_csv=csv)
