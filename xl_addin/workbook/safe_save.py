@@ -1,0 +1,143 @@
+"""Replace a file atomically: write a temporary file beside it, keep a backup, then swap.
+
+At every instant the target is either the complete old file or the complete new
+one: the new content goes to a hidden temporary file in the same folder (so the
+final `os.replace` is a rename within one file system), is flushed to disk, and
+only then takes the target's name. A failure at any point before the rename
+leaves the target untouched and removes the temporary file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import stat
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from xl_addin.errors import WorkbookError
+
+# Excel and virus scanners hold a file open for a moment after touching it; on Windows a
+# rename onto it then fails with PermissionError. Wait this long between attempts.
+REPLACE_RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8, 1.5)
+STALE_TEMP_SECONDS = 3600
+
+
+def backup_path(path: Path) -> Path:
+    """Return where the backup of `path` is kept: `<stem>.bak<suffix>` beside it."""
+    return path.with_name(f"{path.stem}.bak{path.suffix}")
+
+
+def save_atomically(path: Path, write: Callable[[Path], None], backup: bool = True) -> Path | None:
+    """Write a new version of `path` through `write(tmp)` and swap it in atomically.
+
+    Return the backup of the previous version, or None when there was no previous
+    file or `backup` is False. On any error the temporary file is removed, `path` is
+    left exactly as it was, and the error is raised again.
+    """
+    path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))  # replace the file, not the link
+    _remove_stale_temps(path)
+    tmp = _reserve_temp(path)
+    try:
+        write(tmp)
+        if path.exists() and os.name == "posix":
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+        _fsync_file(tmp)
+        saved = _make_backup(path) if backup and path.exists() else None
+        _replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_directory(path.parent)
+    return saved
+
+
+def _temp_name(path: Path) -> Path:
+    return path.with_name(f".~{path.name}.{secrets.token_hex(4)}.tmp{path.suffix}")
+
+
+def _reserve_temp(path: Path) -> Path:
+    """Create an empty, not yet existing temporary file beside `path` (mode from umask)."""
+    while True:
+        tmp = _temp_name(path)
+        try:
+            fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise WorkbookError(
+                f"cannot write in {path.parent} ({error.strerror}); "
+                "check that the folder exists and is writable"
+            ) from error
+        os.close(fd)
+        return tmp
+
+
+def _make_backup(path: Path) -> Path:
+    """Copy `path` to its backup name atomically (copy to a temporary, then rename)."""
+    target = backup_path(path)
+    tmp = _reserve_temp(target)
+    try:
+        shutil.copy2(path, tmp)
+        _fsync_file(tmp)
+        _replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return target
+
+
+def _replace(source: Path, target: Path) -> None:
+    """Rename `source` onto `target`, retrying while another program holds the target."""
+    for delay in (*REPLACE_RETRY_DELAYS, None):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError as error:
+            if delay is None:
+                raise WorkbookError(
+                    f"{target.name} cannot be replaced ({error.strerror}); it is probably "
+                    "open in Excel or another program: close the workbook in Excel and "
+                    "try again"
+                ) from error
+            time.sleep(delay)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_directory(folder: Path) -> None:
+    """Make the rename itself durable (POSIX only; Windows has no directory handles)."""
+    if os.name != "posix":
+        return
+    # Some file systems (network shares, FUSE) refuse fsync on a directory; the rename has
+    # already happened, so this is best effort.
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Remove temporary files an earlier, killed run left beside `path`."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for name in (path.name, backup_path(path).name):
+        for stale in path.parent.glob(f".~{_glob_escape(name)}.*.tmp{_glob_escape(path.suffix)}"):
+            with contextlib.suppress(OSError):
+                if stale.stat().st_mtime < cutoff:
+                    stale.unlink()
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
