@@ -1,0 +1,84 @@
+"""The command through its runner: exit codes, JSON contract, files left untouched on bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.books import LEDGER, make_book
+from xl_addin.cli import app
+
+runner = CliRunner()
+
+
+def test_refresh_json_has_the_contract_shape(tmp_path):
+    path = make_book(tmp_path / "b.xlsx")
+    result = runner.invoke(app, ["refresh", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["as_of"] == "2026-11-30" and data["problems"] == []
+    c1 = next(c for c in data["customers"] if c["CustomerID"] == "C001")
+    assert set(c1) == {"CustomerID", "Balance", "Buckets", "Unapplied", "Overdue",
+                       "MaxDaysOverdue", "Headroom", "CreditStatus", "Stage"}  # fmt: skip
+    assert c1["Balance"] == 10000.5 and c1["Buckets"]["31-60"] == 10000.5
+    assert c1["MaxDaysOverdue"] == 60 and c1["Stage"] == "Demand letter"
+    item = data["items"][0]
+    assert set(item) == {"CustomerID", "DocNo", "OpenAmount", "DaysOverdue", "Bucket", "Stage"}
+    assert path.with_name("b.bak.xlsx").exists()
+
+
+BAD_ROWS = {
+    "text amount": ("C001", "INV", "I9", dt.date(2026, 9, 2), None, "12,3x", "", ""),
+    "impossible date": ("C001", "INV", "I9", "2026-02-30", None, 1, "", ""),
+    "duplicate DocNo": ("C001", "INV", "INV-1", dt.date(2026, 9, 2), None, 1, "", ""),
+    "missing invoice": ("C001", "PAY", "P9", dt.date(2026, 9, 2), None, 1, "INV-404", ""),
+    "unknown customer": ("C404", "INV", "I9", dt.date(2026, 9, 2), None, 1, "", ""),
+    "#N/A": ("C001", "INV", "I9", "#N/A", None, 1, "", ""),
+}
+
+
+@pytest.mark.parametrize("case", BAD_ROWS)
+def test_bad_input_exits_1_with_a_located_message_and_leaves_the_file(tmp_path, case):
+    path = make_book(tmp_path / "b.xlsx", ledger=[*LEDGER, BAD_ROWS[case]])
+    before = path.read_bytes()
+    result = runner.invoke(app, ["refresh", str(path)])
+    assert result.exit_code == 1
+    assert "Ledger!" in result.stderr and "6: " in result.stderr
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.xlsx"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"customers": [("C001", "A", "Standard", "CNY", -1, "")]}, "Customers!E2"),
+        ({"ledger": []}, "the ledger has no documents"),
+        ({"ledger": None}, "no Ledger sheet"),
+    ],
+)
+def test_bad_workbooks(tmp_path, kwargs, message):
+    path = make_book(tmp_path / "b.xlsx", **kwargs)
+    before = path.read_bytes()
+    result = runner.invoke(app, ["refresh", str(path)])
+    assert result.exit_code == 1 and message in result.stderr
+    assert path.read_bytes() == before
+
+
+def test_not_a_workbook_and_usage_errors(tmp_path):
+    path = tmp_path / "x.xlsx"
+    path.write_text("not a workbook")
+    result = runner.invoke(app, ["refresh", str(path)])
+    assert result.exit_code == 1 and "not an Excel workbook" in result.stderr
+    assert path.read_text() == "not a workbook"
+    assert runner.invoke(app, ["refresh", str(path), "--as-of", "tomorrow"]).exit_code == 2
+    assert runner.invoke(app, ["refresh"]).exit_code == 2
+
+
+def test_demo_builds_and_refreshes_a_workbook(tmp_path):
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--customers", "40"])
+    assert result.exit_code == 0, result.output
+    assert "Aged receivables" in result.stdout
+    assert (tmp_path / "credit-control-demo.xlsx").exists()
