@@ -127,7 +127,11 @@ def test_days_can_count_from_the_document_date(as_of):
         ({}, "2026-12-05", "Pre-due reminder"),  # due in 5 days
         ({}, "2026-12-08", "Not due"),
         (
-            {"promise_date": "2026-11-20", "promise_amount": "500", "last_contact_date": "2026-11-10"},
+            {
+                "promise_date": "2026-11-20",
+                "promise_amount": "500",
+                "last_contact_date": "2026-11-10",
+            },
             "2026-11-10",
             "Demand letter",  # 20 days is a phone call; the broken promise moves it up
         ),

@@ -57,7 +57,16 @@ def test_chinese_headers_and_doc_types(tmp_path):
 
 
 def test_headers_match_without_case_or_spaces(tmp_path):
-    headers = ("customer id", "DOCTYPE", "Doc No", "docdate", "Due Date", "AMOUNT", "applies_to", "x")
+    headers = (
+        "customer id",
+        "DOCTYPE",
+        "Doc No",
+        "docdate",
+        "Due Date",
+        "AMOUNT",
+        "applies_to",
+        "x",
+    )
     path = make_book(tmp_path / "b.xlsx", ledger_headers=headers)
     _, problems = read_workbook(path)
     assert problems == []

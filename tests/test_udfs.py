@@ -1,0 +1,61 @@
+"""The Excel functions as Excel calls them: one cell, or a column that spills."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xl_addin import udfs
+
+AS_OF = dt.datetime(2026, 11, 30)
+
+
+def test_single_cells_give_single_values():
+    assert udfs.age_days(dt.datetime(2026, 10, 31), AS_OF) == 30
+    assert udfs.age_days("2026-12-10", "2026-11-30") == -10
+    assert udfs.age_days(46325.0, 46356.0) == 31  # Excel serials
+    assert udfs.age_bucket(dt.datetime(2026, 9, 1), AS_OF) == "61-90"
+    assert udfs.age_bucket("2026-11-01", AS_OF, "0,15,45") == "16-45"
+    assert udfs.credit_headroom(10000, 8000.5, 500) == 1499.5
+    assert udfs.credit_status(10000, 8500) == "Near limit"
+    assert udfs.credit_status(10000, 100, 0, 120) == "Hold"
+    assert udfs.escalation_stage(45) == "Demand letter"
+    assert udfs.escalation_stage(45, 1000, "Strategic") == "Phone call"
+    assert udfs.escalation_stage(45, 1000, "Standard", "Y") == "On hold"
+    assert udfs.escalation_stage(200, 1000, None, None, None, "Friendly reminder") == "Phone call"
+    assert udfs.late_interest(10000, "2025-03-31", "2025-05-30") == 209.59
+    assert udfs.expected_recovery(180) == 0.5
+    assert udfs.amount_in_words(16409.02, "zh", "CNY") == "人民币壹万陆仟肆佰零玖元零贰分"
+
+
+def test_blanks_and_bad_cells_never_raise():
+    assert udfs.age_days(None, AS_OF) is None
+    assert udfs.age_days("2026-02-30", AS_OF) == "#bad due date"
+    assert udfs.credit_headroom("12,3x", 5) == "#bad limit"
+    assert udfs.escalation_stage(10, None, "VIP") == "#unknown segment"
+    assert udfs.amount_in_words(5, "fr") == "#lang must be en or zh"
+    assert udfs.age_bucket("2026-01-01", AS_OF, "30,0") == "#bounds must rise"
+
+
+def test_a_column_spills_a_column_of_the_same_length():
+    due = [dt.datetime(2026, 11, 1), None, "bad", 46356.0]
+    assert udfs.age_days(due, AS_OF) == [[29], [None], ["#bad due date"], [0]]
+    assert udfs.age_days(due, [AS_OF, AS_OF]) == "#ranges differ in length"
+
+
+days = st.one_of(st.none(), st.integers(-400, 4000))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(days, st.sampled_from(["Strategic", "Standard", "Watch", None]),
+                          st.sampled_from(["Y", "N", None])), min_size=1, max_size=20))  # fmt: skip
+def test_vector_and_scalar_calls_agree(rows):
+    d = [r[0] for r in rows]
+    seg = [r[1] for r in rows]
+    disp = [r[2] for r in rows]
+    column = udfs.escalation_stage(d, None, seg, disp)
+    assert column == [[udfs.escalation_stage(a, None, b, c)] for a, b, c in rows]
+    due = [None if x is None else 46356.0 - x for x in d]
+    assert udfs.age_bucket(due, AS_OF) == [[udfs.age_bucket(x, AS_OF)] for x in due]
