@@ -30,8 +30,6 @@ def _stamp(extra: str) -> str:
 
 def ensure_environment(extra: str) -> None:
     """Create .venv and install the package (with `extra`) unless already current."""
-    if sys.version_info < (3, 11):
-        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}.")
     if not PYTHON.exists():
         print(f"Creating a virtual environment in {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)

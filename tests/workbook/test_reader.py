@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-import pytest
-
 import pandas as pd
+import pytest
 
 from tests.books import CUSTOMERS, LEDGER, LEDGER_HEADERS, make_book
 from xl_addin.errors import WorkbookError
@@ -97,7 +96,7 @@ def test_serial_numbers_in_both_date_systems(tmp_path):
     ],
 )
 def test_cell_problems_name_sheet_row_and_column(tmp_path, row, where, message):
-    book, problems = read_workbook(make_book(tmp_path / "b.xlsx", ledger=[*LEDGER, row]))
+    _book, problems = read_workbook(make_book(tmp_path / "b.xlsx", ledger=[*LEDGER, row]))
     assert len(problems) == 1, problems
     assert str(problems[0]).startswith(f"{where}: ") and message in str(problems[0])
 
