@@ -113,8 +113,9 @@ def age_ledger(
         index=ledger.index,
     )
     summary = _summarise(
-        customers, policy, as_of64, code, n_cust, items, disputed, unapplied, ledger, labels
-    )
+        customers, policy, as_of64, code, n_cust, items, disputed, unapplied, ledger, labels,
+        segment_offset,
+    )  # fmt: skip
     return AgingResult(as_of, labels, items, summary)
 
 
@@ -214,8 +215,9 @@ def _promise_broken(customers, ledger, code, n_cust, as_of64) -> np.ndarray:
 
 
 def _summarise(
-    customers, policy, as_of64, code, n_cust, items, disputed, unapplied, ledger, labels
-):
+    customers, policy, as_of64, code, n_cust, items, disputed, unapplied, ledger, labels,
+    segment_offset,
+):  # fmt: skip
     is_open = items["is_debit"].to_numpy() & (items["open_cents"].to_numpy() > 0)
     open_cents = items["open_cents"].to_numpy()
     days = items["days_overdue"].to_numpy()
@@ -241,7 +243,7 @@ def _summarise(
         np.where(only_disputed, max_days, stage_days),
         policy,
         amount_cents=np.where(only_disputed, np.nan, dunnable.astype(np.float64)),
-        days_offset=_segment_offsets(customers, policy),
+        days_offset=segment_offset,
         disputed=only_disputed,
         promise_broken=_promise_broken(customers, ledger, code, n_cust, as_of64),
         last_index=last_index,
