@@ -70,18 +70,17 @@ def parse_dates(
     Blanks become NaT. Returns the dates and a list of (position, reason) for
     values that are not dates.
     """
-    n = len(values)
-    out = np.full(n, NAT, dtype="datetime64[D]")
+    column = np.asarray(values, dtype=object).reshape(-1)
+    out = np.full(len(column), NAT, dtype="datetime64[D]")
     errors: list[tuple[int, str]] = []
-    column = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
-    kinds = column.map(_kind).to_numpy()
+    kinds = _kinds(column)
     for kind in ("date", "number", "text", "bad"):
         where = np.flatnonzero(kinds == kind)
         if not len(where):
             continue
-        chunk = column.to_numpy()[where]
+        chunk = column[where]
         if kind == "date":
-            out[where] = [np.datetime64(_as_date(v), "D") for v in chunk]
+            out[where] = _ORDINAL_EPOCH + np.array([_ordinal(v) for v in chunk], dtype=np.int64)
         elif kind == "number":
             dates, bad = serials_to_dates(chunk.astype(np.float64), date1904)
             out[where] = dates
@@ -98,10 +97,36 @@ def parse_dates(
     return out, sorted(errors)
 
 
+_ORDINAL_EPOCH = np.datetime64("0001-01-01", "D") - 1  # date.toordinal() counts 0001-01-01 as 1
+_type_of = np.frompyfunc(type, 1, 1)
+_KIND_OF_TYPE = {
+    type(None): "blank", bool: "bad", np.bool_: "bad",
+    dt.date: "date", dt.datetime: "date", pd.Timestamp: "date", np.datetime64: "date",
+    int: "number", float: "number", np.int64: "number", np.float64: "number",
+    str: "text",
+}  # fmt: skip
+
+
+def _kinds(column: np.ndarray) -> np.ndarray:
+    """Classify each value as blank, date, number, text or bad (by type: one C call per cell)."""
+    types = _type_of(column) if len(column) else np.array([], dtype=object)
+    kinds = np.full(len(column), "bad", dtype=object)
+    for kind_type in set(types):
+        kind = _KIND_OF_TYPE.get(kind_type) or _kind(column[np.argmax(types == kind_type)])
+        kinds[types == kind_type] = kind
+    numbers = np.flatnonzero(kinds == "number")
+    if len(numbers):
+        kinds[numbers[np.isnan(column[numbers].astype(np.float64))]] = "blank"
+    texts = np.flatnonzero(kinds == "text")
+    if len(texts):
+        kinds[texts[[not v.strip() for v in column[texts]]]] = "blank"
+    return kinds
+
+
 def _kind(value: object) -> str:
     if value is None or value == "" or (isinstance(value, float) and np.isnan(value)):
         return "blank"
-    if isinstance(value, bool):
+    if isinstance(value, bool | np.bool_):
         return "bad"
     if isinstance(value, dt.date | pd.Timestamp | np.datetime64):
         return "date"
@@ -112,9 +137,17 @@ def _kind(value: object) -> str:
     return "bad"
 
 
+def _ordinal(value: object) -> int:
+    if value.__class__ is dt.datetime or value.__class__ is dt.date:
+        return value.toordinal()  # type: ignore[union-attr]
+    return _as_date(value).toordinal()
+
+
 def _as_date(value: object) -> dt.date:
     if isinstance(value, np.datetime64):
         return pd.Timestamp(value).date()
+    if isinstance(value, pd.Timestamp):
+        return value.date()
     if isinstance(value, dt.datetime):
         return value.date()
     return value  # type: ignore[return-value]

@@ -28,7 +28,10 @@ def _where(frame: pd.DataFrame, position: int, field: str | None = None) -> Sour
 def _duplicates(frame: pd.DataFrame, field: str, what: str) -> list[Problem]:
     values = frame[field]
     repeated = values.duplicated(keep="first") & (values != "")
-    first_row = dict(zip(values[~values.duplicated(keep="first")], frame["row"], strict=False))
+    if not repeated.any():
+        return []
+    first = ~values.duplicated(keep="first")
+    first_row = dict(zip(values[first], frame["row"][first], strict=True))
     return [
         Problem(
             _where(frame, i, field),
@@ -38,10 +41,20 @@ def _duplicates(frame: pd.DataFrame, field: str, what: str) -> list[Problem]:
     ]
 
 
+def _any_of(values: np.ndarray, choices: tuple[str, ...]) -> np.ndarray:
+    """values in choices, for text: np.isin sorts object arrays, a few comparisons do not."""
+    found = np.zeros(len(values), dtype=bool)
+    for choice in choices:
+        found |= values == choice
+    return found
+
+
 def _positions(keys: pd.Series, wanted: np.ndarray) -> np.ndarray:
     """Position of each wanted value's first occurrence in keys (-1: absent); keys may repeat."""
     unique_at = np.flatnonzero(~keys.duplicated(keep="first").to_numpy())
-    found = pd.Index(keys.iloc[unique_at]).get_indexer(wanted)
+    found = pd.Index(keys.iloc[unique_at], dtype=object).get_indexer(
+        pd.Index(np.asarray(wanted, dtype=object), dtype=object)
+    )
     return np.where(found >= 0, unique_at[np.maximum(found, 0)], -1)
 
 
@@ -91,7 +104,7 @@ def check_ledger(ledger: pd.DataFrame, customers: pd.DataFrame) -> list[Problem]
         )
     doc_type = ledger["doc_type"].to_numpy(dtype=object)
     amount = ledger["amount_cents"].to_numpy(dtype=np.float64)
-    for i in np.flatnonzero(np.isin(doc_type, POSITIVE_TYPES) & (amount < 0)):
+    for i in np.flatnonzero(_any_of(doc_type, POSITIVE_TYPES) & (amount < 0)):
         problems.append(
             Problem(
                 _where(ledger, i, "amount_cents"),
@@ -105,44 +118,43 @@ def check_ledger(ledger: pd.DataFrame, customers: pd.DataFrame) -> list[Problem]
 
 
 def _check_applies_to(ledger: pd.DataFrame, doc_type: np.ndarray, amount) -> list[Problem]:
-    problems = []
     applies_to = ledger["applies_to"].to_numpy(dtype=object)
-    target = _positions(ledger["doc_no"], applies_to)
-    is_credit = np.isin(doc_type, ("CRN", "PAY")) | ((doc_type == "ADJ") & (amount < 0))
+    is_credit = _any_of(doc_type, ("CRN", "PAY")) | ((doc_type == "ADJ") & (amount < 0))
+    naming = np.flatnonzero(is_credit & (applies_to != ""))
+    target = _positions(ledger["doc_no"], applies_to[naming])
     customer = ledger["customer_id"].to_numpy(dtype=object)
-    for i in np.flatnonzero(is_credit & (applies_to != "")):
-        where = _where(ledger, i, "applies_to")
-        t = target[i]
-        if t < 0:
-            problems.append(
-                Problem(where, f"applies to {applies_to[i]}, which is not in the ledger")
-            )
-        elif customer[t] != customer[i]:
-            problems.append(
-                Problem(
-                    where,
-                    f"applies to {applies_to[i]} of customer {customer[t]}, not {customer[i]}",
-                )
-            )
-        elif not (doc_type[t] == "INV" or (doc_type[t] == "ADJ" and amount[t] >= 0)):
-            problems.append(
-                Problem(where, f"applies to {applies_to[i]}, a {doc_type[t]}, not an invoice")
-            )
+    safe = np.maximum(target, 0)
+    missing = target < 0
+    other = ~missing & (customer[safe] != customer[naming])
+    is_debit = (doc_type[safe] == "INV") | ((doc_type[safe] == "ADJ") & (amount[safe] >= 0))
+    not_invoice = ~missing & ~other & ~is_debit
+    problems = []
+    for k in np.flatnonzero(missing | other | not_invoice):
+        i, t = naming[k], target[k]
+        if missing[k]:
+            message = f"applies to {applies_to[i]}, which is not in the ledger"
+        elif other[k]:
+            message = f"applies to {applies_to[i]} of customer {customer[t]}, not {customer[i]}"
+        else:
+            message = f"applies to {applies_to[i]}, a {doc_type[t]}, not an invoice"
+        problems.append(Problem(_where(ledger, i, "applies_to"), message))
     return problems
 
 
 def _check_currency(ledger: pd.DataFrame, customers: pd.DataFrame) -> list[Problem]:
-    by_customer = dict(zip(customers["customer_id"], customers["currency"], strict=False))
+    expected_by_customer = dict(
+        zip(customers["customer_id"], customers["currency"].str.upper(), strict=False)
+    )
+    currency = ledger["currency"].fillna("").str.upper().to_numpy(dtype=object)
+    customer = ledger["customer_id"].to_numpy(dtype=object)
+    expected = ledger["customer_id"].map(expected_by_customer).fillna("").to_numpy(dtype=object)
     problems = []
-    for i, (customer, currency) in enumerate(
-        zip(ledger["customer_id"], ledger["currency"], strict=True)
-    ):
-        expected = by_customer.get(customer, "")
-        if currency and expected and currency.upper() != expected.upper():
-            problems.append(
-                Problem(
-                    _where(ledger, i, "currency"),
-                    f"currency {currency} differs from customer {customer}'s currency {expected}",
-                )
+    for i in np.flatnonzero((currency != "") & (expected != "") & (currency != expected)):
+        problems.append(
+            Problem(
+                _where(ledger, i, "currency"),
+                f"currency {ledger['currency'].iat[i]} differs from customer {customer[i]}'s "
+                f"currency {expected[i]}",
             )
+        )
     return problems

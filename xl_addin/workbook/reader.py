@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -97,25 +98,42 @@ def read_workbook(
     problems: list[Problem] = []
     sheets = {fold(name): name for name in book.sheet_names}
     error_cells = _ErrorCells(path)
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        # calamine releases the GIL while it parses: the (large) Ledger is parsed on
+        # a second core while the other tables are read and converted here.
+        ledger_raw = None if ledger is not None else worker.submit(_parse_apart, path, LEDGER)
+        settings, customers, policy = _read_small_tables(
+            book, sheets, error_cells, date1904, problems
+        )
+        if ledger_raw is not None:
+            ledger = _normalised(ledger_raw.result(), LEDGER, date1904, problems)
+    if customers is None:
+        return None, problems
+    return CreditBook(path, date1904, settings, customers, ledger, policy), problems
 
+
+def _read_small_tables(book, sheets, error_cells, date1904, problems):
     settings = Settings()
     raw = _find_table(book, SETTINGS, sheets, error_cells)
     if raw is not None:
         settings = _read_settings(
             convert.normalise(raw, SETTINGS, date1904, problems), date1904, problems
         )
-    customers = _required_table(book, CUSTOMERS, sheets, error_cells, date1904, problems)
-    if ledger is None:
-        ledger = _required_table(book, LEDGER, sheets, error_cells, date1904, problems)
+    customers = _normalised(
+        _find_table(book, CUSTOMERS, sheets, error_cells), CUSTOMERS, date1904, problems
+    )
     policy, policy_problems = _read_policy(book, sheets)
     problems.extend(policy_problems)
-    if customers is None:
-        return None, problems
-    return CreditBook(path, date1904, settings, customers, ledger, policy), problems
+    return settings, customers, policy
 
 
-def _required_table(book, spec, sheets, error_cells, date1904, problems) -> Table | None:
-    raw = _find_table(book, spec, sheets, error_cells)
+def _parse_apart(path: Path, spec: TableSpec) -> RawTable | None:
+    """Find and parse one table with a workbook handle of its own (for another thread)."""
+    book, _ = open_workbook(path)
+    return _find_table(book, spec, {fold(n): n for n in book.sheet_names}, _ErrorCells(path))
+
+
+def _normalised(raw: RawTable | None, spec, date1904, problems) -> Table | None:
     if raw is None:
         problems.append(Problem(Source(spec.name), f"the workbook has no {spec.name} sheet"))
         return None
