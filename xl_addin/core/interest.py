@@ -9,7 +9,6 @@ Interest is worked exactly in integers and rounded to the cent half away from ze
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterator
 from decimal import Decimal
 from operator import itemgetter
@@ -17,10 +16,9 @@ from operator import itemgetter
 import numpy as np
 import pandas as pd
 
-from xl_addin.core.money import quantize
+from xl_addin.core.money import quantize, scale_half_up
 from xl_addin.core.policy import Policy
 
-_INT64_MAX = 2**63 - 1
 _first = itemgetter(0)
 
 
@@ -124,12 +122,6 @@ def _groups(keys: np.ndarray, mask: np.ndarray) -> Iterator[tuple[np.generic, np
 
 
 def _simple_interest(cents: np.ndarray, days: np.ndarray, rate: Decimal, basis: int) -> np.ndarray:
-    """Return round(cents x rate x days / basis) half away from zero for non-negative rows."""
+    """Return round(cents x rate x days / basis) half away from zero."""
     numerator, denominator = rate.as_integer_ratio()
-    factors = (cents, days, numerator)
-    divisor = denominator * basis
-    bound = 2 * math.prod(int(np.max(np.abs(f), initial=0)) for f in factors) + divisor
-    # Python ints (object arrays) only where int64 could overflow: huge amounts or odd rates.
-    kind = np.int64 if bound <= _INT64_MAX else object
-    product = np.asarray(cents).astype(kind) * np.asarray(days).astype(kind) * numerator
-    return ((2 * product + divisor) // (2 * divisor)).astype(np.int64)
+    return scale_half_up((cents, days, numerator), denominator * basis)

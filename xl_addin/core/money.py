@@ -6,7 +6,9 @@ Amounts are held as int64 cents inside the engine, so sums are exact and fast;
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import numpy as np
@@ -15,6 +17,7 @@ CENT = Decimal("0.01")
 # 1,234.56 / 1234.56 / -1234 / (1,234.56); thousands separators must be whole groups of three.
 _AMOUNT_TEXT = re.compile(r"^(?P<neg>-)?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)$")
 _CURRENCY_MARKS = str.maketrans("", "", " \u00a0¥￥$£€")
+_INT64_MAX = 2**63 - 1
 
 
 def quantize(value: Decimal) -> Decimal:
@@ -62,3 +65,19 @@ def floats_to_cents(values: np.ndarray) -> np.ndarray:
     for i in np.flatnonzero(off):
         result[i] = decimal_to_cents(Decimal(repr(float(values[i]))))
     return result
+
+
+def scale_half_up(factors: Sequence[np.ndarray | int], denominator: int) -> np.ndarray:
+    """Return round(product of the factors / denominator), half away from zero, exactly.
+
+    Interest (cents x rate x days / basis) and provisions (cents x rate) are
+    computed this way in integers, never in floats. Python ints (object arrays)
+    are used only where int64 could overflow.
+    """
+    bound = 2 * math.prod(int(np.max(np.abs(f), initial=0)) for f in factors) + denominator
+    kind = np.int64 if bound <= _INT64_MAX else object
+    product = np.ones(1, dtype=kind)
+    for factor in factors:
+        product = product * np.asarray(factor).astype(kind)
+    magnitude = (2 * np.abs(product) + denominator) // (2 * denominator)
+    return np.where(product < 0, -magnitude, magnitude).astype(np.int64)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from xl_addin.core.money import scale_half_up
 from xl_addin.core.policy import Policy
-
-_INT64_MAX = 2**63 - 1
 
 
 def expected_recovery(days_overdue: np.ndarray, policy: Policy) -> np.ndarray:
@@ -47,7 +46,7 @@ def provision_cents(open_cents: np.ndarray, days: np.ndarray, policy: Policy) ->
     for i, (_, rate) in enumerate(bands):
         rows = index == i
         if rows.any():
-            provision[rows] = _scale_half_up(cents[rows], *rate.as_integer_ratio())
+            provision[rows] = _scale(cents[rows], rate)
     return provision
 
 
@@ -63,10 +62,6 @@ def _band_index(days: np.ndarray, bands: list) -> np.ndarray:
     return np.clip(np.searchsorted(starts, days, side="right") - 1, 0, None)
 
 
-def _scale_half_up(cents: np.ndarray, numerator: int, denominator: int) -> np.ndarray:
-    """Return round(cents x numerator / denominator), half away from zero, exactly."""
-    bound = 2 * int(np.max(np.abs(cents), initial=0)) * abs(numerator) + denominator
-    # Python ints (object arrays) only where int64 could overflow.
-    product = cents.astype(np.int64 if bound <= _INT64_MAX else object) * numerator
-    magnitude = (2 * np.abs(product) + denominator) // (2 * denominator)
-    return np.where(product < 0, -magnitude, magnitude).astype(np.int64)
+def _scale(cents: np.ndarray, rate) -> np.ndarray:
+    numerator, denominator = rate.as_integer_ratio()
+    return scale_half_up((cents, numerator), denominator)
