@@ -171,6 +171,74 @@ def demo(
     console.print(f"Demo workbook: {result.workbook}", markup=False)
 
 
+@app.command()
+def reconcile(
+    workbook: WorkbookArg,
+    reply: Annotated[
+        str,
+        typer.Argument(
+            help="What the customer sent back: their confirmed balance (e.g. 12,345.67), or "
+            "their list of our documents (.xlsx or .csv, their own headers)."
+        ),
+    ],
+    customer: Annotated[str, typer.Option("--customer", help="The customer's CustomerID.")],
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="Statement month YYYY-MM; default Settings.StatementPeriod."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the report; default beside the workbook."),
+    ] = None,
+    output: Format = OutputFormat.table,
+) -> None:
+    """Explain the difference between a customer's reply and our ledger (an xlsx report)."""
+    from xl_addin.services import reconcile as reconcile_service
+
+    report = Reporter(output)
+    try:
+        result = reconcile_service.reconcile(workbook, reply, customer, period, out)
+    except CreditControlError as error:
+        _fail(str(error))
+    if not isinstance(result, reconcile_service.ReconcileResult):
+        report.problems(result)
+        raise typer.Exit(1)
+    r = result.reconciliation
+    if report.json:
+        payload = {
+            "customer": result.customer_id, "period": str(result.period),
+            "our_balance": str(to_decimal(r.our_balance_cents)),
+            "their_balance": str(to_decimal(r.their_balance_cents)),
+            "difference": str(to_decimal(r.difference_cents)),
+            "explained": str(to_decimal(r.explained_cents)),
+            "unexplained": str(to_decimal(r.unexplained_cents)),
+            "differences": [
+                {"kind": d.kind, "doc_no": d.doc_no, "their_doc_no": d.their_doc_no,
+                 "effect": str(to_decimal(int(d.effect_cents))), "explanation": d.explanation}
+                for d in r.differences.itertuples()
+            ],
+            "report": str(result.report),
+        }  # fmt: skip
+        report.out.print_json(json.dumps(payload, ensure_ascii=False))
+        return
+    table = Table(title=f"{result.name} ({result.customer_id}), {result.period}, {result.currency}")
+    for column in ("kind", "ours", "theirs", "effect", "explanation"):
+        table.add_column(column, justify="right" if column == "effect" else "left")
+    for d in r.differences.itertuples():
+        table.add_row(
+            d.kind, d.doc_no, d.their_doc_no, f"{to_decimal(int(d.effect_cents)):,}",
+            d.explanation_zh if result.lang == "zh" else d.explanation,
+        )  # fmt: skip
+    report.out.print(table)
+    for label, cents in (
+        ("Our balance", r.our_balance_cents), ("Their balance", r.their_balance_cents),
+        ("Difference", r.difference_cents), ("Explained", r.explained_cents),
+        ("Unexplained", r.unexplained_cents),
+    ):  # fmt: skip
+        report.out.print(f"{label:>14}: {to_decimal(cents):>16,}", markup=False)
+    report.out.print(f"Report: {result.report}", markup=False)
+
+
 def print_summary(console: Console, result: refresh_service.RefreshResult) -> None:
     """Print the aging summary per currency and the customers at each stage."""
     for totals in refresh_service.totals_by_currency(result):

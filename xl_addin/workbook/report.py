@@ -1,0 +1,82 @@
+"""Small report workbooks (reconciliation, run summaries): sheets of rows, written safely."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from xl_addin.workbook.safe_save import save_atomically
+
+MONEY_FORMAT = "#,##0.00;[Red]-#,##0.00"
+DATE_FORMAT = "yyyy-mm-dd"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSheet:
+    """One sheet: optional title lines, a header row and data rows (Decimal money, dates)."""
+
+    name: str
+    headers: tuple[str, ...]
+    rows: Sequence[Sequence[object]]
+    title: tuple[str, ...] = ()
+    widths: dict[int, float] = field(default_factory=dict)
+
+
+def write_report(path: Path, sheets: Sequence[ReportSheet]) -> Path | None:
+    """Write the report through a temporary file; return the backup of a previous one."""
+
+    def write(target: Path) -> None:
+        book = Workbook(write_only=True)
+        for spec in sheets:
+            _write_sheet(book, spec)
+        book.save(target)
+
+    return save_atomically(path, write)
+
+
+def _write_sheet(book: Workbook, spec: ReportSheet) -> None:
+    ws = book.create_sheet(spec.name[:31])
+    for position, header in enumerate(spec.headers):
+        longest = max(
+            [_display_width(header), *(_display_width(r[position]) for r in spec.rows)]
+        )
+        ws.column_dimensions[_letter(position)].width = spec.widths.get(
+            position, min(max(longest + 2, 8), 60)
+        )
+    for line in spec.title:
+        ws.append([_cell(ws, line, bold=True)])
+    if spec.title:
+        ws.append([])
+    ws.append([_cell(ws, h, bold=True) for h in spec.headers])
+    for row in spec.rows:
+        ws.append([_cell(ws, value) for value in row])
+    header_row = len(spec.title) + (2 if spec.title else 1)
+    ws.freeze_panes = f"A{header_row + 1}"
+
+
+def _cell(ws, value: object, bold: bool = False) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value)
+    if isinstance(value, Decimal):
+        cell.number_format = MONEY_FORMAT
+    elif isinstance(value, dt.date):
+        cell.number_format = DATE_FORMAT
+    if bold:
+        cell.font = Font(bold=True)
+    return cell
+
+
+def _display_width(value: object) -> int:
+    text = "" if value is None else (f"{value:,}" if isinstance(value, Decimal) else str(value))
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)  # CJK characters are two wide
+
+
+def _letter(position: int) -> str:
+    return get_column_letter(position + 1)
