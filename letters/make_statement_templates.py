@@ -1,0 +1,263 @@
+"""Write letters/en/statement.docx and letters/zh/statement.docx: run by hand, output committed.
+
+    python letters/make_statement_templates.py
+
+The templates are ordinary Word documents with Jinja placeholders in docxtpl's
+style, so head office can restyle them in Word; this script is how the shipped
+ones were made, and makes the same files again. A statement: letterhead,
+customer block, opening balance, the month's documents with debit, credit and
+running balance, closing balance in figures and in words, the aging of the
+closing balance, payment instructions, and a tear-off reply slip to confirm the
+balance or list the differences (the confirmation style of Chinese practice and
+of audit confirmations).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+
+HERE = Path(__file__).resolve().parent
+GREY = RGBColor(0x55, 0x55, 0x55)
+
+TEXT = {
+    "en": {
+        "font": "Calibri", "east_asia": "SimSun",
+        "title": "Statement of account",
+        "period": "Period: {{ period_text }}",
+        "to": "To",
+        "ref": "Reference: {{ reference }}    Date: {{ date }}    Customer No.: {{ customer.id }}",
+        "opening": "Opening balance at {{ opening_date }}",
+        "headers": ("Date", "Type", "Document", "Description", "Debit", "Credit", "Balance"),
+        "closing": "Closing balance at {{ closing_date }}",
+        "words": "Amount due in words: {{ total_in_words }}",
+        "aging_title": "Age of the closing balance ({{ currency }})",
+        "overdue": "Of which overdue: {{ currency }} {{ total_overdue }}",
+        "unapplied": "Unapplied payments and credits: {{ currency }} {{ unapplied }}",
+        "pay": "Please pay the overdue amount to {{ branch.bank }}, quoting your customer "
+               "number {{ customer.id }}. If you have already paid, thank you, and please "
+               "disregard the overdue figure.",
+        "query": "Please check this statement and return the reply slip below by "
+                 "{{ reply_by }}. If anything differs from your records, list the differences "
+                 "on the slip so that we can settle them before the next statement.",
+        "sign": "{{ branch.signatory }}\n{{ branch.name }}",
+        "cut": "✂ - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -",
+        "slip_title": "Reply slip: balance confirmation",
+        "slip_to": "Return to: {{ branch.name }}, {{ branch.address }}  {{ branch.email }}",
+        "slip_ref": "Statement {{ reference }}, {{ customer.name }} ({{ customer.id }})",
+        "agree": "☐ We confirm that the balance of {{ currency }} {{ closing }} owed to "
+                 "{{ branch.name }} as at {{ closing_date }} is correct.",
+        "differ": "☐ The balance differs. Our records show {{ currency }} ______________ as at "
+                  "{{ closing_date }}; the differences are listed below.",
+        "diff_headers": ("Document", "Date", "Amount", "Explanation"),
+        "boxes": ("Signature", "Company stamp", "Date"),
+    },
+    "zh": {
+        "font": "Calibri", "east_asia": "SimSun",
+        "title": "对 账 单",
+        "period": "对账期间:{{ period_text }}",
+        "to": "致",
+        "ref": "编号:{{ reference }}    日期:{{ date }}    客户编号:{{ customer.id }}",
+        "opening": "期初余额({{ opening_date }})",
+        "headers": ("日期", "类型", "单据号", "摘要", "借方", "贷方", "余额"),
+        "closing": "期末余额({{ closing_date }})",
+        "words": "大写金额:{{ total_in_words }}",
+        "aging_title": "期末余额账龄({{ currency }})",
+        "overdue": "其中逾期:{{ currency }} {{ total_overdue }}",
+        "unapplied": "未核销收款及贷项:{{ currency }} {{ unapplied }}",
+        "pay": "请将逾期款项汇入:{{ branch.bank }},并注明客户编号 {{ customer.id }}。"
+               "如已付款,谢谢,请忽略逾期金额。",
+        "query": "请核对本对账单,并于 {{ reply_by }} 前将下方回执签章寄回。如与贵公司账面不符,"
+                 "请在回执中列明差异,以便在下期对账前核实处理。",
+        "sign": "{{ branch.signatory }}\n{{ branch.name }}",
+        "cut": "✂ - - - - - - - - - - - - - - 请沿此线剪下 - - - - - - - - - - - - - -",
+        "slip_title": "回  执(余额确认)",
+        "slip_to": "请寄回:{{ branch.name }},{{ branch.address }}  {{ branch.email }}",
+        "slip_ref": "对账单编号 {{ reference }},{{ customer.name }}({{ customer.id }})",
+        "agree": "☐ 经核对,截至 {{ closing_date }} 本公司欠 {{ branch.name }} 余额 "
+                 "{{ currency }} {{ closing }},数额相符。",
+        "differ": "☐ 数额不符。截至 {{ closing_date }} 本公司账面余额为 {{ currency }} "
+                  "______________,差异明细如下。",
+        "diff_headers": ("单据号", "日期", "金额", "差异说明"),
+        "boxes": ("经办人签字", "单位盖章", "日期"),
+    },
+}  # fmt: skip
+
+
+def make(lang: str) -> Path:
+    t = TEXT[lang]
+    doc = Document()
+    _page(doc)
+    _styles(doc, t["font"], t["east_asia"], lang)
+    _letterhead(doc)
+    title = doc.add_paragraph()
+    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _run(title, t["title"], size=16, bold=True)
+    _para(doc, t["period"], align=WD_ALIGN_PARAGRAPH.CENTER, color=GREY)
+    _para(doc, t["ref"], size=9, color=GREY)
+    _para(doc, t["to"], bold=True, space_after=0)
+    _para(doc, "{{ customer.name }}", space_after=0)
+    _para(doc, "{{ customer.contact }}", space_after=0)
+    _para(doc, "{{ customer.address }}")
+
+    table = doc.add_table(rows=6, cols=7)
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    widths = (Cm(2.2), Cm(1.5), Cm(2.8), Cm(4.2), Cm(2.4), Cm(2.4), Cm(2.6))
+    header, opening, loop, body, end, closing = table.rows
+    # docxtpl replaces a row holding a {%tr %} tag by the tag: the row between repeats.
+    _cell(loop.cells[0], "{%tr for line in lines %}")
+    _cell(end.cells[0], "{%tr endfor %}")
+    for cell, text in zip(header.cells, t["headers"], strict=True):
+        _cell(cell, text, bold=True, shade=True)
+    _cell(opening.cells[0], t["opening"], bold=True)
+    opening.cells[0].merge(opening.cells[5])
+    _cell(opening.cells[6], "{{ opening }}", right=True, bold=True)
+    # One Word row repeated per line of the period ({%tr %} rows are docxtpl's table loops).
+    line = (
+        "{{ line.date }}", "{{ line.doc_type }}", "{{ line.doc_no }}", "{{ line.description }}",
+        "{{ line.debit }}", "{{ line.credit }}", "{{ line.balance }}",
+    )  # fmt: skip
+    for position, (cell, text) in enumerate(zip(body.cells, line, strict=True)):
+        _cell(cell, text, right=position >= 4, size=9)
+    _cell(closing.cells[0], t["closing"], bold=True)
+    closing.cells[0].merge(closing.cells[3])
+    _cell(closing.cells[4], "{{ total_debit }}", right=True, bold=True)
+    _cell(closing.cells[5], "{{ total_credit }}", right=True, bold=True)
+    _cell(closing.cells[6], "{{ closing }}", right=True, bold=True)
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths, strict=True):
+            cell.width = width
+
+    _para(doc, t["words"], bold=True, space_before=6)
+    _para(doc, t["aging_title"], bold=True, space_before=6, space_after=2)
+    aging = doc.add_table(rows=3, cols=2)
+    aging.style = "Table Grid"
+    _cell(aging.rows[0].cells[0], "{%tr for bucket in aging %}")
+    _cell(aging.rows[1].cells[0], "{{ bucket.label }}", bold=True, shade=True)
+    _cell(aging.rows[1].cells[1], "{{ bucket.amount }}", right=True)
+    _cell(aging.rows[2].cells[0], "{%tr endfor %}")
+    for row in aging.rows:
+        row.cells[0].width, row.cells[1].width = Cm(3.5), Cm(3.5)
+    _para(doc, t["overdue"], space_before=4, space_after=0)
+    _para(doc, "{%p if unapplied_value %}", space_after=0)
+    _para(doc, t["unapplied"], space_after=0)
+    _para(doc, "{%p endif %}", space_after=0)
+    _para(doc, t["pay"], space_before=6)
+    _para(doc, t["query"])
+    _para(doc, t["sign"], space_before=6)
+
+    _para(doc, t["cut"], color=GREY, size=8, space_before=12, align=WD_ALIGN_PARAGRAPH.CENTER)
+    slip = doc.add_paragraph()
+    slip.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _run(slip, t["slip_title"], size=13, bold=True)
+    _para(doc, t["slip_to"], size=9, color=GREY, space_after=0)
+    _para(doc, t["slip_ref"], size=9, color=GREY)
+    _para(doc, t["agree"])
+    _para(doc, t["differ"])
+    differences = doc.add_table(rows=4, cols=4)
+    differences.style = "Table Grid"
+    for cell, text in zip(differences.rows[0].cells, t["diff_headers"], strict=True):
+        _cell(cell, text, bold=True, shade=True, size=9)
+    for row in differences.rows[1:]:
+        row.height = Cm(0.7)
+    _para(doc, "", space_after=4)
+    boxes = doc.add_table(rows=2, cols=3)
+    boxes.style = "Table Grid"
+    for cell, text in zip(boxes.rows[0].cells, t["boxes"], strict=True):
+        _cell(cell, text, bold=True, size=9, shade=True)
+    boxes.rows[1].height = Cm(2.4)
+
+    target = HERE / lang / "statement.docx"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    doc.core_properties.author = "xl_addin"
+    doc.core_properties.title = t["title"]
+    doc.save(target)
+    return target
+
+
+def _letterhead(doc) -> None:
+    head = doc.add_paragraph()
+    _run(head, "{{ branch.name }}", size=14, bold=True)
+    _para(doc, "{{ branch.address }}", size=9, color=GREY, space_after=0)
+    _para(
+        doc,
+        "{{ branch.phone }}  {{ branch.email }}{% if branch.tax_id %}  {{ branch.tax_id }}"
+        "{% endif %}",
+        size=9,
+        color=GREY,
+    )
+
+
+def _page(doc) -> None:
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)  # A4
+    section.left_margin = section.right_margin = Cm(1.8)
+    section.top_margin = section.bottom_margin = Cm(1.6)
+
+
+def _styles(doc, font: str, east_asia: str, lang: str) -> None:
+    style = doc.styles["Normal"]
+    style.font.name = font
+    style.font.size = Pt(10)
+    fonts = style.element.get_or_add_rPr().get_or_add_rFonts()
+    fonts.set(qn("w:eastAsia"), east_asia)
+    r_pr = style.element.get_or_add_rPr()
+    language = r_pr.find(qn("w:lang"))
+    if language is None:
+        language = r_pr.makeelement(qn("w:lang"), {})
+        r_pr.append(language)
+    language.set(qn("w:val"), "en-GB")
+    language.set(qn("w:eastAsia"), "zh-CN")
+    style.paragraph_format.space_after = Pt(4)
+
+
+def _para(doc, text, *, size=None, bold=False, color=None, align=None, space_before=None,
+          space_after=None):  # fmt: skip
+    paragraph = doc.add_paragraph()
+    if align is not None:
+        paragraph.alignment = align
+    if space_before is not None:
+        paragraph.paragraph_format.space_before = Pt(space_before)
+    if space_after is not None:
+        paragraph.paragraph_format.space_after = Pt(space_after)
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        run = _run(paragraph, line, size=size, bold=bold, color=color)
+        if i < len(lines) - 1:
+            run.add_break()
+    return paragraph
+
+
+def _run(paragraph, text, *, size=None, bold=False, color=None):
+    run = paragraph.add_run(text)
+    run.bold = bold
+    if size:
+        run.font.size = Pt(size)
+    if color is not None:
+        run.font.color.rgb = color
+    return run
+
+
+def _cell(cell, text, *, bold=False, right=False, shade=False, size=9):
+    paragraph = cell.paragraphs[0]
+    paragraph.paragraph_format.space_after = Pt(0)
+    if right:
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    _run(paragraph, text, size=size, bold=bold)
+    if shade:
+        properties = cell._tc.get_or_add_tcPr()
+        fill = properties.makeelement(qn("w:shd"), {qn("w:val"): "clear", qn("w:fill"): "E8EEF4"})
+        properties.append(fill)
+
+
+if __name__ == "__main__":
+    for language in TEXT:
+        print(make(language))
