@@ -104,7 +104,8 @@ def write_refresh(
         warnings.warn(f"{path.name}: {loss}", RoundTripWarning, stacklevel=2)
     results = formula_results(path, skip={sheet.sheet.casefold() for sheet in sheets})
     for update in updates:
-        write_columns(book, update)
+        computed = write_columns(book, update)
+        results.setdefault(update.sheet, {}).update(computed)
     for sheet in sheets:
         write_sheet_table(book, sheet)
     return save_atomically(path, lambda tmp: save_keeping_results(book, tmp, results))
@@ -128,8 +129,13 @@ def load_for_writing(path: Path) -> Workbook:
 # --- computed columns in a user's table ----------------------------------------------------
 
 
-def write_columns(book: Workbook, update: ColumnUpdate) -> None:
-    """Write each column of `update` into its rows, adding missing columns to the table."""
+def write_columns(book: Workbook, update: ColumnUpdate) -> dict[bytes, tuple[bytes, bytes]]:
+    """Write each column of `update` into its rows, adding missing columns to the table.
+
+    A cell holding a formula (a template's =AGE_BUCKET(...)) keeps it: the value becomes
+    the formula's stored result, returned as cell reference -> (type, result) for
+    `save_keeping_results`, so the workbook shows our numbers even where no Python runs.
+    """
     if update.sheet not in book.sheetnames:
         raise WorkbookError(f"the workbook has no {update.sheet} sheet")
     ws = book[update.sheet]
@@ -140,12 +146,15 @@ def write_columns(book: Workbook, update: ColumnUpdate) -> None:
             )
     table = _find_table(ws, update.table) if update.table else None
     end = ws.max_column + 1  # computed once: openpyxl scans every cell of the sheet for it
+    results: dict[bytes, tuple[bytes, bytes]] = {}
     for header, values in update.values.items():
         column = _find_column(ws, update, table, header, end)
         if column is None:
             column = _add_column(ws, update, table, header, end)
             end = max(end, column + 1)
-        _write_column(ws, column, update.rows, values, update.number_formats.get(header))
+        number_format = update.number_formats.get(header)
+        results.update(_write_column(ws, column, update.rows, values, number_format))
+    return results
 
 
 def _find_table(ws: Worksheet, name: str) -> Table:
@@ -256,11 +265,17 @@ def _write_column(
     rows: Sequence[int],
     values: Sequence[object],
     number_format: str | None,
-) -> None:
+) -> dict[bytes, tuple[bytes, bytes]]:
     styles: dict[object, object] = {}  # a cell's style -> the same style with number_format
+    results: dict[bytes, tuple[bytes, bytes]] = {}
     for row, value in zip(rows, values):
         cell = ws.cell(row, column)
-        _assign(cell, value)
+        if cell.data_type == "f":
+            stored = _stored_result(value)
+            if stored is not None:
+                results[cell.coordinate.encode()] = stored
+        else:
+            _assign(cell, value)
         if number_format is not None:
             # Setting number_format looks the style up in the workbook's tables each time; the
             # cells of a column mostly share one style, so compute each new style once.
@@ -271,6 +286,23 @@ def _write_column(
                 styles[key] = copy(cell._style)
             else:
                 cell._style = copy(style)
+    return results
+
+
+def _stored_result(value: object) -> tuple[bytes, bytes] | None:
+    """Return (type, text) of a value as a formula's stored result (None: no result)."""
+    value = _plain(value)
+    if value is None:
+        return (b"str", b"")
+    if isinstance(value, bool):
+        return (b"b", b"1" if value else b"0")
+    if isinstance(value, int | float | Decimal):
+        return (b"n", str(value).encode())
+    if isinstance(value, dt.datetime | dt.date):
+        return None  # dates are not computed columns; Excel recalculates it
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return (b"str", escaped.encode())
 
 
 def _assign(cell: Cell, value: object) -> None:
