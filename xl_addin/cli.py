@@ -86,12 +86,13 @@ class Reporter:
 
             yield step
 
-    def problems(self, problems: Sequence[Problem]) -> None:
+    def problems(self, problems: Sequence[Problem], written: bool = True) -> None:
         if self.json:
             payload = {"problems": [p.as_dict() for p in problems]}
             self.out.print_json(json.dumps(payload, ensure_ascii=False))
             return
-        self.err.print(f"[bold red]{len(problems)} problem(s); nothing was written:[/]")
+        tail = "; nothing was written" if written else ""
+        self.err.print(f"[bold red]{len(problems)} problem(s){tail}:[/]")
         for problem in problems[:200]:
             self.err.print(f"  {problem}", markup=False)
         if len(problems) > 200:
@@ -137,14 +138,17 @@ def validate(
     ledger: LedgerCsv = None,
     output: Format = OutputFormat.table,
 ) -> None:
-    """Check a workbook and list every problem with its sheet, row and column."""
+    """Check a workbook; list every problem (sheet, row, column) here and in its Problems sheet."""
+    from xl_addin.services import validate as validate_service
+
     report = Reporter(output)
     try:
-        result = refresh_service.compute(workbook, None, ledger)
+        result = validate_service.validate(workbook, ledger)
     except CreditControlError as error:
         _fail(str(error))
-    if not isinstance(result, refresh_service.RefreshResult):
-        report.problems(result)
+    if result.problems:
+        report.problems(result.problems, written=False)
+        report.err.print(f"The list is also in the Problems sheet of {workbook}.", markup=False)
         raise typer.Exit(1)
     if report.json:
         report.out.print_json(json.dumps({"problems": []}))
@@ -169,6 +173,40 @@ def demo(
         result = demo_service.run_demo(out, when, customers, step=step)
     print_summary(console, result.refresh)
     console.print(f"Demo workbook: {result.workbook}", markup=False)
+
+
+class Language(StrEnum):
+    en = "en"
+    zh = "zh"
+
+
+@app.command()
+def new(
+    path: Annotated[
+        Path, typer.Argument(help="The workbook to create (.xlsm, or .xlsx without buttons).")
+    ],
+    branch: Annotated[str, typer.Option("--branch", help="Branch code, e.g. SH.")] = "",
+    language: Annotated[Language, typer.Option("--language", help="en or zh.")] = Language.en,
+    pack: Annotated[Path | None, typer.Option("--pack", help="Template pack folder.")] = None,
+    as_of: AsOf = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing file (kept as a backup).")
+    ] = False,
+) -> None:
+    """Build a new branch workbook: tables, functions, policy, buttons and macros."""
+    from xl_addin.services import new_workbook as new_service
+
+    console = Console(highlight=False)
+    try:
+        with console.status("Building the workbook ..."):
+            backup = new_service.new_workbook(
+                path, language=language.value, branch=branch, pack=pack, as_of=_date(as_of),
+                force=force,
+            )  # fmt: skip
+    except CreditControlError as error:
+        _fail(str(error))
+    where = f" (the previous file is kept as {backup.name})" if backup else ""
+    console.print(f"Created {path}{where}.", markup=False)
 
 
 @app.command()

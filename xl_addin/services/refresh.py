@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -53,14 +53,22 @@ def compute(
     return RefreshResult(loaded, aging)
 
 
+Writer = Callable[[Sequence[ColumnUpdate], Sequence[SheetTable]], "Path | None"]
+
+
 def refresh(
     path: Path,
     as_of: dt.date | None = None,
     ledger_csv: Path | None = None,
     age_from: str = "due",
     step: Step = lambda _: None,
+    writer: Writer | None = None,
 ) -> RefreshResult | tuple[Problem, ...]:
-    """Compute and write the computed columns and the Aging sheet into the workbook."""
+    """Compute and write the computed columns and the Aging sheet into the workbook.
+
+    `writer` puts the results into the workbook: by default the file at `path`
+    (safely, with a backup); the buttons pass one that writes into the open book.
+    """
     result = compute(path, as_of, ledger_csv, age_from, step)
     if not isinstance(result, RefreshResult):
         return result
@@ -68,7 +76,8 @@ def refresh(
     updates = [_customer_update(result)]
     if ledger_csv is None:
         updates.append(_ledger_update(result))
-    backup = write_refresh(path, updates, [aging_sheet(result)])
+    write = writer or (lambda columns, sheets: write_refresh(path, columns, sheets))
+    backup = write(updates, [aging_sheet(result)])
     return RefreshResult(result.loaded, result.aging, backup)
 
 

@@ -29,7 +29,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.filters import AutoFilter
-from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
+from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 
 from xl_addin.core.policy import DEFAULT_POLICY, Policy, bucket_labels
 from xl_addin.errors import WorkbookError
@@ -77,6 +77,10 @@ POLICY_TITLES = {
 }
 
 
+class Formula(str):
+    """A cell formula (=...), written as a formula; any other text starting with = stays text."""
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
     """One table to write: its name, headers, the kind of each column and the values by column."""
@@ -113,9 +117,9 @@ def write_credit_workbook(
     lang = "zh" if language == "zh" else "en"
     # Every value is converted before the streaming workbook opens: nothing fails half-written.
     blocks = (
-        _settings_block(settings, lang),
-        _frame_block(CUSTOMERS, customers),
-        _frame_block(LEDGER, ledger),
+        settings_block(settings, lang),
+        frame_block(CUSTOMERS, customers),
+        frame_block(LEDGER, ledger),
     )
     temporary = _temporary_beside(path)
     try:
@@ -130,26 +134,26 @@ def write_credit_workbook(
 
 
 def _write_sheets(book, settings: Block, customers: Block, ledger: Block, policy, language):
-    _write_table_sheet(book, settings, freeze="A2")
+    write_table_sheet(book, settings, freeze="A2")
     segments = tuple(s.name for s in policy.segments)
-    _write_table_sheet(
+    write_table_sheet(
         book,
         customers,
         freeze="A2",
         choices={"Segment": segments, "DunningBlock": YES_NO},
         language=language,
     )
-    _write_table_sheet(
+    write_table_sheet(
         book,
         ledger,
         freeze="A2",
         choices={"DocType": DOC_TYPES, "Disputed": YES_NO},
         language=language,
     )
-    _write_policy_sheet(book, policy_blocks(policy), language)
+    write_policy_sheet(book, policy_blocks(policy), language)
     book.create_sheet("Aging").append([AGING_NOTE[language]])
-    _write_table_sheet(book, _empty_block("History", HISTORY_HEADERS), freeze="A2")
-    _write_table_sheet(book, _empty_block("Problems", PROBLEMS_HEADERS), freeze="A2")
+    write_table_sheet(book, empty_block("History", HISTORY_HEADERS), freeze="A2")
+    write_table_sheet(book, empty_block("Problems", PROBLEMS_HEADERS), freeze="A2")
     book.defined_names["AsOfDate"] = DefinedName("AsOfDate", attr_text="Settings!$B$2")
 
 
@@ -168,7 +172,7 @@ def _temporary_beside(path: Path) -> Path:
 # --- what goes into the tables ------------------------------------------------------------
 
 
-def _settings_block(settings: Mapping[str, object], language: str) -> Block:
+def settings_block(settings: Mapping[str, object], language: str) -> Block:
     values = dict(settings)
     values["Language"] = values.get("Language") or language
     keys = [*SETTINGS_KEYS, *(k for k in values if k not in SETTINGS_KEYS)]
@@ -177,7 +181,7 @@ def _settings_block(settings: Mapping[str, object], language: str) -> Block:
     )
 
 
-def _frame_block(spec: TableSpec, frame: pd.DataFrame) -> Block:
+def frame_block(spec: TableSpec, frame: pd.DataFrame) -> Block:
     columns = (*spec.columns, *spec.computed)
     headers = tuple(c.header for c in columns)
     unknown = [str(c) for c in frame.columns if c not in headers]
@@ -193,7 +197,7 @@ def _frame_block(spec: TableSpec, frame: pd.DataFrame) -> Block:
     )
 
 
-def _empty_block(name: str, headers: Sequence[str]) -> Block:
+def empty_block(name: str, headers: Sequence[str]) -> Block:
     return _block(name, headers, ("raw",) * len(headers), [[] for _ in headers])
 
 
@@ -264,6 +268,8 @@ def _plain(value: object, kind: str) -> object:
     """Return a value openpyxl writes as it is: None for any blank, else text, number or date."""
     if value is None or value is pd.NaT or value is pd.NA:
         return None
+    if isinstance(value, Formula):
+        return value
     if isinstance(value, str):
         return ILLEGAL_CHARACTERS_RE.sub("", value) or None
     if isinstance(value, np.datetime64):
@@ -294,6 +300,8 @@ def _plain_number(value: float | Decimal, kind: str) -> object:
 
 def _cell(sheet, value: object, kind: str) -> object:
     """Return what to append for a plain value: itself, or a cell with a format or kept text."""
+    if isinstance(value, Formula):
+        return WriteOnlyCell(sheet, str(value))
     if isinstance(value, str):
         if not (value.startswith("=") or value in ERROR_CODES):
             return value
@@ -411,24 +419,33 @@ def _validations(block: Block, choices: Mapping[str, Sequence[str]], language: s
         yield validation
 
 
-def _write_table_sheet(
+def write_table_sheet(
     book: Workbook,
     block: Block,
     *,
     freeze: str | None = None,
     choices: Mapping[str, Sequence[str]] | None = None,
     language: str = "en",
-) -> None:
+    formulas: Mapping[str, str] | None = None,
+):
+    """Write a sheet holding one Excel table; `formulas` (header -> formula) are the
+    table's calculated columns, which Excel fills into every new row."""
     sheet = book.create_sheet(block.name)
     _set_widths(sheet, [block])
     sheet.freeze_panes = freeze
     _append_block(sheet, block)
     for validation in _validations(block, choices or {}, language):
         sheet.data_validations.append(validation)
-    _add_table(sheet, _excel_table(block, top=1))
+    table = _excel_table(block, top=1)
+    for column in table.tableColumns:
+        if formulas and column.name in formulas:
+            text = formulas[column.name].removeprefix("=")
+            column.calculatedColumnFormula = TableFormula(attr_text=text)
+    _add_table(sheet, table)
+    return sheet
 
 
-def _write_policy_sheet(book: Workbook, blocks: Sequence[Block], language: str) -> None:
+def write_policy_sheet(book: Workbook, blocks: Sequence[Block], language: str) -> None:
     """Stack the policy tables down one sheet: a title, the table, two blank rows."""
     sheet = book.create_sheet("Policy")
     _set_widths(sheet, blocks)

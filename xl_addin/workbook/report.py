@@ -45,9 +45,7 @@ def write_report(path: Path, sheets: Sequence[ReportSheet]) -> Path | None:
 def _write_sheet(book: Workbook, spec: ReportSheet) -> None:
     ws = book.create_sheet(spec.name[:31])
     for position, header in enumerate(spec.headers):
-        longest = max(
-            [_display_width(header), *(_display_width(r[position]) for r in spec.rows)]
-        )
+        longest = max([_display_width(header), *(_display_width(r[position]) for r in spec.rows)])
         ws.column_dimensions[_letter(position)].width = spec.widths.get(
             position, min(max(longest + 2, 8), 60)
         )

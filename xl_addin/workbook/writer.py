@@ -51,6 +51,7 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xl_addin.errors import WorkbookError
+from xl_addin.workbook.controls import carry_controls
 from xl_addin.workbook.safe_save import save_atomically
 from xl_addin.workbook.schema import fold
 
@@ -108,7 +109,7 @@ def write_refresh(
         results.setdefault(update.sheet, {}).update(computed)
     for sheet in sheets:
         write_sheet_table(book, sheet)
-    return save_atomically(path, lambda tmp: save_keeping_results(book, tmp, results))
+    return save_atomically(path, lambda tmp: save_keeping_results(book, tmp, results, path))
 
 
 def load_for_writing(path: Path) -> Workbook:
@@ -516,10 +517,14 @@ def round_trip_losses(path: Path) -> tuple[str, ...]:
             rels = get_rels_path(part)
             if rels not in names:
                 continue
-            for rel in get_dependents(archive, rels):
+            dependents = [
+                r for r in get_dependents(archive, rels)
+                if r.TargetMode != "External" and r.target in names
+            ]  # fmt: skip
+            if _carried(archive, dependents):
+                continue  # buttons and shapes alone: controls.carry_controls brings them over
+            for rel in dependents:
                 kind = rel.Type.rsplit("/", 1)[-1]
-                if rel.TargetMode == "External" or rel.target not in names:
-                    continue
                 if kind == "drawing":
                     xml = archive.read(rel.target)
                     pictures = len(_PICTURE.findall(xml))
@@ -537,6 +542,21 @@ def round_trip_losses(path: Path) -> tuple[str, ...]:
                 elif kind == "threadedComment":
                     losses.append(f"{sheet}: threaded comments (replies become plain notes)")
     return tuple(dict.fromkeys(losses))
+
+
+def _carried(archive: zipfile.ZipFile, dependents) -> bool:
+    """Whether a sheet's drawing holds only shapes and form controls (no chart, no picture)."""
+    kinds = {r.Type.rsplit("/", 1)[-1] for r in dependents}
+    if not kinds & {"drawing", "vmlDrawing", "ctrlProp"} or kinds & {"control", "threadedComment"}:
+        return False
+    for rel in dependents:
+        if rel.Type.endswith("/drawing"):
+            xml = archive.read(rel.target)
+            if b"graphicFrame" in xml or _PICTURE.search(xml):
+                return False
+        if rel.Type.endswith("/vmlDrawing") and b'ObjectType="Note"' in archive.read(rel.target):
+            return False  # comments: openpyxl writes its own VML for them
+    return True
 
 
 def _sheet_parts(archive: zipfile.ZipFile, names: set[str]) -> list[tuple[str, str]]:
@@ -600,21 +620,39 @@ def formula_results(path: Path, skip: set[str] = frozenset()) -> FormulaResults:
     return found
 
 
-def save_keeping_results(book: Workbook, target: Path, results: FormulaResults) -> None:
-    """Save `book` to `target`, giving unchanged formulas back their stored results."""
-    if not results:
+def save_keeping_results(
+    book: Workbook, target: Path, results: FormulaResults, original: Path | None = None
+) -> None:
+    """Save `book` to `target`, giving formulas their results and sheets their buttons back.
+
+    `original` is the file `book` was loaded from: its buttons and shapes, which
+    openpyxl drops, are carried over (controls.carry_controls).
+    """
+    if not results and original is None:
         book.save(target)
         return
     buffer = io.BytesIO()
     book.save(buffer)
-    with zipfile.ZipFile(buffer) as saved, zipfile.ZipFile(target, "w") as out:
-        parts = {part: results[sheet] for sheet, part in _sheet_parts(saved, set(saved.namelist()))
-                 if sheet in results}  # fmt: skip
-        for info in saved.infolist():
-            data = saved.read(info)
-            if info.filename in parts:
-                data = _put_results(data, parts[info.filename])
-            out.writestr(info, data)
+    with zipfile.ZipFile(buffer) as saved:
+        infos = saved.infolist()
+        parts = {info.filename: saved.read(info) for info in infos}
+        sheet_parts = _sheet_parts(saved, set(saved.namelist()))
+    for sheet, part in sheet_parts:
+        if sheet in results and part in parts:
+            parts[part] = _put_results(parts[part], results[sheet])
+    if original is not None:
+        with zipfile.ZipFile(original) as before:
+            carry_controls(
+                before, parts, (_sheet_parts(before, set(before.namelist())), sheet_parts)
+            )
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        known = set()
+        for info in infos:
+            known.add(info.filename)
+            out.writestr(info, parts[info.filename])
+        for name, data in parts.items():
+            if name not in known:
+                out.writestr(name, data)
 
 
 def _put_results(xml: bytes, cells: dict[bytes, tuple[bytes, bytes]]) -> bytes:

@@ -1,0 +1,109 @@
+"""`credit-control new`: the branch workbook built from code, refreshed, read back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+
+import openpyxl
+import pytest
+import python_calamine as calamine
+from typer.testing import CliRunner
+
+from xl_addin.cli import app
+from xl_addin.services.demo_data import make_demo_data
+from xl_addin.services.new_workbook import new_workbook
+from xl_addin.services.refresh import RefreshResult, refresh
+from xl_addin.workbook.template import customer_formulas, ledger_formulas
+
+AS_OF = dt.date(2026, 11, 30)
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory):
+    """A .xlsx template filled with demo data and refreshed."""
+    data = make_demo_data(AS_OF, customers=25)
+    path = tmp_path_factory.mktemp("tpl") / "branch.xlsx"
+    new_workbook(path, language="zh", branch="SH", as_of=AS_OF, customers=data.customers,
+                 ledger=data.ledger, settings=data.settings)  # fmt: skip
+    result = refresh(path)
+    assert isinstance(result, RefreshResult), result
+    return path, result
+
+
+def test_sheets_tables_and_the_named_as_of_date(filled):
+    path, _ = filled
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Start", "Settings", "Customers", "Ledger", "Policy", "Aging",
+                               "History", "Problems", "xlwings.conf"]  # fmt: skip
+    assert book.defined_names["AsOfDate"].attr_text == "Settings!$B$2"
+    assert book["Settings"]["A2"].value == "AsOfDate"
+    assert {"Customers", "Ledger"} <= {t for ws in book for t in ws.tables}
+    assert "Buckets" in book["Policy"].tables and "Stages" in book["Policy"].tables
+    assert book["Customers"].freeze_panes == "B2"
+    assert book["xlwings.conf"]["A1"].value == "UDF Modules"
+
+
+def test_computed_columns_keep_their_formulas_and_show_the_engines_values(filled):
+    path, result = filled
+    book = openpyxl.load_workbook(path)
+    ledger = book["Ledger"]
+    headers = [c.value for c in ledger[1]]
+    bucket = headers.index("Bucket") + 1
+    assert ledger.cell(2, bucket).value == ledger_formulas()["Bucket"]
+    assert book["Ledger"].tables["Ledger"].tableColumns[bucket - 1].calculatedColumnFormula
+    # What Excel (or calamine, or LibreOffice) shows before any recalculation: our numbers.
+    rows = calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Customers")
+    values = rows.to_python()
+    header = values[0]
+    summary = result.aging.customers.set_index("customer_id")
+    for row in values[1:]:
+        engine = summary.loc[row[0]]
+        assert round(row[header.index("Balance")] * 100) == engine["balance_cents"]
+        stage = engine["stage"] if isinstance(engine["stage"], str) else ""  # none open
+        assert row[header.index("Stage")] == stage
+        assert row[header.index("CreditStatus")] == engine["credit_status"]
+    customers = book["Customers"]
+    stage = [c.value for c in customers[1]].index("Stage") + 1
+    assert customers.cell(2, stage).value == customer_formulas()["Stage"]
+
+
+def test_validation_lists_and_conditional_formats(filled):
+    path, _ = filled
+    book = openpyxl.load_workbook(path)
+    lists = {dv.formula1 for dv in book["Ledger"].data_validations.dataValidation}
+    assert '"INV,CRN,PAY,ADJ"' in lists and '"Y,N"' in lists
+    rules = [r.formula[0] for rng in book["Customers"].conditional_formatting for r in rng.rules]
+    assert any('"Hold"' in f for f in rules) and any('"Over limit"' in f for f in rules)
+    assert any(">90" in r.formula[0] for rng in book["Ledger"].conditional_formatting
+               for r in rng.rules)  # fmt: skip
+
+
+def test_reproducible(tmp_path):
+    first, second = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    for path in (first, second):
+        new_workbook(path, as_of=AS_OF)
+    with zipfile.ZipFile(first) as a, zipfile.ZipFile(second) as b:
+        assert a.namelist() == b.namelist()
+        assert all(a.read(n) == b.read(n) for n in a.namelist())
+
+
+def test_new_refuses_to_replace_a_file_without_force(tmp_path):
+    path = tmp_path / "branch.xlsx"
+    path.write_bytes(b"the user's own file")
+    result = runner.invoke(app, ["new", str(path)])
+    assert result.exit_code == 1 and "already exists" in result.output
+    assert path.read_bytes() == b"the user's own file"
+    result = runner.invoke(app, ["new", str(path), "--force", "--as-of", "2026-11-30"])
+    assert result.exit_code == 0, result.output
+    assert path.with_name("branch.bak.xlsx").read_bytes() == b"the user's own file"
+
+
+def test_validate_writes_every_problem_into_the_problems_sheet(tmp_path):
+    path = tmp_path / "empty.xlsx"
+    new_workbook(path, as_of=AS_OF)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1 and "the ledger has no documents" in result.output
+    problems = openpyxl.load_workbook(path)["Problems"]
+    assert problems["A4"].value == "Ledger" and "no documents" in problems["D4"].value

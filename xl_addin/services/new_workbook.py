@@ -1,0 +1,57 @@
+"""The new use case: build a branch workbook from code (`credit-control new`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+from xl_addin.errors import WorkbookError
+from xl_addin.workbook.template import BUTTON_ROWS, BUTTONS, build_template
+from xl_addin.workbook.xlsm import Button, make_xlsm
+
+
+def start_buttons(language: str) -> list[Button]:
+    """The Start sheet's buttons, labelled in the workbook's language first."""
+    zh = language == "zh"
+    return [
+        Button("Start", f"B{row}", f"{zh_label} / {en}" if zh else f"{en} / {zh_label}", sub)
+        for row, (en, zh_label, sub, _) in zip(BUTTON_ROWS, BUTTONS, strict=True)
+    ]
+
+
+def new_workbook(
+    path: Path,
+    *,
+    language: str = "en",
+    branch: str = "",
+    pack: Path | None = None,
+    as_of: dt.date | None = None,
+    force: bool = False,
+    customers=None,
+    ledger=None,
+    settings: dict | None = None,
+) -> Path | None:
+    """Build the workbook at `path` (.xlsm with buttons and macros, or .xlsx without).
+
+    An existing file is replaced only with `force`, and then kept as a backup.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsm", ".xlsx"):
+        raise WorkbookError(f"{path.name}: name the workbook .xlsm (with buttons) or .xlsx")
+    if path.exists() and not force:
+        raise WorkbookError(f"{path} already exists; choose another name, or --force to "
+                            "replace it (the old file is kept as a backup)")  # fmt: skip
+    if not path.parent.exists():
+        raise WorkbookError(f"{path.parent}: no such folder")
+    values = {"AsOfDate": as_of or dt.date.today(), "Branch": branch, **(settings or {})}
+    if pack is not None:
+        values["TemplatePack"] = str(pack)
+    options = {"language": language, "branch": branch, "customers": customers,
+               "ledger": ledger, "settings": values}  # fmt: skip
+    if suffix == ".xlsx":
+        return build_template(path, **options)
+    with tempfile.TemporaryDirectory() as folder:
+        plain = Path(folder) / "book.xlsx"
+        build_template(plain, **options)
+        return make_xlsm(plain, path, start_buttons(language))

@@ -1,0 +1,255 @@
+"""Build the branch workbook from code: tables whose computed columns call the functions.
+
+The layout is the workbook contract (builder.py writes the tables); on top of it:
+
+- a Start sheet with short instructions in both languages and the places of the
+  buttons (Refresh, Generate letters, Statements, Validate);
+- computed columns as formulas calling the Excel functions of `xl_addin.udfs`
+  (`=AGE_BUCKET(...)`), declared as the tables' calculated columns so Excel fills
+  them into new rows; `refresh` keeps them and stores the engine's values as their
+  results, so the numbers show even where no Python runs;
+- conditional formats (over limit, hold, over 90 days) and an `xlwings.conf` sheet
+  telling classic xlwings where the functions live.
+
+Formulas are written in the file format, not as typed in Excel: structured
+references in full (`Ledger[[#This Row],[DueDate]]`; `[@DueDate]` is only how
+Excel displays them), and functions newer than Excel 2007 with their `_xlfn.`
+prefix (MAXIFS). The VBA functions of xlwings are plain names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.defined_name import DefinedName
+
+from xl_addin.core.policy import DEFAULT_POLICY, Policy
+from xl_addin.workbook.builder import (
+    DOC_TYPES,
+    HISTORY_HEADERS,
+    PROBLEMS_HEADERS,
+    YES_NO,
+    Formula,
+    empty_block,
+    frame_block,
+    policy_blocks,
+    settings_block,
+    write_policy_sheet,
+    write_table_sheet,
+)
+from xl_addin.workbook.safe_save import save_atomically
+from xl_addin.workbook.schema import CUSTOMERS, LEDGER
+
+BUTTONS = (  # (label en, label zh, VBA Sub, Python entry point in xl_addin.macros)
+    ("Refresh", "刷新", "RefreshButton", "refresh"),
+    ("Generate letters", "生成催款函", "GenerateLettersButton", "generate_letters"),
+    ("Statements", "生成对账单", "StatementsButton", "statements"),
+    ("Validate", "检查数据", "ValidateButton", "validate"),
+)
+BUTTON_ROWS = (5, 8, 11, 14)  # Start!B5, B8, ... : where each button sits
+START_TEXT = {
+    "en": (
+        "Credit control",
+        "1. Put the date of the run in Settings (AsOfDate), your customers in Customers and the "
+        "ledger (invoices, payments, credit notes) in Ledger.",
+        "2. Refresh computes open amounts, days overdue, buckets, credit status and the stage "
+        "of each customer, and the Aging sheet.",
+        "3. Generate letters writes the dunning letters and call sheets; Statements writes "
+        "the monthly statements of account. Both record what was issued in History.",
+        "4. Validate lists every problem in the data on the Problems sheet, with its cell.",
+        "The green columns are computed: do not type in them.",
+    ),
+    "zh": (
+        "信用管理",
+        "1. 在 Settings(设置)填写截止日期 AsOfDate,在 Customers 填写客户资料,在 Ledger 填写"
+        "发票、收款、贷项等单据。",
+        "2. 点击“刷新”计算未结金额、逾期天数、账龄、信用状态和催收阶段,并生成账龄分析表 Aging。",
+        "3. “生成催款函”生成催款函和电话催收单;“生成对账单”生成月度对账单。已发出的文件记录在 "
+        "History。",
+        "4. “检查数据”把数据中的每个问题(含单元格位置)列在 Problems 工作表。",
+        "绿色表头的列由程序计算,请勿手工填写。",
+    ),
+}
+XLWINGS_CONF = (("UDF Modules", "xl_addin.udfs"), ("Use UDF Server", False),
+                ("Show Console", False))  # fmt: skip
+AGING_NOTE = {
+    "en": "Press Refresh to build the aging by customer.",
+    "zh": "请点击“刷新”生成账龄分析表。",
+}
+RED = PatternFill("solid", fgColor="F8CBAD")
+DARK_RED = PatternFill("solid", fgColor="C00000")
+ORANGE = PatternFill("solid", fgColor="FCE4D6")
+
+
+def _row(table: str, header: str) -> str:
+    return f"{table}[[#This Row],[{header}]]"
+
+
+def ledger_formulas(policy: Policy = DEFAULT_POLICY) -> dict[str, str]:
+    """The Ledger's computed columns; OpenAmount is written by refresh (settling is no formula)."""
+    r = lambda h: _row("Ledger", h)  # noqa: E731
+    terms = policy.rules.default_payment_terms_days
+    # A blank due date is the document date + the customer's terms (blank terms: the policy's).
+    terms_of = (f"IFERROR(1/(1/INDEX(Customers[PaymentTermsDays],MATCH({r('CustomerID')},"
+                f"Customers[CustomerID],0))),{terms})")  # fmt: skip
+    due = f'IF({r("DueDate")}="",{r("DocDate")}+{terms_of},{r("DueDate")})'
+    segment = f"INDEX(Customers[Segment],MATCH({r('CustomerID')},Customers[CustomerID],0))"
+    return {
+        "DaysOverdue": f'=IF(N({r("OpenAmount")})>0,AGE_DAYS({due},AsOfDate),"")',
+        "Bucket": f'=IF({r("DaysOverdue")}="","",'
+        f"AGE_BUCKET(AsOfDate-{r('DaysOverdue')},AsOfDate,Buckets[UpToDays]))",
+        "Stage": f'=IF({r("DaysOverdue")}="","",'
+        f"ESCALATION_STAGE({r('DaysOverdue')},,{segment},{r('Disputed')}))",
+    }
+
+
+def customer_formulas() -> dict[str, str]:
+    """The Customers' computed columns: sums over the Ledger and the credit functions."""
+    r = lambda h: _row("Customers", h)  # noqa: E731
+    mine = f"Ledger[CustomerID],{r('CustomerID')}"
+    return {
+        "Balance": f"=SUMIFS(Ledger[OpenAmount],{mine})",
+        "Overdue": f'=SUMIFS(Ledger[OpenAmount],{mine},Ledger[DaysOverdue],">0")',
+        "MaxDaysOverdue": f'=IF(COUNTIFS({mine},Ledger[DaysOverdue],">-1E+9")=0,"",'
+        f"_xlfn.MAXIFS(Ledger[DaysOverdue],{mine}))",
+        "Headroom": f"=CREDIT_HEADROOM({r('CreditLimit')},{r('Balance')},{r('OpenOrders')})",
+        "CreditStatus": f"=CREDIT_STATUS({r('CreditLimit')},{r('Balance')},{r('OpenOrders')},"
+        f"{r('MaxDaysOverdue')})",
+        "Stage": f'=IF({r("MaxDaysOverdue")}="","",ESCALATION_STAGE({r("MaxDaysOverdue")},'
+        f"{r('Balance')},{r('Segment')},,,{r('LastStage')}))",
+    }
+
+
+def build_template(
+    path: Path,
+    *,
+    language: str = "en",
+    branch: str = "",
+    policy: Policy = DEFAULT_POLICY,
+    customers: pd.DataFrame | None = None,
+    ledger: pd.DataFrame | None = None,
+    settings: Mapping[str, object] | None = None,
+) -> Path | None:
+    """Write the branch workbook (.xlsx) at `path` safely; return the backup of a previous file.
+
+    `customers` and `ledger` (contract headers) fill the tables, e.g. from the demo.
+    """
+    lang = "zh" if language == "zh" else "en"
+    values = {"AsOfDate": dt.date.today(), "Language": lang, "Branch": branch, "BaseCurrency":
+              "CNY" if lang == "zh" else "", **(settings or {})}  # fmt: skip
+    blocks = (
+        settings_block(values, lang),
+        frame_block(CUSTOMERS, _with_formulas(customers, CUSTOMERS, customer_formulas())),
+        frame_block(LEDGER, _with_formulas(ledger, LEDGER, ledger_formulas(policy))),
+    )
+
+    def write(target: Path) -> None:
+        book = Workbook(write_only=True)
+        _start_sheet(book, lang)
+        write_table_sheet(book, blocks[0], freeze="A2")
+        segments = tuple(s.name for s in policy.segments)
+        customers_sheet = write_table_sheet(
+            book, blocks[1], freeze="B2", language=lang, formulas=customer_formulas(),
+            choices={"Segment": segments, "DunningBlock": YES_NO, "Language": ("en", "zh")},
+        )  # fmt: skip
+        ledger_sheet = write_table_sheet(
+            book, blocks[2], freeze="D2", language=lang, formulas=ledger_formulas(policy),
+            choices={"DocType": DOC_TYPES, "Disputed": YES_NO},
+        )  # fmt: skip
+        _credit_formats(customers_sheet, blocks[1])
+        _overdue_formats(ledger_sheet, blocks[2])
+        write_policy_sheet(book, policy_blocks(policy), lang)
+        book.create_sheet("Aging").append([AGING_NOTE[lang]])
+        write_table_sheet(book, empty_block("History", HISTORY_HEADERS), freeze="A2")
+        write_table_sheet(book, empty_block("Problems", PROBLEMS_HEADERS), freeze="A2")
+        conf = book.create_sheet("xlwings.conf")
+        for key, value in XLWINGS_CONF:
+            conf.append([key, value])
+        book.defined_names["AsOfDate"] = DefinedName("AsOfDate", attr_text="Settings!$B$2")
+        book.save(target)
+        _fix_timestamps(target)
+
+    return save_atomically(Path(path), write)
+
+
+def _with_formulas(frame, spec, formulas: Mapping[str, str]) -> pd.DataFrame:
+    """The frame (or one blank row) with each computed column holding its formula."""
+    headers = [c.header for c in (*spec.columns, *spec.computed)]
+    frame = pd.DataFrame(columns=headers[:1]) if frame is None else frame.copy()
+    rows = max(len(frame), 1)
+    if not len(frame):
+        frame = pd.DataFrame({headers[0]: [None]})
+    for header, formula in formulas.items():
+        frame[header] = [Formula(formula)] * rows
+    return frame
+
+
+def _start_sheet(book: Workbook, lang: str) -> None:
+    sheet = book.create_sheet("Start")
+    sheet.column_dimensions["A"].width = 3
+    sheet.column_dimensions["B"].width = 24
+    sheet.column_dimensions["C"].width = 100
+    first, other = (START_TEXT["zh"], START_TEXT["en"]) if lang == "zh" else (
+        START_TEXT["en"], START_TEXT["zh"])  # fmt: skip
+    lines = [first[0], *first[1:], "", *other[1:]]
+    title = _cell_font(sheet, lines[0], Font(bold=True, size=16))
+    sheet.append([None, title])
+    sheet.append([])
+    by_row = {row: button for row, button in zip(BUTTON_ROWS, BUTTONS, strict=True)}
+    texts = iter(lines[1:])
+    for row in range(3, 3 + max(len(lines), BUTTON_ROWS[-1])):
+        button = by_row.get(row)
+        label = None if button is None else f"{button[0]} / {button[1]}"
+        sheet.append([None, label, next(texts, None)])
+
+
+def _cell_font(sheet, value, font):
+    cell = WriteOnlyCell(sheet, value)
+    cell.font = font
+    return cell
+
+
+def _column_range(block, header: str) -> tuple[str, str]:
+    letter = get_column_letter(block.headers.index(header) + 1)
+    return letter, f"{letter}2:{letter}{block.height + 1}"
+
+
+def _credit_formats(sheet, block) -> None:
+    status, cells = _column_range(block, "CreditStatus")
+    rules = ((f'${status}2="Hold"', DARK_RED, Font(color="FFFFFF", bold=True)),
+             (f'${status}2="Over limit"', RED, None))  # fmt: skip
+    for formula, fill, font in rules:
+        sheet.conditional_formatting.add(
+            f"A2:{cells.split(':')[1]}", FormulaRule(formula=[formula], fill=fill, font=font)
+        )
+
+
+def _overdue_formats(sheet, block) -> None:
+    days, cells = _column_range(block, "DaysOverdue")
+    sheet.conditional_formatting.add(
+        cells, FormulaRule(formula=[f"AND(ISNUMBER({days}2),{days}2>90)"], fill=ORANGE)
+    )
+
+
+def _fix_timestamps(path: Path) -> None:
+    """Give docProps/core.xml fixed times, so that the same input builds the same file."""
+    fixed = path.with_name(path.name + ".fixed")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(fixed, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2026-01-01T00:00:00Z", data)
+            info.date_time = (2026, 1, 1, 0, 0, 0)
+            out.writestr(info, data)
+    shutil.move(fixed, path)

@@ -1,0 +1,132 @@
+"""Turn the built workbook (.xlsx from openpyxl) into the macro-enabled branch workbook.
+
+Three steps, each by a maintained library or a documented part of the format:
+
+1. the package's main part becomes the macro-enabled workbook type
+   ([Content_Types].xml), as Excel writes it for .xlsm;
+2. pyopenvba adds the VBA project as Excel does for a first macro (document
+   modules named Sheet1..., ThisWorkbook) and writes the modules of vba.py and
+   the library references the xlwings module needs;
+3. pyopenvba's Excel model adds the Forms buttons on the Start sheet, each bound
+   to its Sub (the drawing, the VML and the sheet's control records).
+
+The result is written beside the target and moved in place (save_atomically).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyopenvba import ExcelFile
+from pyopenvba.apps.excel import ExcelApplication
+from pyopenvba.vba import VBAModuleKind
+
+from xl_addin.errors import WorkbookError
+from xl_addin.workbook.safe_save import save_atomically
+from xl_addin.workbook.vba import Module, all_modules, xlwings_references
+
+XLSX_MAIN = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+XLSM_MAIN = b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+POINTS_PER_ROW = 15.0
+BUTTON_SIZE = (150.0, 28.0)  # points
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    sheet: str
+    cell: str  # top-left cell, e.g. "B5"
+    label: str
+    macro: str  # the VBA Sub it runs
+
+
+def make_xlsm(
+    source: Path, target: Path, buttons: Sequence[Button], modules: Sequence[Module] | None = None
+) -> Path | None:
+    """Write `target` (.xlsm): `source` with the VBA project and the buttons; return any backup."""
+    if target.suffix.lower() != ".xlsm":
+        raise WorkbookError(f"{target.name}: a workbook with buttons must be saved as .xlsm")
+    modules = all_modules() if modules is None else modules
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder) / "book.xlsm"
+        _macro_enabled_copy(source, work)
+        _add_project(work, modules)
+        with_buttons = Path(folder) / "with-buttons.xlsm"
+        _add_buttons(work, with_buttons, buttons)
+        return save_atomically(target, lambda tmp: _declare_relationships(with_buttons, tmp))
+
+
+def _macro_enabled_copy(source: Path, target: Path) -> None:
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "[Content_Types].xml":
+                if XLSX_MAIN not in data:
+                    raise WorkbookError(f"{source.name}: not a workbook package")
+                data = data.replace(XLSX_MAIN, XLSM_MAIN)
+            out.writestr(info, data)
+
+
+def _add_project(path: Path, modules: Sequence[Module]) -> None:
+    with ExcelFile(path) as book:
+        project = book.add_vba_project()
+        for module in modules:
+            kind = VBAModuleKind.other if module.is_class else VBAModuleKind.standard
+            project.add_module(module.name, module.source, kind=kind)
+        for reference in xlwings_references():
+            _add_reference(book, reference)
+        book.save()
+
+
+def _add_reference(book: ExcelFile, reference) -> None:
+    """Declare a library the way the xlwings project declares it (GUID, version, path)."""
+    match = re.match(r"\*\\G\{([0-9A-Fa-f-]+)\}#(\d+)\.(\d+)#\w+#([^#]*)#(.*)", reference.libid)
+    if match is None:
+        raise WorkbookError(f"cannot read the reference {reference.name}: {reference.libid}")
+    guid, major, minor, path, description = match.groups()
+    book.add_reference(
+        reference.name, "{" + guid + "}", int(major), int(minor), path=path, description=description
+    )
+
+
+def _add_buttons(source: Path, target: Path, buttons: Sequence[Button]) -> None:
+    app = ExcelApplication.open(source, with_vba=False)
+    width, height = BUTTON_SIZE
+    for button in buttons:
+        column, row = _cell_position(button.cell)
+        app.sheet(button.sheet).add_button(
+            name=button.macro, left=column * 60.0, top=(row - 1) * POINTS_PER_ROW,
+            width=width, height=height, text=button.label, macro=button.macro,
+        )  # fmt: skip
+    app.save(target)
+
+
+R_NAMESPACE = b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+
+
+def _declare_relationships(source: Path, target: Path) -> None:
+    """Copy the package, declaring the r: prefix on sheets that use it without declaring it.
+
+    pyopenvba adds <legacyDrawing r:id=...> to a sheet whose root (as openpyxl wrote
+    it) has no relationships namespace; Excel and every XML parser would refuse it.
+    """
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.startswith("xl/worksheets/sheet") and b" r:id=" in data:
+                root = re.search(rb"<worksheet\b[^>]*>", data)
+                if root and b"xmlns:r=" not in root.group():
+                    tag = root.group()[:-1] + b" " + R_NAMESPACE + b">"
+                    data = data[: root.start()] + tag + data[root.end() :]
+            out.writestr(info, data)
+
+
+def _cell_position(cell: str) -> tuple[int, int]:
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    letters, row = coordinate_from_string(cell)
+    return column_index_from_string(letters) - 1, row
