@@ -3,6 +3,7 @@
 CreditControlError
  ├── WorkbookError     a workbook that cannot be read or written at all
  ├── TemplateError     a letter or statement template that cannot be used
+ ├── DocumentError     a document that cannot be written or converted
  ├── JournalError      the journal database cannot be opened or written
  └── InputError        user input with located problems (carries them)
 """
@@ -24,6 +25,10 @@ class WorkbookError(CreditControlError):
 
 class TemplateError(CreditControlError):
     """A template that cannot be found, compiled or rendered."""
+
+
+class DocumentError(CreditControlError):
+    """A document that cannot be written, or converted to PDF."""
 
 
 class JournalError(CreditControlError):

@@ -1,0 +1,1 @@
+"""Documents: .docx rendering (docxtpl-style templates, compiled once), files, PDF, e-mail."""

@@ -1,0 +1,38 @@
+"""One .eml per document for the user's mail client: nothing is sent."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Sequence
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from xl_addin.documents.files import write_new
+
+
+def write_eml(
+    path: Path,
+    to: str,
+    subject: str,
+    body: str,
+    attachments: Sequence[Path],
+    sender: str | None = None,
+) -> Path:
+    """Write a draft message (X-Unsent: 1, so Outlook opens it ready to send)."""
+    message = EmailMessage()
+    message["To"] = to
+    if sender:
+        message["From"] = sender
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid()
+    message["X-Unsent"] = "1"
+    message.set_content(body)
+    for attachment in attachments:
+        kind = mimetypes.guess_type(attachment.name)[0] or "application/octet-stream"
+        main, sub = kind.split("/", 1)
+        message.add_attachment(
+            attachment.read_bytes(), maintype=main, subtype=sub, filename=attachment.name
+        )
+    return write_new(path, bytes(message))

@@ -1,0 +1,70 @@
+"""Values as a letter or statement shows them: money, dates, the customer and branch blocks.
+
+Contract (DESIGN.md, Documents): money fields are formatted strings in the
+document's language (1,234.56) with the raw Decimal beside them as `*_value`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from xl_addin.core.money import quantize
+from xl_addin.core.words import amount_in_words
+
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December")  # fmt: skip
+BRANCH_FIELDS = ("code", "name", "address", "phone", "email", "bank", "tax_id", "signatory")
+CUSTOMER_FIELDS = ("id", "name", "contact", "address", "email", "phone", "segment", "currency")
+
+
+def money_text(value: Decimal | None, lang: str = "en") -> str:
+    """1,234.56 in both languages (Chinese accounting uses the same separators); blank for None."""
+    if value is None:
+        return ""
+    return f"{quantize(Decimal(value)):,.2f}"
+
+
+def money_fields(name: str, value: Decimal, lang: str = "en") -> dict[str, object]:
+    return {name: money_text(value, lang), f"{name}_value": quantize(Decimal(value))}
+
+
+def date_text(value: dt.date | np.datetime64 | None, lang: str = "en") -> str:
+    """30 November 2026, or 2026年11月30日; blank for a missing date."""
+    if value is None or (isinstance(value, np.datetime64) and np.isnat(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, np.datetime64 | pd.Timestamp):
+        value = pd.Timestamp(value).date()
+    if lang == "zh":
+        return f"{value.year}年{value.month}月{value.day}日"
+    return f"{value.day} {MONTHS_EN[value.month - 1]} {value.year}"
+
+
+def words(value: Decimal, lang: str, currency: str) -> str:
+    """The amount in words: 大写 for Chinese, English words otherwise."""
+    return amount_in_words(quantize(Decimal(value)), "zh" if lang == "zh" else "en", currency)
+
+
+def customer_fields(row: Mapping[str, object]) -> dict[str, str]:
+    """The `customer` block from a row of the engine's customer frame."""
+
+    def text(key: str) -> str:
+        value = row.get(key)
+        return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+    return {
+        "id": text("customer_id"), "name": text("name"), "contact": text("contact"),
+        "address": text("address"), "email": text("email"), "phone": text("phone"),
+        "segment": text("segment"), "currency": text("currency"),
+    }  # fmt: skip
+
+
+def branch_fields(code: str, profile: Mapping[str, str]) -> dict[str, str]:
+    """The `branch` block (letterhead, bank, signatory) from the pack's branch profile."""
+    fields = {key: str(profile.get(key, "")) for key in BRANCH_FIELDS}
+    fields["code"] = code or fields["code"]
+    return fields

@@ -1,0 +1,75 @@
+"""PDF through LibreOffice headless, when it is installed: many files per call, a worker per core.
+
+Each worker runs its own soffice with its own profile folder, because two
+instances sharing a profile refuse to start. Without LibreOffice the .docx files
+stay and DocumentError says so.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from xl_addin.errors import DocumentError
+
+TIMEOUT_PER_FILE = 60  # seconds
+_CANDIDATES = (
+    r"C:\Program Files\LibreOffice\program\soffice.exe",
+    r"C:\Program Files (x86)\LibreOffice\program\soffice.exe",
+    "/Applications/LibreOffice.app/Contents/MacOS/soffice",
+)
+
+
+def soffice() -> str | None:
+    """The LibreOffice program, or None."""
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    return found or next((c for c in _CANDIDATES if Path(c).exists()), None)
+
+
+def to_pdf(
+    paths: Sequence[Path],
+    out_dir: Path,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[Path]:
+    """Convert .docx files to PDF in `out_dir`; return the PDFs in the order given."""
+    program = soffice()
+    if program is None:
+        raise DocumentError(
+            "PDF needs LibreOffice, which is not installed; the .docx files are kept "
+            "(install LibreOffice, or print them to PDF from Word)"
+        )
+    if not paths:
+        return []
+    workers = max(1, min(workers or os.cpu_count() or 1, len(paths)))
+    batches = [list(paths[i::workers]) for i in range(workers)]
+
+    def convert(batch: list[Path]) -> None:
+        with tempfile.TemporaryDirectory(prefix="xl-addin-lo-") as profile:
+            command = [
+                program, "--headless", "--norestore",
+                f"-env:UserInstallation={Path(profile).as_uri()}",
+                "--convert-to", "pdf", "--outdir", str(out_dir), *map(str, batch),
+            ]  # fmt: skip
+            try:
+                subprocess.run(command, capture_output=True, check=False,
+                               timeout=TIMEOUT_PER_FILE * len(batch) + 60)  # fmt: skip
+            except subprocess.TimeoutExpired as error:
+                raise DocumentError(
+                    f"LibreOffice did not finish converting {batch[0].name} ..."
+                ) from error
+        if progress:
+            progress(len(batch))
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(convert, batches))
+    pdfs = [out_dir / (p.stem + ".pdf") for p in paths]
+    missing = [p.name for p in pdfs if not p.exists()]
+    if missing:
+        raise DocumentError(f"LibreOffice made no PDF of {', '.join(missing[:5])}")
+    return pdfs

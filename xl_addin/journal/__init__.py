@@ -1,0 +1,1 @@
+"""The journal of runs and documents issued (SQLite by default, any SQLAlchemy URL)."""

@@ -1,0 +1,316 @@
+"""The journal: every run and every document issued, in SQLite or any SQLAlchemy database.
+
+Order of issuing one document, so that nothing is lost or silently issued twice:
+
+1. `reserve_reference` takes the next number of the day in its own transaction
+   and records the reservation with the file it will name: a number is never
+   given twice, even to two runs at once, and never reused;
+2. the document is written (documents.files.write_new, never over a file);
+3. `record` stores the document and closes the reservation in one transaction.
+
+A run that dies between 2 and 3 leaves a reservation with a file and no
+document; the next run finds it (`unrecorded`) and the caller sets the file
+aside, so that no unrecorded letter can be sent by mistake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from xl_addin.errors import JournalError
+
+KIND_CODES = {"letter": "LTR", "call_sheet": "CALL", "legal_pack": "LEGAL", "statement": "STM"}
+
+metadata = MetaData()
+runs = Table(
+    "runs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("as_of", String(10)),
+    Column("period", String(7)),
+    Column("user", String(100)),
+    Column("branch", String(20)),
+    Column("pack_version", String(50)),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("status", String(20), nullable=False),
+)  # fmt: skip
+documents = Table(
+    "documents", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("customer_id", String(100), nullable=False),
+    Column("stage", String(40), nullable=False),
+    Column("key", String(20), nullable=False),
+    Column("reference", String(60), nullable=False, unique=True),
+    Column("revision", Integer, nullable=False),
+    Column("file", String(500), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("amount", String(40), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("issued_at", DateTime, nullable=False),
+    Column("user", String(100)),
+    Column("branch", String(20)),
+    Column("pack_version", String(50)),
+    Column("opening", String(40)),
+    Column("closing", String(40)),
+    UniqueConstraint("kind", "customer_id", "key", "revision"),
+)  # fmt: skip
+sequences = Table(
+    "sequences", metadata,
+    Column("prefix", String(60), primary_key=True),
+    Column("last", Integer, nullable=False),
+)  # fmt: skip
+reservations = Table(
+    "reservations", metadata,
+    Column("reference", String(60), primary_key=True),
+    Column("run_id", Integer, nullable=False),
+    Column("file", String(500), nullable=False),
+    Column("reserved_at", DateTime, nullable=False),
+    Column("done", Integer, nullable=False, default=0),
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    kind: str
+    customer_id: str
+    stage: str
+    key: str
+    reference: str
+    revision: int
+    file: str
+    sha256: str
+    amount: Decimal
+    currency: str
+    issued_at: dt.datetime
+    user: str
+    branch: str
+    pack_version: str
+    opening: Decimal | None = None
+    closing: Decimal | None = None
+    run_id: int | None = None
+
+
+def journal_url(workbook: Path, setting: str = "") -> str:
+    """The journal of a workbook: Settings.Journal (a path or URL), else beside the workbook."""
+    setting = (setting or "").strip()
+    if not setting:
+        return f"sqlite:///{workbook.with_name(workbook.stem + '.journal.sqlite')}"
+    if "://" in setting:
+        return setting
+    path = Path(setting)
+    return f"sqlite:///{path if path.is_absolute() else workbook.parent / path}"
+
+
+class Journal:
+    """Runs and documents; open with Journal.open(url)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Journal:
+        try:
+            engine = create_engine(url, future=True)
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_pragmas)
+            metadata.create_all(engine)
+        except SQLAlchemyError as error:
+            raise JournalError(f"the journal {url} cannot be opened ({error})") from error
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def start_run(self, kind, as_of, period, user, branch, pack_version) -> int:
+        row = {"kind": kind, "as_of": str(as_of or ""), "period": period or "",
+               "user": user or current_user(), "branch": branch, "pack_version": pack_version,
+               "started_at": now(), "status": "running"}  # fmt: skip
+        with self._write() as connection:
+            return int(connection.execute(insert(runs).values(**row)).inserted_primary_key[0])
+
+    def finish_run(self, run_id: int, status: str) -> None:
+        with self._write() as connection:
+            connection.execute(
+                update(runs).where(runs.c.id == run_id).values(finished_at=now(), status=status)
+            )
+
+    def reserve_reference(
+        self, run_id: int, branch: str, kind: str, day: dt.date, file: str
+    ) -> str:
+        """Take the next reference of the day (BR-LTR-20261130-0001) for a planned file."""
+        prefix = f"{branch or 'XX'}-{KIND_CODES.get(kind, kind.upper())}-{day:%Y%m%d}"
+        for _ in range(20):
+            try:
+                with self._write() as connection:
+                    last = connection.execute(
+                        select(sequences.c.last).where(sequences.c.prefix == prefix)
+                    ).scalar()
+                    if last is None:
+                        connection.execute(insert(sequences).values(prefix=prefix, last=1))
+                        number = 1
+                    else:
+                        number = last + 1
+                        done = connection.execute(
+                            update(sequences)
+                            .where(sequences.c.prefix == prefix, sequences.c.last == last)
+                            .values(last=number)
+                        )
+                        if done.rowcount != 1:
+                            raise IntegrityError("taken", None, Exception("raced"))
+                    reference = f"{prefix}-{number:04d}"
+                    connection.execute(insert(reservations).values(
+                        reference=reference, run_id=run_id, file=file, reserved_at=now(), done=0
+                    ))  # fmt: skip
+                    return reference
+            except (IntegrityError, OperationalError):
+                continue  # another run took it: try the next number
+        raise JournalError(f"could not take a reference for {prefix}: the journal is busy")
+
+    def record(self, run_id: int, document: DocumentRecord) -> None:
+        """Store an issued document and close its reservation, in one transaction."""
+        row = {f.name: getattr(document, f.name) for f in fields(DocumentRecord)}
+        row |= {"run_id": run_id, "amount": str(document.amount),
+                "opening": _text(document.opening), "closing": _text(document.closing)}  # fmt: skip
+        try:
+            with self._write() as connection:
+                connection.execute(insert(documents).values(**row))
+                connection.execute(
+                    update(reservations)
+                    .where(reservations.c.reference == document.reference)
+                    .values(done=1)
+                )
+        except IntegrityError as error:
+            raise JournalError(
+                f"{document.reference}: already in the journal ({error.orig})"
+            ) from error
+
+    def issued(self, kind: str, customer_id: str, key: str) -> list[DocumentRecord]:
+        query = select(documents).where(
+            documents.c.kind == kind, documents.c.customer_id == customer_id,
+            documents.c.key == key,
+        ).order_by(documents.c.revision)  # fmt: skip
+        return self._records(query)
+
+    def issued_keys(self, kinds: tuple[str, ...], key: str) -> dict[str, int]:
+        """customer -> highest revision already issued for `key` (one query for a whole run)."""
+        query = select(documents.c.customer_id, documents.c.revision).where(
+            documents.c.kind.in_(kinds), documents.c.key == key
+        )
+        found: dict[str, int] = {}
+        with self.engine.connect() as connection:
+            for customer, revision in connection.execute(query):
+                found[customer] = max(found.get(customer, -1), revision)
+        return found
+
+    def documents(self, customer_id: str | None = None, kind: str | None = None):
+        query = select(documents).order_by(documents.c.issued_at, documents.c.id)
+        if customer_id is not None:
+            query = query.where(documents.c.customer_id == customer_id)
+        if kind is not None:
+            query = query.where(documents.c.kind == kind)
+        return self._records(query)
+
+    def last_contacts(self) -> dict[str, tuple[str, dt.date]]:
+        """customer -> (stage key, date) of the latest letter, call sheet or hand-over.
+
+        The date is the run's as-of date (a letter's key), so that re-running a past
+        date sees the contacts as they were then.
+        """
+        query = select(documents.c.customer_id, documents.c.stage, documents.c.key).where(
+            documents.c.kind != "statement"
+        )
+        last: dict[str, tuple[str, dt.date]] = {}
+        with self.engine.connect() as connection:
+            for customer, stage, key in connection.execute(query):
+                day = dt.date.fromisoformat(key)
+                if customer not in last or day >= last[customer][1]:
+                    last[customer] = (stage, day)
+        return last
+
+    def unrecorded(self) -> list[tuple[str, str]]:
+        """(reference, file) of reservations whose document was never recorded."""
+        query = select(reservations.c.reference, reservations.c.file).where(
+            reservations.c.done == 0
+        )
+        with self.engine.connect() as connection:
+            return [(r, f) for r, f in connection.execute(query)]
+
+    def set_aside(self, reference: str) -> None:
+        with self._write() as connection:
+            connection.execute(
+                update(reservations).where(reservations.c.reference == reference).values(done=2)
+            )
+
+    def _records(self, query) -> list[DocumentRecord]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        names = {f.name for f in fields(DocumentRecord)}
+        return [
+            DocumentRecord(**{
+                **{k: v for k, v in row.items() if k in names},
+                "amount": Decimal(row["amount"]),
+                "opening": _decimal(row["opening"]), "closing": _decimal(row["closing"]),
+            })
+            for row in rows
+        ]  # fmt: skip
+
+    def _write(self):
+        try:
+            return self.engine.begin()
+        except SQLAlchemyError as error:
+            raise JournalError(f"the journal cannot be written ({error})") from error
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 30000")  # two runs at once wait for each other
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.close()
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value in (None, "") else Decimal(value)

@@ -1,0 +1,1 @@
+"""Template packs: the letter and statement templates and branch profiles head office keeps."""
