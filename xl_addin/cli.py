@@ -175,6 +175,112 @@ def demo(
     console.print(f"Demo workbook: {result.workbook}", markup=False)
 
 
+OutDir = Annotated[
+    Path | None,
+    typer.Option("--out", help="Folder for the documents (default: beside the workbook)."),
+]
+Pdf = Annotated[
+    bool, typer.Option("--pdf", help="Also convert each document to PDF (LibreOffice).")
+]
+Email = Annotated[bool, typer.Option("--email", help="Also write one .eml draft per customer.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan; write nothing.")]
+Force = Annotated[
+    bool, typer.Option("--force", help="Issue again (a new revision) where already issued.")
+]
+Only = Annotated[
+    list[str] | None, typer.Option("--customer", help="Only this customer (repeatable).")
+]
+
+
+@contextmanager
+def _progress(report: Reporter):
+    """A progress bar on stderr for long runs (quiet when a machine reads the output)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   console=report.err, disable=report.json, transient=True)  # fmt: skip
+    tasks: dict[str, int] = {}
+    with bar:
+
+        def update(what: str, done: int, total: int) -> None:
+            if what not in tasks:
+                tasks[what] = bar.add_task(what, total=total)
+            bar.update(tasks[what], completed=done, total=total)
+
+        yield update
+
+
+def _documents_json(run: object, documents: list[dict]) -> str:
+    return json.dumps({"run": run, "documents": documents}, ensure_ascii=False, default=str)
+
+
+@app.command()
+def letters(
+    workbook: WorkbookArg,
+    as_of: AsOf = None,
+    out: OutDir = None,
+    pdf: Pdf = False,
+    email: Email = False,
+    dry_run: DryRun = False,
+    force: Force = False,
+    customer: Only = None,
+    output: Format = OutputFormat.table,
+) -> None:
+    """Write today's dunning letters and call sheets, and record them in the journal."""
+    from xl_addin.services import letters as letters_service
+
+    report = Reporter(output)
+    try:
+        with _progress(report) as progress:
+            result = letters_service.run_letters(
+                workbook, as_of=_date(as_of), out=out, pdf=pdf, email=email, dry_run=dry_run,
+                force=force, only=customer or (), progress=progress,
+            )  # fmt: skip
+    except CreditControlError as error:
+        _fail(str(error))
+    if not isinstance(result, letters_service.LettersResult):
+        report.problems(result)
+        raise typer.Exit(1)
+    _print_letters(report, result, dry_run)
+
+
+def _print_letters(report: Reporter, result, dry_run: bool) -> None:
+    plan = result.plan
+    issued = result.issued
+    if report.json:
+        if issued is None:
+            documents = [
+                {"CustomerID": r.customer_id, "Stage": r.stage_key, "Action": r.action,
+                 "Amount": float(to_decimal(int(r.amount_cents))), "Reason": r.reason}
+                for r in plan.itertuples()
+            ]  # fmt: skip
+            report.out.print_json(_documents_json(None, documents))
+            return
+        documents = [
+            {"CustomerID": d.planned.customer_id, "Stage": d.planned.stage,
+             "Reference": d.reference, "File": str(d.file), "Amount": float(d.planned.amount)}
+            for d in issued.documents
+        ]  # fmt: skip
+        report.out.print_json(_documents_json(issued.run_id, documents))
+        return
+    table = Table(title=f"Collection plan as of {result.as_of}" + (" (dry run)" if dry_run else ""))
+    for column in ("Customer", "Stage", "Amount", "Action", "Reason"):
+        table.add_column(column, justify="right" if column == "Amount" else "left")
+    for r in plan.sort_values(["action", "stage_code"], ascending=[True, False]).itertuples():
+        amount = f"{to_decimal(int(r.amount_cents)):,}" if r.amount_cents else ""
+        table.add_row(r.customer_id, str(r.stage if isinstance(r.stage, str) else ""), amount,
+                      r.action, r.reason)  # fmt: skip
+    report.out.print(table)
+    if issued is None:
+        return
+    for path in issued.set_aside:
+        report.err.print(f"Set aside (never recorded by an interrupted run): {path}", markup=False)
+    if issued.pdf_problem:
+        report.err.print(f"[yellow]{issued.pdf_problem}[/]")
+    report.out.print(f"{len(issued.documents)} document(s) issued (run {issued.run_id}); "
+                     f"summary: {issued.summary}", markup=False)  # fmt: skip
+
+
 class Language(StrEnum):
     en = "en"
     zh = "zh"

@@ -50,6 +50,9 @@ class Rules:
     default_payment_terms_days: int = 30
     statutory_margin: Decimal = Decimal("8")
     interest_basis_days: int = 365
+    interest_from_stage: str = "final_notice"  # letters from this step claim late interest
+    interest_currencies: str = "GBP,EUR"  # where statutory interest applies (blank: nowhere)
+    reply_days: int = 10  # a letter's or statement's reply-by date: as-of + these days
 
 
 DEFAULT_BOUNDS: tuple[int, ...] = (0, 30, 60, 90, 180, 365)
@@ -178,6 +181,9 @@ _RULE_FIELDS = {
     "defaultpaymenttermsdays": ("default_payment_terms_days", int),
     "statutorymargin": ("statutory_margin", Decimal),
     "interestbasisdays": ("interest_basis_days", int),
+    "interestfromstage": ("interest_from_stage", str),
+    "interestcurrencies": ("interest_currencies", str),
+    "replydays": ("reply_days", int),
 }
 
 

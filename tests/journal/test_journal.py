@@ -1,0 +1,74 @@
+"""The journal on a real SQLite file: references never given twice, revisions, interrupted runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+
+from xl_addin.errors import JournalError
+from xl_addin.journal.store import DocumentRecord, Journal, journal_url, now
+
+DAY = dt.date(2026, 11, 30)
+TAKE = """
+import sys, datetime as dt
+from xl_addin.journal.store import Journal
+j = Journal.open(sys.argv[1])
+run = j.start_run("letters", None, None, "t", "SH", "v")
+print("\\n".join(j.reserve_reference(run, "SH", "letter", dt.date(2026, 11, 30), "f")
+                 for _ in range(40)))
+"""
+
+
+def record(journal, run, reference, customer="C1", revision=0):
+    journal.record(run, DocumentRecord(
+        "letter", customer, "demand_letter", DAY.isoformat(), reference, revision, "f.docx",
+        "0" * 64, Decimal("10.00"), "CNY", now(), "u", "SH", "v1",
+    ))  # fmt: skip
+
+
+def test_two_processes_at_once_never_get_the_same_reference(tmp_path):
+    url = f"sqlite:///{tmp_path / 'j.sqlite'}"
+    Journal.open(url).close()
+    workers = [subprocess.Popen([sys.executable, "-c", TAKE, url], stdout=subprocess.PIPE,
+                                text=True) for _ in range(3)]  # fmt: skip
+    taken = [line for w in workers for line in w.communicate(timeout=120)[0].split()]
+    assert len(taken) == 120 and len(set(taken)) == 120
+    assert sorted(taken)[0] == "SH-LTR-20261130-0001" and sorted(taken)[-1].endswith("-0120")
+
+
+def test_a_reference_is_recorded_once_and_revisions_are_kept(tmp_path):
+    with Journal.open(f"sqlite:///{tmp_path / 'j.sqlite'}") as journal:
+        run = journal.start_run("letters", DAY, None, "u", "SH", "v1")
+        first = journal.reserve_reference(run, "SH", "letter", DAY, "a")
+        record(journal, run, first)
+        with pytest.raises(JournalError, match="already in the journal"):
+            record(journal, run, first)
+        second = journal.reserve_reference(run, "SH", "letter", DAY, "b")
+        record(journal, run, second, revision=1)
+        assert [d.revision for d in journal.issued("letter", "C1", DAY.isoformat())] == [0, 1]
+        assert journal.issued_keys(("letter",), DAY.isoformat()) == {"C1": 1}
+        assert journal.last_contacts() == {"C1": ("demand_letter", DAY)}
+
+
+def test_an_interrupted_run_leaves_its_reservation_for_the_next_run(tmp_path):
+    with Journal.open(f"sqlite:///{tmp_path / 'j.sqlite'}") as journal:
+        run = journal.start_run("letters", DAY, None, "u", "SH", "v1")
+        reference = journal.reserve_reference(run, "SH", "letter", DAY, str(tmp_path / "x.docx"))
+        # (the process dies here, after writing the file and before recording it)
+        assert journal.unrecorded() == [(reference, str(tmp_path / "x.docx"))]
+        journal.set_aside(reference)
+        assert journal.unrecorded() == []
+        assert journal.reserve_reference(run, "SH", "letter", DAY, "y") != reference
+
+
+def test_where_the_journal_lives(tmp_path):
+    book = tmp_path / "branch.xlsx"
+    assert journal_url(book) == f"sqlite:///{tmp_path / 'branch.journal.sqlite'}"
+    assert journal_url(book, "shared/j.sqlite") == f"sqlite:///{tmp_path / 'shared/j.sqlite'}"
+    assert journal_url(book, "postgresql://u@h/db") == "postgresql://u@h/db"
+    with pytest.raises(JournalError, match="cannot be opened"):
+        Journal.open("sqlite:////no/such/folder/j.sqlite")

@@ -1,0 +1,105 @@
+"""The dunning run end to end on a real workbook: documents read back, journal, workbook."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import docx
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from tests.books import make_book
+from xl_addin.cli import app
+from xl_addin.journal.store import Journal, journal_url
+from xl_addin.services.letters import LettersResult, run_letters
+
+runner = CliRunner()
+CUSTOMERS = [
+    ("C001", "上海华信贸易有限公司", "Standard", "CNY", 50000, "", "zh"),
+    ("C002", "Harbour & Sons <Ltd>", "Standard", "GBP", 10000, "Demand letter", "en"),
+]
+LEDGER = [
+    ("C001", "INV", "INV-1", dt.date(2026, 9, 1), dt.date(2026, 10, 1), 12000.5, "", "N"),
+    ("C001", "PAY", "PAY-1", dt.date(2026, 10, 15), None, 2000, "INV-1", "N"),
+    ("C002", "INV", "INV-2", dt.date(2026, 7, 1), dt.date(2026, 8, 1), 8000, "", ""),
+]
+HEADERS = ("CustomerID", "Name", "Segment", "Currency", "CreditLimit", "LastStage", "Language")
+
+
+def text_of(path) -> str:
+    document = docx.Document(path)
+    parts = [p.text for p in document.paragraphs]
+    parts += [c.text for t in document.tables for r in t.rows for c in r.cells]
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def book(tmp_path):
+    return make_book(tmp_path / "branch.xlsx", customers=CUSTOMERS, ledger=LEDGER,
+                     customer_headers=HEADERS)  # fmt: skip
+
+
+def test_letters_in_both_languages_carry_the_facts(book, tmp_path):
+    result = run_letters(book, out=tmp_path / "out")
+    assert isinstance(result, LettersResult)
+    by_customer = {d.planned.customer_id: d for d in result.issued.documents}
+    zh = text_of(by_customer["C001"].file)
+    # 12,000.50 - 2,000.00 paid = 10,000.50, 60 days overdue: a demand letter (first contact cap)
+    assert "催 款 函" in zh and "上海华信贸易有限公司" in zh and "INV-1" in zh
+    assert "10,000.50" in zh and "人民币壹万元伍角" in zh and "2026年11月30日" in zh
+    assert by_customer["C001"].reference in zh
+    en = text_of(by_customer["C002"].file)
+    # last step Demand letter, 121 days overdue: one step up to the final notice
+    assert "Final notice" in en and "Harbour & Sons <Ltd>" in en and "8,000.00" in en
+    assert "eight thousand" in en.lower() and "30 November 2026" in en
+    assert "Late Payment of Commercial Debts" in en  # GBP: statutory interest is claimed
+    assert re.fullmatch(r"XX-LTR-20261130-000\d", by_customer["C002"].reference)
+
+
+def test_journal_workbook_and_no_duplicate_on_rerun(book, tmp_path):
+    first = run_letters(book, out=tmp_path / "out")
+    refs = {d.reference for d in first.issued.documents}
+    with Journal.open(journal_url(book)) as journal:
+        recorded = journal.documents()
+        assert {d.reference for d in recorded} == refs and len(recorded) == 2
+        assert all(len(d.sha256) == 64 for d in recorded)
+    customers = openpyxl.load_workbook(book)["Customers"]
+    header = [c.value for c in customers[1]]
+    stage = header.index("LastStage") + 1
+    contact = header.index("LastContactDate") + 1
+    assert customers.cell(2, stage).value == "催款函"
+    assert customers.cell(2, contact).value.date() == dt.date(2026, 11, 30)
+    history = openpyxl.load_workbook(book)["History"]
+    assert {history.cell(r, 5).value for r in range(4, 6)} == refs
+    again = run_letters(book, out=tmp_path / "out")
+    assert again.issued.documents == []  # served today, and contacted 0 days ago
+    forced = run_letters(book, out=tmp_path / "out", force=True, only=("C001",))
+    assert [d.planned.revision for d in forced.issued.documents] in ([], [1])
+
+
+def test_dry_run_writes_nothing(book, tmp_path):
+    before = book.read_bytes()
+    result = runner.invoke(app, ["letters", str(book), "--dry-run", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["run"] is None and {d["CustomerID"] for d in plan["documents"]} == {"C001", "C002"}
+    assert book.read_bytes() == before and not (tmp_path / "branch.journal.sqlite").exists()
+
+
+def test_json_output_has_the_contract_shape(book, tmp_path):
+    result = runner.invoke(app, ["letters", str(book), "--out", str(tmp_path / "o"),
+                                 "--format", "json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert isinstance(data["run"], int)
+    assert {tuple(sorted(d)) for d in data["documents"]} == {
+        ("Amount", "CustomerID", "File", "Reference", "Stage")
+    }
+
+
+def test_an_unknown_customer_is_a_located_problem(book):
+    result = runner.invoke(app, ["letters", str(book), "--customer", "C404"])
+    assert result.exit_code == 1 and "C404" in result.output

@@ -1,0 +1,299 @@
+"""The dunning run (`credit-control letters` and the Generate letters button).
+
+Read the workbook, bring the journal's record of contacts into the customers'
+LastStage and LastContactDate, age the ledger, decide per customer
+(core.dunning), then issue one document per customer through services.issuing:
+a letter, a call sheet for the phone-call step, a letter and a hand-over
+workbook for the legal step. Finally the workbook's Customers (LastStage,
+LastContactDate) and History sheet are updated with the same safe write as
+refresh.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from xl_addin.core.dunning import SEND, dunning_items, plan_dunning
+from xl_addin.core.interest import fixed_compensation, late_interest
+from xl_addin.core.ledger import AgingResult, age_ledger
+from xl_addin.core.problems import Problem, Source
+from xl_addin.documents.fields import (
+    branch_fields,
+    customer_fields,
+    date_text,
+    money_fields,
+    money_text,
+    words,
+)
+from xl_addin.journal.store import Journal, journal_url
+from xl_addin.packs.lookup import Pack, open_pack
+from xl_addin.services.book import LoadedBook, load_book, resolve_as_of
+from xl_addin.services.issuing import (
+    IssueResult,
+    PlannedDocument,
+    Progress,
+    history_sheet,
+    issue,
+    money,
+    write_summary,
+)
+from xl_addin.workbook.report import ReportSheet, write_report
+from xl_addin.workbook.schema import CUSTOMERS
+from xl_addin.workbook.writer import ColumnUpdate, write_refresh
+
+SUBJECTS = {
+    "en": "{stage}: {name}, {currency} {amount} ({reference})",
+    "zh": "{stage}:{name},{currency} {amount}({reference})",
+}
+BODIES = {
+    "en": "Dear {contact},\n\nplease find attached our letter {reference} about your account "
+          "{id}.\n\nKind regards,\n{branch}",
+    "zh": "{contact}您好:\n\n附件为我司关于贵公司账户 {id} 的函件 {reference},请查收。"
+          "\n\n此致\n{branch}",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class LettersResult:
+    as_of: dt.date
+    plan: pd.DataFrame  # every customer: action (send/skip), stage, amount, reason
+    issued: IssueResult | None  # None for a dry run
+    backup: Path | None = None
+
+
+def run_letters(
+    path: Path,
+    *,
+    as_of: dt.date | None = None,
+    out: Path | None = None,
+    pdf: bool = False,
+    email: bool = False,
+    dry_run: bool = False,
+    force: bool = False,
+    only: Sequence[str] = (),
+    progress: Progress = lambda *_: None,
+    writer=None,
+) -> LettersResult | tuple[Problem, ...]:
+    """Plan the day's collection work and (unless a dry run) issue and record it."""
+    progress("Reading the workbook", 0, 1)
+    loaded = load_book(path)
+    if not isinstance(loaded, LoadedBook):
+        return loaded
+    settings = loaded.book.settings
+    when = resolve_as_of(loaded.book, as_of)
+    unknown = [c for c in only if c not in set(loaded.customers["customer_id"])]
+    if unknown:
+        return tuple(Problem(Source("Customers"), f"no customer {c} in Customers") for c in unknown)
+    url = journal_url(path, settings.journal)
+    if dry_run and url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+        url = "sqlite://"  # a dry run creates no journal: an empty one in memory stands in
+    with Journal.open(url) as journal:
+        customers = _with_journal_contacts(loaded.customers, journal, when)
+        aging = age_ledger(loaded.ledger, customers, when, loaded.book.policy)
+        served = journal.issued_keys(("letter", "call_sheet", "legal_pack"), when.isoformat())
+        plan = plan_dunning(aging, loaded.ledger, customers, loaded.book.policy, served, force)
+        if only:
+            plan = plan[plan["customer_id"].isin(only)].reset_index(drop=True)
+        if dry_run:
+            return LettersResult(when, plan, None)
+        pack = open_pack(Path(settings.template_pack) if settings.template_pack else None,
+                         settings.branch)  # fmt: skip
+        planned = _documents(loaded, customers, aging, plan, pack, when)
+        run_id = journal.start_run("letters", when, None, None, settings.branch, pack.version)
+        folder = out or path.parent / (settings.output_folder or f"letters {when}")
+        try:
+            issued = issue(planned, journal=journal, run_id=run_id, pack=pack,
+                           branch=settings.branch, day=when, out_dir=folder, pdf=pdf,
+                           email=email, progress=progress)  # fmt: skip
+        except BaseException:
+            journal.finish_run(run_id, "failed")
+            raise
+        journal.finish_run(run_id, "done")
+        issued.summary = write_summary(folder, f"summary letters {when}.xlsx", issued,
+                                       f"Letters as of {when}")  # fmt: skip
+        progress("Updating the workbook", 0, 1)
+        updates = [_contacts_update(loaded, issued, when)] if issued.documents else []
+        sheets = [history_sheet(journal, settings.language)]
+        write = writer or (lambda columns, tables: write_refresh(path, columns, tables))
+        backup = write(updates, sheets)
+    return LettersResult(when, plan, issued, backup)
+
+
+def _with_journal_contacts(customers: pd.DataFrame, journal: Journal, as_of: dt.date):
+    """LastStage and LastContactDate from the workbook or the journal, whichever is later."""
+    contacts = {c: v for c, v in journal.last_contacts().items() if v[1] <= as_of}
+    if not contacts:
+        return customers
+    frame = customers.copy()
+    dates = frame["last_contact_date"].to_numpy(dtype="datetime64[D]").copy()
+    stages = frame["last_stage"].to_numpy(dtype=object).copy()
+    for i, customer in enumerate(frame["customer_id"]):
+        found = contacts.get(customer)
+        if found and (np.isnat(dates[i]) or np.datetime64(found[1], "D") >= dates[i]):
+            stages[i], dates[i] = found[0], np.datetime64(found[1], "D")
+    frame["last_stage"], frame["last_contact_date"] = stages, dates
+    frame.attrs = dict(customers.attrs)
+    return frame
+
+
+def _documents(loaded, customers, aging: AgingResult, plan, pack: Pack, when: dt.date):
+    settings = loaded.book.settings
+    policy = loaded.book.policy
+    branch = branch_fields(settings.branch, pack.branch_profile())
+    by_id = customers.set_index("customer_id", drop=False)
+    interest_from = policy.stage_index(policy.rules.interest_from_stage)
+    statutory = {c.strip().upper() for c in policy.rules.interest_currencies.split(",") if c}
+    planned = []
+    for row in plan[plan["action"] == SEND].itertuples(index=False):
+        customer = by_id.loc[row.customer_id]
+        lang = _language(customer.get("language"), settings.language)
+        currency = str(customer.get("currency") or settings.base_currency)
+        offset = policy.segment_offset(customer.get("segment")) or 0
+        items = dunning_items(aging, loaded.ledger, row.customer_id, row.stage_code, policy,
+                              offset)  # fmt: skip
+        total = money(int(row.amount_cents))
+        context = {
+            "customer": customer_fields(customer), "branch": branch, "currency": currency,
+            "items": [_item(i, lang) for i in items.itertuples(index=False)],
+            **money_fields("total_overdue", total, lang),
+            **money_fields("total_open", money(int(row.balance_cents)), lang),
+            "total_in_words": words(total, lang, currency),
+            "date": date_text(when, lang),
+            "reply_by": date_text(when + dt.timedelta(days=policy.rules.reply_days), lang),
+            "stage": row.stage_key, "stage_name": _stage_name(policy, row.stage_code, lang),
+            "interest": "", "compensation": "",
+        }  # fmt: skip
+        if interest_from is not None and row.stage_code >= interest_from and currency in statutory:
+            context |= _interest(items, when, policy, lang)
+        if row.kind == "call_sheet":
+            context |= _call_facts(aging, customer, row, lang)
+        name = str(customer.get("name") or row.customer_id)
+        subject = SUBJECTS[lang].format(
+            stage=context["stage_name"], name=name, currency=currency,
+            amount=money_text(total), reference="{reference}",
+        )  # fmt: skip
+        planned.append(PlannedDocument(
+            customer_id=row.customer_id, kind=row.kind, stage=row.stage_key,
+            template_key=row.stage_key, lang=lang, key=when.isoformat(), amount=total,
+            currency=currency, context=context, revision=int(row.revision),
+            file_stem=f"{row.customer_id} {name} {row.stage_key}",
+            email_to=str(customer.get("email") or ""), subject=subject,
+            body=BODIES[lang].format(contact=customer.get("contact") or name,
+                                     reference="{reference}", id=row.customer_id,
+                                     branch=branch["name"]),
+            extra=_hand_over(loaded, customer, items, when) if row.kind == "legal_pack" else None,
+        ))  # fmt: skip
+    return planned
+
+
+def _item(item, lang: str) -> dict[str, object]:
+    return {
+        "doc_no": item.doc_no, "doc_date": date_text(item.doc_date, lang),
+        "due_date": date_text(item.due_date, lang),
+        **money_fields("amount", money(item.amount_cents), lang),
+        **money_fields("open_amount", money(item.open_cents), lang),
+        "days_overdue": int(item.days_overdue),
+    }  # fmt: skip
+
+
+def _interest(items: pd.DataFrame, when, policy, lang: str) -> dict[str, object]:
+    cents, _ = late_interest(items["open_cents"].to_numpy(), items["due_date"].to_numpy(),
+                             np.datetime64(when, "D"), None, policy)  # fmt: skip
+    interest = money(int(cents.sum()))
+    compensation = sum((fixed_compensation(money(c), policy) for c in items["amount_cents"]),
+                       Decimal(0))  # fmt: skip
+    return {**money_fields("interest", interest, lang),
+            **money_fields("compensation", compensation, lang)}  # fmt: skip
+
+
+def _call_facts(aging: AgingResult, customer, row, lang: str) -> dict[str, object]:
+    summary = aging.customers.set_index("customer_id").loc[row.customer_id]
+    promise = customer.get("promise_date")
+    promised = customer.get("promise_amount_cents")
+    promise_text = ""
+    if promise is not None and not pd.isna(promise):
+        amount = "" if promised is None or pd.isna(promised) else money_text(money(int(promised)))
+        promise_text = f"{date_text(promise, lang)} {amount}".strip()
+    return {
+        "max_days_overdue": int(summary["max_days_overdue"]),
+        "last_stage": str(customer.get("last_stage") or ""),
+        "last_contact": date_text(customer.get("last_contact_date"), lang),
+        "promise": promise_text,
+    }
+
+
+def _hand_over(loaded, customer, items: pd.DataFrame, when: dt.date):
+    """The legal step's companion: a workbook of the debt, its documents and the contacts."""
+
+    def write(folder: Path, reference: str) -> Path:
+        from xl_addin.documents.files import safe_file_name
+
+        ledger = loaded.ledger[loaded.ledger["customer_id"] == customer["customer_id"]]
+        documents = [
+            (r.doc_type, r.doc_no, pd.Timestamp(r.doc_date).date(),
+             None if pd.isna(r.due_date) else pd.Timestamp(r.due_date).date(),
+             money(int(r.amount_cents)), r.applies_to, "Y" if r.disputed else "")
+            for r in ledger.itertuples(index=False)
+        ]  # fmt: skip
+        debt = [(i.doc_no, pd.Timestamp(i.due_date).date(), money(i.open_cents),
+                 int(i.days_overdue)) for i in items.itertuples(index=False)]  # fmt: skip
+        facts = [(k, str(customer.get(f) or "")) for k, f in (
+            ("Customer", "customer_id"), ("Name", "name"), ("Contact", "contact"),
+            ("Address", "address"), ("Phone", "phone"), ("Email", "email"),
+            ("Last stage", "last_stage"), ("Last contact", "last_contact_date"))]  # fmt: skip
+        stem = safe_file_name(f"{reference} hand-over {customer['customer_id']}")
+        path = folder / f"{stem}.xlsx"
+        title = f"Hand-over pack {reference}, as of {when}"
+        write_report(path, [
+            ReportSheet("Customer", ("Field", "Value"), facts, (title,)),
+            ReportSheet("Debt", ("Invoice", "Due date", "Open", "Days overdue"), debt, (title,)),
+            ReportSheet("Documents", ("Type", "Document", "Date", "Due", "Amount", "AppliesTo",
+                                      "Disputed"), documents, (title,)),
+        ])  # fmt: skip
+        return path
+
+    return write
+
+
+def _contacts_update(loaded: LoadedBook, issued: IssueResult, when: dt.date) -> ColumnUpdate:
+    table = loaded.book.customers
+    stage_of = {d.planned.customer_id: d.planned.context["stage_name"] for d in issued.documents}
+    ids = loaded.customers["customer_id"].to_numpy(dtype=object)
+    rows = loaded.customers["row"].to_numpy()
+    served = [i for i, c in enumerate(ids) if c in stage_of]
+    return ColumnUpdate(
+        sheet=table.raw.sheet, header_row=table.raw.header_row,
+        first_column=table.raw.first_column, table=table.raw.table,
+        rows=[int(rows[i]) for i in served],
+        values={"LastStage": [stage_of[ids[i]] for i in served],
+                "LastContactDate": [when] * len(served)},
+        number_formats={"LastContactDate": "yyyy-mm-dd"},
+        aliases={c.header: c.aliases for c in CUSTOMERS.columns},
+    )  # fmt: skip
+
+
+def _language(value: object, default: str) -> str:
+    text = str(value or default or "en").strip().lower()
+    return "zh" if text.startswith("zh") or text in ("中文", "cn", "chinese") else "en"
+
+
+def _stage_name(policy, code: int, lang: str) -> str:
+    stage = policy.stages[code]
+    return stage.name_zh if lang == "zh" and stage.name_zh else stage.name
+
+
+def button_run(path: Path, writer) -> str:
+    """The Generate letters button: run for today's AsOfDate; return the status line."""
+    result = run_letters(path, writer=writer)
+    if not isinstance(result, LettersResult):
+        return f"Letters stopped: {len(result)} problem(s); run Validate to list them."
+    issued = result.issued
+    count = len(issued.documents) if issued else 0
+    return f"{count} document(s) issued as of {result.as_of}; see History."
