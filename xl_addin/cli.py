@@ -281,6 +281,69 @@ def _print_letters(report: Reporter, result, dry_run: bool) -> None:
                      f"summary: {issued.summary}", markup=False)  # fmt: skip
 
 
+@app.command()
+def statements(
+    workbook: WorkbookArg,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="Month YYYY-MM; default Settings.StatementPeriod."),
+    ] = None,
+    out: OutDir = None,
+    pdf: Pdf = False,
+    email: Email = False,
+    dry_run: DryRun = False,
+    force: Force = False,
+    customer: Only = None,
+    include_zero: Annotated[
+        bool, typer.Option("--include-zero", help="Also customers with no balance or activity.")
+    ] = False,
+    output: Format = OutputFormat.table,
+) -> None:
+    """Write the month's statements of account (with the reply slip) and record them."""
+    from xl_addin.services import statements as statements_service
+
+    report = Reporter(output)
+    try:
+        with _progress(report) as progress:
+            result = statements_service.run_statements(
+                workbook, period=period, out=out, pdf=pdf, email=email, dry_run=dry_run,
+                force=force, only=customer or (), include_zero=include_zero, progress=progress,
+            )  # fmt: skip
+    except CreditControlError as error:
+        _fail(str(error))
+    if not isinstance(result, statements_service.StatementsResult):
+        report.problems(result)
+        raise typer.Exit(1)
+    plan, issued = result.plan, result.issued
+    if report.json:
+        if issued is None:
+            documents = [
+                {"CustomerID": r.customer_id, "Action": r.action, "Reason": r.reason,
+                 "Opening": float(to_decimal(int(r.opening_cents))),
+                 "Closing": float(to_decimal(int(r.closing_cents)))}
+                for r in plan.itertuples()
+            ]  # fmt: skip
+            report.out.print_json(_documents_json(None, documents))
+            return
+        documents = [
+            {"CustomerID": d.planned.customer_id, "Stage": "statement", "Reference": d.reference,
+             "File": str(d.file), "Amount": float(d.planned.amount),
+             "Opening": float(d.planned.opening), "Closing": float(d.planned.closing)}
+            for d in issued.documents
+        ]  # fmt: skip
+        report.out.print_json(_documents_json(issued.run_id, documents))
+        return
+    sent = plan[plan["action"] == "send"]
+    report.out.print(f"Statements {result.period}: {len(sent)} customer(s) to send, "
+                     f"{len(plan) - len(sent)} skipped" + (" (dry run)" if dry_run else ""),
+                     markup=False)  # fmt: skip
+    if issued is not None:
+        if issued.pdf_problem:
+            report.err.print(f"[yellow]{issued.pdf_problem}[/]")
+        report.out.print(f"{len(issued.documents)} statement(s) issued (run {issued.run_id}); "
+                         f"summary: {issued.summary}", markup=False)  # fmt: skip
+
+
 class Language(StrEnum):
     en = "en"
     zh = "zh"

@@ -68,3 +68,9 @@ def branch_fields(code: str, profile: Mapping[str, str]) -> dict[str, str]:
     fields = {key: str(profile.get(key, "")) for key in BRANCH_FIELDS}
     fields["code"] = code or fields["code"]
     return fields
+
+
+def language_of(value: object, default: str = "en") -> str:
+    """A customer's document language: zh for Chinese (zh, zh-CN, 中文), else en."""
+    text = str(value or default or "en").strip().lower()
+    return "zh" if text.startswith("zh") or text in ("中文", "cn", "chinese") else "en"

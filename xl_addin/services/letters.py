@@ -28,6 +28,7 @@ from xl_addin.documents.fields import (
     branch_fields,
     customer_fields,
     date_text,
+    language_of,
     money_fields,
     money_text,
     words,
@@ -153,7 +154,7 @@ def _documents(loaded, customers, aging: AgingResult, plan, pack: Pack, when: dt
     planned = []
     for row in plan[plan["action"] == SEND].itertuples(index=False):
         customer = by_id.loc[row.customer_id]
-        lang = _language(customer.get("language"), settings.language)
+        lang = language_of(customer.get("language"), settings.language)
         currency = str(customer.get("currency") or settings.base_currency)
         offset = policy.segment_offset(customer.get("segment")) or 0
         items = dunning_items(aging, loaded.ledger, row.customer_id, row.stage_code, policy,
@@ -277,11 +278,6 @@ def _contacts_update(loaded: LoadedBook, issued: IssueResult, when: dt.date) -> 
         number_formats={"LastContactDate": "yyyy-mm-dd"},
         aliases={c.header: c.aliases for c in CUSTOMERS.columns},
     )  # fmt: skip
-
-
-def _language(value: object, default: str) -> str:
-    text = str(value or default or "en").strip().lower()
-    return "zh" if text.startswith("zh") or text in ("中文", "cn", "chinese") else "en"
 
 
 def _stage_name(policy, code: int, lang: str) -> str:

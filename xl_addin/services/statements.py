@@ -1,0 +1,238 @@
+"""The month's statements of account (`credit-control statements` and the Statements button).
+
+One statement per customer with a balance or activity in the period (or all,
+with include_zero): opening balance, the period's documents with debit, credit
+and running balance, closing balance in figures and words, the aging of the
+closing balance, payment details and the reply slip. Issued, recorded and
+written back through services.issuing, like the letters; the journal's key is
+the period, so re-running a month issues nothing new without --force.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from xl_addin.core.problems import Problem, Source
+from xl_addin.core.statements import Period, Statements, build_statements
+from xl_addin.documents.fields import (
+    branch_fields,
+    customer_fields,
+    date_text,
+    language_of,
+    money_fields,
+    words,
+)
+from xl_addin.journal.store import Journal, journal_url
+from xl_addin.packs.lookup import Pack, open_pack
+from xl_addin.services.book import LoadedBook, load_book, resolve_as_of
+from xl_addin.services.issuing import (
+    IssueResult,
+    PlannedDocument,
+    Progress,
+    history_sheet,
+    issue,
+    money,
+    write_summary,
+)
+from xl_addin.workbook.writer import write_refresh
+
+DOC_TYPES = {
+    "en": {"INV": "Invoice", "CRN": "Credit note", "PAY": "Payment", "ADJ": "Adjustment"},
+    "zh": {"INV": "发票", "CRN": "贷项", "PAY": "收款", "ADJ": "调整"},
+}
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December")  # fmt: skip
+SUBJECTS = {"en": "Statement of account {period}: {name} ({reference})",
+            "zh": "{period}对账单:{name}({reference})"}  # fmt: skip
+BODIES = {
+    "en": "Dear {contact},\n\nplease find attached your statement of account for {period}. "
+          "Kindly confirm the balance on the reply slip, or tell us of any difference.\n\n"
+          "Kind regards,\n{branch}",
+    "zh": "{contact}您好:\n\n附件为贵公司{period}的对账单,请核对后在回执上确认余额,"
+          "如有差异请告知。\n\n此致\n{branch}",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class StatementsResult:
+    period: Period
+    plan: pd.DataFrame  # customer_id, opening/closing cents, documents, action, reason
+    issued: IssueResult | None
+    backup: Path | None = None
+
+
+def run_statements(
+    path: Path,
+    *,
+    period: str | None = None,
+    out: Path | None = None,
+    pdf: bool = False,
+    email: bool = False,
+    dry_run: bool = False,
+    force: bool = False,
+    only: Sequence[str] = (),
+    include_zero: bool = False,
+    progress: Progress = lambda *_: None,
+    writer=None,
+) -> StatementsResult | tuple[Problem, ...]:
+    """Build, issue and record the statements of one month."""
+    progress("Reading the workbook", 0, 1)
+    loaded = load_book(path)
+    if not isinstance(loaded, LoadedBook):
+        return loaded
+    settings = loaded.book.settings
+    try:
+        month = _period(loaded, period)
+    except ValueError as error:
+        return (Problem(Source("Settings"), str(error)),)
+    unknown = [c for c in only if c not in set(loaded.customers["customer_id"])]
+    if unknown:
+        return tuple(Problem(Source("Customers"), f"no customer {c} in Customers") for c in unknown)
+    statements = build_statements(loaded.ledger, loaded.customers, month, loaded.book.policy)
+    url = journal_url(path, settings.journal)
+    if dry_run and url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+        url = "sqlite://"
+    with Journal.open(url) as journal:
+        served = journal.issued_keys(("statement",), str(month))
+        plan = _plan(statements, include_zero, only, served, force)
+        if dry_run:
+            return StatementsResult(month, plan, None)
+        pack = open_pack(Path(settings.template_pack) if settings.template_pack else None,
+                         settings.branch)  # fmt: skip
+        planned = statement_documents(loaded, statements, plan, pack)
+        run_id = journal.start_run("statements", None, str(month), None, settings.branch,
+                                   pack.version)  # fmt: skip
+        folder = out or path.parent / (settings.output_folder or f"statements {month}")
+        try:
+            issued = issue(planned, journal=journal, run_id=run_id, pack=pack,
+                           branch=settings.branch, day=month.last_day, out_dir=folder, pdf=pdf,
+                           email=email, progress=progress)  # fmt: skip
+        except BaseException:
+            journal.finish_run(run_id, "failed")
+            raise
+        journal.finish_run(run_id, "done")
+        issued.summary = write_summary(folder, f"summary statements {month}.xlsx", issued,
+                                       f"Statements {month}")  # fmt: skip
+        write = writer or (lambda columns, tables: write_refresh(path, columns, tables))
+        backup = write([], [history_sheet(journal, settings.language)])
+    return StatementsResult(month, plan, issued, backup)
+
+
+def _period(loaded: LoadedBook, period: str | None) -> Period:
+    if period:
+        return Period.parse(period)
+    if loaded.book.settings.statement_period:
+        return Period.parse(loaded.book.settings.statement_period)
+    return Period.of(resolve_as_of(loaded.book, None))
+
+
+def _plan(statements: Statements, include_zero, only, served, force) -> pd.DataFrame:
+    summary = statements.summary
+    wanted = statements.wanted(include_zero)
+    ids = summary["customer_id"].to_numpy(dtype=object)
+    revision = np.array([served.get(c, -1) + 1 for c in ids])
+    action = np.where(wanted, "send", "skip").astype(object)
+    reason = np.where(wanted, "", "no balance and no documents in the period").astype(object)
+    again = wanted & (revision > 0) & (not force)
+    action[again] = "skip"
+    reason[again] = "already issued for this period (use --force to reissue)"
+    plan = pd.DataFrame({
+        "customer_id": ids, "opening_cents": summary["opening_cents"].to_numpy(),
+        "closing_cents": summary["closing_cents"].to_numpy(),
+        "documents": summary["documents"].to_numpy(), "action": action, "reason": reason,
+        "revision": revision, "row": np.arange(len(ids)),
+    })  # fmt: skip
+    if only:
+        plan = plan[plan["customer_id"].isin(only)].reset_index(drop=True)
+    return plan
+
+
+def statement_documents(loaded, statements: Statements, plan, pack: Pack) -> list[PlannedDocument]:
+    """The planned statement documents, with every template field (DESIGN.md contract)."""
+    settings = loaded.book.settings
+    policy = loaded.book.policy
+    month = statements.period
+    branch = branch_fields(settings.branch, pack.branch_profile())
+    customers = loaded.customers
+    summary = statements.summary
+    lines_by_customer = dict(tuple(statements.lines.groupby("customer_id", sort=False)))
+    empty = statements.lines.iloc[0:0]
+    planned = []
+    for row in plan[plan["action"] == "send"].itertuples(index=False):
+        customer = customers.iloc[row.row]
+        s = summary.iloc[row.row]
+        lang = language_of(customer.get("language"), settings.language)
+        currency = str(customer.get("currency") or settings.base_currency)
+        lines = lines_by_customer.get(row.customer_id, empty)
+        closing = money(int(s["closing_cents"]))
+        context = {
+            "customer": customer_fields(customer), "branch": branch, "currency": currency,
+            "period": str(month), "period_text": _period_text(month, lang),
+            "date": date_text(month.last_day, lang),
+            "opening_date": date_text(month.first_day - dt.timedelta(days=1), lang),
+            "closing_date": date_text(month.last_day, lang),
+            "reply_by": date_text(month.last_day + dt.timedelta(days=policy.rules.reply_days),
+                                  lang),
+            **money_fields("opening", money(int(s["opening_cents"])), lang),
+            **money_fields("closing", closing, lang),
+            **money_fields("total_debit", money(int(s["debit_cents"])), lang),
+            **money_fields("total_credit", money(int(s["credit_cents"])), lang),
+            **money_fields("total_overdue", money(int(s["overdue_cents"])), lang),
+            **money_fields("total_open", closing, lang),
+            **money_fields("unapplied", money(int(s["unapplied_cents"])), lang),
+            "total_in_words": words(closing, lang, currency),
+            "lines": [_line(line, lang) for line in lines.itertuples(index=False)],
+            "aging": [{"label": label, **money_fields("amount", money(int(s[f"bucket:{label}"])),
+                                                      lang)} for label in statements.labels],
+            "items": [], "interest": "", "compensation": "", "stage": "statement",
+            "stage_name": "对账单" if lang == "zh" else "Statement of account",
+        }  # fmt: skip
+        name = str(customer.get("name") or row.customer_id)
+        contact = customer.get("contact") or name
+        planned.append(PlannedDocument(
+            customer_id=row.customer_id, kind="statement", stage="statement",
+            template_key="statement", lang=lang, key=str(month), amount=closing,
+            currency=currency, context=context, revision=int(row.revision),
+            file_stem=f"{row.customer_id} {name} statement {month}",
+            email_to=str(customer.get("email") or ""),
+            subject=SUBJECTS[lang].format(period=context["period_text"], name=name,
+                                          reference="{reference}"),
+            body=BODIES[lang].format(contact=contact, period=context["period_text"],
+                                     branch=branch["name"]),
+            opening=money(int(s["opening_cents"])), closing=closing,
+        ))  # fmt: skip
+    return planned
+
+
+def _line(line, lang: str) -> dict[str, object]:
+    description = line.reference or (f"→ {line.applies_to}" if line.applies_to else "")
+    return {
+        "date": date_text(line.doc_date, lang),
+        "doc_type": DOC_TYPES[lang].get(line.doc_type, line.doc_type),
+        "doc_no": line.doc_no, "description": description,
+        **money_fields("debit", money(int(line.debit_cents)), lang),
+        **money_fields("credit", money(int(line.credit_cents)), lang),
+        **money_fields("balance", money(int(line.balance_cents)), lang),
+    } | ({"debit": ""} if not line.debit_cents else {}) | (
+        {"credit": ""} if not line.credit_cents else {})  # fmt: skip
+
+
+def _period_text(month: Period, lang: str) -> str:
+    if lang == "zh":
+        return f"{month.year}年{month.month}月"
+    return f"{MONTHS_EN[month.month - 1]} {month.year}"
+
+
+def button_run(path: Path, writer) -> str:
+    """The Statements button: the month of Settings.StatementPeriod (or AsOfDate)."""
+    result = run_statements(path, writer=writer)
+    if not isinstance(result, StatementsResult):
+        return f"Statements stopped: {len(result)} problem(s); run Validate to list them."
+    count = len(result.issued.documents) if result.issued else 0
+    return f"{count} statement(s) issued for {result.period}; see History."
