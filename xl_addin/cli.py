@@ -172,7 +172,21 @@ def demo(
     with Reporter(OutputFormat.table).steps() as step:
         result = demo_service.run_demo(out, when, customers, step=step)
     print_summary(console, result.refresh)
-    console.print(f"Demo workbook: {result.workbook}", markup=False)
+    letters = result.letters.issued
+    statements = result.statements.issued
+    r = result.reconciliation.reconciliation
+    pdf = "with PDFs" if result.pdf else "no PDFs: LibreOffice is not installed"
+    console.print(f"Demo workbook (buttons, functions, macros): {result.workbook}", markup=False)
+    console.print(f"Letters and call sheets: {len(letters.documents)} in {out / 'letters'} "
+                  f"({pdf}); summary {letters.summary.name}", markup=False)  # fmt: skip
+    console.print(f"Statements of account: {len(statements.documents)} in "
+                  f"{out / 'statements'}", markup=False)  # fmt: skip
+    difference, explained, unexplained = (
+        f"{to_decimal(c):,}" for c in (r.difference_cents, r.explained_cents, r.unexplained_cents)
+    )
+    console.print(f"Reconciliation of {result.reconciliation.customer_id}'s reply: difference "
+                  f"{difference}, explained {explained}, unexplained {unexplained}; "
+                  f"report {result.reconciliation.report}", markup=False)  # fmt: skip
 
 
 OutDir = Annotated[

@@ -81,4 +81,10 @@ def test_demo_builds_and_refreshes_a_workbook(tmp_path):
     result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--customers", "40"])
     assert result.exit_code == 0, result.output
     assert "Aged receivables" in result.stdout
-    assert (tmp_path / "credit-control-demo.xlsx").exists()
+    assert (tmp_path / "credit-control-demo.xlsm").exists()
+    assert list((tmp_path / "letters").glob("*.docx")) and list(
+        (tmp_path / "statements").glob("*.docx")
+    )
+    assert "unexplained 0.00" in result.stdout  # the sample reply's differences all explained
+    again = runner.invoke(app, ["demo", "--out", str(tmp_path), "--customers", "40"])
+    assert again.exit_code == 0, again.output  # a second demo starts the month afresh

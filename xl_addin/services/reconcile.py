@@ -16,12 +16,10 @@ from xl_addin.core.problems import Problem, Source
 from xl_addin.core.reconcile import Reconciliation, reconcile_balance, reconcile_documents
 from xl_addin.core.statements import Period, signed_cents
 from xl_addin.services.book import LoadedBook, load_book, resolve_as_of
-from xl_addin.workbook.reply import read_reply
+from xl_addin.workbook.reply import TOTAL_WORDS, read_reply
 from xl_addin.workbook.report import ReportSheet, write_report
 from xl_addin.workbook.schema import fold
 
-# Rows of a customer's list that carry a total, not a document.
-TOTAL_WORDS = frozenset({"合计", "总计", "小计", "余额", "total", "subtotal", "balance"})
 CREDIT_TYPES = frozenset(
     {"pay", "payment", "crn", "creditnote", "收款", "付款", "贷项", "贷项通知"}
 )
@@ -105,7 +103,7 @@ def _our_documents(ledger: pd.DataFrame, customer_id: str, cutoff: dt.date) -> p
 
 def _their_documents(frame: pd.DataFrame) -> pd.DataFrame:
     """Their rows as signed cents (+: raises what they owe us); total lines left out."""
-    keep = ~frame["doc_no"].map(fold).isin(TOTAL_WORDS).to_numpy()
+    keep = ~frame["doc_no"].map(fold).isin(TOTAL_WORDS).to_numpy()  # a total in the number column
     amount = np.nan_to_num(frame["amount_cents"].to_numpy(dtype=np.float64))
     if frame["amount_cents"].isna().all():
         debit = np.nan_to_num(frame["debit_cents"].to_numpy(dtype=np.float64))

@@ -27,7 +27,7 @@ REPLY = TableSpec(
     (),
     (
         Column("DocNo", "doc_no", "id", True, (
-            "单据号", "单据编号", "发票号", "发票号码", "凭证号", "DocumentNo", "Document",
+            "单据号", "单据编号", "发票号", "发票号码", "DocumentNo", "Document",
             "InvoiceNo", "Invoice", "Number", "No", "Ref", "ReferenceNo",
         )),
         Column("DocDate", "doc_date", "date", False, ("单据日期", "日期", "Date", "发票日期")),
@@ -39,6 +39,9 @@ REPLY = TableSpec(
     ),
 )  # fmt: skip
 HEADER_SEARCH_ROWS = 20
+# Rows that carry a total, not a document: customers' ledgers end with one.
+TOTAL_WORDS = frozenset({"合计", "总计", "小计", "本月合计", "累计", "余额", "期末余额",
+                         "total", "subtotal", "balance", "closingbalance"})  # fmt: skip
 
 
 def read_reply(path: Path, problems: list[Problem]) -> Table | None:
@@ -57,8 +60,9 @@ def read_reply(path: Path, problems: list[Problem]) -> Table | None:
         names = ", ".join(REPLY.columns[0].aliases[:6])
         problems.append(Problem(Source(sheet), f"no document number column found ({names} ...)"))
         return None
+    body = [list(r) if not _is_total(r) else [""] * len(r) for r in rows[header + 1 :]]
     raw = RawTable(sheet, None, header + 1, 1, tuple(str(h).strip() for h in rows[header]),
-                   [list(r) for r in rows[header + 1 :]])  # fmt: skip
+                   body)  # fmt: skip
     table = normalise(raw, REPLY, False, problems)
     if "amount_cents" not in table.letters and not (
         {"debit_cents", "credit_cents"} & table.letters.keys()
@@ -67,6 +71,12 @@ def read_reply(path: Path, problems: list[Problem]) -> Table | None:
             Problem(Source(sheet, header + 1), "no Amount column, nor Debit and Credit columns")
         )
     return table
+
+
+def _is_total(row: list[object]) -> bool:
+    """A total line: its first non-blank cell says so (合计, Total ...)."""
+    first = next((cell for cell in row if str(cell).strip()), "")
+    return fold(first) in TOTAL_WORDS
 
 
 def _csv_rows(path: Path) -> list[list[str]]:
