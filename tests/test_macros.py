@@ -43,7 +43,6 @@ class Range:
 
     @value.setter
     def value(self, values):
-        cells = self._cells()
         if not isinstance(values, list):
             values = [[values]]
         elif values and not isinstance(values[0], list):
@@ -52,7 +51,6 @@ class Range:
         for i, row in enumerate(values):
             for j, value in enumerate(row):
                 self.sheet.set((r0 + i, c0 + j), value)
-        del cells
 
     @property
     def formula(self):
@@ -71,7 +69,7 @@ class Sheet:
     def get(self, cell, attribute):
         value = self.cells.get(cell)
         if attribute == "formula":
-            return value if isinstance(value, str) and value.startswith("=") else value
+            return value  # as Excel: a formula's text, or the constant
         return None if isinstance(value, str) and value.startswith("=") else value
 
     def set(self, cell, value):
