@@ -103,3 +103,32 @@ def test_json_output_has_the_contract_shape(book, tmp_path):
 def test_an_unknown_customer_is_a_located_problem(book):
     result = runner.invoke(app, ["letters", str(book), "--customer", "C404"])
     assert result.exit_code == 1 and "C404" in result.output
+
+
+def test_the_legal_step_writes_a_hand_over_workbook(tmp_path):
+    customers = [("C009", "Long Overdue Ltd", "Standard", "GBP", 1000, "Credit hold", "en")]
+    ledger = [("C009", "INV", "INV-7", dt.date(2025, 1, 1), dt.date(2025, 2, 1), 900, "", "")]
+    path = make_book(tmp_path / "b.xlsx", customers=customers, ledger=ledger,
+                     customer_headers=HEADERS)  # fmt: skip
+    result = run_letters(path, out=tmp_path / "out")
+    [document] = result.issued.documents
+    assert document.planned.kind == "legal_pack" and "Letter before action" in text_of(
+        document.file
+    )
+    pack = openpyxl.load_workbook(document.extra_file)
+    assert pack.sheetnames == ["Customer", "Debt", "Documents"]
+    assert [c.value for c in pack["Debt"][4]][:1] == ["INV-7"]
+
+
+def test_a_file_left_by_an_interrupted_run_is_set_aside(book, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    with Journal.open(journal_url(book)) as journal:
+        run = journal.start_run("letters", dt.date(2026, 11, 30), None, "u", "", "v")
+        reference = journal.reserve_reference(run, "", "letter", dt.date(2026, 11, 30),
+                                              str(out / "x.docx"))  # fmt: skip
+    orphan = out / f"{reference} C001 half-issued.docx"
+    orphan.write_bytes(b"written, never recorded")
+    result = run_letters(book, out=out)
+    assert result.issued.set_aside == [out / "unrecorded" / orphan.name]
+    assert all(d.reference != reference for d in result.issued.documents)
