@@ -41,7 +41,9 @@ def parse_date_column(values: Sequence[object], date1904: bool) -> tuple[np.ndar
 def normalise(raw: RawTable, spec: TableSpec, date1904: bool, problems: list[Problem]) -> Table:
     """Return a `Table` with the spec's fields; problems for anything that does not convert."""
     positions = _match_headers(raw, spec, problems)
-    grid = _Grid(raw.rows)
+    # Only the contract's input columns count: a row holding nothing but computed values
+    # (OpenAmount ... left by a refresh) or the user's own extra columns is no document.
+    grid = _Grid(raw.rows, sorted(positions.values()))
     kept = np.flatnonzero(~grid.blank.all(axis=1))
     excel_rows = [raw.header_row + 1 + int(i) for i in kept]
     data: dict[str, object] = {"row": np.asarray(excel_rows, dtype=np.int64)}
@@ -77,14 +79,17 @@ class _Grid:
     a 100,000-row ledger has one and a half million cells.
     """
 
-    def __init__(self, rows: Sequence[Sequence[object]]):
+    def __init__(self, rows: Sequence[Sequence[object]], columns: Sequence[int]):
         self.width = max(map(len, rows), default=0)
-        self.cells = np.full((len(rows), self.width), "", dtype=object)
+        cells = np.full((len(rows), self.width), "", dtype=object)
         if rows and all(len(r) == self.width for r in rows):
-            self.cells[:] = rows
+            cells[:] = rows
         else:
             for i, r in enumerate(rows):
-                self.cells[i, : len(r)] = r
+                cells[i, : len(r)] = r
+        columns = [c for c in columns if c < self.width]
+        self.index = {c: i for i, c in enumerate(columns)}
+        self.cells = cells[:, columns]
         types = _type_of(self.cells) if self.cells.size else np.empty(self.cells.shape, object)
         self.strings = np.equal(types, str)
         empty = np.equal(self.cells, "")
@@ -97,11 +102,9 @@ class _Grid:
         self.blank[floats] = np.isnan(self.cells[floats].astype(np.float64))
 
     def column(self, position: int, rows: np.ndarray) -> _Cells:
+        i = self.index[position]
         return _Cells(
-            self.cells[rows, position],
-            self.strings[rows, position],
-            self.stripped[rows, position],
-            self.blank[rows, position],
+            self.cells[rows, i], self.strings[rows, i], self.stripped[rows, i], self.blank[rows, i]
         )
 
 

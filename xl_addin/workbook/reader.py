@@ -9,10 +9,13 @@ empty input.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
 import zipfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -98,7 +101,7 @@ def read_workbook(
     problems: list[Problem] = []
     sheets = {fold(name): name for name in book.sheet_names}
     error_cells = _ErrorCells(path)
-    with ThreadPoolExecutor(max_workers=1) as worker:
+    with _no_cycle_collection(), ThreadPoolExecutor(max_workers=1) as worker:
         # calamine releases the GIL while it parses: the (large) Ledger is parsed on
         # a second core while the other tables are read and converted here.
         ledger_raw = None if ledger is not None else worker.submit(_parse_apart, path, LEDGER)
@@ -106,10 +109,33 @@ def read_workbook(
             book, sheets, error_cells, date1904, problems
         )
         if ledger_raw is not None:
-            ledger = _normalised(ledger_raw.result(), LEDGER, date1904, problems)
+            # The Ledger's error cells are looked for here meanwhile (their sheet's XML).
+            likely = sheets.get(fold(LEDGER.name), LEDGER.name)
+            errors = error_cells.of(likely)
+            raw = ledger_raw.result()
+            if raw is not None:
+                found = errors if raw.sheet == likely else error_cells.of(raw.sheet)
+                raw = replace(raw, errors=found)
+            ledger = _normalised(raw, LEDGER, date1904, problems)
     if customers is None:
         return None, problems
     return CreditBook(path, date1904, settings, customers, ledger, policy), problems
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while the cells become objects.
+
+    A 100,000-row ledger is a million and a half new objects, none in a reference
+    cycle; the collector would walk all of them again and again (a third of the time).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _read_small_tables(book, sheets, error_cells, date1904, problems):
@@ -130,7 +156,7 @@ def _read_small_tables(book, sheets, error_cells, date1904, problems):
 def _parse_apart(path: Path, spec: TableSpec) -> RawTable | None:
     """Find and parse one table with a workbook handle of its own (for another thread)."""
     book, _ = open_workbook(path)
-    return _find_table(book, spec, {fold(n): n for n in book.sheet_names}, _ErrorCells(path))
+    return _find_table(book, spec, {fold(n): n for n in book.sheet_names}, _NoErrorCells())
 
 
 def _normalised(raw: RawTable | None, spec, date1904, problems) -> Table | None:
@@ -215,6 +241,13 @@ def _read_policy(book, sheets: dict[str, str]) -> tuple[Policy, list[Problem]]:
     if not tables:
         return DEFAULT_POLICY, []
     return policy_from_tables(tables)
+
+
+class _NoErrorCells:
+    """Stands in while another thread looks for the error cells."""
+
+    def of(self, sheet: str) -> dict[tuple[int, int], str]:
+        return {}
 
 
 class _ErrorCells:
