@@ -6,12 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from xl_addin.core.problems import Problem
 from xl_addin.core.validate import check_customers, check_ledger
 from xl_addin.workbook.csv_ledger import read_csv_ledger
+from xl_addin.workbook.frames import engine_customers, engine_ledger
 from xl_addin.workbook.reader import CreditBook, read_workbook
 
 
@@ -33,8 +33,8 @@ def load_book(path: Path, ledger_csv: Path | None = None) -> LoadedBook | tuple[
     problems += read_problems
     if book is None or book.ledger is None or problems:
         return tuple(problems)
-    customers = _engine_customers(book)
-    ledger = _engine_ledger(book, customers)
+    customers = engine_customers(book.customers.frame, book.settings.base_currency)
+    ledger = engine_ledger(book.ledger.frame, customers, book.settings.base_currency)
     problems += check_customers(customers, book.policy)
     problems += check_ledger(ledger, customers)
     if problems:
@@ -45,27 +45,3 @@ def load_book(path: Path, ledger_csv: Path | None = None) -> LoadedBook | tuple[
 def resolve_as_of(book: CreditBook, as_of: dt.date | None) -> dt.date:
     """The as-of date: the one asked for, else Settings.AsOfDate, else today."""
     return as_of or book.settings.as_of or dt.date.today()
-
-
-def _engine_customers(book: CreditBook) -> pd.DataFrame:
-    frame = book.customers.frame.copy()
-    base = book.settings.base_currency
-    frame["currency"] = [c.upper() if c else base for c in frame["currency"]]
-    for field in ("credit_limit_cents", "open_orders_cents"):
-        frame[field] = np.nan_to_num(frame[field].to_numpy(dtype=np.float64)).astype(np.int64)
-    frame.attrs = dict(book.customers.frame.attrs)
-    return frame
-
-
-def _engine_ledger(book: CreditBook, customers: pd.DataFrame) -> pd.DataFrame:
-    frame = book.ledger.frame.copy()
-    currency_of = dict(zip(customers["customer_id"], customers["currency"], strict=True))
-    frame["currency"] = [
-        c.upper() if c else currency_of.get(cid, book.settings.base_currency)
-        for c, cid in zip(frame["currency"], frame["customer_id"], strict=True)
-    ]
-    frame["amount_cents"] = np.nan_to_num(frame["amount_cents"].to_numpy(np.float64)).astype(
-        np.int64
-    )
-    frame.attrs = dict(book.ledger.frame.attrs)
-    return frame

@@ -51,6 +51,7 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xl_addin.errors import WorkbookError
+from xl_addin.workbook import lite
 from xl_addin.workbook.controls import carry_controls
 from xl_addin.workbook.safe_save import save_atomically
 from xl_addin.workbook.schema import fold
@@ -645,6 +646,11 @@ def save_keeping_results(
             carry_controls(
                 before, parts, (_sheet_parts(before, set(before.namelist())), sheet_parts)
             )
+            kept = {
+                n: before.read(n) for n in before.namelist() if n.startswith("xl/webextensions/")
+            }
+        if kept and not any(n.startswith("xl/webextensions/") for n in parts):
+            lite.embed(kept, parts)  # openpyxl drops the add-in parts (the xlwings Lite code)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
         known = set()
         for info in infos:

@@ -27,6 +27,7 @@ from pyopenvba.apps.excel import ExcelApplication
 from pyopenvba.vba import VBAModuleKind
 
 from xl_addin.errors import WorkbookError
+from xl_addin.workbook import lite
 from xl_addin.workbook.safe_save import save_atomically
 from xl_addin.workbook.vba import Module, all_modules, xlwings_references
 
@@ -96,6 +97,13 @@ def _add_reference(book: ExcelFile, reference) -> None:
 def _add_buttons(source: Path, target: Path, buttons: Sequence[Button]) -> None:
     app = ExcelApplication.open(source, with_vba=False)
     width, height = BUTTON_SIZE
+    shape, sheet, cell = lite.REFRESH_BUTTON
+    if any(b.sheet == sheet for b in buttons):
+        column, row = _cell_position(cell)
+        app.sheet(sheet).add_shape(  # xlwings Lite runs its refresh script from this shape
+            1, name=shape, left=column * 60.0, top=(row - 1) * POINTS_PER_ROW, width=width,
+            height=height, text="Refresh with xlwings Lite / 刷新(无需本机 Python)",
+        )  # fmt: skip
     for button in buttons:
         column, row = _cell_position(button.cell)
         app.sheet(button.sheet).add_button(
@@ -109,20 +117,23 @@ R_NAMESPACE = b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/r
 
 
 def _declare_relationships(source: Path, target: Path) -> None:
-    """Copy the package, declaring the r: prefix on sheets that use it without declaring it.
+    """Copy the package with the xlwings Lite parts, declaring the r: prefix where it is used.
 
     pyopenvba adds <legacyDrawing r:id=...> to a sheet whose root (as openpyxl wrote
     it) has no relationships namespace; Excel and every XML parser would refuse it.
     """
-    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename.startswith("xl/worksheets/sheet") and b" r:id=" in data:
-                root = re.search(rb"<worksheet\b[^>]*>", data)
-                if root and b"xmlns:r=" not in root.group():
-                    tag = root.group()[:-1] + b" " + R_NAMESPACE + b">"
-                    data = data[: root.start()] + tag + data[root.end() :]
-            out.writestr(info, data)
+    with zipfile.ZipFile(source) as src:
+        files = {info.filename: src.read(info) for info in src.infolist()}
+    for name, data in files.items():
+        if name.startswith("xl/worksheets/sheet") and b" r:id=" in data:
+            root = re.search(rb"<worksheet\b[^>]*>", data)
+            if root and b"xmlns:r=" not in root.group():
+                tag = root.group()[:-1] + b" " + R_NAMESPACE + b">"
+                files[name] = data[: root.start()] + tag + data[root.end() :]
+    lite.embed(lite.webextension_parts(), files)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in ("[Content_Types].xml", *(n for n in files if n != "[Content_Types].xml")):
+            out.writestr(name, files[name])
 
 
 def _cell_position(cell: str) -> tuple[int, int]:

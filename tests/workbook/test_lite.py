@@ -1,0 +1,109 @@
+"""The xlwings Lite part: main.py and requirements.txt in the web extension, from the package."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+import zipfile
+
+import pytest
+from pyopenvba.apps.excel import ExcelApplication
+
+from xl_addin.services.demo_data import make_demo_data
+from xl_addin.services.new_workbook import new_workbook
+from xl_addin.services.refresh import RefreshResult, refresh
+from xl_addin.workbook import lite
+
+AS_OF = dt.date(2026, 11, 30)
+NS = {"we": lite.WEBEXTENSION}
+
+
+def properties(path) -> dict[str, str]:
+    with zipfile.ZipFile(path) as package:
+        root = ET.fromstring(package.read("xl/webextensions/webextension1.xml"))
+        assert root.find("we:reference", NS).get("id") == lite.LITE_ADDIN
+        assert b"webextensiontaskpanes" in package.read("_rels/.rels")
+    return {e.get("name"): json.loads(e.get("value")) for e in root.iterfind(".//we:property", NS)}
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    data = make_demo_data(AS_OF, customers=12)
+    path = tmp_path_factory.mktemp("lite") / "branch.xlsm"
+    new_workbook(path, as_of=AS_OF, customers=data.customers, ledger=data.ledger,
+                 settings=data.settings)  # fmt: skip
+    return path
+
+
+def test_main_py_is_the_package_compiled_in_and_defines_every_function(book):
+    found = properties(book)
+    assert found["main.py"] == lite.main_source()  # generated, never edited by hand
+    assert found["requirements.txt"].startswith("xlwings==0.37.8")
+    code = compile(found["main.py"], "main.py", "exec")
+    assert set(lite.FUNCTIONS) <= set(code.co_names)
+
+
+def test_the_script_button_names_a_shape_on_its_sheet(book):
+    button = re.search(r'@script\(button="\[(\w+)\](\w+)!(\w+)"\)', properties(book)["main.py"])
+    name, sheet, _ = button.groups()
+    shapes = ExcelApplication.open(book, with_vba=False).sheet(sheet).shapes()
+    assert name in {s.name for s in shapes}
+
+
+STAND_IN = """
+import json, sys, types
+xlwings = types.ModuleType("xlwings")
+def _decorator(*args, **kwargs):
+    if args and callable(args[0]) and len(args) == 1 and not kwargs:
+        return args[0]
+    return lambda f: f
+xlwings.func = xlwings.arg = xlwings.ret = xlwings.script = _decorator
+sys.modules["xlwings"] = xlwings
+namespace = {"__name__": "main"}
+exec(open(sys.argv[1], encoding="utf-8").read(), namespace)
+assert namespace["age_bucket"].__module__ == "xl_addin.udfs"
+assert sys.modules["xl_addin.udfs"].__spec__.loader.__class__.__name__ == "_Bundled"
+calls = [
+    ("age_bucket", ["2026-10-01", "2026-11-30"]),
+    ("age_days", [[["2026-11-25"], ["2026-12-05"], [None]], "2026-11-30"]),
+    ("credit_status", [10000, 9500, 0, 5]),
+    ("escalation_stage", [45, 5000, "Strategic"]),
+    ("amount_in_words", [16409.02, "zh", "CNY"]),
+    ("expected_recovery", [100]),
+]
+print(json.dumps([namespace[name](*args) for name, args in calls], ensure_ascii=False))
+"""
+
+
+def test_main_py_in_plain_python_gives_what_the_package_gives(book, tmp_path):
+    main = tmp_path / "main.py"
+    main.write_text(properties(book)["main.py"], encoding="utf-8")
+    harness = tmp_path / "harness.py"
+    harness.write_text(textwrap.dedent(STAND_IN), encoding="utf-8")
+    done = subprocess.run([sys.executable, str(harness), str(main)], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    from xl_addin import udfs
+
+    expected = [
+        udfs.age_bucket("2026-10-01", "2026-11-30"),
+        udfs.age_days([["2026-11-25"], ["2026-12-05"], [None]], "2026-11-30"),
+        udfs.credit_status(10000, 9500, 0, 5),
+        udfs.escalation_stage(45, 5000, "Strategic"),
+        udfs.amount_in_words(16409.02, "zh", "CNY"),
+        udfs.expected_recovery(100),
+    ]
+    assert json.loads(done.stdout) == json.loads(json.dumps(expected, ensure_ascii=False))
+
+
+def test_a_refresh_keeps_the_lite_part(book, tmp_path):
+    copy = tmp_path / "refreshed.xlsm"
+    shutil.copy(book, copy)
+    assert isinstance(refresh(copy), RefreshResult)
+    assert properties(copy)["main.py"] == properties(book)["main.py"]
