@@ -121,3 +121,33 @@ def test_pdf_of_chinese_and_english_letters_has_the_text(tmp_path):
     [pdf] = to_pdf([docx_path], tmp_path)
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "武汉富源贸易有限公司" in text and "182,868.12" in text and "催" in text
+
+
+def test_without_libreoffice_the_docx_files_stay(tmp_path, monkeypatch):
+    import xl_addin.documents.pdf as pdf
+
+    docx_path = write_new(tmp_path / "a.docx", b"PK")
+    monkeypatch.setattr(pdf, "soffice", lambda: None)
+    with pytest.raises(DocumentError, match="docx files are kept"):
+        pdf.to_pdf([docx_path], tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["a.docx"]
+
+
+@pytest.mark.skipif(soffice() is None or shutil.which("pdftotext") is None,
+                    reason="LibreOffice and poppler are not installed")  # fmt: skip
+def test_pdf_of_many_letters_in_parallel_workers(tmp_path):
+    compiled = CompiledTemplate.load(BUILTIN / "en" / "demand_letter.docx")
+    paths = []
+    for i in range(3):
+        context = {"customer": {"name": f"Bennett & Sons {i}", "id": f"C{i}"}, "currency": "GBP",
+                   "total_overdue": f"{i},985.05", "total_in_words": "", "items": [],
+                   "branch": {"name": "Huaxin Trading (UK) Ltd"}, "reference": f"LDN-{i}",
+                   "date": "30 November 2026", "reply_by": "10 December 2026"}  # fmt: skip
+        paths.append(write_new(tmp_path / f"{i} Bennett.docx", compiled.render(context)))
+    done = []
+    pdfs = to_pdf(paths, tmp_path, workers=2, progress=done.append)
+    assert [p.name for p in pdfs] == ["0 Bennett.pdf", "1 Bennett.pdf", "2 Bennett.pdf"]
+    assert sum(done) == 3
+    for i, pdf in enumerate(pdfs):
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+        assert f"Bennett & Sons {i}" in text and f"GBP {i},985.05" in text and "10 December" in text
