@@ -168,7 +168,7 @@ def _per_distinct(values: np.ndarray, function, dtype) -> np.ndarray:
     return np.array([function(v) for v in distinct], dtype=dtype)[codes]
 
 
-def _group_cumsum(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def group_cumsum(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Cumulative sum restarting at each group (rows sorted by group)."""
     total = np.cumsum(values)
     if not len(values):
@@ -180,7 +180,7 @@ def _group_cumsum(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 def _fill(amounts: np.ndarray, capacity: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Take up to each group's capacity from the amounts in order (rows sorted by group)."""
-    cumulative = _group_cumsum(amounts, groups)
+    cumulative = group_cumsum(amounts, groups)
     return np.minimum(cumulative, capacity) - np.minimum(cumulative - amounts, capacity)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from xl_addin.core.ledger import AgingResult, age_ledger
+from xl_addin.core.ledger import AgingResult, age_ledger, group_cumsum
 from xl_addin.core.policy import Policy
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -129,7 +129,7 @@ def build_statements(
     np.add.at(credits, code[rows], credit[rows])
     closing = opening + debits - credits
 
-    running = opening[code[rows]] + _cumsum_by_group(signed[rows], code[rows])
+    running = opening[code[rows]] + group_cumsum(signed[rows], code[rows])
     lines = pd.DataFrame(
         {
             "customer_id": ids[code[rows]],
@@ -165,16 +165,6 @@ def build_statements(
     if mismatch.any():  # the engine's own identity: a failure here is a bug, not bad input
         raise AssertionError(f"statement closing differs from aging for {ids[mismatch][:5]}")
     return Statements(period, aging.labels, summary, lines, aging)
-
-
-def _cumsum_by_group(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Cumulative sum restarting at each group (rows sorted by group)."""
-    total = np.cumsum(values)
-    if not len(values):
-        return total
-    starts = np.r_[True, groups[1:] != groups[:-1]]
-    before = (total - values)[starts]
-    return total - np.repeat(before, np.diff(np.r_[np.flatnonzero(starts), len(values)]))
 
 
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray:

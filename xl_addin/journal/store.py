@@ -113,8 +113,19 @@ class DocumentRecord:
     run_id: int | None = None
 
 
-def journal_url(workbook: Path, setting: str = "") -> str:
-    """The journal of a workbook: Settings.Journal (a path or URL), else beside the workbook."""
+def journal_url(workbook: Path, setting: str = "", dry_run: bool = False) -> str:
+    """The journal of a workbook: Settings.Journal (a path or URL), else beside the workbook.
+
+    For a dry run, a SQLite journal that does not exist yet is an empty one in memory:
+    a dry run creates no file.
+    """
+    url = _journal_url(workbook, setting)
+    if dry_run and url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+        return "sqlite://"
+    return url
+
+
+def _journal_url(workbook: Path, setting: str) -> str:
     setting = (setting or "").strip()
     if not setting:
         return f"sqlite:///{workbook.with_name(workbook.stem + '.journal.sqlite')}"

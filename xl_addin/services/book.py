@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from xl_addin.core.problems import Problem
+from xl_addin.core.statements import Period
 from xl_addin.core.validate import check_customers, check_ledger
 from xl_addin.workbook.csv_ledger import read_csv_ledger
 from xl_addin.workbook.frames import engine_customers, engine_ledger
@@ -40,6 +41,15 @@ def load_book(path: Path, ledger_csv: Path | None = None) -> LoadedBook | tuple[
     if problems:
         return tuple(problems)
     return LoadedBook(book, customers, ledger, ())
+
+
+def resolve_period(book: CreditBook, period: str | None) -> Period:
+    """The statement month: the one asked for, else Settings.StatementPeriod, else AsOfDate's."""
+    if period:
+        return Period.parse(period)
+    if book.settings.statement_period:
+        return Period.parse(book.settings.statement_period)
+    return Period.of(resolve_as_of(book, None))
 
 
 def resolve_as_of(book: CreditBook, as_of: dt.date | None) -> dt.date:

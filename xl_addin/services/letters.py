@@ -92,9 +92,7 @@ def run_letters(
     unknown = [c for c in only if c not in set(loaded.customers["customer_id"])]
     if unknown:
         return tuple(Problem(Source("Customers"), f"no customer {c} in Customers") for c in unknown)
-    url = journal_url(path, settings.journal)
-    if dry_run and url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
-        url = "sqlite://"  # a dry run creates no journal: an empty one in memory stands in
+    url = journal_url(path, settings.journal, dry_run)
     with Journal.open(url) as journal:
         customers = _with_journal_contacts(loaded.customers, journal, when)
         aging = age_ledger(loaded.ledger, customers, when, loaded.book.policy)

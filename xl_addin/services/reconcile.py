@@ -15,7 +15,7 @@ from xl_addin.core.money import decimal_to_cents, parse_amount_text, to_decimal
 from xl_addin.core.problems import Problem, Source
 from xl_addin.core.reconcile import Reconciliation, reconcile_balance, reconcile_documents
 from xl_addin.core.statements import Period, signed_cents
-from xl_addin.services.book import LoadedBook, load_book, resolve_as_of
+from xl_addin.services.book import LoadedBook, load_book, resolve_period
 from xl_addin.workbook.reply import TOTAL_WORDS, read_reply
 from xl_addin.workbook.report import ReportSheet, write_report
 from xl_addin.workbook.schema import fold
@@ -54,7 +54,7 @@ def reconcile(
         return (Problem(Source("Customers"), f"no customer {customer_id} in Customers"),)
     customer = customers.iloc[int(match[0])]
     try:
-        when = _period(loaded, period)
+        when = resolve_period(loaded.book, period)
     except ValueError as error:
         return (Problem(Source("Settings"), str(error)),)
     ours = _our_documents(loaded.ledger, customer_id, when.last_day)
@@ -76,14 +76,6 @@ def reconcile(
     path = folder / _UNSAFE.sub("_", f"reconciliation {customer_id} {when}.xlsx")
     write_report(path, _report(result, customer_id, name, currency, when, lang))
     return ReconcileResult(customer_id, name, lang, currency, when, result, path)
-
-
-def _period(loaded: LoadedBook, period: str | None) -> Period:
-    if period:
-        return Period.parse(period)
-    if loaded.book.settings.statement_period:
-        return Period.parse(loaded.book.settings.statement_period)
-    return Period.of(resolve_as_of(loaded.book, None))
 
 
 def _our_documents(ledger: pd.DataFrame, customer_id: str, cutoff: dt.date) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from xl_addin.documents.fields import (
 )
 from xl_addin.journal.store import Journal, journal_url
 from xl_addin.packs.lookup import Pack, open_pack
-from xl_addin.services.book import LoadedBook, load_book, resolve_as_of
+from xl_addin.services.book import LoadedBook, load_book, resolve_period
 from xl_addin.services.issuing import (
     IssueResult,
     PlannedDocument,
@@ -88,16 +88,14 @@ def run_statements(
         return loaded
     settings = loaded.book.settings
     try:
-        month = _period(loaded, period)
+        month = resolve_period(loaded.book, period)
     except ValueError as error:
         return (Problem(Source("Settings"), str(error)),)
     unknown = [c for c in only if c not in set(loaded.customers["customer_id"])]
     if unknown:
         return tuple(Problem(Source("Customers"), f"no customer {c} in Customers") for c in unknown)
     statements = build_statements(loaded.ledger, loaded.customers, month, loaded.book.policy)
-    url = journal_url(path, settings.journal)
-    if dry_run and url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
-        url = "sqlite://"
+    url = journal_url(path, settings.journal, dry_run)
     with Journal.open(url) as journal:
         served = journal.issued_keys(("statement",), str(month))
         plan = _plan(statements, include_zero, only, served, force)
@@ -122,14 +120,6 @@ def run_statements(
         write = writer or (lambda columns, tables: write_refresh(path, columns, tables))
         backup = write([], [history_sheet(journal, settings.language)])
     return StatementsResult(month, plan, issued, backup)
-
-
-def _period(loaded: LoadedBook, period: str | None) -> Period:
-    if period:
-        return Period.parse(period)
-    if loaded.book.settings.statement_period:
-        return Period.parse(loaded.book.settings.statement_period)
-    return Period.of(resolve_as_of(loaded.book, None))
 
 
 def _plan(statements: Statements, include_zero, only, served, force) -> pd.DataFrame:
