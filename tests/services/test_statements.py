@@ -57,7 +57,8 @@ def test_golden_statements_in_both_languages(book, tmp_path):
     assert "2026年11月10日 | 收款 | PAY-1 |  |  | 600.00 | 650.00" in zh
     assert "250.00 | 600.00 | 650.00" in zh  # closing row: debits, credits, closing
     assert "人民币陆佰伍拾元整" in zh and "INV-3" not in zh
-    assert "31-60 | 400.00" in zh  # 1,000.00 due 15 Oct, 400.00 left after the payment
+    assert "31-60天 | 400.00" in zh  # 1,000.00 due 15 Oct, 400.00 left after the payment
+    assert "未到期 | 250.00" in zh and "365天以上 | 0.00" in zh
     assert "回  执" in zh and by_customer["C001"].reference in zh
     en = "\n".join(text_of(by_customer["C002"].file))
     assert "Statement of account" in en and "November 2026" in en

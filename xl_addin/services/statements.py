@@ -178,8 +178,9 @@ def statement_documents(loaded, statements: Statements, plan, pack: Pack) -> lis
             **money_fields("unapplied", money(int(s["unapplied_cents"])), lang),
             "total_in_words": words(closing, lang, currency),
             "lines": [_line(line, lang) for line in lines.itertuples(index=False)],
-            "aging": [{"label": label, **money_fields("amount", money(int(s[f"bucket:{label}"])),
-                                                      lang)} for label in statements.labels],
+            "aging": [{"label": bucket_text(label, lang),
+                       **money_fields("amount", money(int(s[f"bucket:{label}"])), lang)}
+                      for label in statements.labels],
             "items": [], "interest": "", "compensation": "", "stage": "statement",
             "stage_name": "对账单" if lang == "zh" else "Statement of account",
         }  # fmt: skip
@@ -211,6 +212,17 @@ def _line(line, lang: str) -> dict[str, object]:
         **money_fields("balance", money(int(line.balance_cents)), lang),
     } | ({"debit": ""} if not line.debit_cents else {}) | (
         {"credit": ""} if not line.credit_cents else {})  # fmt: skip
+
+
+def bucket_text(label: str, lang: str) -> str:
+    """A bucket label as the statement shows it: 未到期, 1-30天, 365天以上 in Chinese."""
+    if lang != "zh":
+        return label
+    if label == "Current":
+        return "未到期"
+    if label.startswith(">"):
+        return f"{label[1:]}天以上"
+    return f"{label}天"
 
 
 def _period_text(month: Period, lang: str) -> str:
