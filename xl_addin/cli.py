@@ -358,6 +358,42 @@ def statements(
                          f"summary: {issued.summary}", markup=False)  # fmt: skip
 
 
+@app.command()
+def history(
+    workbook: WorkbookArg,
+    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer.")] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="letter, call_sheet, legal_pack or statement.")
+    ] = None,
+    output: Format = OutputFormat.table,
+) -> None:
+    """List what the journal records as issued: reference, customer, stage, amount, file."""
+    from xl_addin.services import history as history_service
+
+    report = Reporter(output)
+    try:
+        records = history_service.history(workbook, customer, kind)
+    except CreditControlError as error:
+        _fail(str(error))
+    if report.json:
+        documents = [
+            {"IssuedAt": r.issued_at.isoformat(), "Kind": r.kind, "CustomerID": r.customer_id,
+             "Stage": r.stage, "Reference": r.reference, "Revision": r.revision,
+             "File": r.file, "Amount": float(r.amount), "Currency": r.currency}
+            for r in records
+        ]  # fmt: skip
+        report.out.print_json(json.dumps({"documents": documents}, ensure_ascii=False))
+        return
+    table = Table(title=f"Issued for {workbook.name}: {len(records)} document(s)")
+    for column in ("Issued", "Reference", "Customer", "Stage", "Amount", "File"):
+        table.add_column(column, justify="right" if column == "Amount" else "left",
+                         no_wrap=column == "Reference", overflow="fold")  # fmt: skip
+    for r in records:
+        table.add_row(f"{r.issued_at:%Y-%m-%d %H:%M}", r.reference, r.customer_id, r.stage,
+                      f"{r.currency} {r.amount:,.2f}", Path(r.file).name)  # fmt: skip
+    report.out.print(table)
+
+
 class Language(StrEnum):
     en = "en"
     zh = "zh"

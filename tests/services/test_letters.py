@@ -132,3 +132,17 @@ def test_a_file_left_by_an_interrupted_run_is_set_aside(book, tmp_path):
     result = run_letters(book, out=out)
     assert result.issued.set_aside == [out / "unrecorded" / orphan.name]
     assert all(d.reference != reference for d in result.issued.documents)
+
+
+def test_history_lists_what_the_journal_recorded(book, tmp_path):
+    empty = runner.invoke(app, ["history", str(book), "--format", "json"])
+    assert empty.exit_code == 0 and json.loads(empty.stdout) == {"documents": []}
+    assert not (tmp_path / "branch.journal.sqlite").exists()  # looking creates no journal
+    issued = run_letters(book, out=tmp_path / "out")
+    result = runner.invoke(app, ["history", str(book), "--customer", "C001", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    [document] = json.loads(result.stdout)["documents"]
+    c001 = next(d for d in issued.issued.documents if d.planned.customer_id == "C001")
+    assert (document["Reference"], document["Stage"]) == (c001.reference, "demand_letter")
+    table = runner.invoke(app, ["history", str(book)])
+    assert table.exit_code == 0 and c001.reference in table.stdout
