@@ -285,13 +285,17 @@ def _print_letters(report: Reporter, result, dry_run: bool) -> None:
         table.add_row(r.customer_id, str(r.stage if isinstance(r.stage, str) else ""), amount,
                       r.action, r.reason)  # fmt: skip
     report.out.print(table)
-    if issued is None:
-        return
+    if issued is not None:
+        _print_issued(report, issued, "document(s)")
+
+
+def _print_issued(report: Reporter, issued, noun: str) -> None:
+    """What a run issued, what it set aside, and why there are no PDFs (if so)."""
     for path in issued.set_aside:
         report.err.print(f"Set aside (never recorded by an interrupted run): {path}", markup=False)
     if issued.pdf_problem:
         report.err.print(f"[yellow]{issued.pdf_problem}[/]")
-    report.out.print(f"{len(issued.documents)} document(s) issued (run {issued.run_id}); "
+    report.out.print(f"{len(issued.documents)} {noun} issued (run {issued.run_id}); "
                      f"summary: {issued.summary}", markup=False)  # fmt: skip
 
 
@@ -352,10 +356,7 @@ def statements(
                      f"{len(plan) - len(sent)} skipped" + (" (dry run)" if dry_run else ""),
                      markup=False)  # fmt: skip
     if issued is not None:
-        if issued.pdf_problem:
-            report.err.print(f"[yellow]{issued.pdf_problem}[/]")
-        report.out.print(f"{len(issued.documents)} statement(s) issued (run {issued.run_id}); "
-                         f"summary: {issued.summary}", markup=False)  # fmt: skip
+        _print_issued(report, issued, "statement(s)")
 
 
 @app.command()

@@ -91,6 +91,7 @@ def plan_dunning(
             "reason": reasons,
             "overdue_cents": summary["overdue_cents"].to_numpy(),
             "balance_cents": summary["balance_cents"].to_numpy(),
+            "max_days_overdue": summary["max_days_overdue"].to_numpy(),
             "revision": revision,
         }
     ).assign(amount_cents=lambda f: _document_amounts(f, ledger, customers, aging, policy))
@@ -100,59 +101,81 @@ def plan_dunning(
     return frame
 
 
+def listed_rows(
+    aging: AgingResult, ledger: pd.DataFrame, customers: pd.DataFrame, policy: Policy
+) -> np.ndarray:
+    """Which ledger rows the customers' documents list, each at its customer's stage."""
+    code = _customer_code(aging, ledger)
+    segments = customers["segment"].to_numpy(dtype=object)
+    offsets = np.array([policy.segment_offset(s) or 0 for s in segments], dtype=np.float64)
+    pre_due = aging.customers["stage_code"].to_numpy() == _pre_due(policy)
+    return _wanted(aging, ledger, pre_due[code], offsets[code], policy)
+
+
 def dunning_items(aging: AgingResult, ledger: pd.DataFrame, customer_id: str, stage_code: int,
                   policy: Policy, days_offset: int = 0) -> pd.DataFrame:  # fmt: skip
-    """The items a customer's document lists: overdue undisputed items, or those coming due.
+    """The items one customer's document lists (see _wanted)."""
+    mine = ledger["customer_id"].to_numpy(dtype=object) == customer_id
+    wanted = mine & _wanted(aging, ledger, stage_code == _pre_due(policy), days_offset, policy)
+    return items_by_customer(aging, ledger, wanted).get(customer_id, EMPTY_ITEMS)
 
-    `days_offset` is the customer's segment offset (a Watch customer's reminder comes
-    earlier, so its window reaches further ahead).
-    """
+
+def _wanted(aging, ledger, pre_due, offset, policy: Policy) -> np.ndarray:
+    """Open undisputed items overdue; for a pre-due reminder, those coming due within the
+    window, which the segment offset widens (a Watch customer hears earlier)."""
     items = aging.items
-    mine = (ledger["customer_id"].to_numpy(dtype=object) == customer_id) & (
-        items["is_debit"].to_numpy() & (items["open_cents"].to_numpy() > 0)
-    )
     days = items["days_overdue"].to_numpy()
-    disputed = ledger["disputed"].to_numpy(dtype=bool)
-    if stage_code == _pre_due(policy):
-        start = float(policy.stages[stage_code].from_days or 0)
-        wanted = mine & (days <= 0) & (days + days_offset >= start) & ~disputed
-    else:
-        wanted = mine & (days > 0) & ~disputed
-    rows = np.flatnonzero(wanted)
-    rows = rows[np.argsort(items["due_date"].to_numpy()[rows], kind="stable")]
-    return pd.DataFrame(
+    open_cents = items["open_cents"].to_numpy()
+    is_open = items["is_debit"].to_numpy() & (open_cents > 0) & ~ledger["disputed"].to_numpy(bool)
+    start = float(policy.stages[_pre_due(policy)].from_days or 0) if _pre_due(policy) >= 0 else 0
+    coming = (days <= 0) & (days + offset >= start)
+    return is_open & np.where(pre_due, coming, days > 0)
+
+
+def items_by_customer(
+    aging: AgingResult, ledger: pd.DataFrame, listed: np.ndarray
+) -> dict[str, pd.DataFrame]:
+    """The listed items of every customer, oldest due date first (one pass for the run)."""
+    items = aging.items
+    rows = np.flatnonzero(listed)
+    customer = ledger["customer_id"].to_numpy(dtype=object)[rows]
+    rows = rows[np.lexsort((items["due_date"].to_numpy()[rows], customer))]
+    frame = pd.DataFrame(
         {
+            "customer_id": ledger["customer_id"].to_numpy(dtype=object)[rows],
             "doc_no": ledger["doc_no"].to_numpy(dtype=object)[rows],
             "doc_date": ledger["doc_date"].to_numpy(dtype="datetime64[D]")[rows],
             "due_date": items["due_date"].to_numpy()[rows],
             "amount_cents": np.abs(ledger["amount_cents"].to_numpy(dtype=np.int64)[rows]),
             "open_cents": items["open_cents"].to_numpy()[rows],
-            "days_overdue": days[rows].astype(np.int64),
+            "days_overdue": items["days_overdue"].to_numpy()[rows].astype(np.int64),
             "reference": (ledger["reference"].to_numpy(dtype=object)[rows]
                           if "reference" in ledger else np.full(len(rows), "", dtype=object)),
         }
     )  # fmt: skip
+    return {c: f.drop(columns="customer_id") for c, f in frame.groupby("customer_id", sort=False)}
+
+
+EMPTY_ITEMS = pd.DataFrame(
+    columns=["doc_no", "doc_date", "due_date", "amount_cents", "open_cents", "days_overdue",
+             "reference"]
+)  # fmt: skip
+
+
+def _customer_code(aging: AgingResult, ledger: pd.DataFrame) -> np.ndarray:
+    ids = aging.customers["customer_id"].to_numpy(dtype=object)
+    return pd.Index(ids, dtype=object).get_indexer(
+        pd.Index(ledger["customer_id"].to_numpy(dtype=object), dtype=object)
+    )
 
 
 def _document_amounts(frame, ledger, customers, aging, policy) -> np.ndarray:
-    """What each document asks for: the items it lists (see dunning_items), summed."""
-    items = aging.items
-    ids = aging.customers["customer_id"].to_numpy(dtype=object)
-    code = pd.Index(ids, dtype=object).get_indexer(
-        pd.Index(ledger["customer_id"].to_numpy(dtype=object), dtype=object)
-    )
-    days = items["days_overdue"].to_numpy()
-    open_cents = items["open_cents"].to_numpy()
-    is_open = items["is_debit"].to_numpy() & (open_cents > 0) & ~ledger["disputed"].to_numpy(bool)
-    overdue = np.zeros(len(ids), dtype=np.int64)
-    np.add.at(overdue, code[is_open & (days > 0)], open_cents[is_open & (days > 0)])
-    start = float(policy.stages[_pre_due(policy)].from_days or 0) if _pre_due(policy) >= 0 else 0
-    offsets = customers["segment"].map(lambda s: policy.segment_offset(s) or 0).to_numpy()
-    coming = is_open & (days <= 0) & (days + offsets[code] >= start)
-    due_soon = np.zeros(len(ids), dtype=np.int64)
-    np.add.at(due_soon, code[coming], open_cents[coming])
-    pre_due = frame["stage_code"].to_numpy() == _pre_due(policy)
-    return np.where(pre_due, due_soon, overdue)
+    """What each document asks for: the items it lists, summed per customer."""
+    listed = listed_rows(aging, ledger, customers, policy)
+    code = _customer_code(aging, ledger)
+    totals = np.zeros(len(aging.customers), dtype=np.int64)
+    np.add.at(totals, code[listed], aging.items["open_cents"].to_numpy()[listed])
+    return totals
 
 
 def _pre_due(policy: Policy) -> int:

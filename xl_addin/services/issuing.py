@@ -18,14 +18,15 @@ from decimal import Decimal
 from pathlib import Path
 
 from xl_addin.core.money import to_decimal
+from xl_addin.core.problems import Problem, Source
 from xl_addin.documents.eml import write_eml
 from xl_addin.documents.files import safe_file_name, write_new
 from xl_addin.documents.pdf import to_pdf
 from xl_addin.documents.render import TemplateCache
 from xl_addin.journal.store import DocumentRecord, Journal, current_user, now
-from xl_addin.packs.lookup import Pack
+from xl_addin.packs.lookup import Pack, open_pack
 from xl_addin.workbook.report import ReportSheet, write_report
-from xl_addin.workbook.writer import SheetTable
+from xl_addin.workbook.writer import SheetTable, write_refresh
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 HISTORY_HEADERS = ("IssuedAt", "Kind", "CustomerID", "Stage", "Reference", "Revision", "File",
@@ -114,6 +115,57 @@ def issue(
     if email:
         result.documents = [_with_eml(d, sender) for d in result.documents]
     return result
+
+
+def unknown_customers(customers, only: Sequence[str]) -> tuple[Problem, ...]:
+    """A --customer that is not in Customers, as a located problem."""
+    known = set(customers["customer_id"])
+    return tuple(Problem(Source("Customers"), f"no customer {c} in Customers")
+                 for c in only if c not in known)  # fmt: skip
+
+
+def pack_of(settings) -> Pack:
+    """The workbook's template pack (Settings.TemplatePack, else the built-in one)."""
+    folder = Path(settings.template_pack) if settings.template_pack else None
+    return open_pack(folder, settings.branch)
+
+
+def issue_run(
+    planned: Sequence[PlannedDocument],
+    *,
+    journal: Journal,
+    kind: str,
+    pack: Pack,
+    settings,
+    as_of: dt.date | None,
+    period: str | None,
+    day: dt.date,
+    out_dir: Path,
+    summary: tuple[str, str],
+    pdf: bool = False,
+    email: bool = False,
+    progress: Progress = lambda *_: None,
+) -> IssueResult:
+    """One recorded run: start it, issue the documents, finish it (failed on any error),
+    and write the run summary `summary` = (file name, title) beside the documents."""
+    run_id = journal.start_run(kind, as_of, period, None, settings.branch, pack.version)
+    try:
+        result = issue(planned, journal=journal, run_id=run_id, pack=pack,
+                       branch=settings.branch, day=day, out_dir=out_dir, pdf=pdf, email=email,
+                       progress=progress)  # fmt: skip
+    except BaseException:
+        journal.finish_run(run_id, "failed")
+        raise
+    journal.finish_run(run_id, "done")
+    result.summary = write_summary(out_dir, summary[0], result, summary[1])
+    return result
+
+
+def write_back(path: Path, writer, updates, journal: Journal, language: str) -> Path | None:
+    """Column updates and the History sheet into the workbook: the open book (a button's
+    writer) or the file, safely."""
+    write = writer or (lambda columns, tables: write_refresh(path, columns, tables))
+    return write(list(updates), [history_sheet(journal, language)])
 
 
 def _with_pdfs(result: IssueResult, out_dir: Path, progress: Progress) -> list[IssuedDocument]:

@@ -20,10 +20,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xl_addin.core.dunning import SEND, dunning_items, plan_dunning
+from xl_addin.core.dunning import (
+    EMPTY_ITEMS,
+    SEND,
+    items_by_customer,
+    listed_rows,
+    plan_dunning,
+)
 from xl_addin.core.interest import fixed_compensation, late_interest
 from xl_addin.core.ledger import AgingResult, age_ledger
-from xl_addin.core.problems import Problem, Source
+from xl_addin.core.problems import Problem
 from xl_addin.documents.fields import (
     branch_fields,
     customer_fields,
@@ -34,20 +40,21 @@ from xl_addin.documents.fields import (
     words,
 )
 from xl_addin.journal.store import Journal, journal_url
-from xl_addin.packs.lookup import Pack, open_pack
+from xl_addin.packs.lookup import Pack
 from xl_addin.services.book import LoadedBook, load_book, resolve_as_of
 from xl_addin.services.issuing import (
     IssueResult,
     PlannedDocument,
     Progress,
-    history_sheet,
-    issue,
+    issue_run,
     money,
-    write_summary,
+    pack_of,
+    unknown_customers,
+    write_back,
 )
 from xl_addin.workbook.report import ReportSheet, write_report
 from xl_addin.workbook.schema import CUSTOMERS
-from xl_addin.workbook.writer import ColumnUpdate, write_refresh
+from xl_addin.workbook.writer import ColumnUpdate
 
 SUBJECTS = {
     "en": "{stage}: {name}, {currency} {amount} ({reference})",
@@ -89,9 +96,9 @@ def run_letters(
         return loaded
     settings = loaded.book.settings
     when = resolve_as_of(loaded.book, as_of)
-    unknown = [c for c in only if c not in set(loaded.customers["customer_id"])]
+    unknown = unknown_customers(loaded.customers, only)
     if unknown:
-        return tuple(Problem(Source("Customers"), f"no customer {c} in Customers") for c in unknown)
+        return unknown
     url = journal_url(path, settings.journal, dry_run)
     with Journal.open(url) as journal:
         customers = _with_journal_contacts(loaded.customers, journal, when)
@@ -102,26 +109,17 @@ def run_letters(
             plan = plan[plan["customer_id"].isin(only)].reset_index(drop=True)
         if dry_run:
             return LettersResult(when, plan, None)
-        pack = open_pack(Path(settings.template_pack) if settings.template_pack else None,
-                         settings.branch)  # fmt: skip
+        pack = pack_of(settings)
         planned = _documents(loaded, customers, aging, plan, pack, when)
-        run_id = journal.start_run("letters", when, None, None, settings.branch, pack.version)
         folder = out or path.parent / (settings.output_folder or f"letters {when}")
-        try:
-            issued = issue(planned, journal=journal, run_id=run_id, pack=pack,
-                           branch=settings.branch, day=when, out_dir=folder, pdf=pdf,
-                           email=email, progress=progress)  # fmt: skip
-        except BaseException:
-            journal.finish_run(run_id, "failed")
-            raise
-        journal.finish_run(run_id, "done")
-        issued.summary = write_summary(folder, f"summary letters {when}.xlsx", issued,
-                                       f"Letters as of {when}")  # fmt: skip
+        issued = issue_run(
+            planned, journal=journal, kind="letters", pack=pack, settings=settings, as_of=when,
+            period=None, day=when, out_dir=folder, pdf=pdf, email=email, progress=progress,
+            summary=(f"summary letters {when}.xlsx", f"Letters as of {when}"),
+        )  # fmt: skip
         progress("Updating the workbook", 0, 1)
         updates = [_contacts_update(loaded, issued, when)] if issued.documents else []
-        sheets = [history_sheet(journal, settings.language)]
-        write = writer or (lambda columns, tables: write_refresh(path, columns, tables))
-        backup = write(updates, sheets)
+        backup = write_back(path, writer, updates, journal, settings.language)
     return LettersResult(when, plan, issued, backup)
 
 
@@ -149,14 +147,15 @@ def _documents(loaded, customers, aging: AgingResult, plan, pack: Pack, when: dt
     by_id = customers.set_index("customer_id", drop=False)
     interest_from = policy.stage_index(policy.rules.interest_from_stage)
     statutory = {c.strip().upper() for c in policy.rules.interest_currencies.split(",") if c}
+    # The items of every document, found in one pass over the ledger for the whole run.
+    listed = items_by_customer(aging, loaded.ledger,
+                               listed_rows(aging, loaded.ledger, customers, policy))  # fmt: skip
     planned = []
     for row in plan[plan["action"] == SEND].itertuples(index=False):
         customer = by_id.loc[row.customer_id]
         lang = language_of(customer.get("language"), settings.language)
         currency = str(customer.get("currency") or settings.base_currency)
-        offset = policy.segment_offset(customer.get("segment")) or 0
-        items = dunning_items(aging, loaded.ledger, row.customer_id, row.stage_code, policy,
-                              offset)  # fmt: skip
+        items = listed.get(row.customer_id, EMPTY_ITEMS)
         total = money(int(row.amount_cents))
         context = {
             "customer": customer_fields(customer), "branch": branch, "currency": currency,
@@ -172,7 +171,7 @@ def _documents(loaded, customers, aging: AgingResult, plan, pack: Pack, when: dt
         if interest_from is not None and row.stage_code >= interest_from and currency in statutory:
             context |= _interest(items, when, policy, lang)
         if row.kind == "call_sheet":
-            context |= _call_facts(aging, customer, row, lang)
+            context |= _call_facts(customer, row, lang)
         name = str(customer.get("name") or row.customer_id)
         subject = SUBJECTS[lang].format(
             stage=context["stage_name"], name=name, currency=currency,
@@ -212,8 +211,7 @@ def _interest(items: pd.DataFrame, when, policy, lang: str) -> dict[str, object]
             **money_fields("compensation", compensation, lang)}  # fmt: skip
 
 
-def _call_facts(aging: AgingResult, customer, row, lang: str) -> dict[str, object]:
-    summary = aging.customers.set_index("customer_id").loc[row.customer_id]
+def _call_facts(customer, row, lang: str) -> dict[str, object]:
     promise = customer.get("promise_date")
     promised = customer.get("promise_amount_cents")
     promise_text = ""
@@ -221,7 +219,7 @@ def _call_facts(aging: AgingResult, customer, row, lang: str) -> dict[str, objec
         amount = "" if promised is None or pd.isna(promised) else money_text(money(int(promised)))
         promise_text = f"{date_text(promise, lang)} {amount}".strip()
     return {
-        "max_days_overdue": int(summary["max_days_overdue"]),
+        "max_days_overdue": int(row.max_days_overdue),
         "last_stage": str(customer.get("last_stage") or ""),
         "last_contact": date_text(customer.get("last_contact_date"), lang),
         "promise": promise_text,

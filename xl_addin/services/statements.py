@@ -29,18 +29,18 @@ from xl_addin.documents.fields import (
     words,
 )
 from xl_addin.journal.store import Journal, journal_url
-from xl_addin.packs.lookup import Pack, open_pack
+from xl_addin.packs.lookup import Pack
 from xl_addin.services.book import LoadedBook, load_book, resolve_period
 from xl_addin.services.issuing import (
     IssueResult,
     PlannedDocument,
     Progress,
-    history_sheet,
-    issue,
+    issue_run,
     money,
-    write_summary,
+    pack_of,
+    unknown_customers,
+    write_back,
 )
-from xl_addin.workbook.writer import write_refresh
 
 DOC_TYPES = {
     "en": {"INV": "Invoice", "CRN": "Credit note", "PAY": "Payment", "ADJ": "Adjustment"},
@@ -91,9 +91,9 @@ def run_statements(
         month = resolve_period(loaded.book, period)
     except ValueError as error:
         return (Problem(Source("Settings"), str(error)),)
-    unknown = [c for c in only if c not in set(loaded.customers["customer_id"])]
+    unknown = unknown_customers(loaded.customers, only)
     if unknown:
-        return tuple(Problem(Source("Customers"), f"no customer {c} in Customers") for c in unknown)
+        return unknown
     statements = build_statements(loaded.ledger, loaded.customers, month, loaded.book.policy)
     url = journal_url(path, settings.journal, dry_run)
     with Journal.open(url) as journal:
@@ -101,24 +101,16 @@ def run_statements(
         plan = _plan(statements, include_zero, only, served, force)
         if dry_run:
             return StatementsResult(month, plan, None)
-        pack = open_pack(Path(settings.template_pack) if settings.template_pack else None,
-                         settings.branch)  # fmt: skip
+        pack = pack_of(settings)
         planned = statement_documents(loaded, statements, plan, pack)
-        run_id = journal.start_run("statements", None, str(month), None, settings.branch,
-                                   pack.version)  # fmt: skip
         folder = out or path.parent / (settings.output_folder or f"statements {month}")
-        try:
-            issued = issue(planned, journal=journal, run_id=run_id, pack=pack,
-                           branch=settings.branch, day=month.last_day, out_dir=folder, pdf=pdf,
-                           email=email, progress=progress)  # fmt: skip
-        except BaseException:
-            journal.finish_run(run_id, "failed")
-            raise
-        journal.finish_run(run_id, "done")
-        issued.summary = write_summary(folder, f"summary statements {month}.xlsx", issued,
-                                       f"Statements {month}")  # fmt: skip
-        write = writer or (lambda columns, tables: write_refresh(path, columns, tables))
-        backup = write([], [history_sheet(journal, settings.language)])
+        issued = issue_run(
+            planned, journal=journal, kind="statements", pack=pack, settings=settings,
+            as_of=None, period=str(month), day=month.last_day, out_dir=folder, pdf=pdf,
+            email=email, progress=progress,
+            summary=(f"summary statements {month}.xlsx", f"Statements {month}"),
+        )  # fmt: skip
+        backup = write_back(path, writer, [], journal, settings.language)
     return StatementsResult(month, plan, issued, backup)
 
 
