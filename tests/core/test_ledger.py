@@ -193,3 +193,37 @@ def test_an_earlier_as_of_date_reruns_last_month(as_of):
     assert now.loc["R", "balance_cents"] == 0
     assert october.loc["R", "balance_cents"] == 10000
     assert october.loc["R", "bucket:1-30"] == 10000
+
+
+def test_a_payment_settles_the_invoice_it_names_not_a_lookalike(as_of):
+    # AppliesTo is matched on the exact number: "N10" is not "N1", "n1" or "N1 ".
+    items, customers = run(
+        """
+        S INV N1  2026-10-01 2026-10-31 100.00
+        S INV N10 2026-10-02 2026-11-01 200.00
+        S INV n1  2026-10-03 2026-11-02 300.00
+        S PAY Q1  2026-11-20 -          200.00 N10
+        S PAY Q2  2026-11-21 -          40.00  N2
+        """,
+        {"customer_id": "S"},
+        as_of=as_of,
+    )
+    assert items.loc["N10", "open_cents"] == 0
+    # Q2 names no document: its 40.00 is unapplied and settles the oldest due first (N1).
+    assert items.loc["N1", "open_cents"] == 6000
+    assert items.loc["n1", "open_cents"] == 30000
+    assert customers.loc["S", "balance_cents"] == 36000
+
+
+def test_a_number_used_twice_settles_its_first_invoice(as_of):
+    # The validator reports the duplicate; the engine still gives a definite answer.
+    ledger = ledger_frame(
+        """
+        D INV N1 2026-10-01 2026-10-31 100.00
+        D INV N1 2026-10-05 2026-11-04 250.00
+        D PAY Q1 2026-11-20 -          100.00 N1
+        """
+    )
+    result = age_ledger(ledger, customers_frame({"customer_id": "D"}), as_of, DEFAULT_POLICY)
+    assert list(result.items["open_cents"]) == [0, 25000, 0]
+    assert result.customers.loc[0, "balance_cents"] == 25000

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xl_addin.core.escalation import BLANK_CODE, escalation_codes
-from xl_addin.core.ledger import age_ledger
+from xl_addin.core.ledger import _find_documents, age_ledger
 from xl_addin.core.policy import DEFAULT_POLICY
 
 AS_OF = dt.date(2026, 11, 30)
@@ -111,3 +111,16 @@ def test_the_stage_never_falls_as_days_overdue_rise(days, offset, broken, last, 
     )
     codes = codes[codes != BLANK_CODE]
     assert (np.diff(codes) >= 0).all()
+
+
+numbers = st.lists(st.sampled_from(["", "N1", "N2", "N10", "n1", "发票1", "N1 "]), max_size=12)
+
+
+@given(numbers, numbers)
+def test_documents_are_found_by_their_exact_number_first_occurrence_first(doc_no, wanted):
+    doc_no, wanted = np.array(doc_no, dtype=object), np.array(wanted, dtype=object)
+    first = {}
+    for i, number in enumerate(doc_no):
+        first.setdefault(number, i)
+    expected = [first.get(w, -1) for w in wanted]
+    assert list(_find_documents(doc_no, wanted)) == expected

@@ -26,6 +26,7 @@ from xl_addin.core.aging import bucket_index, days_overdue
 from xl_addin.core.credit import credit_headroom, credit_status
 from xl_addin.core.escalation import (
     BELOW_MINIMUM_CODE,
+    BLANK_CODE,
     ON_HOLD_CODE,
     escalation_codes,
     stage_names,
@@ -43,6 +44,7 @@ CUSTOMER_COLUMNS = (
 )  # fmt: skip
 DEBIT_TYPES = ("INV", "ADJ")
 DOC_TYPES = ("INV", "CRN", "PAY", "ADJ")
+NO_DAYS = np.iinfo(np.int64).min  # days overdue of a row that is not an open debit
 PROMISE_WINDOW_DAYS = 30  # payments counted toward a promise when no contact date is known
 
 
@@ -72,17 +74,19 @@ def age_ledger(
     code = _customer_codes(ledger["customer_id"], customers["customer_id"])
     n_cust = len(customers)
 
-    doc_type = ledger["doc_type"].to_numpy(dtype=object)
+    kinds = DocTypes.of(ledger["doc_type"])
     amount = ledger["amount_cents"].to_numpy(dtype=np.int64)
     doc_date = ledger["doc_date"].to_numpy(dtype="datetime64[D]")
     disputed = ledger["disputed"].to_numpy(dtype=bool)
     in_scope = doc_date <= as_of64
-    is_debit = in_scope & ((doc_type == "INV") | ((doc_type == "ADJ") & (amount >= 0)))
+    is_debit = in_scope & kinds.debits(amount)
     is_credit = in_scope & ~is_debit
     debit = np.where(is_debit, np.abs(amount), 0)
     credit = np.where(is_credit, np.abs(amount), 0)
 
-    open_debit, residual = _apply_named_credits(ledger, is_debit, is_credit, code, debit, credit)
+    open_debit, residual = _apply_named_credits(
+        ledger, is_debit, is_credit, code, debit, credit, doc_date
+    )
     terms = _terms_days(customers, policy)[code]
     due = ledger["due_date"].to_numpy(dtype="datetime64[D]")
     due = np.where(np.isnat(due), doc_date + terms.astype("timedelta64[D]"), due)
@@ -90,22 +94,26 @@ def age_ledger(
         code, n_cust, open_debit, residual, is_debit & ~disputed, due, doc_date
     )
 
-    open_cents = np.where(is_debit, open_debit, -credit_open)
+    open_cents = open_debit - credit_open  # a row is a debit or a credit: the other is zero
+    # Days, buckets and stages only for the open debits (a fraction of a real ledger).
     is_open_debit = is_debit & (open_debit > 0)
-    basis = due if age_from == "due" else doc_date
-    days = np.where(is_open_debit, days_overdue(basis, as_of64), np.nan)
-    bidx = bucket_index(days, policy.bounds)
+    rows = np.flatnonzero(is_open_debit)
+    basis = (due if age_from == "due" else doc_date)[rows]
+    open_days = days_overdue(basis, as_of64)
     labels = bucket_labels(policy.bounds)
-
     segment_offset = _segment_offsets(customers, policy)
-    item_codes = escalation_codes(
-        days, policy, days_offset=segment_offset[code], disputed=disputed & is_open_debit
+    open_codes = escalation_codes(
+        open_days, policy, days_offset=segment_offset[code[rows]], disputed=disputed[rows]
     )
+    open_bucket = bucket_index(open_days, policy.bounds)
+    days = _scatter(rows, open_days, len(code), np.nan)
+    bidx = _scatter(rows, open_bucket, len(code), -1)
+    item_codes = _scatter(rows, open_codes, len(code), BLANK_CODE)
     items = pd.DataFrame(
         {
             "in_scope": in_scope,
             "is_debit": is_debit,
-            "open_cents": np.where(in_scope, open_cents, 0),
+            "open_cents": open_cents,
             "due_date": due,
             "days_overdue": days,
             "bucket_index": bidx,
@@ -116,11 +124,41 @@ def age_ledger(
         index=ledger.index,
         copy=False,
     )
+    open_debits = _OpenDebits(code[rows], open_debit[rows], open_days, open_bucket, disputed[rows])
     summary = _summarise(
-        customers, policy, as_of64, code, n_cust, items, disputed, unapplied, ledger, labels,
-        segment_offset,
+        customers, policy, as_of64, n_cust, open_debits, unapplied, ledger, code, labels,
+        segment_offset, kinds.mask("PAY"),
     )  # fmt: skip
     return AgingResult(as_of, labels, items, summary)
+
+
+@dataclass(frozen=True, slots=True)
+class DocTypes:
+    """The DocType column hashed once; which rows are of a type is then integer work."""
+
+    codes: np.ndarray
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, doc_type: pd.Series | np.ndarray) -> DocTypes:
+        codes, names = pd.factorize(np.asarray(doc_type, dtype=object))
+        return cls(codes, tuple(names))
+
+    def mask(self, *types: str) -> np.ndarray:
+        """Rows whose DocType is one of `types`."""
+        table = np.array([name in types for name in self.names] + [False])  # -1: blank
+        return table[self.codes]
+
+    def debits(self, amount_cents: np.ndarray) -> np.ndarray:
+        """Rows that add to what the customer owes: invoices and positive adjustments."""
+        return self.mask("INV") | (self.mask("ADJ") & (amount_cents >= 0))
+
+
+def _scatter(rows: np.ndarray, values: np.ndarray, n: int, fill) -> np.ndarray:
+    """Return an n-row column holding `values` at `rows` and `fill` elsewhere."""
+    out = np.full(n, fill, dtype=np.result_type(values, np.min_scalar_type(fill)))
+    out[rows] = values
+    return out
 
 
 def _customer_codes(ledger_ids: pd.Series, customer_ids: pd.Series) -> np.ndarray:
@@ -139,6 +177,28 @@ def _lookup(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     # Both sides as object Indexes: pandas would otherwise infer a string dtype
     # for the wanted values first, which costs more than the lookup itself.
     return pd.Index(keys, dtype=object).get_indexer(pd.Index(wanted, dtype=object))
+
+
+def _find_documents(doc_no: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Return the position of each wanted document number in `doc_no` (-1: absent).
+
+    The join runs on Python's own string hashes (computed once per string and
+    kept inside it) through an integer index, and each match is confirmed by
+    comparing the strings: on a million-row ledger this is nearly twice as fast
+    as a pandas index over the strings themselves, which compares every probe
+    with the string it finds. Should two document numbers share a hash (the
+    same number twice, or a collision), the string index decides, first
+    occurrence first.
+    """
+    key_hash = pd.Index(np.fromiter(map(hash, doc_no), dtype=np.int64, count=len(doc_no)))
+    if not key_hash.is_unique:
+        first = np.flatnonzero(~pd.Series(doc_no, dtype=object).duplicated().to_numpy())
+        found = _lookup(doc_no[first], wanted)
+        return np.where(found >= 0, first[np.maximum(found, 0)], -1)
+    found = key_hash.get_indexer(np.fromiter(map(hash, wanted), dtype=np.int64, count=len(wanted)))
+    hits = np.flatnonzero(found >= 0)
+    found[hits[doc_no[found[hits]] != wanted[hits]]] = -1
+    return found
 
 
 def _stable_order(*keys: np.ndarray) -> np.ndarray:
@@ -184,23 +244,23 @@ def _fill(amounts: np.ndarray, capacity: np.ndarray, groups: np.ndarray) -> np.n
     return np.minimum(cumulative, capacity) - np.minimum(cumulative - amounts, capacity)
 
 
-def _apply_named_credits(ledger, is_debit, is_credit, code, debit, credit):
+def _apply_named_credits(ledger, is_debit, is_credit, code, debit, credit, doc_date):
     """Settle invoices named in AppliesTo; return open debits and the credit left unapplied."""
     applies_to = ledger["applies_to"].to_numpy(dtype=object)
-    target = np.full(len(applies_to), -1, dtype=np.int64)
     credits = np.flatnonzero(is_credit)
     naming = credits[applies_to[credits] != ""]
     debits = np.flatnonzero(is_debit)
+    target = np.full(len(naming), -1, dtype=np.int64)
     if len(naming) and len(debits):
-        found = _lookup(ledger["doc_no"].to_numpy(dtype=object)[debits], applies_to[naming])
-        target[naming] = np.where(found >= 0, debits[np.maximum(found, 0)], -1)
-    named = (target >= 0) & (code == code[np.maximum(target, 0)])
-    rows = np.flatnonzero(named)
-    doc_days = ledger["doc_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
-    order = rows[_stable_order(target[rows], doc_days[rows])]
-    used = _fill(credit[order], debit[target[order]], target[order])
+        found = _find_documents(ledger["doc_no"].to_numpy(dtype=object)[debits], applies_to[naming])
+        target = np.where(found >= 0, debits[np.maximum(found, 0)], -1)
+    named = (target >= 0) & (code[naming] == code[np.maximum(target, 0)])
+    rows, target = naming[named], target[named]
+    by = _stable_order(target, doc_date.view(np.int64)[rows])
+    order, target = rows[by], target[by]
+    used = _fill(credit[order], debit[target], target)
     open_debit = debit.copy()
-    np.subtract.at(open_debit, target[order], used)
+    np.subtract.at(open_debit, target, used)
     residual = credit.copy()
     residual[order] -= used
     return open_debit, residual
@@ -211,9 +271,7 @@ def _settle_unapplied(code, n_cust, open_debit, residual, settleable, due, doc_d
     pool = np.zeros(n_cust, dtype=np.int64)
     np.add.at(pool, code, residual)
     rows = np.flatnonzero(settleable & (open_debit > 0))
-    order = rows[
-        _stable_order(code[rows], due[rows].astype(np.int64), doc_date[rows].astype(np.int64))
-    ]
+    order = rows[_stable_order(code[rows], due.view(np.int64)[rows], doc_date.view(np.int64)[rows])]
     used = _fill(open_debit[order], pool[code[order]], code[order])
     open_debit = open_debit.copy()
     open_debit[order] -= used
@@ -221,7 +279,7 @@ def _settle_unapplied(code, n_cust, open_debit, residual, settleable, due, doc_d
     np.add.at(consumed, code[order], used)
     # The oldest credits are the ones used up; what stays open is the newest cash.
     rows = np.flatnonzero(residual > 0)
-    order = rows[_stable_order(code[rows], doc_date[rows].astype(np.int64))]
+    order = rows[_stable_order(code[rows], doc_date.view(np.int64)[rows])]
     taken = _fill(residual[order], consumed[code[order]], code[order])
     credit_open = residual.copy()
     credit_open[order] -= taken
@@ -240,7 +298,7 @@ def _segment_offsets(customers: pd.DataFrame, policy: Policy) -> np.ndarray:
     return _per_distinct(segments, lambda s: policy.segment_offset(s) or 0, np.float64)
 
 
-def _promise_broken(customers, ledger, code, n_cust, as_of64) -> np.ndarray:
+def _promise_broken(customers, ledger, code, n_cust, as_of64, is_payment) -> np.ndarray:
     """A promise is broken when its date has passed and less than promised was paid since.
 
     Payments count from the last contact (when the promise was taken), or from
@@ -253,36 +311,47 @@ def _promise_broken(customers, ledger, code, n_cust, as_of64) -> np.ndarray:
     since = np.where(
         np.isnat(contact), promise_date - np.timedelta64(PROMISE_WINDOW_DAYS, "D"), contact
     )
-    doc_date = ledger["doc_date"].to_numpy(dtype="datetime64[D]")
-    is_payment = ledger["doc_type"].to_numpy(dtype=object) == "PAY"
-    counted = is_payment & (doc_date > since[code]) & (doc_date <= as_of64)
-    paid = np.zeros(n_cust, dtype=np.int64)
-    np.add.at(paid, code[counted], ledger["amount_cents"].to_numpy(dtype=np.int64)[counted])
+    rows = np.flatnonzero(is_payment)
+    doc_date = ledger["doc_date"].to_numpy(dtype="datetime64[D]")[rows]
+    counted = (doc_date > since[code[rows]]) & (doc_date <= as_of64)
+    paid = _sum_by(code[rows], ledger["amount_cents"].to_numpy(dtype=np.int64)[rows], counted,
+                   n_cust)  # fmt: skip
     return (
         ~np.isnat(promise_date) & (promise_date < as_of64) & (paid < np.nan_to_num(promised, nan=1))
     )
 
 
-def _summarise(
-    customers, policy, as_of64, code, n_cust, items, disputed, unapplied, ledger, labels,
-    segment_offset,
-):  # fmt: skip
-    is_open = items["is_debit"].to_numpy() & (items["open_cents"].to_numpy() > 0)
-    open_cents = items["open_cents"].to_numpy()
-    days = items["days_overdue"].to_numpy()
-    bidx = items["bucket_index"].to_numpy()
+@dataclass(frozen=True, slots=True)
+class _OpenDebits:
+    """The open debits, one entry per row: customer, open cents, days, bucket, disputed."""
 
-    buckets = np.zeros((n_cust, len(labels)), dtype=np.int64)
-    np.add.at(buckets, (code[is_open], bidx[is_open]), open_cents[is_open])
+    code: np.ndarray
+    cents: np.ndarray
+    days: np.ndarray
+    bucket: np.ndarray
+    disputed: np.ndarray
+
+
+def _sum_by(code: np.ndarray, cents: np.ndarray, where: np.ndarray | None, n: int) -> np.ndarray:
+    """Sum cents per customer code (rows where `where` is False count nothing)."""
+    out = np.zeros(n, dtype=np.int64)
+    np.add.at(out, code, cents if where is None else np.where(where, cents, 0))
+    return out
+
+
+def _summarise(
+    customers, policy, as_of64, n_cust, items: _OpenDebits, unapplied, ledger, code, labels,
+    segment_offset, is_payment,
+):  # fmt: skip
+    buckets = np.zeros(n_cust * len(labels), dtype=np.int64)
+    np.add.at(buckets, items.code * len(labels) + items.bucket, items.cents)
+    buckets = buckets.reshape(n_cust, len(labels))
     balance = buckets.sum(axis=1) + unapplied
-    overdue = np.zeros(n_cust, dtype=np.int64)
-    late = is_open & (days > 0)
-    np.add.at(overdue, code[late], open_cents[late])
-    max_days = _group_max(days, code, is_open, n_cust)
-    undisputed = is_open & ~disputed
-    stage_days = _group_max(days, code, undisputed, n_cust)
-    dunnable = np.zeros(n_cust, dtype=np.int64)
-    np.add.at(dunnable, code[undisputed], open_cents[undisputed])
+    overdue = _sum_by(items.code, items.cents, items.days > 0, n_cust)
+    max_days = _group_max(items.days, items.code, None, n_cust)
+    undisputed = ~items.disputed
+    stage_days = _group_max(items.days, items.code, undisputed, n_cust)
+    dunnable = _sum_by(items.code, items.cents, undisputed, n_cust)
     only_disputed = np.isnan(stage_days) & ~np.isnan(max_days)
 
     last = customers["last_stage"].to_numpy(dtype=object)
@@ -293,7 +362,7 @@ def _summarise(
         amount_cents=np.where(only_disputed, np.nan, dunnable.astype(np.float64)),
         days_offset=segment_offset,
         disputed=only_disputed,
-        promise_broken=_promise_broken(customers, ledger, code, n_cust, as_of64),
+        promise_broken=_promise_broken(customers, ledger, code, n_cust, as_of64, is_payment),
         last_index=last_index,
     )
     hold = codes >= policy.stage_index(policy.rules.hold_from_stage)
@@ -345,7 +414,8 @@ def _or(value: int | None, default: int) -> int:
     return default if value is None else value
 
 
-def _group_max(values: np.ndarray, code: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
+def _group_max(values: np.ndarray, code: np.ndarray, where: np.ndarray | None, n: int):
+    """Largest value per customer code (NaN where no row counts)."""
     out = np.full(n, -np.inf)
-    np.maximum.at(out, code[mask], values[mask])
+    np.maximum.at(out, code, values if where is None else np.where(where, values, -np.inf))
     return np.where(np.isneginf(out), np.nan, out)

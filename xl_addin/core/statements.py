@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from xl_addin.core.ledger import AgingResult, age_ledger, group_cumsum
+from xl_addin.core.ledger import AgingResult, DocTypes, age_ledger, group_cumsum
 from xl_addin.core.policy import Policy
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -93,9 +93,8 @@ class Statements:
 
 def signed_cents(ledger: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Return (debit, credit) cents per document: what it adds to and takes from the balance."""
-    doc_type = ledger["doc_type"].to_numpy(dtype=object)
     amount = ledger["amount_cents"].to_numpy(dtype=np.int64)
-    is_debit = (doc_type == "INV") | ((doc_type == "ADJ") & (amount >= 0))
+    is_debit = DocTypes.of(ledger["doc_type"]).debits(amount)
     magnitude = np.abs(amount)
     return np.where(is_debit, magnitude, 0), np.where(is_debit, 0, magnitude)
 
