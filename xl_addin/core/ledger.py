@@ -44,7 +44,6 @@ CUSTOMER_COLUMNS = (
 )  # fmt: skip
 DEBIT_TYPES = ("INV", "ADJ")
 DOC_TYPES = ("INV", "CRN", "PAY", "ADJ")
-NO_DAYS = np.iinfo(np.int64).min  # days overdue of a row that is not an open debit
 PROMISE_WINDOW_DAYS = 30  # payments counted toward a promise when no contact date is known
 
 
@@ -81,15 +80,16 @@ def age_ledger(
     in_scope = doc_date <= as_of64
     is_debit = in_scope & kinds.debits(amount)
     is_credit = in_scope & ~is_debit
-    debit = np.where(is_debit, np.abs(amount), 0)
-    credit = np.where(is_credit, np.abs(amount), 0)
+    magnitude = np.abs(amount)
+    debit = np.where(is_debit, magnitude, 0)
+    credit = np.where(is_credit, magnitude, 0)
 
     open_debit, residual = _apply_named_credits(
         ledger, is_debit, is_credit, code, debit, credit, doc_date
     )
-    terms = _terms_days(customers, policy)[code]
-    due = ledger["due_date"].to_numpy(dtype="datetime64[D]")
-    due = np.where(np.isnat(due), doc_date + terms.astype("timedelta64[D]"), due)
+    due = ledger["due_date"].to_numpy(dtype="datetime64[D]", copy=True)
+    blank = np.flatnonzero(np.isnat(due))
+    due[blank] = doc_date[blank] + _terms_days(customers, policy)[code[blank]].astype("m8[D]")
     open_debit, credit_open, unapplied = _settle_unapplied(
         code, n_cust, open_debit, residual, is_debit & ~disputed, due, doc_date
     )
@@ -119,7 +119,7 @@ def age_ledger(
             "bucket_index": bidx,
             "bucket": _labelled(bidx, labels),
             "stage_code": item_codes,
-            "stage": _stage_labels(item_codes, policy),
+            "stage": _stage_labels(open_codes, policy, rows, len(code)),
         },
         index=ledger.index,
         copy=False,
@@ -311,14 +311,14 @@ def _promise_broken(customers, ledger, code, n_cust, as_of64, is_payment) -> np.
     since = np.where(
         np.isnat(contact), promise_date - np.timedelta64(PROMISE_WINDOW_DAYS, "D"), contact
     )
+    promised_by = ~np.isnat(promise_date)
     rows = np.flatnonzero(is_payment)
+    rows = rows[promised_by[code[rows]]]  # only the payments of customers who promised
     doc_date = ledger["doc_date"].to_numpy(dtype="datetime64[D]")[rows]
     counted = (doc_date > since[code[rows]]) & (doc_date <= as_of64)
     paid = _sum_by(code[rows], ledger["amount_cents"].to_numpy(dtype=np.int64)[rows], counted,
                    n_cust)  # fmt: skip
-    return (
-        ~np.isnat(promise_date) & (promise_date < as_of64) & (paid < np.nan_to_num(promised, nan=1))
-    )
+    return promised_by & (promise_date < as_of64) & (paid < np.nan_to_num(promised, nan=1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,13 +401,16 @@ def _labelled(codes: np.ndarray, labels: Sequence[str]) -> pd.Categorical | np.n
     return pd.Categorical.from_codes(codes, categories=list(labels))
 
 
-def _stage_labels(codes: np.ndarray, policy: Policy) -> pd.Categorical | np.ndarray:
+def _stage_labels(
+    codes: np.ndarray, policy: Policy, rows: np.ndarray, n: int
+) -> pd.Categorical | np.ndarray:
+    """Return the stage names of `codes` at `rows` of an n-row column (missing elsewhere)."""
     specials = (ON_HOLD_CODE, BELOW_MINIMUM_CODE)
     names = stage_names(np.array([*range(len(policy.stages)), *specials]), policy)
     positions = np.where(codes >= 0, codes, -1)
     for i, special in enumerate(specials):
         positions[codes == special] = len(policy.stages) + i
-    return _labelled(positions, list(names))
+    return _labelled(_scatter(rows, positions, n, -1), list(names))
 
 
 def _or(value: int | None, default: int) -> int:
