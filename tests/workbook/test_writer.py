@@ -499,15 +499,16 @@ _TEXT_BOX = (
 )
 
 
-def add_logo_and_text_box(path: Path, sheet: str) -> None:
-    """Put a picture and a text box on a sheet, as Excel stores them (openpyxl cannot)."""
+def add_logo_and_text_box(path: Path, sheet: str, text_box: bool = True) -> None:
+    """Put a picture (and a text box) on a sheet, as Excel stores them (openpyxl cannot)."""
     book = openpyxl.load_workbook(path)
     book[sheet].add_chart(openpyxl.chart.BarChart(), "H2")  # gives the sheet a drawing part
     book.save(path)
     with zipfile.ZipFile(path) as archive:
         parts = {name: archive.read(name) for name in archive.namelist()}
     (drawing,) = [n for n in parts if n.startswith("xl/drawings/drawing")]
-    extra = _ANCHOR.format(row=1, shape=_PICTURE) + _ANCHOR.format(row=8, shape=_TEXT_BOX)
+    extra = _ANCHOR.format(row=1, shape=_PICTURE)
+    extra += _ANCHOR.format(row=8, shape=_TEXT_BOX) if text_box else ""
     parts[drawing] = parts[drawing].replace(b"</wsDr>", extra.encode() + b"</wsDr>")
     rels = drawing.replace("drawings/", "drawings/_rels/") + ".rels"
     logo = (
@@ -536,6 +537,19 @@ def test_what_openpyxl_would_drop_is_named_before_writing(book_path):
     assert [str(w.message) for w in warned] == [f"branch.xlsx: {loss}" for loss in losses]
     assert round_trip_losses(book_path) == ()  # it is gone now, as the warning said
     assert len(openpyxl.load_workbook(book_path)["Notes"]._charts) == 1
+
+
+def test_a_picture_on_a_sheet_survives_a_refresh(book_path):
+    # A branch's logo: Pillow (a dependency) lets openpyxl carry pictures over.
+    add_logo_and_text_box(book_path, "Notes", text_box=False)
+    assert round_trip_losses(book_path) == ()
+    write_refresh(book_path, [customers_update()], [])
+    notes = openpyxl.load_workbook(book_path)["Notes"]
+    assert len(notes._images) == 1
+    assert notes._images[0].anchor._from.row == 1
+    with zipfile.ZipFile(book_path) as archive:
+        (media,) = [n for n in archive.namelist() if n.startswith("xl/media/")]
+        assert archive.read(media) == PNG
 
 
 def test_a_workbook_openpyxl_keeps_whole_has_no_losses(book_path):
