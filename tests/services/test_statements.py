@@ -92,3 +92,12 @@ def test_json_adds_opening_and_closing(book, tmp_path):
 def test_a_bad_period_is_a_located_problem(book):
     result = runner.invoke(app, ["statements", str(book), "--period", "2026-13"])
     assert result.exit_code == 1 and "YYYY-MM" in result.output
+
+
+def test_every_step_of_a_run_is_shown_until_the_workbook_is_written(book, tmp_path):
+    steps = []
+    run_statements(book, period="2026-11", out=tmp_path / "out",
+                   progress=lambda *step: steps.append(step))  # fmt: skip
+    seen = list(dict.fromkeys(what for what, _, _ in steps))
+    assert seen == ["Reading the workbook", "Writing documents", "Updating the workbook"]
+    assert steps[-1] == ("Updating the workbook", 1, 1)  # the last thing done: the workbook

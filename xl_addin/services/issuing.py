@@ -161,11 +161,17 @@ def issue_run(
     return result
 
 
-def write_back(path: Path, writer, updates, journal: Journal, language: str) -> Path | None:
+def write_back(
+    path: Path, writer, updates, journal: Journal, language: str,
+    progress: Progress = lambda *_: None,
+) -> Path | None:  # fmt: skip
     """Column updates and the History sheet into the workbook: the open book (a button's
-    writer) or the file, safely."""
+    writer) or the file, safely. (A large workbook takes a while: the step is shown.)"""
+    progress("Updating the workbook", 0, 1)
     write = writer or (lambda columns, tables: write_refresh(path, columns, tables))
-    return write(list(updates), [history_sheet(journal, language)])
+    backup = write(list(updates), [history_sheet(journal, language)])
+    progress("Updating the workbook", 1, 1)
+    return backup
 
 
 def _with_pdfs(result: IssueResult, out_dir: Path, progress: Progress) -> list[IssuedDocument]:

@@ -117,9 +117,8 @@ def run_letters(
             period=None, day=when, out_dir=folder, pdf=pdf, email=email, progress=progress,
             summary=(f"summary letters {when}.xlsx", f"Letters as of {when}"),
         )  # fmt: skip
-        progress("Updating the workbook", 0, 1)
         updates = [_contacts_update(loaded, issued, when)] if issued.documents else []
-        backup = write_back(path, writer, updates, journal, settings.language)
+        backup = write_back(path, writer, updates, journal, settings.language, progress)
     return LettersResult(when, plan, issued, backup)
 
 

@@ -110,7 +110,7 @@ def run_statements(
             email=email, progress=progress,
             summary=(f"summary statements {month}.xlsx", f"Statements {month}"),
         )  # fmt: skip
-        backup = write_back(path, writer, [], journal, settings.language)
+        backup = write_back(path, writer, [], journal, settings.language, progress)
     return StatementsResult(month, plan, issued, backup)
 
 
