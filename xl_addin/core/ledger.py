@@ -127,7 +127,7 @@ def age_ledger(
     open_debits = _OpenDebits(code[rows], open_debit[rows], open_days, open_bucket, disputed[rows])
     summary = _summarise(
         customers, policy, as_of64, n_cust, open_debits, unapplied, ledger, code, labels,
-        segment_offset, kinds.mask("PAY"),
+        segment_offset, kinds.mask("PAY"), doc_date,
     )  # fmt: skip
     return AgingResult(as_of, labels, items, summary)
 
@@ -277,11 +277,12 @@ def _settle_unapplied(code, n_cust, open_debit, residual, settleable, due, doc_d
     open_debit[order] -= used
     consumed = np.zeros(n_cust, dtype=np.int64)
     np.add.at(consumed, code[order], used)
-    # The oldest credits are the ones used up; what stays open is the newest cash.
-    rows = np.flatnonzero(residual > 0)
+    # The oldest credits are the ones used up; what stays open is the newest cash. Where a
+    # customer's cash was all used, every credit is; only the others need ordering.
+    credit_open = np.where((consumed < pool)[code], residual, 0)
+    rows = np.flatnonzero(credit_open > 0)
     order = rows[_stable_order(code[rows], doc_date.view(np.int64)[rows])]
     taken = _fill(residual[order], consumed[code[order]], code[order])
-    credit_open = residual.copy()
     credit_open[order] -= taken
     return open_debit, credit_open, -(pool - consumed)
 
@@ -298,7 +299,7 @@ def _segment_offsets(customers: pd.DataFrame, policy: Policy) -> np.ndarray:
     return _per_distinct(segments, lambda s: policy.segment_offset(s) or 0, np.float64)
 
 
-def _promise_broken(customers, ledger, code, n_cust, as_of64, is_payment) -> np.ndarray:
+def _promise_broken(customers, ledger, code, n_cust, as_of64, is_payment, doc_date):
     """A promise is broken when its date has passed and less than promised was paid since.
 
     Payments count from the last contact (when the promise was taken), or from
@@ -314,7 +315,7 @@ def _promise_broken(customers, ledger, code, n_cust, as_of64, is_payment) -> np.
     promised_by = ~np.isnat(promise_date)
     rows = np.flatnonzero(is_payment)
     rows = rows[promised_by[code[rows]]]  # only the payments of customers who promised
-    doc_date = ledger["doc_date"].to_numpy(dtype="datetime64[D]")[rows]
+    doc_date = doc_date[rows]
     counted = (doc_date > since[code[rows]]) & (doc_date <= as_of64)
     paid = _sum_by(code[rows], ledger["amount_cents"].to_numpy(dtype=np.int64)[rows], counted,
                    n_cust)  # fmt: skip
@@ -341,7 +342,7 @@ def _sum_by(code: np.ndarray, cents: np.ndarray, where: np.ndarray | None, n: in
 
 def _summarise(
     customers, policy, as_of64, n_cust, items: _OpenDebits, unapplied, ledger, code, labels,
-    segment_offset, is_payment,
+    segment_offset, is_payment, doc_date,
 ):  # fmt: skip
     buckets = np.zeros(n_cust * len(labels), dtype=np.int64)
     np.add.at(buckets, items.code * len(labels) + items.bucket, items.cents)
@@ -362,7 +363,9 @@ def _summarise(
         amount_cents=np.where(only_disputed, np.nan, dunnable.astype(np.float64)),
         days_offset=segment_offset,
         disputed=only_disputed,
-        promise_broken=_promise_broken(customers, ledger, code, n_cust, as_of64, is_payment),
+        promise_broken=_promise_broken(
+            customers, ledger, code, n_cust, as_of64, is_payment, doc_date
+        ),
         last_index=last_index,
     )
     hold = codes >= policy.stage_index(policy.rules.hold_from_stage)
