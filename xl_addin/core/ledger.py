@@ -384,12 +384,11 @@ def _summarise(
             ),
             "stage_code": codes,
             "stage": stage_names(codes, policy),
+            **{f"bucket:{label}": buckets[:, i] for i, label in enumerate(labels)},
         },
         index=customers.index,
         copy=False,
     )
-    for i, label in enumerate(labels):
-        summary[f"bucket:{label}"] = buckets[:, i]
     return summary
 
 
