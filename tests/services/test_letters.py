@@ -146,3 +146,17 @@ def test_history_lists_what_the_journal_recorded(book, tmp_path):
     assert (document["Reference"], document["Stage"]) == (c001.reference, "demand_letter")
     table = runner.invoke(app, ["history", str(book)])
     assert table.exit_code == 0 and c001.reference in table.stdout
+
+
+def test_the_run_summary_lists_who_was_passed_over_and_why(book, tmp_path):
+    run_letters(book, out=tmp_path / "out")
+    again = run_letters(book, out=tmp_path / "again")  # the same day: nobody is sent again
+    assert again.issued.documents == []
+    sheet = openpyxl.load_workbook(again.issued.summary)["Skipped"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=3)]
+    assert rows[0] == ["CustomerID", "Stage", "Amount", "Currency", "Reason"]
+    by_customer = {r[0]: r for r in rows[1:]}
+    assert by_customer["C001"][1:4] == ["Demand letter", 10000.5, "CNY"]
+    # the step each has reached now: C002 had its final notice, so next is the credit hold
+    assert by_customer["C002"][1:4] == ["Credit hold", 8000, "GBP"]
+    assert all("contacted 0 day(s) ago" in r[4] for r in by_customer.values())

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 import docx
+import openpyxl
 import pytest
 from typer.testing import CliRunner
 
@@ -101,3 +102,12 @@ def test_every_step_of_a_run_is_shown_until_the_workbook_is_written(book, tmp_pa
     seen = list(dict.fromkeys(what for what, _, _ in steps))
     assert seen == ["Reading the workbook", "Writing documents", "Updating the workbook"]
     assert steps[-1] == ("Updating the workbook", 1, 1)  # the last thing done: the workbook
+
+
+def test_the_run_summary_lists_who_was_passed_over_and_why(book, tmp_path):
+    run_statements(book, period="2026-11", out=tmp_path / "out")
+    again = run_statements(book, period="2026-11", out=tmp_path / "again")
+    sheet = openpyxl.load_workbook(again.issued.summary)["Skipped"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=4)]
+    assert rows and {r[1] for r in rows} == {"statement"}
+    assert all(r[4] == "already issued for this period (use --force to reissue)" for r in rows)

@@ -64,6 +64,29 @@ class IssuedDocument:
     eml: Path | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A customer a run passed over, for the run summary."""
+
+    customer_id: str
+    stage: str
+    amount: Decimal
+    currency: str
+    reason: str
+
+
+def skipped_customers(customers, base_currency: str, ids, stages, cents, reasons) -> list[Skipped]:
+    """The customers a run passes over (columns of the plan), in their own currency."""
+    currency = dict(zip(customers["customer_id"], customers["currency"], strict=False))
+
+    def currency_of(customer_id: str) -> str:
+        value = currency.get(customer_id)
+        return value.strip() if isinstance(value, str) and value.strip() else base_currency
+
+    return [Skipped(str(c), s if isinstance(s, str) else "", money(int(a)), currency_of(c), r)
+            for c, s, a, r in zip(ids, stages, cents, reasons, strict=True)]  # fmt: skip
+
+
 @dataclass(slots=True)
 class IssueResult:
     run_id: int
@@ -142,12 +165,14 @@ def issue_run(
     day: dt.date,
     out_dir: Path,
     summary: tuple[str, str],
+    skipped: Sequence[Skipped] = (),
     pdf: bool = False,
     email: bool = False,
     progress: Progress = lambda *_: None,
 ) -> IssueResult:
     """One recorded run: start it, issue the documents, finish it (failed on any error),
-    and write the run summary `summary` = (file name, title) beside the documents."""
+    and write the run summary `summary` = (file name, title) beside the documents, with
+    the customers the run passed over and why (`skipped`)."""
     run_id = journal.start_run(kind, as_of, period, None, settings.branch, pack.version)
     try:
         result = issue(planned, journal=journal, run_id=run_id, pack=pack,
@@ -157,7 +182,7 @@ def issue_run(
         journal.finish_run(run_id, "failed")
         raise
     journal.finish_run(run_id, "done")
-    result.summary = write_summary(out_dir, summary[0], result, summary[1])
+    result.summary = write_summary(out_dir, summary[0], result, summary[1], skipped)
     return result
 
 
@@ -237,8 +262,11 @@ def history_sheet(journal: Journal, language: str) -> SheetTable:
     return SheetTable("History", title, HISTORY_HEADERS, rows, number_formats=formats)
 
 
-def write_summary(out_dir: Path, name: str, result: IssueResult, title: str) -> Path:
-    """The run summary beside the documents: per stage (customers, amount), then each document."""
+def write_summary(
+    out_dir: Path, name: str, result: IssueResult, title: str, skipped: Sequence[Skipped] = ()
+) -> Path:
+    """The run summary beside the documents: per stage (customers, amount), each document,
+    and each customer passed over with the reason."""
     by_stage: dict[tuple[str, str], list[Decimal]] = {}
     for d in result.documents:
         by_stage.setdefault((d.planned.stage, d.planned.currency), []).append(d.planned.amount)
@@ -254,6 +282,9 @@ def write_summary(out_dir: Path, name: str, result: IssueResult, title: str) -> 
         ReportSheet("Summary", ("Stage", "Currency", "Customers", "Amount"), stages, (title,)),
         ReportSheet("Documents", ("Reference", "CustomerID", "Stage", "Amount", "Currency",
                                   "File", "PDF", "E-mail"), documents, (title,)),
+        ReportSheet("Skipped", ("CustomerID", "Stage", "Amount", "Currency", "Reason"),
+                    [(s.customer_id, s.stage, s.amount, s.currency, s.reason) for s in skipped],
+                    (title,)),
     ])  # fmt: skip
     return path
 

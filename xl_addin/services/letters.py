@@ -23,6 +23,7 @@ import pandas as pd
 from xl_addin.core.dunning import (
     EMPTY_ITEMS,
     SEND,
+    SKIP,
     items_by_customer,
     listed_rows,
     plan_dunning,
@@ -49,6 +50,7 @@ from xl_addin.services.issuing import (
     issue_run,
     money,
     pack_of,
+    skipped_customers,
     unknown_customers,
     write_back,
 )
@@ -116,10 +118,18 @@ def run_letters(
             planned, journal=journal, kind="letters", pack=pack, settings=settings, as_of=when,
             period=None, day=when, out_dir=folder, pdf=pdf, email=email, progress=progress,
             summary=(f"summary letters {when}.xlsx", f"Letters as of {when}"),
+            skipped=_skipped(plan, loaded.customers, settings.base_currency),
         )  # fmt: skip
         updates = [_contacts_update(loaded, issued, when)] if issued.documents else []
         backup = write_back(path, writer, updates, journal, settings.language, progress)
     return LettersResult(when, plan, issued, backup)
+
+
+def _skipped(plan: pd.DataFrame, customers: pd.DataFrame, base_currency: str):
+    """Customers with an open balance whom the run passes over: stage, overdue, reason."""
+    rows = plan[(plan["action"] == SKIP) & (plan["balance_cents"] != 0)]
+    return skipped_customers(customers, base_currency, rows["customer_id"], rows["stage"],
+                             rows["overdue_cents"], rows["reason"])  # fmt: skip
 
 
 def _with_journal_contacts(customers: pd.DataFrame, journal: Journal, as_of: dt.date):

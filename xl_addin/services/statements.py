@@ -38,6 +38,7 @@ from xl_addin.services.issuing import (
     issue_run,
     money,
     pack_of,
+    skipped_customers,
     unknown_customers,
     write_back,
 )
@@ -109,6 +110,7 @@ def run_statements(
             as_of=None, period=str(month), day=month.last_day, out_dir=folder, pdf=pdf,
             email=email, progress=progress,
             summary=(f"summary statements {month}.xlsx", f"Statements {month}"),
+            skipped=_skipped(plan, loaded.customers, settings.base_currency),
         )  # fmt: skip
         backup = write_back(path, writer, [], journal, settings.language, progress)
     return StatementsResult(month, plan, issued, backup)
@@ -133,6 +135,15 @@ def _plan(statements: Statements, include_zero, only, served, force) -> pd.DataF
     if only:
         plan = plan[plan["customer_id"].isin(only)].reset_index(drop=True)
     return plan
+
+
+def _skipped(plan: pd.DataFrame, customers: pd.DataFrame, base_currency: str):
+    """Customers with a balance or documents whom the run passes over: closing, reason."""
+    something = (plan["closing_cents"] != 0) | (plan["documents"] > 0)
+    rows = plan[(plan["action"] == "skip") & something]
+    stages = ["statement"] * len(rows)
+    return skipped_customers(customers, base_currency, rows["customer_id"], stages,
+                             rows["closing_cents"], rows["reason"])  # fmt: skip
 
 
 def statement_documents(loaded, statements: Statements, plan, pack: Pack) -> list[PlannedDocument]:
