@@ -63,13 +63,15 @@ def make_book(
     as_table: bool = True,
     ledger_top_left: tuple[int, int] = (1, 1),
     date1904: bool = False,
+    settings: Sequence[tuple[str, object]] = (),
 ) -> Path:
     """Write a credit-control workbook with Settings, Customers and (unless None) Ledger."""
     book = openpyxl.Workbook()
     book.remove(book.active)
     if date1904:
         book.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
-    write_sheet(book, "Settings", ("Key", "Value"), [("AsOfDate", as_of), ("Language", "en")])
+    write_sheet(book, "Settings", ("Key", "Value"),
+                [("AsOfDate", as_of), ("Language", "en"), *settings])  # fmt: skip
     write_sheet(book, "Customers", customer_headers, customers, as_table=as_table)
     if ledger is not None:
         write_sheet(

@@ -67,3 +67,14 @@ def test_broken_packs_give_clear_messages(tmp_path):
         open_pack(tmp_path, None)
     (tmp_path / "plain").mkdir()
     assert open_pack(tmp_path / "plain", None).version == "unversioned"
+
+
+def test_a_branch_letterhead_reads_in_the_documents_language():
+    shanghai = open_pack(None, "SH")
+    assert shanghai.branch_profile("zh") == shanghai.branch_profile()  # written in Chinese
+    english = shanghai.branch_profile("en")
+    assert english["name"] == "Huaxin Trading (Shanghai) Co., Ltd."
+    assert "Shanghai 200120" in english["address"] and english["signatory"].endswith("Wang Min")
+    assert english["email"] == shanghai.branch_profile()["email"]  # not given in English: kept
+    london = open_pack(None, "LDN").branch_profile("zh")
+    assert london["name"] == "华信贸易（英国）有限公司" and london["phone"] == "+44 20 7946 0800"

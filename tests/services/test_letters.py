@@ -160,3 +160,14 @@ def test_the_run_summary_lists_who_was_passed_over_and_why(book, tmp_path):
     # the step each has reached now: C002 had its final notice, so next is the credit hold
     assert by_customer["C002"][1:4] == ["Credit hold", 8000, "GBP"]
     assert all("contacted 0 day(s) ago" in r[4] for r in by_customer.values())
+
+
+def test_each_letter_carries_the_branch_letterhead_in_its_own_language(tmp_path):
+    book = make_book(tmp_path / "branch.xlsx", customers=CUSTOMERS, ledger=LEDGER,
+                     customer_headers=HEADERS, settings=[("Branch", "SH")])  # fmt: skip
+    result = run_letters(book, out=tmp_path / "out")
+    by_customer = {d.planned.customer_id: text_of(d.file) for d in result.issued.documents}
+    assert "华信商贸（上海）有限公司" in by_customer["C001"]  # a Chinese customer
+    assert "Huaxin Trading (Shanghai) Co., Ltd." not in by_customer["C001"]
+    assert "Huaxin Trading (Shanghai) Co., Ltd." in by_customer["C002"]  # an English one
+    assert "SWIFT BKCHCNBJ300" in by_customer["C002"] and "华信商贸" not in by_customer["C002"]

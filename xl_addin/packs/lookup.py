@@ -40,8 +40,13 @@ class Pack:
                 return path
         raise TemplateError(f"no template {lang}/{key}.docx in {self.root}")
 
-    def branch_profile(self) -> dict[str, str]:
-        """The branch's letterhead and payment details ({} when the pack has none)."""
+    def branch_profile(self, lang: str | None = None) -> dict[str, str]:
+        """The branch's letterhead and payment details ({} when the pack has none).
+
+        A `[branch.en]` or `[branch.zh]` table gives the fields as they read in that
+        language (a Shanghai branch's English name and address for English letters);
+        a field it leaves out is the `[branch]` one.
+        """
         if not self.branch:
             return {}
         path = self._branch_folder() / "branch.toml"
@@ -51,7 +56,11 @@ class Pack:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise TemplateError(f"{path}: {error}") from error
-        return {k: str(v) for k, v in data.get("branch", data).items()}
+        table = data.get("branch", data)
+        profile = {k: str(v) for k, v in table.items() if not isinstance(v, dict)}
+        if lang and isinstance(table.get(lang), dict):
+            profile |= {k: str(v) for k, v in table[lang].items() if not isinstance(v, dict)}
+        return profile
 
     def _letters(self) -> Path:
         return self.root if (self.root / "en").exists() else self.root / "letters"

@@ -152,7 +152,8 @@ def _with_journal_contacts(customers: pd.DataFrame, journal: Journal, as_of: dt.
 def _documents(loaded, customers, aging: AgingResult, plan, pack: Pack, when: dt.date):
     settings = loaded.book.settings
     policy = loaded.book.policy
-    branch = branch_fields(settings.branch, pack.branch_profile())
+    branches = {lang: branch_fields(settings.branch, pack.branch_profile(lang))
+                for lang in ("en", "zh")}  # fmt: skip
     by_id = customers.set_index("customer_id", drop=False)
     interest_from = policy.stage_index(policy.rules.interest_from_stage)
     statutory = {c.strip().upper() for c in policy.rules.interest_currencies.split(",") if c}
@@ -167,7 +168,7 @@ def _documents(loaded, customers, aging: AgingResult, plan, pack: Pack, when: dt
         items = listed.get(row.customer_id, EMPTY_ITEMS)
         total = money(int(row.amount_cents))
         context = {
-            "customer": customer_fields(customer), "branch": branch, "currency": currency,
+            "customer": customer_fields(customer), "branch": branches[lang], "currency": currency,
             "items": [_item(i, lang) for i in items.itertuples(index=False)],
             **money_fields("total_overdue", total, lang),
             **money_fields("total_open", money(int(row.balance_cents)), lang),
@@ -194,7 +195,7 @@ def _documents(loaded, customers, aging: AgingResult, plan, pack: Pack, when: dt
             email_to=str(customer.get("email") or ""), subject=subject,
             body=BODIES[lang].format(contact=customer.get("contact") or name,
                                      reference="{reference}", id=row.customer_id,
-                                     branch=branch["name"]),
+                                     branch=branches[lang]["name"]),
             extra=_hand_over(loaded, customer, items, when) if row.kind == "legal_pack" else None,
         ))  # fmt: skip
     return planned

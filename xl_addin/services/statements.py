@@ -151,7 +151,8 @@ def statement_documents(loaded, statements: Statements, plan, pack: Pack) -> lis
     settings = loaded.book.settings
     policy = loaded.book.policy
     month = statements.period
-    branch = branch_fields(settings.branch, pack.branch_profile())
+    branches = {lang: branch_fields(settings.branch, pack.branch_profile(lang))
+                for lang in ("en", "zh")}  # fmt: skip
     customers = loaded.customers
     summary = statements.summary
     lines_by_customer = dict(tuple(statements.lines.groupby("customer_id", sort=False)))
@@ -165,7 +166,7 @@ def statement_documents(loaded, statements: Statements, plan, pack: Pack) -> lis
         lines = lines_by_customer.get(row.customer_id, empty)
         closing = money(int(s["closing_cents"]))
         context = {
-            "customer": customer_fields(customer), "branch": branch, "currency": currency,
+            "customer": customer_fields(customer), "branch": branches[lang], "currency": currency,
             "period": str(month), "period_text": _period_text(month, lang),
             "date": date_text(month.last_day, lang),
             "opening_date": date_text(month.first_day - dt.timedelta(days=1), lang),
@@ -198,7 +199,7 @@ def statement_documents(loaded, statements: Statements, plan, pack: Pack) -> lis
             subject=SUBJECTS[lang].format(period=context["period_text"], name=name,
                                           reference="{reference}"),
             body=BODIES[lang].format(contact=contact, period=context["period_text"],
-                                     branch=branch["name"]),
+                                     branch=branches[lang]["name"]),
             opening=money(int(s["opening_cents"])), closing=closing,
         ))  # fmt: skip
     return planned
