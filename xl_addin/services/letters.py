@@ -126,8 +126,8 @@ def run_letters(
 
 
 def _skipped(plan: pd.DataFrame, customers: pd.DataFrame, base_currency: str):
-    """Customers with an open balance whom the run passes over: stage, overdue, reason."""
-    rows = plan[(plan["action"] == SKIP) & (plan["balance_cents"] != 0)]
+    """Customers with something overdue whom the run passes over: stage, overdue, reason."""
+    rows = plan[(plan["action"] == SKIP) & (plan["overdue_cents"] > 0)]
     return skipped_customers(customers, base_currency, rows["customer_id"], rows["stage"],
                              rows["overdue_cents"], rows["reason"])  # fmt: skip
 
