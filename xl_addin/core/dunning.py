@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from xl_addin.core.escalation import BELOW_MINIMUM_CODE, BLANK_CODE, ON_HOLD_CODE, stage_keys
-from xl_addin.core.ledger import AgingResult
+from xl_addin.core.ledger import AgingResult, customer_codes, segment_offsets
 from xl_addin.core.policy import Policy
 
 KIND_BY_ACTION = {"call sheet": "call_sheet", "hand-over pack": "legal_pack"}
@@ -106,8 +106,7 @@ def listed_rows(
 ) -> np.ndarray:
     """Which ledger rows the customers' documents list, each at its customer's stage."""
     code = _customer_code(aging, ledger)
-    segments = customers["segment"].to_numpy(dtype=object)
-    offsets = np.array([policy.segment_offset(s) or 0 for s in segments], dtype=np.float64)
+    offsets = segment_offsets(customers, policy)
     pre_due = aging.customers["stage_code"].to_numpy() == _pre_due(policy)
     return _wanted(aging, ledger, pre_due[code], offsets[code], policy)
 
@@ -163,10 +162,7 @@ EMPTY_ITEMS = pd.DataFrame(
 
 
 def _customer_code(aging: AgingResult, ledger: pd.DataFrame) -> np.ndarray:
-    ids = aging.customers["customer_id"].to_numpy(dtype=object)
-    return pd.Index(ids, dtype=object).get_indexer(
-        pd.Index(ledger["customer_id"].to_numpy(dtype=object), dtype=object)
-    )
+    return customer_codes(ledger["customer_id"], aging.customers["customer_id"])
 
 
 def _document_amounts(frame, ledger, customers, aging, policy) -> np.ndarray:

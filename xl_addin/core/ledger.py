@@ -70,7 +70,7 @@ def age_ledger(
     document date). Every ledger customer must be in `customers`.
     """
     as_of64 = np.datetime64(as_of, "D")
-    code = _customer_codes(ledger["customer_id"], customers["customer_id"])
+    code = customer_codes(ledger["customer_id"], customers["customer_id"])
     n_cust = len(customers)
 
     kinds = DocTypes.of(ledger["doc_type"])
@@ -101,7 +101,7 @@ def age_ledger(
     basis = (due if age_from == "due" else doc_date)[rows]
     open_days = days_overdue(basis, as_of64)
     labels = bucket_labels(policy.bounds)
-    segment_offset = _segment_offsets(customers, policy)
+    segment_offset = segment_offsets(customers, policy)
     open_codes = escalation_codes(
         open_days, policy, days_offset=segment_offset[code[rows]], disputed=disputed[rows]
     )
@@ -161,7 +161,7 @@ def _scatter(rows: np.ndarray, values: np.ndarray, n: int, fill) -> np.ndarray:
     return out
 
 
-def _customer_codes(ledger_ids: pd.Series, customer_ids: pd.Series) -> np.ndarray:
+def customer_codes(ledger_ids: pd.Series, customer_ids: pd.Series) -> np.ndarray:
     """Return each ledger row's position in the customer list."""
     # Hashing a million strings once (factorize) and then only the distinct ones
     # against the customer list is several times faster than a full lookup.
@@ -294,7 +294,8 @@ def _terms_days(customers: pd.DataFrame, policy: Policy) -> np.ndarray:
     )
 
 
-def _segment_offsets(customers: pd.DataFrame, policy: Policy) -> np.ndarray:
+def segment_offsets(customers: pd.DataFrame, policy: Policy) -> np.ndarray:
+    """Return each customer's segment offset in days (blank or unknown segment: 0)."""
     segments = customers["segment"].to_numpy(dtype=object)
     return _per_distinct(segments, lambda s: policy.segment_offset(s) or 0, np.float64)
 
