@@ -24,7 +24,15 @@ def test_single_cells_give_single_values():
     assert udfs.escalation_stage(45) == "Demand letter"
     assert udfs.escalation_stage(45, 1000, "Strategic") == "Phone call"
     assert udfs.escalation_stage(45, 1000, "Standard", "Y") == "On hold"
-    assert udfs.escalation_stage(200, 1000, None, None, None, "Friendly reminder") == "Phone call"
+    # Stage is where the debt stands: contact history (the last two arguments, kept for
+    # older formulas) shapes NextAction, never Stage.
+    assert udfs.escalation_stage(200, 1000, None, None, "Y", "Friendly reminder") == "Legal action"
+    # The pre-due window is on the real due date; offsets move only the overdue steps.
+    assert udfs.escalation_stage(-5, None, "Strategic") == "Pre-due reminder"
+    assert udfs.escalation_stage(-5, None, "Watch") == "Pre-due reminder"
+    assert udfs.escalation_stage(10, None, "Strategic") == "Friendly reminder"
+    assert udfs.escalation_stage(5, None, "Watch") == "Phone call"
+    assert udfs.escalation_stage(45, 0) == "Not due"  # nothing owed
     assert udfs.late_interest(10000, "2025-03-31", "2025-05-30") == 209.59
     assert udfs.expected_recovery(180) == 0.5
     assert udfs.amount_in_words(16409.02, "zh", "CNY") == "人民币壹万陆仟肆佰零玖元零贰分"

@@ -62,7 +62,12 @@ LedgerCsv = Annotated[
     typer.Option("--ledger", help="Take the ledger from this CSV export (UTF-8 or GBK)."),
 ]
 AgeFromOption = Annotated[
-    AgeFrom, typer.Option("--age-from", help="Count days from the due date or the document date.")
+    AgeFrom,
+    typer.Option(
+        "--age-from",
+        help="Count the age buckets from the due date or the document date. Days overdue, "
+        "Stage, NextAction and credit status always count from the due date.",
+    ),
 ]
 
 
@@ -89,7 +94,7 @@ class Reporter:
     def problems(self, problems: Sequence[Problem], written: bool = True) -> None:
         if self.json:
             payload = {"problems": [p.as_dict() for p in problems]}
-            self.out.print_json(json.dumps(payload, ensure_ascii=False))
+            self.out.print_json(json.dumps(payload, ensure_ascii=False, allow_nan=False))
             return
         tail = "; nothing was written" if written else ""
         self.err.print(f"[bold red]{len(problems)} problem(s){tail}:[/]")
@@ -125,7 +130,9 @@ def refresh(
         report.problems(result)
         raise typer.Exit(1)
     if report.json:
-        report.out.print_json(json.dumps(refresh_service.as_json(result), ensure_ascii=False))
+        report.out.print_json(
+            json.dumps(refresh_service.as_json(result), ensure_ascii=False, allow_nan=False)
+        )
         return
     print_summary(report.out, result)
     where = f" (previous version kept as {result.backup.name})" if result.backup else ""
@@ -225,7 +232,9 @@ def _progress(report: Reporter):
 
 
 def _documents_json(run: object, documents: list[dict]) -> str:
-    return json.dumps({"run": run, "documents": documents}, ensure_ascii=False, default=str)
+    return json.dumps(
+        {"run": run, "documents": documents}, ensure_ascii=False, allow_nan=False, default=str
+    )
 
 
 @app.command()
@@ -264,29 +273,50 @@ def _print_letters(report: Reporter, result, dry_run: bool) -> None:
     if report.json:
         if issued is None:
             documents = [
-                {"CustomerID": r.customer_id, "Stage": r.stage_key, "Action": r.action,
-                 "Amount": float(to_decimal(int(r.amount_cents))), "Reason": r.reason}
+                {"CustomerID": r.customer_id, "Stage": _label(r.stage),
+                 "StageKey": _label(r.stage_key), "NextAction": _label(r.next_action),
+                 "NextActionKey": _label(r.next_key),
+                 "Action": r.action, "Amount": float(to_decimal(int(r.amount_cents))),
+                 "Reason": r.reason}
                 for r in plan.itertuples()
             ]  # fmt: skip
             report.out.print_json(_documents_json(None, documents))
             return
         documents = [
-            {"CustomerID": d.planned.customer_id, "Stage": d.planned.stage,
-             "Reference": d.reference, "File": str(d.file), "Amount": float(d.planned.amount)}
+            {"CustomerID": d.planned.customer_id, "Stage": _step_name(d.planned.stage),
+             "StageKey": d.planned.stage, "Reference": d.reference, "File": str(d.file),
+             "Amount": float(d.planned.amount)}
             for d in issued.documents
         ]  # fmt: skip
         report.out.print_json(_documents_json(issued.run_id, documents))
         return
     table = Table(title=f"Collection plan as of {result.as_of}" + (" (dry run)" if dry_run else ""))
-    for column in ("Customer", "Stage", "Amount", "Action", "Reason"):
+    for column in ("Customer", "Stage", "Next action", "Amount", "Action", "Reason"):
         table.add_column(column, justify="right" if column == "Amount" else "left")
-    for r in plan.sort_values(["action", "stage_code"], ascending=[True, False]).itertuples():
+    for r in plan.sort_values(["action", "next_code"], ascending=[True, False]).itertuples():
         amount = f"{to_decimal(int(r.amount_cents)):,}" if r.amount_cents else ""
-        table.add_row(r.customer_id, str(r.stage if isinstance(r.stage, str) else ""), amount,
+        table.add_row(r.customer_id, _label(r.stage) or "", _label(r.next_action) or "", amount,
                       r.action, r.reason)  # fmt: skip
     report.out.print(table)
     if issued is not None:
         _print_issued(report, issued, "document(s)")
+
+
+def _label(value: object) -> str | None:
+    """A stage name or key for output: text, or None (JSON null) where there is none."""
+    return value if isinstance(value, str) else None
+
+
+def _step_name(key: str) -> str:
+    """The English name of a ladder step (or "Statement") by its key."""
+    from xl_addin.core.policy import DEFAULT_POLICY
+
+    index = DEFAULT_POLICY.stage_index(key)
+    return (
+        DEFAULT_POLICY.stages[index].name
+        if index is not None
+        else key.replace("_", " ").capitalize()
+    )
 
 
 def _print_issued(report: Reporter, issued, noun: str) -> None:
@@ -344,7 +374,8 @@ def statements(
             report.out.print_json(_documents_json(None, documents))
             return
         documents = [
-            {"CustomerID": d.planned.customer_id, "Stage": "statement", "Reference": d.reference,
+            {"CustomerID": d.planned.customer_id, "Stage": "Statement", "StageKey": "statement",
+             "Reference": d.reference,
              "File": str(d.file), "Amount": float(d.planned.amount),
              "Opening": float(d.planned.opening), "Closing": float(d.planned.closing)}
             for d in issued.documents
@@ -379,11 +410,14 @@ def history(
     if report.json:
         documents = [
             {"IssuedAt": r.issued_at.isoformat(), "Kind": r.kind, "CustomerID": r.customer_id,
-             "Stage": r.stage, "Reference": r.reference, "Revision": r.revision,
+             "Stage": _step_name(r.stage), "StageKey": r.stage, "Reference": r.reference,
+             "Revision": r.revision,
              "File": r.file, "Amount": float(r.amount), "Currency": r.currency}
             for r in records
         ]  # fmt: skip
-        report.out.print_json(json.dumps({"documents": documents}, ensure_ascii=False))
+        report.out.print_json(
+            json.dumps({"documents": documents}, ensure_ascii=False, allow_nan=False)
+        )
         return
     table = Table(title=f"Issued for {workbook.name}: {len(records)} document(s)")
     for column in ("Issued", "Reference", "Customer", "Stage", "Amount", "File"):
@@ -477,7 +511,7 @@ def reconcile(
             ],
             "report": str(result.report),
         }  # fmt: skip
-        report.out.print_json(json.dumps(payload, ensure_ascii=False))
+        report.out.print_json(json.dumps(payload, ensure_ascii=False, allow_nan=False))
         return
     table = Table(title=f"{result.name} ({result.customer_id}), {result.period}, {result.currency}")
     for column in ("kind", "ours", "theirs", "effect", "explanation"):

@@ -194,7 +194,8 @@ def credit_status(limit, balance, open_orders=None, max_days_overdue=None):
     bal, bad_b = _numbers(col.values(balance), "balance")
     orders, bad_o = _numbers(col.values(open_orders), "open orders")
     days, bad_d = _numbers(col.values(max_days_overdue), "days")
-    hold = escalation.ladder_index(days, POLICY) >= POLICY.stage_index(POLICY.rules.hold_from_stage)
+    stage = escalation.ladder_index(escalation.ladder_days(days, 0, POLICY), POLICY)
+    hold = stage >= POLICY.stage_index(POLICY.rules.hold_from_stage)
     hold &= ~np.isnan(days)
     status = credit.credit_status(
         _cents(lim), _cents(bal), _cents(orders), hold, POLICY.rules.near_limit_share
@@ -208,44 +209,31 @@ def credit_status(limit, balance, open_orders=None, max_days_overdue=None):
 
 @xw.func
 @xw.arg("days_overdue", doc="Days overdue (of the customer's oldest undisputed item).")
-@xw.arg("amount", doc="Amount owed (blank: not checked against the minimum).")
+@xw.arg("amount", doc="Amount owed (blank: not checked; zero or less: nothing owed).")
 @xw.arg("segment", doc="Strategic, Standard or Watch (blank: Standard).")
 @xw.arg("disputed", doc="Y if the item is disputed.")
-@xw.arg("promise_broken", doc="Y if a payment promise was broken.")
-@xw.arg("last_stage", doc="The stage last used with the customer (blank: never contacted).")
+@xw.arg("promise_broken", doc="Kept for older formulas: a promise shapes NextAction, not Stage.")
+@xw.arg("last_stage", doc="Kept for older formulas: contacts shape NextAction, not Stage.")
 @_udf
 def escalation_stage(
     days_overdue, amount=None, segment=None, disputed=None, promise_broken=None, last_stage=None
 ):
-    """The step of the collection ladder reached."""
+    """Where the debt stands on the collection ladder (Stage): from days overdue alone."""
     col = _Column(days_overdue, amount, segment, disputed, promise_broken, last_stage)
     days, bad_days = _numbers(col.values(days_overdue), "days")
     owed, bad_amount = _numbers(col.values(amount), "amount")
     offsets, bad_segment = _lookup(col.values(segment), POLICY.segment_offset, "segment", 0)
-    stages, bad_stage = _lookup(col.values(last_stage), POLICY.stage_index, "stage", -1)
     flags_d, bad_disputed = _flags(col.values(disputed), "disputed")
-    flags_p, bad_promise = _flags(col.values(promise_broken), "promise")
-    codes = escalation.escalation_codes(
+    codes = escalation.stage_codes(
         days,
         POLICY,
         amount_cents=np.where(np.isnan(owed), np.nan, owed * 100),
         days_offset=offsets,
         disputed=flags_d,
-        promise_broken=flags_p,
-        last_index=stages,
     )
     names = escalation.stage_names(codes, POLICY)
     return col.result(
-        _assemble(
-            col.n,
-            lambda i: names[i],
-            bad_days,
-            bad_amount,
-            bad_segment,
-            bad_stage,
-            bad_disputed,
-            bad_promise,
-        )
+        _assemble(col.n, lambda i: names[i], bad_days, bad_amount, bad_segment, bad_disputed)
     )
 
 

@@ -22,11 +22,20 @@ def test_refresh_json_has_the_contract_shape(tmp_path):
     assert data["as_of"] == "2026-11-30" and data["problems"] == []
     c1 = next(c for c in data["customers"] if c["CustomerID"] == "C001")
     assert set(c1) == {"CustomerID", "Balance", "Buckets", "Unapplied", "Overdue",
-                       "MaxDaysOverdue", "Headroom", "CreditStatus", "Stage"}  # fmt: skip
+                       "MaxDaysOverdue", "Headroom", "CreditStatus", "Stage", "StageKey",
+                       "NextAction", "NextActionKey", "NextActionReason"}  # fmt: skip
     assert c1["Balance"] == 10000.5 and c1["Buckets"]["31-60"] == 10000.5
     assert c1["MaxDaysOverdue"] == 60 and c1["Stage"] == "Demand letter"
+    assert (c1["StageKey"], c1["NextAction"], c1["NextActionKey"]) == (
+        "demand_letter", "Demand letter", "demand_letter"
+    )
     item = data["items"][0]
-    assert set(item) == {"CustomerID", "DocNo", "OpenAmount", "DaysOverdue", "Bucket", "Stage"}
+    assert set(item) == {"CustomerID", "DocNo", "OpenAmount", "DaysOverdue", "Bucket", "Stage",
+                         "StageKey"}  # fmt: skip
+    # strict JSON: a customer with nothing open has null, never NaN
+    assert "NaN" not in result.stdout
+    quiet = [c for c in data["customers"] if c["Stage"] is None]
+    assert all(c["StageKey"] is None and c["NextActionKey"] is None for c in quiet)
     assert path.with_name("b.bak.xlsx").exists()
 
 

@@ -107,12 +107,20 @@ def test_missing_due_date_is_document_date_plus_the_customers_terms(as_of):
     assert items.loc["M2", "days_overdue"] == 60  # due 2026-10-01
 
 
-def test_days_can_count_from_the_document_date(as_of):
+def test_buckets_can_count_from_the_document_date(as_of):
+    """--age-from document moves the buckets only: days overdue, Stage and credit status
+    always count from the due date."""
     ledger = ledger_frame("T INV M1 2026-09-01 2026-10-31 100.00")
-    result = age_ledger(
-        ledger, customers_frame({"customer_id": "T"}), as_of, DEFAULT_POLICY, "document"
-    )
-    assert result.items["days_overdue"].iat[0] == 90
+    customers = customers_frame({"customer_id": "T"})
+    by_document = age_ledger(ledger, customers, as_of, DEFAULT_POLICY, "document")
+    by_due = age_ledger(ledger, customers, as_of, DEFAULT_POLICY, "due")
+    assert by_document.items["bucket"].iat[0] == "61-90"  # 90 days since the document
+    assert by_due.items["bucket"].iat[0] == "1-30"
+    for result in (by_document, by_due):
+        assert result.items["days_overdue"].iat[0] == 30
+        assert result.items["stage"].iat[0] == "Phone call"
+        assert result.customers["stage"].iat[0] == "Phone call"
+        assert result.customers["max_days_overdue"].iat[0] == 30
 
 
 @pytest.mark.parametrize(
@@ -120,8 +128,9 @@ def test_days_can_count_from_the_document_date(as_of):
     [
         ({"segment": "Strategic"}, "2026-10-21", "Phone call"),  # 40 days, 15 later: 25
         ({"segment": "Watch"}, "2026-11-05", "Demand letter"),  # 25 days, 10 earlier: 35
-        ({"last_stage": "Friendly reminder"}, "2026-08-22", "Phone call"),  # 100 days, one up
-        ({}, "2026-03-01", "Demand letter"),  # 274 days, first contact: demand letter at most
+        # Stage is where the debt stands: contact history shapes NextAction, never Stage.
+        ({"last_stage": "Friendly reminder"}, "2026-08-22", "Credit hold"),  # 100 days
+        ({}, "2026-03-01", "Legal action"),  # 274 days, never contacted
         ({"last_stage": "Final notice"}, "2026-08-22", "Credit hold"),
         ({"last_stage": "Credit hold"}, "2026-03-01", "Legal action"),
         ({}, "2026-12-05", "Pre-due reminder"),  # due in 5 days
@@ -133,7 +142,7 @@ def test_days_can_count_from_the_document_date(as_of):
                 "last_contact_date": "2026-11-10",
             },
             "2026-11-10",
-            "Demand letter",  # 20 days is a phone call; the broken promise moves it up
+            "Phone call",  # 20 days; a broken promise moves NextAction, not Stage
         ),
     ],
 )
@@ -155,9 +164,10 @@ def test_credit_hold_stage_puts_the_customer_on_hold(as_of):
     assert customers.loc["H", "credit_status"] == "Hold"
 
 
-def test_a_small_balance_is_below_the_minimum(as_of):
+def test_a_small_balance_stands_where_its_days_put_it(as_of):
+    """The minimum amount decides whether a letter goes (NextAction), not the Stage."""
     _, customers = run("S INV N1 2026-01-01 2026-10-01 99.99", {"customer_id": "S"}, as_of=as_of)
-    assert customers.loc["S", "stage"] == "Below minimum"
+    assert customers.loc["S", "stage"] == "Demand letter"
 
 
 def test_payment_kept_when_promise_was_kept(as_of):

@@ -9,7 +9,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xl_addin.core.escalation import BLANK_CODE, escalation_codes
+from xl_addin.core.escalation import BLANK_CODE, stage_codes
 from xl_addin.core.ledger import _find_documents, age_ledger
 from xl_addin.core.policy import DEFAULT_POLICY
 
@@ -95,18 +95,14 @@ def test_balance_is_buckets_plus_unapplied_and_equals_the_signed_documents(docs)
 @given(
     st.lists(st.integers(-400, 4000), min_size=2, max_size=30),
     st.integers(-20, 20),
-    st.booleans(),
-    st.integers(-1, 7),
     st.one_of(st.none(), st.integers(0, 10**8)),
 )
-def test_the_stage_never_falls_as_days_overdue_rise(days, offset, broken, last, amount):
+def test_the_stage_never_falls_as_days_overdue_rise(days, offset, amount):
     days = np.sort(np.array(days, dtype=float))
-    codes = escalation_codes(
+    codes = stage_codes(
         days,
         DEFAULT_POLICY,
         days_offset=offset,
-        promise_broken=broken,
-        last_index=np.full(len(days), last),
         amount_cents=None if amount is None else np.full(len(days), float(amount)),
     )
     codes = codes[codes != BLANK_CODE]

@@ -9,7 +9,7 @@ import pytest
 
 from xl_addin.core.aging import age_bucket, bucket_index
 from xl_addin.core.credit import credit_headroom, credit_status
-from xl_addin.core.escalation import escalation_codes, stage_names
+from xl_addin.core.escalation import stage_codes, stage_names
 from xl_addin.core.policy import DEFAULT_POLICY, bucket_labels
 
 
@@ -57,7 +57,7 @@ def test_headroom_is_limit_less_balance_less_orders():
 
 
 def _stage(days, **modifiers):
-    codes = escalation_codes(np.array([days], dtype=float), DEFAULT_POLICY, **modifiers)
+    codes = stage_codes(np.array([days], dtype=float), DEFAULT_POLICY, **modifiers)
     return stage_names(codes, DEFAULT_POLICY)[0]
 
 
@@ -76,16 +76,27 @@ def test_modifiers():
     assert _stage(40, days_offset=-15) == "Phone call"  # Strategic: 15 days later
     assert _stage(25, days_offset=10) == "Demand letter"  # Watch: 10 days earlier
     assert _stage(200, disputed=True) == "On hold"
-    assert _stage(20, promise_broken=True) == "Demand letter"
-    assert _stage(200, promise_broken=True) == "Legal action"  # no step past the top
-    assert _stage(200, last_index=np.array([-1])) == "Demand letter"  # first contact
-    assert _stage(200, last_index=np.array([2])) == "Phone call"  # one step per run
-    assert _stage(10, last_index=np.array([5])) == "Friendly reminder"  # never forced up
-    assert _stage(40, amount_cents=np.array([5000.0])) == "Below minimum"
+    # Stage is pure: a small balance stands where its days put it (the minimum amount
+    # shapes NextAction); nothing owed is the first step.
+    assert _stage(40, amount_cents=np.array([5000.0])) == "Demand letter"
     assert _stage(40, amount_cents=np.array([0.0])) == "Not due"
     assert _stage(np.nan) is None
 
 
+@pytest.mark.parametrize(
+    ("days", "offset", "stage"),
+    [(-7, -15, "Pre-due reminder"), (0, -15, "Pre-due reminder"), (-7, 10, "Pre-due reminder"),
+     (-8, 10, "Not due"), (1, -15, "Friendly reminder"), (10, -15, "Friendly reminder"),
+     (29, -15, "Friendly reminder"), (30, -15, "Phone call"), (1, 10, "Friendly reminder"),
+     (4, 10, "Friendly reminder"), (5, 10, "Phone call")],
+)  # fmt: skip
+def test_offsets_move_only_the_overdue_steps(days, offset, stage):
+    """The pre-due window is on the real due date; an overdue item is at least at the first
+    overdue step, whatever the segment (a Strategic customer's friendly reminder is not
+    pushed back into the pre-due window)."""
+    assert _stage(days, days_offset=offset) == stage
+
+
 def test_stage_names_in_chinese():
-    codes = escalation_codes(np.array([45.0, 100.0]), DEFAULT_POLICY)
+    codes = stage_codes(np.array([45.0, 100.0]), DEFAULT_POLICY)
     assert list(stage_names(codes, DEFAULT_POLICY, "zh")) == ["催款函", "停止供货"]

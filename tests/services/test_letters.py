@@ -70,7 +70,7 @@ def test_journal_workbook_and_no_duplicate_on_rerun(book, tmp_path):
     header = [c.value for c in customers[1]]
     stage = header.index("LastStage") + 1
     contact = header.index("LastContactDate") + 1
-    assert customers.cell(2, stage).value == "催款函"
+    assert customers.cell(2, stage).value == "Demand letter"  # in the workbook's language
     assert customers.cell(2, contact).value.date() == dt.date(2026, 11, 30)
     history = openpyxl.load_workbook(book)["History"]
     assert {history.cell(r, 5).value for r in range(4, 6)} == refs
@@ -96,8 +96,10 @@ def test_json_output_has_the_contract_shape(book, tmp_path):
     data = json.loads(result.stdout)
     assert isinstance(data["run"], int)
     assert {tuple(sorted(d)) for d in data["documents"]} == {
-        ("Amount", "CustomerID", "File", "Reference", "Stage")
+        ("Amount", "CustomerID", "File", "Reference", "Stage", "StageKey")
     }
+    names = {(d["Stage"], d["StageKey"]) for d in data["documents"]}
+    assert names == {("Demand letter", "demand_letter"), ("Final notice", "final_notice")}
 
 
 def test_an_unknown_customer_is_a_located_problem(book):
@@ -143,7 +145,9 @@ def test_history_lists_what_the_journal_recorded(book, tmp_path):
     assert result.exit_code == 0, result.output
     [document] = json.loads(result.stdout)["documents"]
     c001 = next(d for d in issued.issued.documents if d.planned.customer_id == "C001")
-    assert (document["Reference"], document["Stage"]) == (c001.reference, "demand_letter")
+    assert (document["Reference"], document["Stage"], document["StageKey"]) == (
+        c001.reference, "Demand letter", "demand_letter"
+    )
     table = runner.invoke(app, ["history", str(book)])
     assert table.exit_code == 0 and c001.reference in table.stdout
 
@@ -159,7 +163,7 @@ def test_the_run_summary_lists_who_was_passed_over_and_why(book, tmp_path):
     assert by_customer["C001"][1:4] == ["Demand letter", 10000.5, "CNY"]
     # the step each has reached now: C002 had its final notice, so next is the credit hold
     assert by_customer["C002"][1:4] == ["Credit hold", 8000, "GBP"]
-    assert all("contacted 0 day(s) ago" in r[4] for r in by_customer.values())
+    assert all("already issued today" in r[4] for r in by_customer.values())
 
 
 def test_each_letter_carries_the_branch_letterhead_in_its_own_language(tmp_path):

@@ -40,7 +40,7 @@ LEDGER = pd.DataFrame(
              "Disputed", "Reference"],
 )  # fmt: skip
 
-SHEETS = ["Settings", "Customers", "Ledger", "Policy", "Aging", "History", "Problems"]
+SHEETS = ["Settings", "Customers", "Ledger", "Policy", "Aging", "Contacts", "History", "Problems"]
 POLICY_TABLES = [
     "Buckets", "Stages", "Segments", "Rules", "Recovery", "Provision", "Interest", "Compensation",
 ]  # fmt: skip
@@ -64,16 +64,17 @@ def test_sheets_tables_and_the_as_of_name(book_path):
     refs = {name: ref for sheet in book for name, ref in sheet.tables.items()}
     assert refs == {
         "Settings": "A1:B10",
-        "Customers": "A1:X3",
+        "Customers": "A1:Z3",
         "Ledger": "A1:O4",
         "Buckets": "A2:B8",
-        "Stages": "A12:E20",
+        "Stages": "A12:F20",
         "Segments": "A24:C27",
         "Rules": "A31:B43",
         "Recovery": "A47:B53",
         "Provision": "A57:B63",
         "Interest": "A67:B74",
         "Compensation": "A78:B81",
+        "Contacts": "A1:J2",
         "History": "A1:G2",
         "Problems": "A1:D2",
     }
@@ -86,8 +87,9 @@ def test_headers_follow_the_contract(book_path):
     book = openpyxl.load_workbook(book_path)
     customers = [c.value for c in book["Customers"][1]]
     assert customers[:6] == ["CustomerID", "Name", "Segment", "Language", "Currency", "CreditLimit"]
-    assert customers[-6:] == [
-        "Balance", "Overdue", "MaxDaysOverdue", "Headroom", "CreditStatus", "Stage",
+    assert customers[-8:] == [
+        "Balance", "Overdue", "MaxDaysOverdue", "Headroom", "CreditStatus", "Stage", "NextAction",
+        "NextActionReason",
     ]  # fmt: skip
     ledger = [c.value for c in book["Ledger"][1]]
     assert ledger[-4:] == ["OpenAmount", "DaysOverdue", "Bucket", "Stage"]
@@ -181,7 +183,7 @@ def test_empty_frames_give_tables_with_one_blank_row(tmp_path):
     path = tmp_path / "new.xlsx"
     write_credit_workbook(path, {}, pd.DataFrame(), pd.DataFrame(), language="zh")
     book = openpyxl.load_workbook(path)
-    assert book["Customers"].tables["Customers"].ref == "A1:X2"
+    assert book["Customers"].tables["Customers"].ref == "A1:Z2"
     assert book["Ledger"].tables["Ledger"].ref == "A1:O2"
     assert book["Settings"]["B3"].value == "zh"  # Language follows the builder's language
     assert book["Settings"]["B2"].value is None

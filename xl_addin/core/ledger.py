@@ -24,13 +24,7 @@ import pandas as pd
 
 from xl_addin.core.aging import bucket_index, days_overdue
 from xl_addin.core.credit import credit_headroom, credit_status
-from xl_addin.core.escalation import (
-    BELOW_MINIMUM_CODE,
-    BLANK_CODE,
-    ON_HOLD_CODE,
-    escalation_codes,
-    stage_names,
-)
+from xl_addin.core.escalation import BLANK_CODE, ON_HOLD_CODE, stage_codes, stage_names
 from xl_addin.core.policy import Policy, bucket_labels
 
 LEDGER_COLUMNS = (
@@ -44,7 +38,6 @@ CUSTOMER_COLUMNS = (
 )  # fmt: skip
 DEBIT_TYPES = ("INV", "ADJ")
 DOC_TYPES = ("INV", "CRN", "PAY", "ADJ")
-PROMISE_WINDOW_DAYS = 30  # payments counted toward a promise when no contact date is known
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +59,10 @@ def age_ledger(
 ) -> AgingResult:
     """Return open amounts, days overdue, buckets and stages per item and per customer.
 
-    `age_from` is "due" (days past the due date) or "document" (days since the
-    document date). Every ledger customer must be in `customers`.
+    Days overdue, Stage and credit status always count from the due date;
+    `age_from` chooses what the buckets count from: "due" (days past the due
+    date) or "document" (days since the document date). Every ledger customer
+    must be in `customers`.
     """
     as_of64 = np.datetime64(as_of, "D")
     code = customer_codes(ledger["customer_id"], customers["customer_id"])
@@ -98,14 +93,14 @@ def age_ledger(
     # Days, buckets and stages only for the open debits (a fraction of a real ledger).
     is_open_debit = is_debit & (open_debit > 0)
     rows = np.flatnonzero(is_open_debit)
-    basis = (due if age_from == "due" else doc_date)[rows]
-    open_days = days_overdue(basis, as_of64)
+    open_days = days_overdue(due[rows], as_of64)
+    bucket_days = open_days if age_from == "due" else days_overdue(doc_date[rows], as_of64)
     labels = bucket_labels(policy.bounds)
     segment_offset = segment_offsets(customers, policy)
-    open_codes = escalation_codes(
+    open_codes = stage_codes(
         open_days, policy, days_offset=segment_offset[code[rows]], disputed=disputed[rows]
     )
-    open_bucket = bucket_index(open_days, policy.bounds)
+    open_bucket = bucket_index(bucket_days, policy.bounds)
     days = _scatter(rows, open_days, len(code), np.nan)
     bidx = _scatter(rows, open_bucket, len(code), -1)
     item_codes = _scatter(rows, open_codes, len(code), BLANK_CODE)
@@ -124,11 +119,10 @@ def age_ledger(
         index=ledger.index,
         copy=False,
     )
-    open_debits = _OpenDebits(code[rows], open_debit[rows], open_days, open_bucket, disputed[rows])
-    summary = _summarise(
-        customers, policy, as_of64, n_cust, open_debits, unapplied, ledger, code, labels,
-        segment_offset, kinds.mask("PAY"), doc_date,
-    )  # fmt: skip
+    open_debits = _OpenDebits(rows, code[rows], open_debit[rows], open_days, open_bucket,
+                              disputed[rows], due[rows])  # fmt: skip
+    summary = _summarise(customers, policy, n_cust, open_debits, unapplied, labels,
+                         segment_offset)  # fmt: skip
     return AgingResult(as_of, labels, items, summary)
 
 
@@ -300,38 +294,18 @@ def segment_offsets(customers: pd.DataFrame, policy: Policy) -> np.ndarray:
     return _per_distinct(segments, lambda s: policy.segment_offset(s) or 0, np.float64)
 
 
-def _promise_broken(customers, ledger, code, n_cust, as_of64, is_payment, doc_date):
-    """A promise is broken when its date has passed and less than promised was paid since.
-
-    Payments count from the last contact (when the promise was taken), or from
-    PROMISE_WINDOW_DAYS before the promise date; a promise without an amount is
-    broken when nothing was paid.
-    """
-    promise_date = customers["promise_date"].to_numpy(dtype="datetime64[D]")
-    promised = customers["promise_amount_cents"].to_numpy(dtype=np.float64)
-    contact = customers["last_contact_date"].to_numpy(dtype="datetime64[D]")
-    since = np.where(
-        np.isnat(contact), promise_date - np.timedelta64(PROMISE_WINDOW_DAYS, "D"), contact
-    )
-    promised_by = ~np.isnat(promise_date)
-    rows = np.flatnonzero(is_payment)
-    rows = rows[promised_by[code[rows]]]  # only the payments of customers who promised
-    doc_date = doc_date[rows]
-    counted = (doc_date > since[code[rows]]) & (doc_date <= as_of64)
-    paid = _sum_by(code[rows], ledger["amount_cents"].to_numpy(dtype=np.int64)[rows], counted,
-                   n_cust)  # fmt: skip
-    return promised_by & (promise_date < as_of64) & (paid < np.nan_to_num(promised, nan=1))
-
-
 @dataclass(frozen=True, slots=True)
 class _OpenDebits:
-    """The open debits, one entry per row: customer, open cents, days, bucket, disputed."""
+    """The open debits, one entry per row: ledger row, customer, open cents, days, bucket,
+    disputed, due date."""
 
+    row: np.ndarray
     code: np.ndarray
     cents: np.ndarray
     days: np.ndarray
     bucket: np.ndarray
     disputed: np.ndarray
+    due: np.ndarray
 
 
 def _sum_by(code: np.ndarray, cents: np.ndarray, where: np.ndarray | None, n: int) -> np.ndarray:
@@ -341,10 +315,12 @@ def _sum_by(code: np.ndarray, cents: np.ndarray, where: np.ndarray | None, n: in
     return out
 
 
-def _summarise(
-    customers, policy, as_of64, n_cust, items: _OpenDebits, unapplied, ledger, code, labels,
-    segment_offset, is_payment, doc_date,
-):  # fmt: skip
+def _summarise(customers, policy, n_cust, items: _OpenDebits, unapplied, labels, segment_offset):
+    """One row per customer: balance, buckets, credit, and the Stage with the item deciding it.
+
+    The Stage comes from the oldest open item that is not disputed (`deciding_row`, the
+    ledger row; -1 for none); a customer whose open items are all disputed is On hold.
+    """
     buckets = np.zeros(n_cust * len(labels), dtype=np.int64)
     np.add.at(buckets, items.code * len(labels) + items.bucket, items.cents)
     buckets = buckets.reshape(n_cust, len(labels))
@@ -354,21 +330,13 @@ def _summarise(
     undisputed = ~items.disputed
     stage_days = _group_max(items.days, items.code, undisputed, n_cust)
     dunnable = _sum_by(items.code, items.cents, undisputed, n_cust)
+    disputed_overdue = _sum_by(items.code, items.cents, items.disputed & (items.days > 0), n_cust)
     only_disputed = np.isnan(stage_days) & ~np.isnan(max_days)
-
-    last = customers["last_stage"].to_numpy(dtype=object)
-    last_index = _per_distinct(last, lambda s: _or(policy.stage_index(s), -1), np.int64)
-    codes = escalation_codes(
-        np.where(only_disputed, max_days, stage_days),
-        policy,
-        amount_cents=np.where(only_disputed, np.nan, dunnable.astype(np.float64)),
-        days_offset=segment_offset,
-        disputed=only_disputed,
-        promise_broken=_promise_broken(
-            customers, ledger, code, n_cust, as_of64, is_payment, doc_date
-        ),
-        last_index=last_index,
-    )
+    deciding = _deciding_rows(items, undisputed, n_cust)
+    codes = stage_codes(
+        np.where(only_disputed, max_days, stage_days), policy,
+        days_offset=segment_offset, disputed=only_disputed,
+    )  # fmt: skip
     hold = codes >= policy.stage_index(policy.rules.hold_from_stage)
     limit = customers["credit_limit_cents"].to_numpy(dtype=np.int64)
     orders = customers["open_orders_cents"].to_numpy(dtype=np.int64)
@@ -385,6 +353,11 @@ def _summarise(
             ),
             "stage_code": codes,
             "stage": stage_names(codes, policy),
+            "stage_days": stage_days,
+            "dunnable_cents": dunnable,
+            "disputed_overdue_cents": disputed_overdue,
+            "deciding_row": deciding,
+            "oldest_due": _oldest_due(items, undisputed, n_cust),
             **{f"bucket:{label}": buckets[:, i] for i, label in enumerate(labels)},
         },
         index=customers.index,
@@ -408,16 +381,33 @@ def _stage_labels(
     codes: np.ndarray, policy: Policy, rows: np.ndarray, n: int
 ) -> pd.Categorical | np.ndarray:
     """Return the stage names of `codes` at `rows` of an n-row column (missing elsewhere)."""
-    specials = (ON_HOLD_CODE, BELOW_MINIMUM_CODE)
-    names = stage_names(np.array([*range(len(policy.stages)), *specials]), policy)
-    positions = np.where(codes >= 0, codes, -1)
-    for i, special in enumerate(specials):
-        positions[codes == special] = len(policy.stages) + i
+    names = stage_names(np.array([*range(len(policy.stages)), ON_HOLD_CODE]), policy)
+    positions = np.where(codes >= 0, codes, np.where(codes == ON_HOLD_CODE, len(policy.stages), -1))
     return _labelled(_scatter(rows, positions, n, -1), list(names))
 
 
-def _or(value: int | None, default: int) -> int:
-    return default if value is None else value
+def _deciding_rows(items: _OpenDebits, undisputed: np.ndarray, n: int) -> np.ndarray:
+    """The ledger row of each customer's oldest open undisputed item (-1: none).
+
+    Oldest means most days overdue; ties go to the earlier ledger row.
+    """
+    rows = np.flatnonzero(undisputed)
+    out = np.full(n, -1, dtype=np.int64)
+    if not len(rows):
+        return out
+    # Sorted by customer, then most days first, then ledger row: the first of each customer.
+    order = rows[np.lexsort((items.row[rows], -items.days[rows], items.code[rows]))]
+    first = np.r_[True, items.code[order][1:] != items.code[order][:-1]]
+    out[items.code[order][first]] = items.row[order][first]
+    return out
+
+
+def _oldest_due(items: _OpenDebits, undisputed: np.ndarray, n: int) -> np.ndarray:
+    """The earliest due date of each customer's open undisputed items (NaT: none)."""
+    out = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(out, items.code[undisputed], items.due[undisputed].view(np.int64))
+    return np.where(out == np.iinfo(np.int64).max, np.datetime64("NaT", "D").view(np.int64),
+                    out).view("datetime64[D]")  # fmt: skip
 
 
 def _group_max(values: np.ndarray, code: np.ndarray, where: np.ndarray | None, n: int):

@@ -19,13 +19,18 @@ from xl_addin.core.problems import Problem, Source
 
 @dataclass(frozen=True, slots=True)
 class Stage:
-    """One step of the collection ladder, entered from `from_days` days overdue."""
+    """One step of the collection ladder, entered from `from_days` days overdue.
+
+    A step is issued once per episode (the time a customer has something overdue);
+    `repeat_days` lets it be issued again that many days after the last time.
+    """
 
     key: str
     name: str
     name_zh: str
     from_days: int | None  # None: the first step, open below
     action: str
+    repeat_days: int | None = None  # None: once per episode
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +65,8 @@ DEFAULT_BOUNDS: tuple[int, ...] = (0, 30, 60, 90, 180, 365)
 DEFAULT_STAGES: tuple[Stage, ...] = (
     Stage("not_due", "Not due", "未到期", None, "none"),
     Stage("pre_due_reminder", "Pre-due reminder", "到期提醒", -7, "letter"),
-    Stage("friendly_reminder", "Friendly reminder", "友好提醒", 1, "letter"),
-    Stage("phone_call", "Phone call", "电话催收", 15, "call sheet"),
+    Stage("friendly_reminder", "Friendly reminder", "友好提醒", 1, "letter", 14),
+    Stage("phone_call", "Phone call", "电话催收", 15, "call sheet", 7),
     Stage("demand_letter", "Demand letter", "催款函", 31, "letter"),
     Stage("final_notice", "Final notice", "最后通知", 61, "letter"),
     Stage("credit_hold", "Credit hold", "停止供货", 91, "letter and hold"),
@@ -115,7 +120,6 @@ DEFAULT_COMPENSATION: tuple[tuple[Decimal, Decimal], ...] = (
 )
 
 ON_HOLD = Stage("on_hold", "On hold", "暂缓催收", None, "none (disputed)")
-BELOW_MINIMUM = Stage("below_minimum", "Below minimum", "低于起催金额", None, "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +262,9 @@ def policy_from_tables(
             for r in t.rows():
                 first = not stages
                 start = t.number(r, "FromDays", int, blank_ok=first)
+                repeat = None
+                if "RepeatDays" in r:
+                    repeat = t.number(r, "RepeatDays", int, blank_ok=True)
                 stages.append(
                     Stage(
                         str(r["Key"]).strip(),
@@ -265,6 +272,7 @@ def policy_from_tables(
                         str(r.get("NameZh", "") or "").strip(),
                         start,
                         str(r.get("Action", "") or "").strip(),
+                        repeat,
                     )
                 )
             starts = [s.from_days for s in stages[1:]]

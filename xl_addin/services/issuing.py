@@ -188,13 +188,14 @@ def issue_run(
 
 def write_back(
     path: Path, writer, updates, journal: Journal, language: str,
-    progress: Progress = lambda *_: None,
+    progress: Progress = lambda *_: None, sheets: Sequence[SheetTable] = (),
 ) -> Path | None:  # fmt: skip
-    """Column updates and the History sheet into the workbook: the open book (a button's
-    writer) or the file, safely. (A large workbook takes a while: the step is shown.)"""
+    """Column updates, the History sheet and any other `sheets` into the workbook: the open
+    book (a button's writer) or the file, safely. (A large workbook takes a while: the step
+    is shown.)"""
     progress("Updating the workbook", 0, 1)
     write = writer or (lambda columns, tables: write_refresh(path, columns, tables))
-    backup = write(list(updates), [history_sheet(journal, language)])
+    backup = write(list(updates), [history_sheet(journal, language), *sheets])
     progress("Updating the workbook", 1, 1)
     return backup
 

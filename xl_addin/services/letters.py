@@ -20,16 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xl_addin.core.dunning import (
-    EMPTY_ITEMS,
-    SEND,
-    SKIP,
-    items_by_customer,
-    listed_rows,
-    plan_dunning,
-)
+from xl_addin.core.dunning import EMPTY_ITEMS, SEND, SKIP, items_by_customer, listed_rows
 from xl_addin.core.interest import fixed_compensation, late_interest
-from xl_addin.core.ledger import AgingResult, age_ledger
 from xl_addin.core.problems import Problem
 from xl_addin.documents.fields import (
     branch_fields,
@@ -43,6 +35,12 @@ from xl_addin.documents.fields import (
 from xl_addin.journal.store import Journal, journal_url
 from xl_addin.packs.lookup import Pack
 from xl_addin.services.book import LoadedBook, load_book, resolve_as_of
+from xl_addin.services.contacts import (
+    DUNNING_KINDS,
+    CollectionState,
+    collection_state,
+    contacts_sheet,
+)
 from xl_addin.services.issuing import (
     IssueResult,
     PlannedDocument,
@@ -54,6 +52,7 @@ from xl_addin.services.issuing import (
     unknown_customers,
     write_back,
 )
+from xl_addin.services.refresh import customer_update
 from xl_addin.workbook.report import ReportSheet, write_report
 from xl_addin.workbook.schema import CUSTOMERS
 from xl_addin.workbook.writer import ColumnUpdate
@@ -103,16 +102,15 @@ def run_letters(
         return unknown
     url = journal_url(path, settings.journal, dry_run)
     with Journal.open(url) as journal:
-        customers = _with_journal_contacts(loaded.customers, journal, when)
-        aging = age_ledger(loaded.ledger, customers, when, loaded.book.policy)
-        served = journal.issued_keys(("letter", "call_sheet", "legal_pack"), when.isoformat())
-        plan = plan_dunning(aging, loaded.ledger, customers, loaded.book.policy, served, force)
+        served = journal.issued_keys(DUNNING_KINDS, when.isoformat())
+        state = collection_state(loaded, journal, when, served=served, force=force)
+        plan = state.plan
         if only:
             plan = plan[plan["customer_id"].isin(only)].reset_index(drop=True)
         if dry_run:
             return LettersResult(when, plan, None)
         pack = pack_of(settings)
-        planned = _documents(loaded, customers, aging, plan, pack, when)
+        planned = _documents(loaded, state, plan, pack, when)
         folder = out or path.parent / (settings.output_folder or f"letters {when}")
         issued = issue_run(
             planned, journal=journal, kind="letters", pack=pack, settings=settings, as_of=when,
@@ -120,8 +118,14 @@ def run_letters(
             summary=(f"summary letters {when}.xlsx", f"Letters as of {when}"),
             skipped=_skipped(plan, loaded.customers, settings.base_currency),
         )  # fmt: skip
-        updates = [_contacts_update(loaded, issued, when)] if issued.documents else []
-        backup = write_back(path, writer, updates, journal, settings.language, progress)
+        # Stage and NextAction as they stand now that the documents are issued.
+        after = collection_state(loaded, journal, when)
+        updates = [customer_update(loaded, after)]
+        if issued.documents:
+            updates.append(_contacts_update(loaded, issued, when))
+        sheets = [contacts_sheet(loaded, issued.documents, settings.language)]
+        backup = write_back(path, writer, updates, journal, settings.language, progress,
+                            sheets=sheets)  # fmt: skip
     return LettersResult(when, plan, issued, backup)
 
 
@@ -132,34 +136,19 @@ def _skipped(plan: pd.DataFrame, customers: pd.DataFrame, base_currency: str):
                              rows["overdue_cents"], rows["reason"])  # fmt: skip
 
 
-def _with_journal_contacts(customers: pd.DataFrame, journal: Journal, as_of: dt.date):
-    """LastStage and LastContactDate from the workbook or the journal, whichever is later."""
-    contacts = {c: v for c, v in journal.last_contacts().items() if v[1] <= as_of}
-    if not contacts:
-        return customers
-    frame = customers.copy()
-    dates = frame["last_contact_date"].to_numpy(dtype="datetime64[D]").copy()
-    stages = frame["last_stage"].to_numpy(dtype=object).copy()
-    for i, customer in enumerate(frame["customer_id"]):
-        found = contacts.get(customer)
-        if found and (np.isnat(dates[i]) or np.datetime64(found[1], "D") >= dates[i]):
-            stages[i], dates[i] = found[0], np.datetime64(found[1], "D")
-    frame["last_stage"], frame["last_contact_date"] = stages, dates
-    frame.attrs = dict(customers.attrs)
-    return frame
-
-
-def _documents(loaded, customers, aging: AgingResult, plan, pack: Pack, when: dt.date):
+def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date):
     settings = loaded.book.settings
     policy = loaded.book.policy
+    customers, aging = loaded.customers, state.aging
     branches = {lang: branch_fields(settings.branch, pack.branch_profile(lang))
                 for lang in ("en", "zh")}  # fmt: skip
     by_id = customers.set_index("customer_id", drop=False)
     interest_from = policy.stage_index(policy.rules.interest_from_stage)
     statutory = {c.strip().upper() for c in policy.rules.interest_currencies.split(",") if c}
     # The items of every document, found in one pass over the ledger for the whole run.
-    listed = items_by_customer(aging, loaded.ledger,
-                               listed_rows(aging, loaded.ledger, customers, policy))  # fmt: skip
+    codes = state.plan["next_code"].to_numpy()
+    listed = items_by_customer(aging, state.ledger,
+                               listed_rows(aging, state.ledger, codes, policy))  # fmt: skip
     planned = []
     for row in plan[plan["action"] == SEND].itertuples(index=False):
         customer = by_id.loc[row.customer_id]
@@ -175,10 +164,11 @@ def _documents(loaded, customers, aging: AgingResult, plan, pack: Pack, when: dt
             "total_in_words": words(total, lang, currency),
             "date": date_text(when, lang),
             "reply_by": date_text(when + dt.timedelta(days=policy.rules.reply_days), lang),
-            "stage": row.stage_key, "stage_name": _stage_name(policy, row.stage_code, lang),
+            "stage": row.next_key, "stage_name": _stage_name(policy, row.next_code, lang),
+            "first_contact": bool(row.first_contact),
             "interest": "", "compensation": "",
         }  # fmt: skip
-        if interest_from is not None and row.stage_code >= interest_from and currency in statutory:
+        if interest_from is not None and row.next_code >= interest_from and currency in statutory:
             context |= _interest(items, when, policy, lang)
         if row.kind == "call_sheet":
             context |= _call_facts(customer, row, lang)
@@ -188,15 +178,18 @@ def _documents(loaded, customers, aging: AgingResult, plan, pack: Pack, when: dt
             amount=money_text(total), reference="{reference}",
         )  # fmt: skip
         planned.append(PlannedDocument(
-            customer_id=row.customer_id, kind=row.kind, stage=row.stage_key,
-            template_key=row.stage_key, lang=lang, key=when.isoformat(), amount=total,
+            customer_id=row.customer_id, kind=row.kind, stage=row.next_key,
+            template_key=row.next_key, lang=lang, key=when.isoformat(), amount=total,
             currency=currency, context=context, revision=int(row.revision),
-            file_stem=f"{row.customer_id} {name} {row.stage_key}",
-            email_to=str(customer.get("email") or ""), subject=subject,
+            file_stem=f"{row.customer_id} {name} {row.next_key}",
+            # A call sheet is the collector's task, never mailed to the customer.
+            email_to="" if row.kind == "call_sheet" else str(customer.get("email") or ""),
+            subject=subject,
             body=BODIES[lang].format(contact=customer.get("contact") or name,
                                      reference="{reference}", id=row.customer_id,
                                      branch=branches[lang]["name"]),
-            extra=_hand_over(loaded, customer, items, when) if row.kind == "legal_pack" else None,
+            extra=_hand_over(state.ledger, customer, items, when) if row.kind == "legal_pack"
+            else None,
         ))  # fmt: skip
     return planned
 
@@ -236,18 +229,18 @@ def _call_facts(customer, row, lang: str) -> dict[str, object]:
     }
 
 
-def _hand_over(loaded, customer, items: pd.DataFrame, when: dt.date):
+def _hand_over(ledger: pd.DataFrame, customer, items: pd.DataFrame, when: dt.date):
     """The legal step's companion: a workbook of the debt, its documents and the contacts."""
 
     def write(folder: Path, reference: str) -> Path:
         from xl_addin.documents.files import safe_file_name
 
-        ledger = loaded.ledger[loaded.ledger["customer_id"] == customer["customer_id"]]
+        ledger_rows = ledger[ledger["customer_id"] == customer["customer_id"]]
         documents = [
             (r.doc_type, r.doc_no, pd.Timestamp(r.doc_date).date(),
              None if pd.isna(r.due_date) else pd.Timestamp(r.due_date).date(),
              money(int(r.amount_cents)), r.applies_to, "Y" if r.disputed else "")
-            for r in ledger.itertuples(index=False)
+            for r in ledger_rows.itertuples(index=False)
         ]  # fmt: skip
         debt = [(i.doc_no, pd.Timestamp(i.due_date).date(), money(i.open_cents),
                  int(i.days_overdue)) for i in items.itertuples(index=False)]  # fmt: skip
@@ -270,8 +263,13 @@ def _hand_over(loaded, customer, items: pd.DataFrame, when: dt.date):
 
 
 def _contacts_update(loaded: LoadedBook, issued: IssueResult, when: dt.date) -> ColumnUpdate:
+    """Customers.LastStage and LastContactDate for every customer a letter or hand-over pack
+    went to (a call sheet is a task: the call counts once its outcome is logged)."""
     table = loaded.book.customers
-    stage_of = {d.planned.customer_id: d.planned.context["stage_name"] for d in issued.documents}
+    policy, language = loaded.book.policy, loaded.book.settings.language
+    stage_of = {d.planned.customer_id: _stage_name(policy, policy.stage_index(d.planned.stage),
+                                                   language)
+                for d in issued.documents if d.planned.kind != "call_sheet"}  # fmt: skip
     ids = loaded.customers["customer_id"].to_numpy(dtype=object)
     rows = loaded.customers["row"].to_numpy()
     served = [i for i, c in enumerate(ids) if c in stage_of]

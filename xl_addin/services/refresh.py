@@ -11,10 +11,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xl_addin.core.ledger import AgingResult, age_ledger
+from xl_addin.core.escalation import stage_keys
+from xl_addin.core.ledger import AgingResult
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
+from xl_addin.journal.store import Journal, journal_url
 from xl_addin.services.book import LoadedBook, load_book, resolve_as_of
+from xl_addin.services.contacts import CollectionState, collection_state
 from xl_addin.workbook.schema import CUSTOMERS, LEDGER
 from xl_addin.workbook.writer import ColumnUpdate, SheetTable, write_refresh
 
@@ -27,8 +30,12 @@ class RefreshResult:
     """What a refresh computed (and wrote, unless it was a dry run)."""
 
     loaded: LoadedBook
-    aging: AgingResult
+    state: CollectionState
     backup: Path | None = None
+
+    @property
+    def aging(self) -> AgingResult:
+        return self.state.aging
 
     @property
     def as_of(self) -> dt.date:
@@ -49,8 +56,10 @@ def compute(
         return loaded
     step("Ageing the ledger")
     when = resolve_as_of(loaded.book, as_of)
-    aging = age_ledger(loaded.ledger, loaded.customers, when, loaded.book.policy, age_from)
-    return RefreshResult(loaded, aging)
+    # Read-only: NextAction needs what was issued; a refresh never creates a journal.
+    with Journal.open(journal_url(path, loaded.book.settings.journal, dry_run=True)) as journal:
+        state = collection_state(loaded, journal, when, age_from=age_from)
+    return RefreshResult(loaded, state)
 
 
 Writer = Callable[[Sequence[ColumnUpdate], Sequence[SheetTable]], "Path | None"]
@@ -73,12 +82,12 @@ def refresh(
     if not isinstance(result, RefreshResult):
         return result
     step("Writing the workbook")
-    updates = [_customer_update(result)]
+    updates = [customer_update(result.loaded, result.state)]
     if ledger_csv is None:
         updates.append(_ledger_update(result))
     write = writer or (lambda columns, sheets: write_refresh(path, columns, sheets))
     backup = write(updates, [aging_sheet(result)])
-    return RefreshResult(result.loaded, result.aging, backup)
+    return RefreshResult(result.loaded, result.state, backup)
 
 
 # --- what goes into the workbook -------------------------------------------------------
@@ -92,9 +101,12 @@ def _whole(values: np.ndarray) -> list[int | None]:
     return [None if np.isnan(v) else int(v) for v in values]
 
 
-def _customer_update(result: RefreshResult) -> ColumnUpdate:
-    table = result.loaded.book.customers
-    summary = result.aging.customers
+def customer_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
+    """The Customers' computed columns, Stage and NextAction with its reason included."""
+    table = loaded.book.customers
+    summary = state.aging.customers
+    plan = state.plan
+    reason = plan["reason_zh" if loaded.book.settings.language == "zh" else "reason"]
     values = {
         "Balance": _money(summary["balance_cents"]),
         "Overdue": _money(summary["overdue_cents"]),
@@ -102,8 +114,10 @@ def _customer_update(result: RefreshResult) -> ColumnUpdate:
         "Headroom": _money(summary["headroom_cents"]),
         "CreditStatus": list(summary["credit_status"]),
         "Stage": list(summary["stage"]),
+        "NextAction": [n if isinstance(n, str) else "" for n in plan["next_action"]],
+        "NextActionReason": list(reason),
     }
-    return _update(table, CUSTOMERS, values, result.loaded.customers["row"])
+    return _update(table, CUSTOMERS, values, loaded.customers["row"])
 
 
 def _ledger_update(result: RefreshResult) -> ColumnUpdate:
@@ -260,7 +274,12 @@ def totals_by_currency(result: RefreshResult) -> list[CurrencyTotals]:
 
 def as_json(result: RefreshResult) -> dict[str, object]:
     """Return the refresh result in the `--format json` contract shape of DESIGN.md."""
-    summary = result.aging.customers
+    summary = result.aging.customers.assign(
+        stage_key=result.state.plan["stage_key"].to_numpy(dtype=object),
+        next_action=result.state.plan["next_action"].to_numpy(dtype=object),
+        next_key=result.state.plan["next_key"].to_numpy(dtype=object),
+        reason=result.state.plan["reason"].to_numpy(dtype=object),
+    )
     labels = result.aging.labels
     customers = [
         {
@@ -274,7 +293,11 @@ def as_json(result: RefreshResult) -> dict[str, object]:
             else int(row["max_days_overdue"]),
             "Headroom": _number(row["headroom_cents"]),
             "CreditStatus": row["credit_status"],
-            "Stage": row["stage"],
+            "Stage": _text(row["stage"]),
+            "StageKey": _text(row["stage_key"]),
+            "NextAction": _text(row["next_action"]),
+            "NextActionKey": _text(row["next_key"]),
+            "NextActionReason": row["reason"],
         }
         for row in summary.to_dict("records")
     ]
@@ -284,14 +307,17 @@ def as_json(result: RefreshResult) -> dict[str, object]:
         items_frame["in_scope"].to_numpy() & (items_frame["open_cents"].to_numpy() != 0)
     )
     days = items_frame["days_overdue"].to_numpy()
+    item_keys = stage_keys(items_frame["stage_code"].to_numpy(dtype=np.int64),
+                           result.loaded.book.policy)  # fmt: skip
     items = [
         {
             "CustomerID": ledger["customer_id"].iat[i],
             "DocNo": ledger["doc_no"].iat[i],
             "OpenAmount": _number(items_frame["open_cents"].iat[i]),
             "DaysOverdue": None if np.isnan(days[i]) else int(days[i]),
-            "Bucket": items_frame["bucket"].iat[i],
-            "Stage": items_frame["stage"].iat[i],
+            "Bucket": _text(items_frame["bucket"].iat[i]),
+            "Stage": _text(items_frame["stage"].iat[i]),
+            "StageKey": _text(item_keys[i]),
         }
         for i in open_rows
     ]
@@ -301,6 +327,11 @@ def as_json(result: RefreshResult) -> dict[str, object]:
         "items": items,
         "problems": [],
     }
+
+
+def _text(value: object) -> str | None:
+    """A label for JSON: text, or null (never NaN) where there is none."""
+    return value if isinstance(value, str) else None
 
 
 def _number(cents: int) -> float:

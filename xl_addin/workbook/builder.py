@@ -1,6 +1,6 @@
 """Write a new credit-control workbook (.xlsx) in the layout of the workbook contract.
 
-Sheets, in order: Settings, Customers, Ledger, Policy, Aging, History, Problems;
+Sheets, in order: Settings, Customers, Ledger, Policy, Aging, Contacts, History, Problems;
 each data sheet holds an Excel table named like the sheet, the Policy sheet one
 table per policy table. openpyxl's write-only mode streams the rows (a 100,000-row
 ledger takes about 12 seconds); in that mode widths, the frozen header and table
@@ -33,7 +33,7 @@ from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyl
 
 from xl_addin.core.policy import DEFAULT_POLICY, Policy, bucket_labels
 from xl_addin.errors import WorkbookError
-from xl_addin.workbook.schema import CUSTOMERS, LEDGER, TableSpec
+from xl_addin.workbook.schema import CONTACT_HEADERS_ZH, CONTACTS, CUSTOMERS, LEDGER, TableSpec
 
 SETTINGS_KEYS = (
     "AsOfDate", "Language", "BaseCurrency", "Branch", "StatementPeriod",
@@ -152,6 +152,7 @@ def _write_sheets(book, settings: Block, customers: Block, ledger: Block, policy
     )
     write_policy_sheet(book, policy_blocks(policy), language)
     book.create_sheet("Aging").append([AGING_NOTE[language]])
+    write_table_sheet(book, empty_block("Contacts", contact_headers(language)), freeze="A2")
     write_table_sheet(book, empty_block("History", HISTORY_HEADERS), freeze="A2")
     write_table_sheet(book, empty_block("Problems", PROBLEMS_HEADERS), freeze="A2")
     book.defined_names["AsOfDate"] = DefinedName("AsOfDate", attr_text="Settings!$B$2")
@@ -197,6 +198,11 @@ def frame_block(spec: TableSpec, frame: pd.DataFrame) -> Block:
     )
 
 
+def contact_headers(language: str) -> tuple[str, ...]:
+    """The Contacts table's headers in the workbook's language."""
+    return CONTACT_HEADERS_ZH if language == "zh" else tuple(c.header for c in CONTACTS.columns)
+
+
 def empty_block(name: str, headers: Sequence[str]) -> Block:
     return _block(name, headers, ("raw",) * len(headers), [[] for _ in headers])
 
@@ -221,9 +227,10 @@ def policy_blocks(policy: Policy) -> tuple[Block, ...]:
         _rows_block("Buckets", ("UpToDays", "Label"), ("int", "text"), zip(policy.bounds, labels)),
         _rows_block(
             "Stages",
-            ("Key", "Name", "NameZh", "FromDays", "Action"),
-            ("text", "text", "text", "int", "text"),
-            [(s.key, s.name, s.name_zh, s.from_days, s.action) for s in policy.stages],
+            ("Key", "Name", "NameZh", "FromDays", "Action", "RepeatDays"),
+            ("text", "text", "text", "int", "text", "int"),
+            [(s.key, s.name, s.name_zh, s.from_days, s.action, s.repeat_days)
+             for s in policy.stages],
         ),
         _rows_block(
             "Segments",

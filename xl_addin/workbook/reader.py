@@ -26,7 +26,15 @@ from xl_addin.core.policy import DEFAULT_POLICY, Policy, policy_from_tables
 from xl_addin.core.problems import Problem, Source
 from xl_addin.errors import WorkbookError
 from xl_addin.workbook import convert
-from xl_addin.workbook.schema import CUSTOMERS, LEDGER, POLICY_TABLES, SETTINGS, TableSpec, fold
+from xl_addin.workbook.schema import (
+    CONTACTS,
+    CUSTOMERS,
+    LEDGER,
+    POLICY_TABLES,
+    SETTINGS,
+    TableSpec,
+    fold,
+)
 from xl_addin.workbook.tables import RawTable, Table
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -55,6 +63,7 @@ class CreditBook:
     customers: Table
     ledger: Table | None
     policy: Policy
+    contacts: Table | None = None  # the contact log; workbooks made before it have none
 
 
 _SETTING_KEYS = {
@@ -105,7 +114,7 @@ def read_workbook(
         # calamine releases the GIL while it parses: the (large) Ledger is parsed on
         # a second core while the other tables are read and converted here.
         ledger_raw = None if ledger is not None else worker.submit(_parse_apart, path, LEDGER)
-        settings, customers, policy = _read_small_tables(
+        settings, customers, policy, contacts = _read_small_tables(
             book, sheets, error_cells, date1904, problems
         )
         if ledger_raw is not None:
@@ -119,7 +128,7 @@ def read_workbook(
             ledger = _normalised(raw, LEDGER, date1904, problems)
     if customers is None:
         return None, problems
-    return CreditBook(path, date1904, settings, customers, ledger, policy), problems
+    return CreditBook(path, date1904, settings, customers, ledger, policy, contacts), problems
 
 
 @contextmanager
@@ -150,7 +159,10 @@ def _read_small_tables(book, sheets, error_cells, date1904, problems):
     )
     policy, policy_problems = _read_policy(book, sheets)
     problems.extend(policy_problems)
-    return settings, customers, policy
+    contacts = _find_table(book, CONTACTS, sheets, error_cells)
+    if contacts is not None:
+        contacts = convert.normalise(contacts, CONTACTS, date1904, problems)
+    return settings, customers, policy, contacts
 
 
 def _parse_apart(path: Path, spec: TableSpec) -> RawTable | None:

@@ -68,6 +68,8 @@ CUSTOMERS = TableSpec(
         Column("Headroom", "headroom", "money", aliases=("可用额度",)),
         Column("CreditStatus", "credit_status", "text", aliases=("信用状态",)),
         Column("Stage", "stage", "text", aliases=("催收阶段",)),
+        Column("NextAction", "next_action", "text", aliases=("下一步",)),
+        Column("NextActionReason", "next_action_reason", "text", aliases=("下一步原因",)),
     ),
 )
 
@@ -94,6 +96,34 @@ LEDGER = TableSpec(
         Column("Stage", "stage", "text", aliases=("催收阶段",)),
     ),
 )
+
+CONTACTS = TableSpec(
+    "Contacts",
+    ("联系记录", "催收记录"),
+    (
+        Column("Date", "date", "date", True, ("日期", "联系日期")),
+        Column("CustomerID", "customer_id", "id", True, ("客户编号", "客户代码", "客户号")),
+        Column("Kind", "kind", "text", False, ("类型", "方式")),
+        Column("Stage", "stage", "text", False, ("阶段", "催收阶段")),
+        Column("Reference", "reference", "text", False, ("编号", "文号", "参考")),
+        Column("Outcome", "outcome", "text", False, ("结果", "联系结果")),
+        Column("PromiseDate", "promise_date", "date", False, ("承诺付款日", "承诺日期")),
+        Column("PromiseAmount", "promise_amount_cents", "money", False, ("承诺金额",)),
+        Column("Dispute", "dispute", "text", False, ("争议",)),
+        Column("Notes", "notes", "text", False, ("备注",)),
+    ),
+)
+CONTACT_HEADERS_ZH = ("日期", "客户编号", "类型", "阶段", "编号", "结果", "承诺付款日", "承诺金额",
+                      "争议", "备注")  # fmt: skip
+# Kind as written in each language, and every text accepted on reading.
+CONTACT_KINDS = {
+    "letter": ("letter", "函件", ("letter", "函件", "信函", "书面")),
+    "call": ("call", "电话", ("call", "phone", "电话", "致电")),
+    "visit": ("visit", "拜访", ("visit", "拜访", "上门", "走访")),
+    "email": ("e-mail", "邮件", ("email", "e-mail", "mail", "邮件", "电子邮件")),
+    "legal_pack": ("hand-over", "移交", ("hand-over", "handover", "移交")),
+    "cleared": ("cleared", "解除", ("cleared", "clear", "解除", "撤回")),
+}
 
 DOC_TYPE_ALIASES = {
     "INV": "INV", "INVOICE": "INV", "发票": "INV",

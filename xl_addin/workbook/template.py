@@ -41,6 +41,7 @@ from xl_addin.workbook.builder import (
     PROBLEMS_HEADERS,
     YES_NO,
     Formula,
+    contact_headers,
     empty_block,
     frame_block,
     policy_blocks,
@@ -171,6 +172,7 @@ def build_template(
         _overdue_formats(ledger_sheet, blocks[2])
         write_policy_sheet(book, policy_blocks(policy), lang)
         book.create_sheet("Aging").append([AGING_NOTE[lang]])
+        write_table_sheet(book, empty_block("Contacts", contact_headers(lang)), freeze="A2")
         write_table_sheet(book, empty_block("History", HISTORY_HEADERS), freeze="A2")
         write_table_sheet(book, empty_block("Problems", PROBLEMS_HEADERS), freeze="A2")
         conf = book.create_sheet("xlwings.conf")

@@ -1,0 +1,163 @@
+"""The contact log and the collection state built on it, shared by refresh and letters.
+
+The log joins what the journal knows was issued (letters, call sheets, hand-over
+packs, on their run's as-of date) with the workbook's Contacts sheet, where the
+collectors log calls, visits, promises and disputes (and which every run
+extends with the documents it issued), and with the Customers sheet's older
+LastStage/LastContactDate/Promise columns. `collection_state` then ages the
+ledger (items a customer disputed in a contact count as disputed) and works out
+Stage and NextAction for every customer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from xl_addin.core.contacts import contact_frame, disputed_by_contacts, legacy_contacts
+from xl_addin.core.dunning import plan_dunning
+from xl_addin.core.ledger import AgingResult, age_ledger
+from xl_addin.core.money import to_decimal
+from xl_addin.core.policy import Policy
+from xl_addin.journal.store import Journal
+from xl_addin.services.book import LoadedBook
+from xl_addin.workbook.schema import CONTACT_HEADERS_ZH, CONTACT_KINDS, CONTACTS, fold
+from xl_addin.workbook.writer import SheetTable
+
+DUNNING_KINDS = ("letter", "call_sheet", "legal_pack")
+_KIND_OF_TEXT = {
+    fold(text): kind for kind, (_, _, texts) in CONTACT_KINDS.items() for text in texts
+}
+TITLES = {
+    "en": "Contacts: every document issued and every call, visit, promise or dispute logged",
+    "zh": "联系记录：每份发出的函件及每次电话、拜访、承诺和争议",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionState:
+    """A run's view of every customer: the ledger as aged, the log, Stage and NextAction."""
+
+    ledger: pd.DataFrame  # with disputes logged in Contacts marked
+    aging: AgingResult
+    contacts: pd.DataFrame
+    plan: pd.DataFrame  # core.dunning.plan_dunning
+
+
+def collection_state(
+    loaded: LoadedBook,
+    journal: Journal,
+    as_of: dt.date,
+    *,
+    age_from: str = "due",
+    served: Mapping[str, int] | None = None,
+    force: bool = False,
+) -> CollectionState:
+    """Age the ledger and decide Stage and NextAction from the journal and the contact log."""
+    policy = loaded.book.policy
+    contacts = contact_log(loaded, journal.documents(), policy)
+    ledger = loaded.ledger
+    disputed = disputed_by_contacts(ledger, contacts)
+    if disputed.any():
+        ledger = ledger.assign(disputed=ledger["disputed"].to_numpy(dtype=bool) | disputed)
+        ledger.attrs = dict(loaded.ledger.attrs)
+    aging = age_ledger(ledger, loaded.customers, as_of, policy, age_from)
+    plan = plan_dunning(aging, ledger, loaded.customers, contacts, policy, served, force)
+    return CollectionState(ledger, aging, contacts, plan)
+
+
+def contact_log(loaded: LoadedBook, documents: Sequence, policy: Policy) -> pd.DataFrame:
+    """The contact log: journal documents, the Contacts sheet, and the Customers' old columns."""
+    issued = [d for d in documents if d.kind in DUNNING_KINDS]
+    by_reference = {d.reference: d for d in issued}
+    records: list[dict[str, object]] = [
+        {"customer_id": d.customer_id, "date": np.datetime64(d.key, "D"), "kind": d.kind,
+         "step": _step(policy, d.stage), "reference": d.reference, "document": True}
+        for d in issued
+    ]  # fmt: skip
+    records += _logged(loaded, by_reference, policy)
+    log = contact_frame(records)
+    legacy = legacy_contacts(loaded.customers, policy.stage_index)
+    return pd.concat([log, legacy], ignore_index=True) if len(legacy) else log
+
+
+def _logged(loaded: LoadedBook, by_reference, policy: Policy) -> list[dict[str, object]]:
+    """The Contacts sheet's rows, except those that only repeat a journal document."""
+    table = loaded.book.contacts
+    if table is None or table.frame.empty:
+        return []
+    call_step = next((i for i, s in enumerate(policy.stages) if "call" in s.action), -1)
+    out = []
+    for row in table.frame.itertuples(index=False):
+        outcome = (row.outcome or "").strip()
+        dispute = (row.dispute or "").strip()
+        promise = row.promise_date
+        document = by_reference.get((row.reference or "").strip())
+        has_news = outcome or dispute or not pd.isna(promise)
+        if document is not None and not has_news:
+            continue  # the journal's record of the document stands for it
+        kind = _KIND_OF_TEXT.get(fold(row.kind or ""), "")
+        if document is not None and document.kind == "call_sheet":
+            kind = kind or "call"
+        step = _step(policy, row.stage)
+        if step < 0 and document is not None:
+            step = _step(policy, document.stage)
+        if step < 0 and kind in ("call", "visit"):
+            step = call_step
+        out.append({
+            "customer_id": row.customer_id, "date": row.date, "kind": kind or "note",
+            "step": step, "reference": (row.reference or "").strip(), "outcome": outcome,
+            "promise_date": promise, "promise_cents": row.promise_amount_cents,
+            "dispute": dispute, "document": False,
+        })  # fmt: skip
+    return out
+
+
+def _step(policy: Policy, stage: object) -> int:
+    index = policy.stage_index(stage)
+    return -1 if index is None else index
+
+
+def contacts_sheet(loaded: LoadedBook, issued: Sequence, language: str) -> SheetTable:
+    """The Contacts sheet: the rows already there (as the user left them) and one row per
+    document just issued (a call sheet's row waits for the collector's outcome)."""
+    zh = language == "zh"
+    headers = CONTACT_HEADERS_ZH if zh else tuple(c.header for c in CONTACTS.columns)
+    rows: list[list[object]] = []
+    table = loaded.book.contacts
+    if table is not None:
+        for r in table.frame.itertuples(index=False):
+            rows.append([
+                _day(r.date), r.customer_id, r.kind or "", r.stage or "", r.reference or "",
+                r.outcome or "", _day(r.promise_date), _money(r.promise_amount_cents),
+                r.dispute or "", r.notes or "",
+            ])  # fmt: skip
+    for document in issued:
+        planned = document.planned
+        kind_en, kind_zh, _ = CONTACT_KINDS["call" if planned.kind == "call_sheet" else
+                                           "legal_pack" if planned.kind == "legal_pack" else
+                                           "letter"]  # fmt: skip
+        rows.append([
+            dt.date.fromisoformat(planned.key), planned.customer_id, kind_zh if zh else kind_en,
+            planned.context.get("stage_name", ""), document.reference, "", None, None, "", "",
+        ])  # fmt: skip
+    formats = {headers[0]: "yyyy-mm-dd", headers[6]: "yyyy-mm-dd", headers[7]: "#,##0.00"}
+    return SheetTable("Contacts", TITLES["zh" if zh else "en"], headers, rows,
+                      number_formats=formats)  # fmt: skip
+
+
+def _day(value: object) -> dt.date | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).date()
+
+
+def _money(cents: object) -> Decimal | None:
+    if cents is None or pd.isna(cents):
+        return None
+    return to_decimal(int(cents))
