@@ -253,7 +253,7 @@ def escalation_stage(
 @xw.arg("amount", doc="The overdue amount.")
 @xw.arg("due_date", doc="Due date.")
 @xw.arg("as_of", doc="Interest up to this date (blank: today).")
-@xw.arg("annual_rate", doc="Contract rate a year, 8% as in Excel (blank: statutory, reference + 8%).")
+@xw.arg("annual_rate", doc="Contract rate a year, 8% as Excel holds it (blank: reference + 8%).")
 @xw.arg("basis", doc="Days in the year for the day count (blank: 365).")
 @_udf
 def late_interest(amount, due_date, as_of=None, annual_rate=None, basis=None):

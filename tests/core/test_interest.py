@@ -370,7 +370,8 @@ def test_contract_rates_as_written(value, per, rate, per_day):
         (0.08, "week", 'ContractRatePer "week" must be year or day (年 or 日)'),
         ("0.05%/day", "year",
          'ContractRate "0.05%/day" is a rate a day, but ContractRatePer says year'),
-        ("万分之五", None, 'ContractRate "万分之五" names no period: write 日万分之五 or 年万分之五'),
+        ("万分之五", None,
+         'ContractRate "万分之五" names no period: write 日万分之五 or 年万分之五'),
     ],
 )  # fmt: skip
 def test_a_bad_contract_rate_says_what_is_wrong(value, per, problem):

@@ -63,7 +63,8 @@ def test_the_default_reference_table_covers_the_claim_window():
     starts = [when for when, _ in DEFAULT_POLICY.reference_rates]
     assert starts[0] == dt.date(2019, 1, 1) and starts[-1] >= dt.date(2026, 7, 1)
     assert all(s.day == 1 and s.month in (1, 7) for s in starts)
-    assert len(starts) == len(set(starts)) == (starts[-1].year - 2019) * 2 + starts[-1].month // 7 + 1
+    half_years = (starts[-1].year - 2019) * 2 + starts[-1].month // 7 + 1
+    assert len(starts) == len(set(starts)) == half_years
     assert all(0 <= rate < 1 for _, rate in DEFAULT_POLICY.reference_rates)
 
 

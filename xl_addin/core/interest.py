@@ -211,10 +211,10 @@ def _said_period(text: str) -> tuple[str | None, str]:
     compact = "".join(text.split())
     for prefix in ("每日", "按日", "日", "每天", "按天"):
         if compact.startswith(prefix):
-            return "day", compact[len(prefix):]
+            return "day", compact[len(prefix) :]
     for prefix in ("每年", "按年", "年利率", "年化", "年"):
         if compact.startswith(prefix):
-            return "year", compact[len(prefix):]
+            return "year", compact[len(prefix) :]
     found = _PERIOD_MARKS.search(compact)
     if found and found.start() > 0:
         word = found.group(1).casefold().replace(".", "")
@@ -226,7 +226,7 @@ def _rate_text(body: str) -> Decimal | None:
     """Return the rate in text: "8%", "5‰", "0.0005", "万分之五" (None: not a rate)."""
     for prefix, unit in _CHINESE_SHARES:
         if body.startswith(prefix):
-            count = _chinese_number(body[len(prefix):])
+            count = _chinese_number(body[len(prefix) :])
             return None if count is None else count * unit
     scale, number = Decimal(1), body
     if body.endswith(("%", "％")):

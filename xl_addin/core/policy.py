@@ -131,11 +131,11 @@ class CompensationTier:
 # Fixed compensation per invoice by the currency's law: the UK Act's tiers for GBP
 # (s.5A: 40 / 70 / 100), the EU directive's flat 40 for EUR (2011/7/EU art. 6); none for
 # any other currency unless the Compensation table gives it rows.
-DEFAULT_COMPENSATION: tuple[CompensationTier, ...] = (
+DEFAULT_COMPENSATION: tuple[CompensationTier, ...] = (  # by currency, then amount
+    CompensationTier("EUR", Decimal("0"), Decimal("40")),
     CompensationTier("GBP", Decimal("0"), Decimal("40")),
     CompensationTier("GBP", Decimal("1000"), Decimal("70")),
     CompensationTier("GBP", Decimal("10000"), Decimal("100")),
-    CompensationTier("EUR", Decimal("0"), Decimal("40")),
 )
 # A Compensation table written before it had a Currency column speaks of the UK tiers.
 COMPENSATION_CURRENCY_IF_BLANK = "GBP"
