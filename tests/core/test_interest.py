@@ -353,6 +353,7 @@ def test_a_daily_rate_runs_by_the_day():
         ("万分之五", "日", "0.0005", True),
         ("日千分之一", None, "0.001", True),
         ("年利率6%", None, "0.06", False),
+        ("日利率0.05%", None, "0.0005", True),
         ("万分之十五", "day", "0.0015", True),
     ],
 )

@@ -135,8 +135,6 @@ def fixed_compensation(amount: Decimal, currency: str, policy: Policy) -> Decima
 
 # --- contract rates: the Customers table's ContractRate and ContractRatePer -----------------
 
-PER_YEAR = ("year", "年")
-PER_DAY = ("day", "日")
 _YEAR_WORDS = frozenset(
     {"year", "years", "yearly", "annual", "annually", "peryear", "ayear", "pa", "p.a.", "y",
      "年", "每年", "按年", "年利率", "年息", "年化"}
@@ -209,10 +207,10 @@ def _period(per: object) -> tuple[str | None, str]:
 def _said_period(text: str) -> tuple[str | None, str]:
     """Split "日万分之五" / "0.05%/day" into the period it names and the rate."""
     compact = "".join(text.split())
-    for prefix in ("每日", "按日", "日", "每天", "按天"):
+    for prefix in ("每日", "按日", "日利率", "日息", "日", "每天", "按天"):
         if compact.startswith(prefix):
             return "day", compact[len(prefix) :]
-    for prefix in ("每年", "按年", "年利率", "年化", "年"):
+    for prefix in ("每年", "按年", "年利率", "年息", "年化", "年"):
         if compact.startswith(prefix):
             return "year", compact[len(prefix) :]
     found = _PERIOD_MARKS.search(compact)
