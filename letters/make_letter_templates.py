@@ -34,10 +34,10 @@ COMMON = {
         "ref": "Our reference: {{ reference }}        Date: {{ date }}",
         "customer_no": "Customer number: {{ customer.id }}",
         "total": "Total: {{ currency }} {{ total_overdue }} ({{ total_in_words }})",
-        "interest": "Under the Late Payment of Commercial Debts (Interest) Act 1998 we are "
-                    "entitled to interest of {{ currency }} {{ interest }} to {{ date }} and "
-                    "fixed compensation of {{ currency }} {{ compensation }}, which we reserve "
-                    "the right to claim.",
+        "interest": "Under {{ interest_law or 'the Late Payment of Commercial Debts (Interest) "
+                    "Act 1998' }} we are entitled to interest of {{ currency }} {{ interest }} to "
+                    "{{ date }}{% if compensation %} and fixed compensation of {{ currency }} "
+                    "{{ compensation }}{% endif %}, which we reserve the right to claim.",
         "pay": "Please pay to: {{ branch.bank }}, quoting {{ reference }}.",
         "close": "Yours sincerely,",
         "sign": "{{ branch.signatory }}\n{{ branch.name }}",
@@ -47,8 +47,9 @@ COMMON = {
         "ref": "编号：{{ reference }}        日期：{{ date }}",
         "customer_no": "客户编号：{{ customer.id }}",
         "total": "合计：{{ currency }} {{ total_overdue }}（大写：{{ total_in_words }}）",
-        "interest": "根据合同约定，贵公司应另行支付逾期利息 {{ currency }} {{ interest }}"
-                    "（截至{{ date }}）及固定补偿 {{ currency }} {{ compensation }}，我司保留追索的权利。",
+        "interest": "根据{{ interest_law or '合同约定' }}，贵公司应另行支付逾期利息 {{ currency }} "
+                    "{{ interest }}（截至{{ date }}）{% if compensation %}及固定补偿 {{ currency }} "
+                    "{{ compensation }}{% endif %}，我司保留追索的权利。",
         "pay": "收款账户：{{ branch.bank }}。汇款时请注明编号 {{ reference }}。",
         "close": "此致\n敬礼",
         "sign": "{{ branch.name }}\n{{ branch.signatory }}",

@@ -67,3 +67,31 @@ def test_vector_and_scalar_calls_agree(rows):
     assert column == [[udfs.escalation_stage(a, None, b, c)] for a, b, c in rows]
     due = [None if x is None else 46356.0 - x for x in d]
     assert udfs.age_bucket(due, AS_OF) == [[udfs.age_bucket(x, AS_OF)] for x in due]
+
+
+def test_late_interest_takes_rates_as_excel_stores_them():
+    """A cell showing 8% holds 0.08: that is 8% a year, not 0.08%."""
+    assert udfs.late_interest(10000, "2025-03-31", "2025-05-30", 0.08) == 131.51  # 131.507
+    assert udfs.late_interest(10000, "2025-03-31", "2025-05-30", 0.0008) == 1.32  # 0.08%: 1.315
+    assert udfs.late_interest(10000, "2025-03-31", "2025-05-30", 8) == "#rate: use 8% not 8"
+    assert udfs.late_interest(10000, "2025-03-31", "2025-05-30", 12.5) == (
+        "#rate: use 12.5% not 12.5"
+    )
+    rates = [[0.08], [8], [None]]
+    assert udfs.late_interest(10000, "2025-03-31", "2025-05-30", rates) == [
+        [131.51], ["#rate: use 8% not 8"], [209.59],
+    ]  # fmt: skip
+
+
+def test_late_interest_uses_each_half_years_reference_rate():
+    # 1,000 for 100 days at 0.25% + 8% (H1 2022) and at 1.25% + 8% (H2 2022)
+    assert udfs.late_interest(1000, "2022-02-01", "2022-05-12") == 22.60  # 22.603
+    assert udfs.late_interest(1000, "2022-08-01", "2022-11-09") == 25.34  # 25.342
+
+
+def test_late_interest_before_the_reference_table_says_so():
+    due = ["2018-06-30", "2019-06-30"]
+    assert udfs.late_interest(1000, due, "2019-12-31") == [
+        ["#no reference rate before 2019-01-01"], [44.11],  # 184 days at 0.75% + 8%: 44.110
+    ]  # fmt: skip
+    assert udfs.late_interest(1000, "2018-06-30", "2018-07-30", 0.08) == 6.58  # a contract rate

@@ -270,6 +270,8 @@ def letters(
 def _print_letters(report: Reporter, result, dry_run: bool) -> None:
     plan = result.plan
     issued = result.issued
+    for problem in result.problems:  # found while writing, e.g. an invoice with no rate
+        report.err.print(f"Warning: {problem}", style="yellow", markup=False)
     if report.json:
         if issued is None:
             documents = [

@@ -241,16 +241,18 @@ def escalation_stage(
 @xw.arg("amount", doc="The overdue amount.")
 @xw.arg("due_date", doc="Due date.")
 @xw.arg("as_of", doc="Interest up to this date (blank: today).")
-@xw.arg("annual_rate", doc="Contract rate in percent a year (blank: statutory, reference + 8).")
+@xw.arg("annual_rate", doc="Contract rate a year, 8% as Excel holds it (blank: reference + 8%).")
 @xw.arg("basis", doc="Days in the year for the day count (blank: 365).")
 @_udf
 def late_interest(amount, due_date, as_of=None, annual_rate=None, basis=None):
-    """Simple late-payment interest, actual days / basis."""
+    """Simple late-payment interest, actual days / basis; rates are fractions (8% is 0.08)."""
     col = _Column(amount, due_date, as_of, annual_rate, basis)
     owed, bad_amount = _numbers(col.values(amount), "amount")
     due, bad_due = _dates(col.values(due_date), "due date")
     until, bad_as_of = _as_of_dates(col.values(as_of))
     rates, bad_rate = _numbers(col.values(annual_rate), "rate")
+    bad_rate |= _percent_typed_as_number(rates)
+    bad_rate |= _before_reference_rates(due, rates)
     bases, bad_basis = _numbers(col.values(basis), "basis")
     out: list[object] = [None] * col.n
     for value in np.unique(np.nan_to_num(bases, nan=POLICY.rules.interest_basis_days)):
@@ -269,6 +271,24 @@ def late_interest(amount, due_date, as_of=None, annual_rate=None, basis=None):
     return col.result(
         _assemble(col.n, lambda i: out[i], bad_amount, bad_due, bad_as_of, bad_rate, bad_basis)
     )
+
+
+def _percent_typed_as_number(rates: np.ndarray) -> dict[int, _Bad]:
+    """A rate above 1 is a percent typed as a number: 8 meant 8%, which Excel stores as 0.08."""
+    bad = {}
+    for i in np.flatnonzero(np.isfinite(rates) & (rates > 1)):
+        shown = f"{Decimal(repr(float(rates[i]))).normalize():f}"
+        bad[int(i)] = _Bad(f"#rate: use {shown}% not {shown}")
+    return bad
+
+
+def _before_reference_rates(due: np.ndarray, rates: np.ndarray) -> dict[int, _Bad]:
+    """Statutory rows whose half-year is before the policy's first reference rate."""
+    missing = interest.no_reference_rate(due, rates, POLICY)
+    if not missing.any():
+        return {}
+    first = interest.first_reference_date(POLICY).isoformat()
+    return {int(i): _Bad(f"#no reference rate before {first}") for i in np.flatnonzero(missing)}
 
 
 @xw.func

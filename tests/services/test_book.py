@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tests.books import LEDGER, make_book
+from tests.books import CUSTOMER_HEADERS, LEDGER, make_book
 from xl_addin.errors import WorkbookError
 from xl_addin.services.book import LoadedBook, load_book
 
@@ -97,3 +97,32 @@ def test_a_csv_that_is_not_text(tmp_path):
     csv.write_bytes(b"\xff\xfe\x00\x81\x00binary")
     with pytest.raises(WorkbookError, match="not UTF-8 or GBK"):
         load_book(make_book(tmp_path / "b.xlsx", ledger=None), ledger_csv=csv)
+
+
+def test_contract_rates_are_read_and_bad_ones_located(tmp_path):
+    headers = (*CUSTOMER_HEADERS, "合同利率", "利率单位")
+    good = [
+        ("C001", "上海华信", "Standard", "CNY", 0, "", "日万分之五", ""),
+        ("C002", "Harbour", "Standard", "GBP", 0, "", 0.06, ""),
+    ]
+    loaded = load_book(make_book(tmp_path / "good.xlsx", customers=good, customer_headers=headers))
+    assert isinstance(loaded, LoadedBook)
+    frame = loaded.customers
+    assert frame["contract_rate_value"].tolist() == [0.0005, 0.06]
+    assert frame["contract_rate_per_day"].tolist() == [True, False]
+    bad = [
+        ("C001", "A", "Standard", "CNY", 0, "", 8, ""),
+        ("C002", "B", "Standard", "CNY", 0, "", 0.0005, "week"),
+        ("C003", "C", "Standard", "CNY", 0, "", "5 a lot", ""),
+    ]
+    assert problems_of(make_book(tmp_path / "b.xlsx", customers=bad, customer_headers=headers)) == [
+        "Customers!G2: ContractRate 8 is not a fraction: write 8%",
+        'Customers!H3: ContractRatePer "week" must be year or day (年 or 日)',
+        'Customers!G4: ContractRate "5 a lot" is not a rate (write 8%, 0.05%/day or 日万分之五)',
+    ]
+
+
+def test_a_workbook_without_contract_rates_has_none(tmp_path):
+    loaded = load_book(make_book(tmp_path / "b.xlsx"))
+    assert loaded.customers["contract_rate_value"].isna().all()
+    assert not loaded.customers["contract_rate_per_day"].any()

@@ -175,3 +175,58 @@ def test_each_letter_carries_the_branch_letterhead_in_its_own_language(tmp_path)
     assert "Huaxin Trading (Shanghai) Co., Ltd." not in by_customer["C001"]
     assert "Huaxin Trading (Shanghai) Co., Ltd." in by_customer["C002"]  # an English one
     assert "SWIFT BKCHCNBJ300" in by_customer["C002"] and "华信商贸" not in by_customer["C002"]
+
+
+def test_interest_and_compensation_follow_the_currency_and_the_contract(tmp_path):
+    """Final notices (121 days overdue) as of 30 November 2026: statutory rate 3.75% + 8%."""
+    headers = (*HEADERS, "ContractRate", "ContractRatePer")
+    customers = [
+        ("E01", "Rhein GmbH", "Standard", "EUR", 0, "Demand letter", "en", None, None),
+        ("U01", "Hudson Inc", "Standard", "USD", 0, "Demand letter", "en", None, None),
+        ("Z01", "华东机电有限公司", "Standard", "CNY", 0, "Demand letter", "zh", "万分之五", "日"),
+        ("G01", "Thames Ltd", "Standard", "GBP", 0, "Demand letter", "en", None, None),
+    ]
+    due = dt.date(2026, 8, 1)
+    ledger = [
+        ("E01", "INV", "E-1", dt.date(2026, 7, 1), due, 500, "", ""),
+        ("E01", "INV", "E-2", dt.date(2026, 7, 1), due, 20000, "", ""),
+        ("U01", "INV", "U-1", dt.date(2026, 7, 1), due, 20000, "", ""),
+        ("Z01", "INV", "Z-1", dt.date(2026, 7, 1), due, 100000, "", ""),
+        ("G01", "INV", "G-1", dt.date(2018, 5, 31), dt.date(2018, 6, 30), 1000, "", ""),
+        ("G01", "INV", "G-2", dt.date(2026, 7, 1), due, 1000, "", ""),
+    ]
+    path = make_book(tmp_path / "rates.xlsx", customers=customers, ledger=ledger,
+                     customer_headers=headers)  # fmt: skip
+    result = run_letters(path, out=tmp_path / "out")
+    assert isinstance(result, LettersResult)
+    letters = {d.planned.customer_id: d for d in result.issued.documents}
+    assert {d.planned.stage for d in letters.values()} == {"final_notice"}
+
+    euro = letters["E01"].planned.context
+    # EU directive: a flat EUR 40 per invoice (2 x 40), never the UK tiers (40 + 100)
+    assert euro["compensation"] == "80.00"
+    # 20,500 x 11.75% x 121 / 365 = 798.517: statutory interest, as for GBP
+    assert euro["interest"] == "798.52"
+    text = text_of(letters["E01"].file)
+    assert "Directive 2011/7/EU" in text and "EUR 80.00" in text
+    assert "Act 1998" not in text and "EUR 140.00" not in text
+
+    assert letters["U01"].planned.context["interest"] == ""  # USD: no statute applies
+    assert "entitled to interest" not in text_of(letters["U01"].file)
+
+    contract = letters["Z01"].planned.context
+    # 每日万分之五 on ¥100,000 for 121 days: 100,000 x 0.0005 x 121 = 6,050.00; the contract
+    # applies although CNY is not an interest currency, and brings no statutory compensation
+    assert contract["interest"] == "6,050.00" and contract["compensation"] == ""
+    text = text_of(letters["Z01"].file)
+    assert "根据合同约定" in text and "6,050.00" in text and "固定补偿" not in text
+
+    # G-1 fell due in 2018, before the reference table: no interest on it, and a problem
+    # naming the customer and the invoice; G-2: 1,000 x 11.75% x 121 / 365 = 38.95
+    assert letters["G01"].planned.context["interest"] == "38.95"
+    assert letters["G01"].planned.context["compensation"] == "140.00"  # 70 + 70 by GBP tiers
+    assert [str(p) for p in result.problems] == [
+        "Ledger!E6: customer G01, invoice G-1 due 2018-06-30: no reference rate before "
+        "2019-01-01, so no interest is claimed on it; add the half-year's rate to the Policy "
+        "sheet's Interest table"
+    ]

@@ -64,7 +64,7 @@ def test_sheets_tables_and_the_as_of_name(book_path):
     refs = {name: ref for sheet in book for name, ref in sheet.tables.items()}
     assert refs == {
         "Settings": "A1:B10",
-        "Customers": "A1:Z3",
+        "Customers": "A1:AB3",
         "Ledger": "A1:O4",
         "Buckets": "A2:B8",
         "Stages": "A12:F20",
@@ -72,8 +72,8 @@ def test_sheets_tables_and_the_as_of_name(book_path):
         "Rules": "A31:B43",
         "Recovery": "A47:B53",
         "Provision": "A57:B63",
-        "Interest": "A67:B74",
-        "Compensation": "A78:B81",
+        "Interest": "A67:B83",
+        "Compensation": "A87:C91",
         "Contacts": "A1:J2",
         "History": "A1:G2",
         "Problems": "A1:D2",
@@ -183,7 +183,7 @@ def test_empty_frames_give_tables_with_one_blank_row(tmp_path):
     path = tmp_path / "new.xlsx"
     write_credit_workbook(path, {}, pd.DataFrame(), pd.DataFrame(), language="zh")
     book = openpyxl.load_workbook(path)
-    assert book["Customers"].tables["Customers"].ref == "A1:Z2"
+    assert book["Customers"].tables["Customers"].ref == "A1:AB2"
     assert book["Ledger"].tables["Ledger"].ref == "A1:O2"
     assert book["Settings"]["B3"].value == "zh"  # Language follows the builder's language
     assert book["Settings"]["B2"].value is None
@@ -229,7 +229,18 @@ def test_policy_tables_hold_numbers(book_path):
     rules = dict(book.get_table_by_name("Rules").to_python())
     assert rules["NearLimitShare"] == 0.8 and rules["HoldFromStage"] == "credit_hold"
     interest = book.get_table_by_name("Interest").to_python()
-    assert interest[0] == [dt.date(2023, 1, 1), 3.5]
+    assert interest[0] == [dt.date(2019, 1, 1), 0.0075]  # rates are fractions, as Excel's 0.75%
+    assert rules["StatutoryMargin"] == 0.08
+    compensation = book.get_table_by_name("Compensation").to_python()
+    assert compensation[:2] == [["EUR", 0, 40], ["GBP", 0, 40]]
+
+
+def test_policy_rates_show_as_percentages(book_path):
+    sheet = openpyxl.load_workbook(book_path)["Policy"]
+    assert (sheet["B68"].value, sheet["B68"].number_format) == (0.0075, "0.00%")
+    margin = next(row[1] for row in sheet.iter_rows(min_row=32, max_row=43)
+                  if row[0].value == "StatutoryMargin")  # fmt: skip
+    assert (margin.value, margin.number_format) == (0.08, "0.00%")
 
 
 def test_odd_values_do_not_break_the_write(tmp_path):

@@ -53,7 +53,7 @@ class Rules:
     first_contact_max_stage: str = "demand_letter"
     hold_from_stage: str = "credit_hold"
     default_payment_terms_days: int = 30
-    statutory_margin: Decimal = Decimal("8")
+    statutory_margin: Decimal = Decimal("0.08")  # a fraction, as Excel stores 8%
     interest_basis_days: int = 365
     interest_from_stage: str = "final_notice"  # letters from this step claim late interest
     interest_currencies: str = "GBP,EUR"  # where statutory interest applies (blank: nowhere)
@@ -99,25 +99,51 @@ DEFAULT_PROVISION: tuple[tuple[int, Decimal], ...] = (
     (1826, Decimal("1.00")),
 )
 
-# Bank of England Bank Rate in force on 31 December / 30 June: the statutory
-# reference rate for the following half-year (percent). A half-year past the
-# last row uses the last row; keep the table current on the Policy sheet.
+# Bank of England Bank Rate in force on 31 December / 30 June: the statutory reference
+# rate for the following half-year, as a fraction (0.0375 is 3.75%). The table covers the
+# UK claim window (six years, plus the running one); a half-year past the last row uses the
+# last row, one before the first has no rate (an error, never a guess). Keep the table
+# current on the Policy sheet: docs/interest.md says how.
 DEFAULT_REFERENCE_RATES: tuple[tuple[dt.date, Decimal], ...] = (
-    (dt.date(2023, 1, 1), Decimal("3.50")),
-    (dt.date(2023, 7, 1), Decimal("5.00")),
-    (dt.date(2024, 1, 1), Decimal("5.25")),
-    (dt.date(2024, 7, 1), Decimal("5.25")),
-    (dt.date(2025, 1, 1), Decimal("4.75")),
-    (dt.date(2025, 7, 1), Decimal("4.25")),
-    (dt.date(2026, 1, 1), Decimal("3.75")),
+    (dt.date(2019, 1, 1), Decimal("0.0075")),
+    (dt.date(2019, 7, 1), Decimal("0.0075")),
+    (dt.date(2020, 1, 1), Decimal("0.0075")),
+    (dt.date(2020, 7, 1), Decimal("0.0010")),
+    (dt.date(2021, 1, 1), Decimal("0.0010")),
+    (dt.date(2021, 7, 1), Decimal("0.0010")),
+    (dt.date(2022, 1, 1), Decimal("0.0025")),
+    (dt.date(2022, 7, 1), Decimal("0.0125")),
+    (dt.date(2023, 1, 1), Decimal("0.0350")),
+    (dt.date(2023, 7, 1), Decimal("0.0500")),
+    (dt.date(2024, 1, 1), Decimal("0.0525")),
+    (dt.date(2024, 7, 1), Decimal("0.0525")),
+    (dt.date(2025, 1, 1), Decimal("0.0475")),
+    (dt.date(2025, 7, 1), Decimal("0.0425")),
+    (dt.date(2026, 1, 1), Decimal("0.0375")),
+    (dt.date(2026, 7, 1), Decimal("0.0375")),
 )
 
-# UK fixed compensation per invoice: (debt from, compensation), in GBP.
-DEFAULT_COMPENSATION: tuple[tuple[Decimal, Decimal], ...] = (
-    (Decimal("0"), Decimal("40")),
-    (Decimal("1000"), Decimal("70")),
-    (Decimal("10000"), Decimal("100")),
+
+@dataclass(frozen=True, slots=True)
+class CompensationTier:
+    """Fixed compensation per overdue invoice in `currency`, for debts from `from_amount`."""
+
+    currency: str
+    from_amount: Decimal
+    amount: Decimal
+
+
+# Fixed compensation per invoice by the currency's law: the UK Act's tiers for GBP
+# (s.5A: 40 / 70 / 100), the EU directive's flat 40 for EUR (2011/7/EU art. 6); none for
+# any other currency unless the Compensation table gives it rows.
+DEFAULT_COMPENSATION: tuple[CompensationTier, ...] = (  # by currency, then amount
+    CompensationTier("EUR", Decimal("0"), Decimal("40")),
+    CompensationTier("GBP", Decimal("0"), Decimal("40")),
+    CompensationTier("GBP", Decimal("1000"), Decimal("70")),
+    CompensationTier("GBP", Decimal("10000"), Decimal("100")),
 )
+# A Compensation table written before it had a Currency column speaks of the UK tiers.
+COMPENSATION_CURRENCY_IF_BLANK = "GBP"
 
 ON_HOLD = Stage("on_hold", "On hold", "暂缓催收", None, "none (disputed)")
 
@@ -133,7 +159,7 @@ class Policy:
     recovery: tuple[tuple[int, Decimal], ...] = DEFAULT_RECOVERY
     provision: tuple[tuple[int, Decimal], ...] = DEFAULT_PROVISION
     reference_rates: tuple[tuple[dt.date, Decimal], ...] = DEFAULT_REFERENCE_RATES
-    compensation: tuple[tuple[Decimal, Decimal], ...] = DEFAULT_COMPENSATION
+    compensation: tuple[CompensationTier, ...] = DEFAULT_COMPENSATION
 
     def stage_index(self, name_or_key: object) -> int | None:
         """Return the ladder position of a stage given by key, English or Chinese name."""
@@ -191,6 +217,9 @@ _RULE_FIELDS = {
 }
 
 
+_FRACTION_RULES = frozenset({"statutory_margin"})  # rates: fractions, as Excel stores 8%
+
+
 class _TableReader:
     """Read one policy table (a DataFrame with a `row` column and `attrs` for locations)."""
 
@@ -214,6 +243,19 @@ class _TableReader:
     def where(self, record, column: str) -> Source:
         return Source(self.sheet, int(record["row"]), self.letters.get(column))
 
+    def fraction(self, record, column: str, rate: Decimal, label: str | None = None):
+        """Return `rate` if it is a fraction (8% is 0.08); else record a problem, return None."""
+        if abs(rate) <= 1:
+            return rate
+        shown = f"{rate.normalize():f}"
+        self.problems.append(
+            Problem(
+                self.where(record, column),
+                f"{label or column} {shown} is not a fraction: write {shown}%",
+            )
+        )
+        return None
+
     def number(self, record, column: str, kind=Decimal, blank_ok=False):
         value = record.get(column)
         if (
@@ -236,6 +278,30 @@ class _TableReader:
                 Problem(self.where(record, column), f'{column} "{value}" is not a number')
             )
             return None
+
+
+def _read_compensation(t: _TableReader, policy: Policy) -> Policy:
+    """The Compensation table's tiers replace the defaults of the currencies it names.
+
+    A currency the table leaves out keeps its default (the EU's flat 40 for EUR stays in a
+    workbook whose table predates the Currency column); rows without a currency are GBP.
+    """
+    if not t.require("FromAmount", "Compensation"):
+        return policy
+    tiers = []
+    for r in t.rows():
+        start, amount = t.number(r, "FromAmount"), t.number(r, "Compensation")
+        currency = str(r.get("Currency", "") or "").strip().upper()
+        if start is not None and amount is not None:
+            tiers.append(
+                CompensationTier(currency or COMPENSATION_CURRENCY_IF_BLANK, start, amount)
+            )
+    if not tiers:
+        return policy
+    named = {tier.currency for tier in tiers}
+    kept = [tier for tier in policy.compensation if tier.currency not in named]
+    ordered = sorted(kept + tiers, key=lambda tier: (tier.currency, tier.from_amount))
+    return replace(policy, compensation=tuple(ordered))
 
 
 def policy_from_tables(
@@ -305,13 +371,14 @@ def policy_from_tables(
                     continue
                 name, kind = _RULE_FIELDS[key]
                 value = str(r["Value"]).strip() if kind is str else t.number(r, "Value", kind)
+                if name in _FRACTION_RULES and value is not None:
+                    value = t.fraction(r, "Value", value, label=str(r["Key"]).strip())
                 if value is not None:
                     rules = replace(rules, **{name: value})
             policy = replace(policy, rules=rules)
     for table, attr, (a, b), kinds in (
         ("Recovery", "recovery", ("Days", "Probability"), (int, Decimal)),
         ("Provision", "provision", ("FromDays", "Rate"), (int, Decimal)),
-        ("Compensation", "compensation", ("FromAmount", "Compensation"), (Decimal, Decimal)),
     ):
         if table in tables:
             t = _TableReader(table, tables[table], problems)
@@ -320,6 +387,9 @@ def policy_from_tables(
                 pairs = [p for p in pairs if None not in p]
                 if pairs:
                     policy = replace(policy, **{attr: tuple(sorted(pairs))})
+    if "Compensation" in tables:
+        policy = _read_compensation(_TableReader("Compensation", tables["Compensation"], problems),
+                                    policy)  # fmt: skip
     if "Interest" in tables:
         t = _TableReader("Interest", tables["Interest"], problems)
         if t.require("EffectiveFrom", "ReferenceRate"):
@@ -332,6 +402,8 @@ def policy_from_tables(
                     problems.append(Problem(t.where(r, "EffectiveFrom"), f'"{when}" is not a date'))
                     continue
                 rate = t.number(r, "ReferenceRate")
+                if rate is not None:
+                    rate = t.fraction(r, "ReferenceRate", rate)
                 if rate is not None:
                     rates.append((when, rate))
             if rates:

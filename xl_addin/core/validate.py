@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from xl_addin.core.interest import parse_contract_rate
 from xl_addin.core.money import to_decimal
 from xl_addin.core.policy import Policy
 from xl_addin.core.problems import Problem, Source
@@ -77,6 +78,7 @@ def check_customers(customers: pd.DataFrame, policy: Policy) -> list[Problem]:
                     _where(customers, i, "segment"), f'segment "{segment}" is not one of {names}'
                 )
             )
+    problems += _check_contract_rates(customers)
     for i, stage in enumerate(customers["last_stage"]):
         if stage and policy.stage_index(stage) is None:
             problems.append(
@@ -84,6 +86,23 @@ def check_customers(customers: pd.DataFrame, policy: Policy) -> list[Problem]:
                     _where(customers, i, "last_stage"), f'"{stage}" is not a stage of the ladder'
                 )
             )
+    return problems
+
+
+def _check_contract_rates(customers: pd.DataFrame) -> list[Problem]:
+    """A contract rate that is no rate, or a percent typed as a number (8 for 8%)."""
+    if "contract_rate" not in customers:
+        return []
+    problems = []
+    pers = customers.get("contract_rate_per", pd.Series([None] * len(customers)))
+    for i, (value, per) in enumerate(zip(customers["contract_rate"], pers, strict=True)):
+        _, per_problem = parse_contract_rate(None, per)
+        if per_problem:
+            problems.append(Problem(_where(customers, i, "contract_rate_per"), per_problem))
+            continue
+        _, problem = parse_contract_rate(value, per)
+        if problem:
+            problems.append(Problem(_where(customers, i, "contract_rate"), problem))
     return problems
 
 

@@ -305,6 +305,8 @@ def _customers(rng: np.random.Generator, count: int) -> pd.DataFrame:
             "LastStage": "",
             "LastContactDate": None,
             "Notes": notes,
+            "ContractRate": None,  # statutory interest only (docs/interest.md)
+            "ContractRatePer": "",
         }
     )
     return frame[[c.header for c in CUSTOMERS.columns]].astype(

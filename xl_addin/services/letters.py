@@ -21,8 +21,13 @@ import numpy as np
 import pandas as pd
 
 from xl_addin.core.dunning import EMPTY_ITEMS, SEND, SKIP, items_by_customer, listed_rows
-from xl_addin.core.interest import fixed_compensation, late_interest
-from xl_addin.core.problems import Problem
+from xl_addin.core.interest import (
+    first_reference_date,
+    fixed_compensation,
+    late_interest,
+    no_reference_rate,
+)
+from xl_addin.core.problems import Problem, Source
 from xl_addin.documents.fields import (
     branch_fields,
     customer_fields,
@@ -69,12 +74,26 @@ BODIES = {
 }  # fmt: skip
 
 
+# What a letter's interest paragraph cites: the contract, or the law of the debt's currency.
+INTEREST_LAW = {
+    "en": {"contract": "the terms of our contract",
+           "GBP": "the Late Payment of Commercial Debts (Interest) Act 1998",
+           "EUR": "the Late Payment Directive 2011/7/EU",
+           "": "the applicable late-payment law"},
+    "zh": {"contract": "合同约定",
+           "GBP": "英国《1998年商业债务逾期付款（利息）法》",
+           "EUR": "欧盟《逾期付款指令》（2011/7/EU）",
+           "": "相关逾期付款法律规定"},
+}  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class LettersResult:
     as_of: dt.date
     plan: pd.DataFrame  # every customer: action (send/skip), stage, amount, reason
     issued: IssueResult | None  # None for a dry run
     backup: Path | None = None
+    problems: tuple[Problem, ...] = ()  # found while writing: e.g. an invoice with no rate
 
 
 def run_letters(
@@ -110,7 +129,8 @@ def run_letters(
         if dry_run:
             return LettersResult(when, plan, None)
         pack = pack_of(settings)
-        planned = _documents(loaded, state, plan, pack, when)
+        found: list[Problem] = []
+        planned = _documents(loaded, state, plan, pack, when, found)
         folder = out or path.parent / (settings.output_folder or f"letters {when}")
         issued = issue_run(
             planned, journal=journal, kind="letters", pack=pack, settings=settings, as_of=when,
@@ -126,7 +146,7 @@ def run_letters(
         sheets = [contacts_sheet(loaded, issued.documents, settings.language)]
         backup = write_back(path, writer, updates, journal, settings.language, progress,
                             sheets=sheets)  # fmt: skip
-    return LettersResult(when, plan, issued, backup)
+    return LettersResult(when, plan, issued, backup, tuple(found))
 
 
 def _skipped(plan: pd.DataFrame, customers: pd.DataFrame, base_currency: str):
@@ -136,7 +156,7 @@ def _skipped(plan: pd.DataFrame, customers: pd.DataFrame, base_currency: str):
                              rows["overdue_cents"], rows["reason"])  # fmt: skip
 
 
-def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date):
+def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, problems):
     settings = loaded.book.settings
     policy = loaded.book.policy
     customers, aging = loaded.customers, state.aging
@@ -166,10 +186,13 @@ def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date):
             "reply_by": date_text(when + dt.timedelta(days=policy.rules.reply_days), lang),
             "stage": row.next_key, "stage_name": _stage_name(policy, row.next_code, lang),
             "first_contact": bool(row.first_contact),
-            "interest": "", "compensation": "",
+            "interest": "", "compensation": "", "interest_law": "",
         }  # fmt: skip
-        if interest_from is not None and row.next_code >= interest_from and currency in statutory:
-            context |= _interest(items, when, policy, lang)
+        if interest_from is not None and row.next_code >= interest_from:
+            charges, found = _interest(customer, currency, items, when, policy, lang, statutory,
+                                       state.ledger)  # fmt: skip
+            context |= charges
+            problems += found
         if row.kind == "call_sheet":
             context |= _call_facts(customer, row, lang)
         name = str(customer.get("name") or row.customer_id)
@@ -204,14 +227,66 @@ def _item(item, lang: str) -> dict[str, object]:
     }  # fmt: skip
 
 
-def _interest(items: pd.DataFrame, when, policy, lang: str) -> dict[str, object]:
-    cents, _ = late_interest(items["open_cents"].to_numpy(), items["due_date"].to_numpy(),
-                             np.datetime64(when, "D"), None, policy)  # fmt: skip
-    interest = money(int(cents.sum()))
-    compensation = sum((fixed_compensation(money(c), policy) for c in items["amount_cents"]),
-                       Decimal(0))  # fmt: skip
-    return {**money_fields("interest", interest, lang),
-            **money_fields("compensation", compensation, lang)}  # fmt: skip
+def _interest(
+    customer,
+    currency: str,
+    items: pd.DataFrame,
+    when: dt.date,
+    policy,
+    lang: str,
+    statutory: set[str],
+    ledger: pd.DataFrame,
+) -> tuple[dict[str, object], list[Problem]]:
+    """Late interest and fixed compensation for a letter, and any invoice without a rate.
+
+    A customer's contract rate (yearly or daily) applies whatever the currency: the
+    contract, not the statute, gives the right; it brings no statutory compensation (the
+    UK Act's fixed sum comes with statutory interest, s.5A). Without one, statutory
+    interest and the currency's compensation (GBP tiers, EUR 40, else none) apply to the
+    currencies in the interest_currencies rule only.
+    """
+    rate = customer.get("contract_rate_value")
+    contract = rate is not None and not pd.isna(rate)
+    if not contract and currency not in statutory:
+        return {}, []
+    due = items["due_date"].to_numpy()
+    rates = np.full(len(items), float(rate) if contract else np.nan)
+    per_day = bool(customer.get("contract_rate_per_day"))
+    until = np.datetime64(when, "D")
+    cents, _ = late_interest(items["open_cents"].to_numpy(), due, until, rates, policy,
+                             per_day=per_day)  # fmt: skip
+    compensation = Decimal(0)
+    if not contract:
+        for amount in items["amount_cents"]:
+            compensation += fixed_compensation(money(amount), currency, policy)
+    laws = INTEREST_LAW[lang]
+    fields = {
+        **money_fields("interest", money(int(cents.sum())), lang),
+        **money_fields("compensation", compensation, lang),
+        "interest_law": laws["contract"] if contract else laws.get(currency, laws[""]),
+    }
+    if not compensation:
+        fields["compensation"] = ""  # the letter then claims interest only
+    missing = np.flatnonzero(no_reference_rate(due, rates, policy))
+    return fields, [_no_reference_rate(customer, items.iloc[i], policy, ledger) for i in missing]
+
+
+def _no_reference_rate(customer, item, policy, ledger: pd.DataFrame) -> Problem:
+    """An invoice overdue from before the reference table, located at its due date."""
+    rows = ledger["row"][ledger["doc_no"] == item.doc_no] if "row" in ledger else []
+    where = Source(
+        ledger.attrs.get("sheet", "Ledger"),
+        int(rows.iloc[0]) if len(rows) else None,
+        ledger.attrs.get("letters", {}).get("due_date"),
+    )
+    due = pd.Timestamp(item.due_date).date()
+    first = first_reference_date(policy)
+    return Problem(
+        where,
+        f"customer {customer['customer_id']}, invoice {item.doc_no} due {due}: no reference "
+        f"rate before {first}, so no interest is claimed on it; add the half-year's rate to "
+        "the Policy sheet's Interest table",
+    )
 
 
 def _call_facts(customer, row, lang: str) -> dict[str, object]:

@@ -46,7 +46,8 @@ YES_NO = ("Y", "N")
 
 DATE_FORMAT = "yyyy-mm-dd"
 MONEY_FORMAT = "#,##0.00"
-NUMBER_FORMATS = {"money": MONEY_FORMAT, "share": "0.0%", "rate": "0.00"}
+PERCENT_FORMAT = "0.00%"  # rates are fractions, as Excel stores percentages: 0.08 shows 8.00%
+NUMBER_FORMATS = {"money": MONEY_FORMAT, "share": "0.0%", "rate": PERCENT_FORMAT}
 
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -69,16 +70,23 @@ POLICY_TITLES = {
     "Rules": ("Rules", "规则 Rules"),
     "Recovery": ("Recovery: chance of collecting by days overdue", "回收概率 Recovery：按逾期天数"),
     "Provision": ("Provision: bad-debt rate by age in days", "坏账准备 Provision：按账龄天数"),
-    "Interest": ("Interest: reference rate (percent) from", "基准利率 Interest（%）：生效日"),
+    "Interest": (
+        "Interest: reference rate (Bank Rate on 31 Dec / 30 Jun) for the half-year from",
+        "基准利率 Interest：自该半年起适用的英格兰银行基准利率",
+    ),
     "Compensation": (
-        "Compensation: fixed per invoice, from amount",
-        "固定补偿 Compensation：按发票金额",
+        "Compensation: fixed per invoice, by currency, from amount",
+        "固定补偿 Compensation：按币种及发票金额",
     ),
 }
 
 
 class Formula(str):
     """A cell formula (=...), written as a formula; any other text starting with = stays text."""
+
+
+class Percent(Decimal):
+    """A rate in a column of mixed values, written as a percentage (0.08 shows 8.00%)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +258,7 @@ def policy_blocks(policy: Policy) -> tuple[Block, ...]:
                 ("FirstContactMaxStage", rules.first_contact_max_stage),
                 ("HoldFromStage", rules.hold_from_stage),
                 ("DefaultPaymentTermsDays", rules.default_payment_terms_days),
-                ("StatutoryMargin", rules.statutory_margin),
+                ("StatutoryMargin", Percent(rules.statutory_margin)),
                 ("InterestBasisDays", rules.interest_basis_days),
                 ("InterestFromStage", rules.interest_from_stage),
                 ("InterestCurrencies", rules.interest_currencies),
@@ -264,9 +272,9 @@ def policy_blocks(policy: Policy) -> tuple[Block, ...]:
         ),
         _rows_block(
             "Compensation",
-            ("FromAmount", "Compensation"),
-            ("money", "money"),
-            policy.compensation,
+            ("Currency", "FromAmount", "Compensation"),
+            ("text", "money", "money"),
+            [(t.currency, t.from_amount, t.amount) for t in policy.compensation],
         ),
     )
 
@@ -320,6 +328,8 @@ def _cell(sheet, value: object, kind: str) -> object:
         return cell
     if isinstance(value, dt.date):
         number_format = DATE_FORMAT
+    elif isinstance(value, Percent):
+        number_format = PERCENT_FORMAT
     elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         number_format = NUMBER_FORMATS.get(kind)
     else:

@@ -60,6 +60,10 @@ CUSTOMERS = TableSpec(
         Column("LastStage", "last_stage", "text", False, ("上次催收阶段",)),
         Column("LastContactDate", "last_contact_date", "date", False, ("上次联系日期",)),
         Column("Notes", "notes", "text", False, ("备注",)),
+        # The agreed late-payment rate (replaces the statutory one): 8%, 0.05%/day, 日万分之五;
+        # ContractRatePer says year or day (年 / 日), blank a year. See docs/interest.md.
+        Column("ContractRate", "contract_rate", "raw", False, ("合同利率", "违约金利率")),
+        Column("ContractRatePer", "contract_rate_per", "text", False, ("合同利率单位", "利率单位")),
     ),
     (
         Column("Balance", "balance", "money", aliases=("余额",)),
