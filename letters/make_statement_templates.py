@@ -14,6 +14,7 @@ of audit confirmations).
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 from docx import Document
@@ -36,6 +37,7 @@ TEXT = {
         "ref": "Reference: {{ reference }}    Date: {{ date }}    Customer No.: {{ customer.id }}",
         "opening": "Opening balance at {{ opening_date }}",
         "headers": ("Date", "Type", "Document", "Description", "Debit", "Credit", "Balance"),
+        "widths": (3.0, 1.9, 2.3, 3.2, 2.3, 2.3, 2.4),  # cm, 17.4 between the margins
         "disputed": "Disputed",
         "closing": "Closing balance at {{ closing_date }}",
         "words": "{% if in_credit %}Amount we owe you, in words{% else %}Closing balance in "
@@ -47,6 +49,7 @@ TEXT = {
         "unapplied": "Unapplied payments and credits: {{ currency }} {{ unapplied }}",
         "items_title": "Items overdue or disputed at {{ closing_date }}",
         "item_headers": ("Document", "Date", "Due date", "Days overdue", "Open amount", "Status"),
+        "item_widths": (2.3, 3.2, 3.2, 2.6, 2.9, 2.2),
         "overdue_mark": "Overdue",
         "credit": "The balance is in your favour: at {{ closing_date }} we owe you {{ currency }} "
                   "{{ closing_abs }}, and no payment is due from you. Please let us know whether "
@@ -91,6 +94,7 @@ TEXT = {
         "ref": "编号：{{ reference }}    日期：{{ date }}    客户编号：{{ customer.id }}",
         "opening": "期初余额（{{ opening_date }}）",
         "headers": ("日期", "类型", "单据号", "摘要", "借方", "贷方", "余额"),
+        "widths": (3.4, 1.3, 2.3, 3.4, 2.3, 2.3, 2.4),  # 2026年11月18日 on one line
         "disputed": "有争议",
         "closing": "期末余额（{{ closing_date }}）",
         "words": "{% if in_credit %}本公司应付金额（大写）{% else %}大写金额{% endif %}："
@@ -102,6 +106,7 @@ TEXT = {
         "unapplied": "未核销收款及贷项：{{ currency }} {{ unapplied }}",
         "items_title": "逾期及有争议单据（截至{{ closing_date }}）",
         "item_headers": ("单据号", "单据日期", "到期日", "逾期天数", "未付金额", "状态"),
+        "item_widths": (2.3, 3.4, 3.4, 2.0, 2.9, 1.8),
         "overdue_mark": "逾期",
         "credit": "截至{{ closing_date }}，贵司账户为贷方余额，本公司应付贵司{{ currency }} "
                   "{{ closing_abs }}，贵司无需付款。如需退款或抵扣今后货款，请告知本公司。",
@@ -155,7 +160,7 @@ def make(lang: str) -> Path:
     table = doc.add_table(rows=6, cols=7)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    widths = (Cm(2.2), Cm(1.5), Cm(2.8), Cm(4.2), Cm(2.4), Cm(2.4), Cm(2.6))
+    widths = tuple(Cm(width) for width in t["widths"])
     header, opening, loop, body, end, closing = table.rows
     # docxtpl replaces a row holding a {%tr %} tag by the tag: the row between repeats.
     _cell(loop.cells[0], "{%tr for line in lines %}")
@@ -181,9 +186,7 @@ def make(lang: str) -> Path:
     _cell(closing.cells[4], "{{ total_debit }}", right=True, bold=True)
     _cell(closing.cells[5], "{{ total_credit }}", right=True, bold=True)
     _cell(closing.cells[6], "{{ closing }}", right=True, bold=True)
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = width
+    _grid(table, widths)
 
     _para(doc, "{%p if closing_value %}", space_after=0)
     _para(doc, t["words"], bold=True, space_before=6)
@@ -197,7 +200,9 @@ def make(lang: str) -> Path:
     _cell(aging.rows[2].cells[0], "{%tr endfor %}")
     for row in aging.rows:
         row.cells[0].width, row.cells[1].width = Cm(3.5), Cm(3.5)
-    _para(doc, "{%p if closing_value > 0 %}", space_after=0)
+    # "Overdue: 0.00" says nothing when all that is overdue is disputed: the next line does.
+    _para(doc, "{%p if closing_value > 0 and (total_overdue_value or not "
+               "total_disputed_overdue_value) %}", space_after=0)  # fmt: skip
     _para(doc, t["overdue"], space_before=4, space_after=0)
     _para(doc, "{%p endif %}", space_after=0)
     _para(doc, "{%p if total_disputed_value %}", space_after=0)
@@ -215,6 +220,7 @@ def make(lang: str) -> Path:
     _para(doc, t["query"])
     _para(doc, t["sign"], space_before=6)
 
+    slip_start = len(doc.paragraphs)
     _para(doc, t["cut"], color=GREY, size=8, space_before=12, align=WD_ALIGN_PARAGRAPH.CENTER)
     slip = doc.add_paragraph()
     slip.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -236,13 +242,47 @@ def make(lang: str) -> Path:
     for cell, text in zip(boxes.rows[0].cells, t["boxes"], strict=True):
         _cell(cell, text, bold=True, size=9, shade=True)
     boxes.rows[1].height = Cm(2.4)
+    _keep_together(doc.paragraphs[slip_start:], (differences, boxes))
 
     target = HERE / lang / "statement.docx"
     target.parent.mkdir(parents=True, exist_ok=True)
     doc.core_properties.author = "xl_addin"
     doc.core_properties.title = t["title"]
     doc.save(target)
+    _fix_timestamps(target)
     return target
+
+
+def _grid(table, widths) -> None:
+    """Fixed column widths, in the grid (which LibreOffice reads) and the cells (Word's)."""
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths, strict=True):
+            cell.width = width
+
+
+def _fix_timestamps(path: Path) -> None:
+    """Rewrite the package with fixed member dates: the same script gives the same bytes."""
+    with zipfile.ZipFile(path) as archive:
+        members = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            archive.writestr(zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)), data,
+                             compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip
+
+
+def _keep_together(paragraphs, tables) -> None:
+    """Keep the tear-off slip on one page: a slip cut across two pages cannot be returned."""
+    for paragraph in paragraphs:
+        paragraph.paragraph_format.keep_with_next = True
+    for table in tables:
+        for row in table.rows:
+            row._tr.get_or_add_trPr().append(row._tr.makeelement(qn("w:cantSplit"), {}))
+            for cell in row.cells:
+                for paragraph in cell.paragraphs:
+                    paragraph.paragraph_format.keep_with_next = True
 
 
 def _items(doc, t) -> None:
@@ -266,13 +306,7 @@ def _items(doc, t) -> None:
         _cell(cell, title, bold=True, shade=True, right=position in (3, 4))
         _cell(body.cells[position], text, right=position in (3, 4), bold=position == 5)
     # Dates need room ("15 September 2026"); the grid is what LibreOffice lays out by.
-    widths = (Cm(2.5), Cm(3.2), Cm(3.2), Cm(2.6), Cm(2.9), Cm(2.4))
-    table.autofit = False
-    for column, width in zip(table.columns, widths, strict=True):
-        column.width = width
-    for table_row in table.rows:
-        for cell, width in zip(table_row.cells, widths, strict=True):
-            cell.width = width
+    _grid(table, tuple(Cm(width) for width in t["item_widths"]))
     _para(doc, "{%p endif %}", space_after=0)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import json
+from pathlib import Path
 
 import docx
 import openpyxl
@@ -227,7 +229,8 @@ def test_when_everything_overdue_is_disputed_no_payment_is_asked_for(sides):
     en = read(sides["C014"])
     assert ("No payment is requested with this statement: the overdue items, GBP 900.00, are "
             "disputed and under review.") in en  # fmt: skip
-    assert "Please pay" not in en
+    assert "Please pay" not in en and "Of which overdue" not in en  # not "GBP 0.00"
+    assert "Of which disputed, under review: GBP 900.00" in en
     assert "C014-31 | 1 September 2026 | 1 October 2026 | 60 | 900.00 | Disputed" in en
     zh = read(sides["C015"])
     assert "本对账单不要求付款：逾期款项CNY 900.00有争议，正在核实中" in zh
@@ -250,3 +253,16 @@ def test_the_reply_by_date_counts_from_the_issue_date(sides, tmp_path):
                            out=tmp_path / "early", force=True, only=("C012",))  # fmt: skip
     text = read(early.issued.documents[0])
     assert "Date: 30 November 2026" in text and "by 10 December 2026" in text
+
+
+def test_the_shipped_statement_templates_are_what_the_script_makes(tmp_path, monkeypatch):
+    letters = Path(__file__).resolve().parents[2] / "letters"
+    spec = importlib.util.spec_from_file_location(
+        "make_statements", letters / "make_statement_templates.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr(script, "HERE", tmp_path)
+    for lang in ("en", "zh"):
+        made = script.make(lang).read_bytes()
+        assert made == (letters / lang / "statement.docx").read_bytes(), lang
