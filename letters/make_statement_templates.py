@@ -14,6 +14,7 @@ of audit confirmations).
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 from docx import Document
@@ -25,6 +26,7 @@ from docx.shared import Cm, Pt, RGBColor
 
 HERE = Path(__file__).resolve().parent
 GREY = RGBColor(0x55, 0x55, 0x55)
+MARK = RGBColor(0xA0, 0x10, 0x10)  # the "Disputed" marker: dark red, bold, still clear in grey
 
 TEXT = {
     "en": {
@@ -35,14 +37,36 @@ TEXT = {
         "ref": "Reference: {{ reference }}    Date: {{ date }}    Customer No.: {{ customer.id }}",
         "opening": "Opening balance at {{ opening_date }}",
         "headers": ("Date", "Type", "Document", "Description", "Debit", "Credit", "Balance"),
+        "widths": (3.0, 1.9, 2.3, 3.2, 2.3, 2.3, 2.4),  # cm, 17.4 between the margins
+        "disputed": "Disputed",
         "closing": "Closing balance at {{ closing_date }}",
-        "words": "Amount due in words: {{ total_in_words }}",
+        "words": "{% if in_credit %}Amount we owe you, in words{% else %}Closing balance in "
+                 "words{% endif %}: {{ total_in_words }}",
         "aging_title": "Age of the closing balance ({{ currency }})",
-        "overdue": "Of which overdue: {{ currency }} {{ total_overdue }}",
+        "overdue": "Of which overdue: {{ currency }} {{ total_overdue }}{% if total_disputed_value "
+                   "%}, not counting disputed items{% endif %}",
+        "disputed_total": "Of which disputed, under review: {{ currency }} {{ total_disputed }}",
         "unapplied": "Unapplied payments and credits: {{ currency }} {{ unapplied }}",
-        "pay": "Please pay the overdue amount to {{ branch.bank }}, quoting your customer "
-               "number {{ customer.id }}. If you have already paid, thank you, and please "
-               "disregard the overdue figure.",
+        "items_title": "Items overdue or disputed at {{ closing_date }}",
+        "item_headers": ("Document", "Date", "Due date", "Days overdue", "Open amount", "Status"),
+        "item_widths": (2.3, 3.2, 3.2, 2.6, 2.9, 2.2),
+        "overdue_mark": "Overdue",
+        "credit": "The balance is in your favour: at {{ closing_date }} we owe you {{ currency }} "
+                  "{{ closing_abs }}, and no payment is due from you. Please let us know whether "
+                  "you would like it refunded or set against your next invoices.",
+        "nil": "The balance of your account at {{ closing_date }} is nil: no payment is due.",
+        "pay": "Please pay the overdue amount of {{ currency }} {{ total_overdue }} to "
+               "{{ branch.bank }}, quoting your customer number {{ customer.id }}. If you have "
+               "already paid, thank you, and please disregard this request."
+               "{% if total_disputed_overdue_value %} The items marked Disputed are under review "
+               "and are not included in this amount.{% endif %}",
+        "all_disputed": "No payment is requested with this statement: the overdue items, "
+                        "{{ currency }} {{ total_disputed_overdue }}, are disputed and under "
+                        "review. We will write to you when they are resolved.",
+        "not_due": "Nothing is overdue. Please pay the open items by their due dates to "
+                   "{{ branch.bank }}, quoting your customer number {{ customer.id }}."
+                   "{% if total_disputed_value %} The items marked Disputed are under review."
+                   "{% endif %}",
         "query": "Please check this statement and return the reply slip below by "
                  "{{ reply_by }}. If anything differs from your records, list the differences "
                  "on the slip so that we can settle them before the next statement.",
@@ -53,6 +77,10 @@ TEXT = {
         "slip_ref": "Statement {{ reference }}, {{ customer.name }} ({{ customer.id }})",
         "agree": "☐ We confirm that the balance of {{ currency }} {{ closing }} owed to "
                  "{{ branch.name }} as at {{ closing_date }} is correct.",
+        "agree_credit": "☐ We confirm that the balance of {{ currency }} {{ closing_abs }} owed "
+                        "to us by {{ branch.name }} as at {{ closing_date }} is correct.",
+        "agree_nil": "☐ We confirm that our account with {{ branch.name }} had a nil balance as "
+                     "at {{ closing_date }}.",
         "differ": "☐ The balance differs. Our records show {{ currency }} ______________ as at "
                   "{{ closing_date }}; the differences are listed below.",
         "diff_headers": ("Document", "Date", "Amount", "Explanation"),
@@ -61,29 +89,52 @@ TEXT = {
     "zh": {
         "font": "Calibri", "east_asia": "SimSun",
         "title": "对 账 单",
-        "period": "对账期间:{{ period_text }}",
+        "period": "对账期间：{{ period_text }}",
         "to": "致",
-        "ref": "编号:{{ reference }}    日期:{{ date }}    客户编号:{{ customer.id }}",
-        "opening": "期初余额({{ opening_date }})",
+        "ref": "编号：{{ reference }}    日期：{{ date }}    客户编号：{{ customer.id }}",
+        "opening": "期初余额（{{ opening_date }}）",
         "headers": ("日期", "类型", "单据号", "摘要", "借方", "贷方", "余额"),
-        "closing": "期末余额({{ closing_date }})",
-        "words": "大写金额:{{ total_in_words }}",
-        "aging_title": "期末余额账龄({{ currency }})",
-        "overdue": "其中逾期:{{ currency }} {{ total_overdue }}",
-        "unapplied": "未核销收款及贷项:{{ currency }} {{ unapplied }}",
-        "pay": "请将逾期款项汇入:{{ branch.bank }},并注明客户编号 {{ customer.id }}。"
-               "如已付款,谢谢,请忽略逾期金额。",
-        "query": "请核对本对账单,并于 {{ reply_by }} 前将下方回执签章寄回。如与贵公司账面不符,"
-                 "请在回执中列明差异,以便在下期对账前核实处理。",
+        "widths": (3.4, 1.3, 2.3, 3.4, 2.3, 2.3, 2.4),  # 2026年11月18日 on one line
+        "disputed": "有争议",
+        "closing": "期末余额（{{ closing_date }}）",
+        "words": "{% if in_credit %}本公司应付金额（大写）{% else %}大写金额{% endif %}："
+                 "{{ total_in_words }}",
+        "aging_title": "期末余额账龄（{{ currency }}）",
+        "overdue": "其中逾期：{{ currency }} {{ total_overdue }}{% if total_disputed_value %}"
+                   "（不含有争议款项）{% endif %}",
+        "disputed_total": "其中有争议（核实中）：{{ currency }} {{ total_disputed }}",
+        "unapplied": "未核销收款及贷项：{{ currency }} {{ unapplied }}",
+        "items_title": "逾期及有争议单据（截至{{ closing_date }}）",
+        "item_headers": ("单据号", "单据日期", "到期日", "逾期天数", "未付金额", "状态"),
+        "item_widths": (2.3, 3.4, 3.4, 2.0, 2.9, 1.8),
+        "overdue_mark": "逾期",
+        "credit": "截至{{ closing_date }}，贵司账户为贷方余额，本公司应付贵司{{ currency }} "
+                  "{{ closing_abs }}，贵司无需付款。如需退款或抵扣今后货款，请告知本公司。",
+        "nil": "截至{{ closing_date }}，贵司账户余额为零，无需付款。",
+        "pay": "请将逾期款项{{ currency }} {{ total_overdue }}汇入：{{ branch.bank }}，并注明客户"
+               "编号{{ customer.id }}。如已付款，谢谢，请忽略本付款请求。"
+               "{% if total_disputed_overdue_value %}标注“有争议”的款项正在核实，不在本次付款"
+               "金额之内。{% endif %}",
+        "all_disputed": "本对账单不要求付款：逾期款项{{ currency }} {{ total_disputed_overdue }}"
+                        "有争议，正在核实中，处理结果将另行函告。",
+        "not_due": "目前无逾期款项。请于到期日前将款项汇入：{{ branch.bank }}，并注明客户编号"
+                   "{{ customer.id }}。{% if total_disputed_value %}标注“有争议”的款项正在核实。"
+                   "{% endif %}",
+        "query": "请核对本对账单，并于{{ reply_by }}前将下方回执签章寄回。如与贵公司账面不符，"
+                 "请在回执中列明差异，以便在下期对账前核实处理。",
         "sign": "{{ branch.signatory }}\n{{ branch.name }}",
         "cut": "✂ - - - - - - - - - - - - - - 请沿此线剪下 - - - - - - - - - - - - - -",
-        "slip_title": "回  执(余额确认)",
-        "slip_to": "请寄回:{{ branch.name }},{{ branch.address }}  {{ branch.email }}",
-        "slip_ref": "对账单编号 {{ reference }},{{ customer.name }}({{ customer.id }})",
-        "agree": "☐ 经核对,截至 {{ closing_date }} 本公司欠 {{ branch.name }} 余额 "
-                 "{{ currency }} {{ closing }},数额相符。",
-        "differ": "☐ 数额不符。截至 {{ closing_date }} 本公司账面余额为 {{ currency }} "
-                  "______________,差异明细如下。",
+        "slip_title": "回  执（余额确认）",
+        "slip_to": "请寄回：{{ branch.name }}，{{ branch.address }}  {{ branch.email }}",
+        "slip_ref": "对账单编号{{ reference }}，{{ customer.name }}（{{ customer.id }}）",
+        "agree": "☐ 经核对，截至{{ closing_date }}，本公司欠{{ branch.name }}余额{{ currency }} "
+                 "{{ closing }}，数额相符。",
+        "agree_credit": "☐ 经核对，截至{{ closing_date }}，{{ branch.name }}应付本公司余额"
+                        "{{ currency }} {{ closing_abs }}，数额相符。",
+        "agree_nil": "☐ 经核对，截至{{ closing_date }}，本公司与{{ branch.name }}往来余额为零，"
+                     "数额相符。",
+        "differ": "☐ 数额不符。截至{{ closing_date }}，本公司账面余额为{{ currency }} "
+                  "______________，差异明细如下。",
         "diff_headers": ("单据号", "日期", "金额", "差异说明"),
         "boxes": ("经办人签字", "单位盖章", "日期"),
     },
@@ -109,7 +160,7 @@ def make(lang: str) -> Path:
     table = doc.add_table(rows=6, cols=7)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    widths = (Cm(2.2), Cm(1.5), Cm(2.8), Cm(4.2), Cm(2.4), Cm(2.4), Cm(2.6))
+    widths = tuple(Cm(width) for width in t["widths"])
     header, opening, loop, body, end, closing = table.rows
     # docxtpl replaces a row holding a {%tr %} tag by the tag: the row between repeats.
     _cell(loop.cells[0], "{%tr for line in lines %}")
@@ -126,16 +177,20 @@ def make(lang: str) -> Path:
     )  # fmt: skip
     for position, (cell, text) in enumerate(zip(body.cells, line, strict=True)):
         _cell(cell, text, right=position >= 4, size=9)
+    # A disputed document keeps its place in the running balance and says so.
+    _run(body.cells[3].paragraphs[0],
+         "{% if line.disputed %}{% if line.description %} {% endif %}" + t["disputed"]
+         + "{% endif %}", size=9, bold=True, color=MARK)  # fmt: skip
     _cell(closing.cells[0], t["closing"], bold=True)
     closing.cells[0].merge(closing.cells[3])
     _cell(closing.cells[4], "{{ total_debit }}", right=True, bold=True)
     _cell(closing.cells[5], "{{ total_credit }}", right=True, bold=True)
     _cell(closing.cells[6], "{{ closing }}", right=True, bold=True)
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = width
+    _grid(table, widths)
 
+    _para(doc, "{%p if closing_value %}", space_after=0)
     _para(doc, t["words"], bold=True, space_before=6)
+    _para(doc, "{%p endif %}", space_after=0)
     _para(doc, t["aging_title"], bold=True, space_before=6, space_after=2)
     aging = doc.add_table(rows=3, cols=2)
     aging.style = "Table Grid"
@@ -145,21 +200,35 @@ def make(lang: str) -> Path:
     _cell(aging.rows[2].cells[0], "{%tr endfor %}")
     for row in aging.rows:
         row.cells[0].width, row.cells[1].width = Cm(3.5), Cm(3.5)
+    # "Overdue: 0.00" says nothing when all that is overdue is disputed: the next line does.
+    _para(doc, "{%p if closing_value > 0 and (total_overdue_value or not "
+               "total_disputed_overdue_value) %}", space_after=0)  # fmt: skip
     _para(doc, t["overdue"], space_before=4, space_after=0)
+    _para(doc, "{%p endif %}", space_after=0)
+    _para(doc, "{%p if total_disputed_value %}", space_after=0)
+    _para(doc, t["disputed_total"], space_after=0)
+    _para(doc, "{%p endif %}", space_after=0)
     _para(doc, "{%p if unapplied_value %}", space_after=0)
     _para(doc, t["unapplied"], space_after=0)
     _para(doc, "{%p endif %}", space_after=0)
-    _para(doc, t["pay"], space_before=6)
+    _items(doc, t)
+    # One request, by the side the balance is on and what of it is overdue and undisputed.
+    _choice(doc, (("in_credit", t["credit"]), ("closing_value == 0", t["nil"]),
+                  ("total_overdue_value", t["pay"]),
+                  ("total_disputed_overdue_value", t["all_disputed"]), ("", t["not_due"])),
+            space_before=6)  # fmt: skip
     _para(doc, t["query"])
     _para(doc, t["sign"], space_before=6)
 
+    slip_start = len(doc.paragraphs)
     _para(doc, t["cut"], color=GREY, size=8, space_before=12, align=WD_ALIGN_PARAGRAPH.CENTER)
     slip = doc.add_paragraph()
     slip.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _run(slip, t["slip_title"], size=13, bold=True)
     _para(doc, t["slip_to"], size=9, color=GREY, space_after=0)
     _para(doc, t["slip_ref"], size=9, color=GREY)
-    _para(doc, t["agree"])
+    _choice(doc, (("in_credit", t["agree_credit"]), ("closing_value == 0", t["agree_nil"]),
+                  ("", t["agree"])))  # fmt: skip
     _para(doc, t["differ"])
     differences = doc.add_table(rows=4, cols=4)
     differences.style = "Table Grid"
@@ -173,13 +242,84 @@ def make(lang: str) -> Path:
     for cell, text in zip(boxes.rows[0].cells, t["boxes"], strict=True):
         _cell(cell, text, bold=True, size=9, shade=True)
     boxes.rows[1].height = Cm(2.4)
+    _keep_together(doc.paragraphs[slip_start:], (differences, boxes))
 
     target = HERE / lang / "statement.docx"
     target.parent.mkdir(parents=True, exist_ok=True)
     doc.core_properties.author = "xl_addin"
     doc.core_properties.title = t["title"]
     doc.save(target)
+    _fix_timestamps(target)
     return target
+
+
+def _grid(table, widths) -> None:
+    """Fixed column widths, in the grid (which LibreOffice reads) and the cells (Word's)."""
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths, strict=True):
+            cell.width = width
+
+
+def _fix_timestamps(path: Path) -> None:
+    """Rewrite the package with fixed member dates: the same script gives the same bytes."""
+    with zipfile.ZipFile(path) as archive:
+        members = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            archive.writestr(zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)), data,
+                             compress_type=zipfile.ZIP_DEFLATED)  # fmt: skip
+
+
+def _keep_together(paragraphs, tables) -> None:
+    """Keep the tear-off slip on one page: a slip cut across two pages cannot be returned."""
+    for paragraph in paragraphs:
+        paragraph.paragraph_format.keep_with_next = True
+    for table in tables:
+        for row in table.rows:
+            row._tr.get_or_add_trPr().append(row._tr.makeelement(qn("w:cantSplit"), {}))
+            for cell in row.cells:
+                for paragraph in cell.paragraphs:
+                    paragraph.paragraph_format.keep_with_next = True
+
+
+def _items(doc, t) -> None:
+    """The open items overdue or disputed at the period end, shown only when there are some."""
+    _para(doc, "{%p if items %}", space_after=0)
+    _para(doc, t["items_title"], bold=True, space_before=6, space_after=2)
+    table = doc.add_table(rows=4, cols=6)
+    table.style = "Table Grid"
+    header, loop, body, end = table.rows
+    _cell(loop.cells[0], "{%tr for item in items %}")
+    _cell(end.cells[0], "{%tr endfor %}")
+    row = (
+        "{{ item.doc_no }}", "{{ item.doc_date }}", "{{ item.due_date }}",
+        "{% if item.days_overdue > 0 %}{{ item.days_overdue }}{% endif %}", "{{ item.open_amount }}",
+        "{% if item.disputed %}" + t["disputed"] + "{% elif item.days_overdue > 0 %}"
+        + t["overdue_mark"] + "{% endif %}",
+    )  # fmt: skip
+    for position, (cell, title, text) in enumerate(
+        zip(header.cells, t["item_headers"], row, strict=True)
+    ):
+        _cell(cell, title, bold=True, shade=True, right=position in (3, 4))
+        _cell(body.cells[position], text, right=position in (3, 4), bold=position == 5)
+    # Dates need room ("15 September 2026"); the grid is what LibreOffice lays out by.
+    _grid(table, tuple(Cm(width) for width in t["item_widths"]))
+    _para(doc, "{%p endif %}", space_after=0)
+
+
+def _choice(doc, branches, **spacing) -> None:
+    """One paragraph of several, the first whose Jinja condition holds ("" for else)."""
+    for position, (condition, text) in enumerate(branches):
+        if condition:
+            tag = "if" if position == 0 else "elif"
+            _para(doc, f"{{%p {tag} {condition} %}}", space_after=0)
+        else:
+            _para(doc, "{%p else %}", space_after=0)
+        _para(doc, text, **spacing)
+    _para(doc, "{%p endif %}", space_after=0)
 
 
 def _letterhead(doc) -> None:

@@ -338,6 +338,14 @@ def statements(
         str | None,
         typer.Option("--period", help="Month YYYY-MM; default Settings.StatementPeriod."),
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Issue date (YYYY-MM-DD; the reply-by date counts from "
+            "it); default Settings.AsOfDate, else today.",
+        ),
+    ] = None,
     out: OutDir = None,
     pdf: Pdf = False,
     email: Email = False,
@@ -356,8 +364,9 @@ def statements(
     try:
         with _progress(report) as progress:
             result = statements_service.run_statements(
-                workbook, period=period, out=out, pdf=pdf, email=email, dry_run=dry_run,
-                force=force, only=customer or (), include_zero=include_zero, progress=progress,
+                workbook, period=period, as_of=_date(as_of), out=out, pdf=pdf, email=email,
+                dry_run=dry_run, force=force, only=customer or (), include_zero=include_zero,
+                progress=progress,
             )  # fmt: skip
     except CreditControlError as error:
         _fail(str(error))

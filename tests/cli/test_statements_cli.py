@@ -98,3 +98,15 @@ def test_pdf_beside_the_docx(book, tmp_path):
     assert result.exit_code == 0, result.output
     pdfs = list((tmp_path / "out").glob("*.pdf"))
     assert len(pdfs) == 1 and pdfs[0].read_bytes().startswith(b"%PDF")
+
+
+def test_as_of_is_the_issue_date_the_reply_by_date_counts_from(book, tmp_path):
+    import docx
+
+    result = run(book, "--period", "2026-11", "--as-of", "2026-12-04", "--out", tmp_path / "out",
+                 "--customer", "C002")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [path] = (tmp_path / "out").glob("*.docx")
+    text = "\n".join(p.text for p in docx.Document(path).paragraphs)
+    assert "Date: 4 December 2026" in text and "reply slip below by 14 December 2026" in text
+    assert run(book, "--as-of", "next week").exit_code == 2

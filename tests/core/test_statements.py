@@ -95,3 +95,43 @@ def test_every_statement_foots(docs, year, month):
             assert lines["balance_cents"].iat[-1] == row.closing_cents
     balance = result.aging.customers["balance_cents"].to_numpy()
     assert (s.closing_cents.to_numpy() == balance).all()
+    # What a statement asks for is the undisputed overdue part, never more than is owed.
+    assert (s.payable_overdue_cents + s.disputed_overdue_cents == s.overdue_cents).all()
+    assert (s.payable_overdue_cents >= 0).all() and (s.disputed_overdue_cents >= 0).all()
+    assert (s.payable_overdue_cents <= s.closing_cents.clip(lower=0)).all()
+    items = result.open_items
+    disputed = items[items["disputed"]].groupby("customer_id")["open_cents"].sum()
+    assert (s.set_index("customer_id")["disputed_cents"].drop(disputed.index) == 0).all()
+    assert (s.set_index("customer_id").loc[disputed.index, "disputed_cents"] == disputed).all()
+
+
+# Customer D in November 2026, by hand: two invoices overdue at 30 Nov, one disputed, and a
+# disputed invoice of the month not yet due. Cash never settles a disputed invoice, so:
+#   D1 400.00 due 15 Oct (46 days overdue)          open 400.00
+#   D2 300.00 due 1 Nov, disputed (29 days)         open 300.00   disputed
+#   D3 120.00 due 20 Dec, disputed (not yet due)    open 120.00   disputed
+#   closing 820.00; overdue 700.00, of which 300.00 disputed: 400.00 is asked for.
+DISPUTED = """
+D INV D1 2026-09-15 2026-10-15 400.00 - -
+D INV D2 2026-10-02 2026-11-01 300.00 - D
+D INV D3 2026-11-20 2026-12-20 120.00 - D
+E INV E1 2026-09-01 2026-10-01 250.00 - D
+"""
+
+
+def test_disputed_items_are_flagged_and_left_out_of_what_is_asked_for():
+    customers = customers_frame({"customer_id": "D"}, {"customer_id": "E"})
+    result = build_statements(ledger_frame(DISPUTED), customers, Period(2026, 11), DEFAULT_POLICY)
+    summary = result.summary.set_index("customer_id")
+    d = summary.loc["D"]
+    assert (d.closing_cents, d.overdue_cents, d.disputed_cents) == (82000, 70000, 42000)
+    assert (d.disputed_overdue_cents, d.payable_overdue_cents) == (30000, 40000)
+    e = summary.loc["E"]  # everything overdue is disputed: nothing to ask for
+    assert (e.overdue_cents, e.disputed_overdue_cents, e.payable_overdue_cents) == (25000, 25000, 0)
+    lines = result.lines_of("D")
+    assert list(zip(lines["doc_no"], lines["disputed"], strict=True)) == [("D3", True)]
+    items = result.open_items_of("D")
+    assert list(items["doc_no"]) == ["D1", "D2", "D3"]  # oldest due date first
+    assert list(items["disputed"]) == [False, True, True]
+    assert list(items["days_overdue"]) == [46, 29, -20]
+    assert list(items["open_cents"]) == [40000, 30000, 12000]

@@ -8,6 +8,12 @@ balance is opening + debits - credits, which is also the aging balance at the
 last day of the month (the aging of the closing balance comes from the same
 engine, so the two can be shown side by side and always agree).
 
+Disputed documents stay on the statement (they are part of the balance) and are
+flagged, on the lines and among the open items; the overdue amount a statement
+asks for leaves them out (DOMAIN.md: a disputed item is not dunned), so the
+summary keeps the overdue total of the aging beside its disputed and undisputed
+parts.
+
 Money is int64 cents here; documents turn it into Decimal for people.
 """
 
@@ -63,11 +69,16 @@ class Statements:
     """Every customer's statement for one period.
 
     `summary`: one row per customer (in the customer list's order) with
-    opening_cents, debit_cents, credit_cents, closing_cents, overdue_cents,
-    documents (lines in the period) and the aging of the closing balance
-    (`bucket:<label>` columns, `unapplied_cents`). `lines`: the period's
-    documents, grouped by customer in the same order, with debit_cents,
-    credit_cents and balance_cents (the running balance after the line).
+    opening_cents, debit_cents, credit_cents, closing_cents, overdue_cents (every
+    overdue open item, disputed or not), disputed_cents (open disputed items,
+    due or not), disputed_overdue_cents, payable_overdue_cents (overdue and not
+    disputed: what a statement asks for), documents (lines in the period) and the
+    aging of the closing balance (`bucket:<label>` columns, `unapplied_cents`).
+    `lines`: the period's documents, grouped by customer in the same order, with
+    debit_cents, credit_cents, balance_cents (the running balance after the
+    line) and disputed. `open_items`: the debits still open at the period end,
+    grouped the same way, oldest due date first, with amount_cents, open_cents,
+    days_overdue and disputed.
     """
 
     period: Period
@@ -75,9 +86,13 @@ class Statements:
     summary: pd.DataFrame
     lines: pd.DataFrame
     aging: AgingResult
+    open_items: pd.DataFrame
 
     def lines_of(self, customer_id: str) -> pd.DataFrame:
         return self.lines[self.lines["customer_id"] == customer_id]
+
+    def open_items_of(self, customer_id: str) -> pd.DataFrame:
+        return self.open_items[self.open_items["customer_id"] == customer_id]
 
     def wanted(self, include_zero: bool = False) -> np.ndarray:
         """Rows of `summary` that get a statement: a balance or activity, or all."""
@@ -115,6 +130,7 @@ def build_statements(
     doc_date = ledger["doc_date"].to_numpy(dtype="datetime64[D]")
     debit, credit = signed_cents(ledger)
     signed = debit - credit
+    disputed = ledger["disputed"].to_numpy(dtype=bool)
 
     before = doc_date < first
     opening = np.zeros(n, dtype=np.int64)
@@ -142,9 +158,21 @@ def build_statements(
             "debit_cents": debit[rows],
             "credit_cents": credit[rows],
             "balance_cents": running,
+            "disputed": disputed[rows],
         }
     )
     aging = age_ledger(ledger, customers, period.last_day, policy)
+    open_items = _open_items(ledger, aging, code, ids, disputed)
+    open_cents = open_items["open_cents"].to_numpy(dtype=np.int64)
+    item_code = code[open_items["ledger_row"].to_numpy(dtype=np.int64)]
+    item_disputed = open_items["disputed"].to_numpy(dtype=bool)
+    item_overdue = open_items["days_overdue"].to_numpy(dtype=np.int64) > 0
+    disputed_cents = np.zeros(n, dtype=np.int64)
+    np.add.at(disputed_cents, item_code[item_disputed], open_cents[item_disputed])
+    disputed_overdue = np.zeros(n, dtype=np.int64)
+    both = item_disputed & item_overdue
+    np.add.at(disputed_overdue, item_code[both], open_cents[both])
+    overdue = aging.customers["overdue_cents"].to_numpy()
     documents = np.bincount(code[rows], minlength=n)
     summary = pd.DataFrame(
         {
@@ -154,7 +182,10 @@ def build_statements(
             "credit_cents": credits,
             "closing_cents": closing,
             "documents": documents,
-            "overdue_cents": aging.customers["overdue_cents"].to_numpy(),
+            "overdue_cents": overdue,
+            "disputed_cents": disputed_cents,
+            "disputed_overdue_cents": disputed_overdue,
+            "payable_overdue_cents": overdue - disputed_overdue,
             "unapplied_cents": aging.customers["unapplied_cents"].to_numpy(),
         }
     )
@@ -163,7 +194,29 @@ def build_statements(
     mismatch = closing != aging.customers["balance_cents"].to_numpy()
     if mismatch.any():  # the engine's own identity: a failure here is a bug, not bad input
         raise AssertionError(f"statement closing differs from aging for {ids[mismatch][:5]}")
-    return Statements(period, aging.labels, summary, lines, aging)
+    return Statements(period, aging.labels, summary, lines, aging, open_items)
+
+
+def _open_items(ledger, aging: AgingResult, code, ids, disputed) -> pd.DataFrame:
+    """The debits open at the period end, by customer (list order), oldest due date first."""
+    items = aging.items
+    open_cents = items["open_cents"].to_numpy(dtype=np.int64)
+    rows = np.flatnonzero(items["is_debit"].to_numpy(dtype=bool) & (open_cents > 0))
+    due = items["due_date"].to_numpy(dtype="datetime64[D]")
+    rows = rows[np.lexsort((rows, due[rows].astype(np.int64), code[rows]))]
+    return pd.DataFrame(
+        {
+            "customer_id": ids[code[rows]],
+            "ledger_row": rows,
+            "doc_no": ledger["doc_no"].to_numpy(dtype=object)[rows],
+            "doc_date": ledger["doc_date"].to_numpy(dtype="datetime64[D]")[rows],
+            "due_date": due[rows],
+            "amount_cents": np.abs(ledger["amount_cents"].to_numpy(dtype=np.int64)[rows]),
+            "open_cents": open_cents[rows],
+            "days_overdue": items["days_overdue"].to_numpy()[rows].astype(np.int64),
+            "disputed": disputed[rows],
+        }
+    )
 
 
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray:

@@ -3,9 +3,18 @@
 One statement per customer with a balance or activity in the period (or all,
 with include_zero): opening balance, the period's documents with debit, credit
 and running balance, closing balance in figures and words, the aging of the
-closing balance, payment details and the reply slip. Issued, recorded and
-written back through services.issuing, like the letters; the journal's key is
-the period, so re-running a month issues nothing new without --force.
+closing balance, the items overdue or disputed at the period end, payment details
+and the reply slip. Issued, recorded and written back through services.issuing,
+like the letters; the journal's key is the period, so re-running a month issues
+nothing new without --force.
+
+What the statement asks for follows the balance: a debit balance asks for the
+overdue amount without the disputed items (a statement whose overdue items are all
+disputed asks for nothing); a credit balance is stated as what we owe the customer
+(the amount in words without 负); a nil balance says so. The statement is dated the
+day it is issued (the run's as-of date, never before the period end) and the reply-by
+date counts from that day, so a statement sent late in the month is not due back
+in the past.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ from xl_addin.documents.fields import (
 )
 from xl_addin.journal.store import Journal, journal_url
 from xl_addin.packs.lookup import Pack
-from xl_addin.services.book import LoadedBook, load_book, resolve_period
+from xl_addin.services.book import LoadedBook, load_book, resolve_as_of, resolve_period
 from xl_addin.services.issuing import (
     IssueResult,
     PlannedDocument,
@@ -50,12 +59,12 @@ DOC_TYPES = {
 MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
              "September", "October", "November", "December")  # fmt: skip
 SUBJECTS = {"en": "Statement of account {period}: {name} ({reference})",
-            "zh": "{period}对账单:{name}({reference})"}  # fmt: skip
+            "zh": "{period}对账单：{name}（{reference}）"}  # fmt: skip
 BODIES = {
     "en": "Dear {contact},\n\nplease find attached your statement of account for {period}. "
           "Kindly confirm the balance on the reply slip, or tell us of any difference.\n\n"
           "Kind regards,\n{branch}",
-    "zh": "{contact}您好:\n\n附件为贵公司{period}的对账单,请核对后在回执上确认余额,"
+    "zh": "{contact}您好：\n\n附件为贵公司{period}的对账单，请核对后在回执上确认余额，"
           "如有差异请告知。\n\n此致\n{branch}",
 }  # fmt: skip
 
@@ -72,6 +81,7 @@ def run_statements(
     path: Path,
     *,
     period: str | None = None,
+    as_of: dt.date | None = None,
     out: Path | None = None,
     pdf: bool = False,
     email: bool = False,
@@ -82,7 +92,8 @@ def run_statements(
     progress: Progress = lambda *_: None,
     writer=None,
 ) -> StatementsResult | tuple[Problem, ...]:
-    """Build, issue and record the statements of one month."""
+    """Build, issue and record the statements of one month, dated `as_of` (else
+    Settings.AsOfDate, else today; never before the month's last day)."""
     progress("Reading the workbook", 0, 1)
     loaded = load_book(path)
     if not isinstance(loaded, LoadedBook):
@@ -103,11 +114,12 @@ def run_statements(
         if dry_run:
             return StatementsResult(month, plan, None)
         pack = pack_of(settings)
-        planned = statement_documents(loaded, statements, plan, pack)
+        issued_on = issue_date(resolve_as_of(loaded.book, as_of), month)
+        planned = statement_documents(loaded, statements, plan, pack, issued_on)
         folder = out or path.parent / (settings.output_folder or f"statements {month}")
         issued = issue_run(
             planned, journal=journal, kind="statements", pack=pack, settings=settings,
-            as_of=None, period=str(month), day=month.last_day, out_dir=folder, pdf=pdf,
+            as_of=None, period=str(month), day=issued_on, out_dir=folder, pdf=pdf,
             email=email, progress=progress,
             summary=(f"summary statements {month}.xlsx", f"Statements {month}"),
             skipped=_skipped(plan, loaded.customers, settings.base_currency),
@@ -146,17 +158,35 @@ def _skipped(plan: pd.DataFrame, customers: pd.DataFrame, base_currency: str):
                              rows["closing_cents"], rows["reason"])  # fmt: skip
 
 
-def statement_documents(loaded, statements: Statements, plan, pack: Pack) -> list[PlannedDocument]:
-    """The planned statement documents, with every template field (DESIGN.md contract)."""
+def issue_date(as_of: dt.date, month: Period) -> dt.date:
+    """The day a statement is dated: the run's date, but never before the month it states
+    has ended (a stale Settings.AsOfDate would otherwise date it before its own closing)."""
+    return max(as_of, month.last_day)
+
+
+def statement_documents(
+    loaded, statements: Statements, plan, pack: Pack, issued_on: dt.date | None = None
+) -> list[PlannedDocument]:
+    """The planned statement documents, with every template field (DESIGN.md contract).
+
+    `issued_on` is the statement's date and the start of its reply-by period (default:
+    the period's last day)."""
     settings = loaded.book.settings
     policy = loaded.book.policy
     month = statements.period
+    issued_on = issued_on or month.last_day
+    reply_by = issued_on + dt.timedelta(days=policy.rules.reply_days)
     branches = {lang: branch_fields(settings.branch, pack.branch_profile(lang))
                 for lang in ("en", "zh")}  # fmt: skip
     customers = loaded.customers
     summary = statements.summary
     lines_by_customer = dict(tuple(statements.lines.groupby("customer_id", sort=False)))
     empty = statements.lines.iloc[0:0]
+    # The items the statement lists: open at the period end and overdue or disputed.
+    open_items = statements.open_items
+    listed = open_items[(open_items["days_overdue"] > 0) | open_items["disputed"]]
+    items_by_customer = dict(tuple(listed.groupby("customer_id", sort=False)))
+    no_items = listed.iloc[0:0]
     planned = []
     for row in plan[plan["action"] == "send"].itertuples(index=False):
         customer = customers.iloc[row.row]
@@ -164,28 +194,35 @@ def statement_documents(loaded, statements: Statements, plan, pack: Pack) -> lis
         lang = language_of(customer.get("language"), settings.language)
         currency = str(customer.get("currency") or settings.base_currency)
         lines = lines_by_customer.get(row.customer_id, empty)
+        items = items_by_customer.get(row.customer_id, no_items)
         closing = money(int(s["closing_cents"]))
         context = {
             "customer": customer_fields(customer), "branch": branches[lang], "currency": currency,
             "period": str(month), "period_text": _period_text(month, lang),
-            "date": date_text(month.last_day, lang),
+            "date": date_text(issued_on, lang),
             "opening_date": date_text(month.first_day - dt.timedelta(days=1), lang),
             "closing_date": date_text(month.last_day, lang),
-            "reply_by": date_text(month.last_day + dt.timedelta(days=policy.rules.reply_days),
-                                  lang),
+            "reply_by": date_text(reply_by, lang),
             **money_fields("opening", money(int(s["opening_cents"])), lang),
             **money_fields("closing", closing, lang),
+            # A credit balance is stated as what we owe: the amount without its sign.
+            **money_fields("closing_abs", abs(closing), lang), "in_credit": closing < 0,
             **money_fields("total_debit", money(int(s["debit_cents"])), lang),
             **money_fields("total_credit", money(int(s["credit_cents"])), lang),
-            **money_fields("total_overdue", money(int(s["overdue_cents"])), lang),
+            # What the statement asks for: overdue and not disputed.
+            **money_fields("total_overdue", money(int(s["payable_overdue_cents"])), lang),
+            **money_fields("total_disputed", money(int(s["disputed_cents"])), lang),
+            **money_fields("total_disputed_overdue", money(int(s["disputed_overdue_cents"])),
+                           lang),
             **money_fields("total_open", closing, lang),
             **money_fields("unapplied", money(int(s["unapplied_cents"])), lang),
-            "total_in_words": words(closing, lang, currency),
+            "total_in_words": words(abs(closing), lang, currency),
             "lines": [_line(line, lang) for line in lines.itertuples(index=False)],
             "aging": [{"label": bucket_text(label, lang),
                        **money_fields("amount", money(int(s[f"bucket:{label}"])), lang)}
                       for label in statements.labels],
-            "items": [], "interest": "", "compensation": "", "stage": "statement",
+            "items": [_item(item, lang) for item in items.itertuples(index=False)],
+            "interest": "", "compensation": "", "stage": "statement",
             "stage_name": "对账单" if lang == "zh" else "Statement of account",
         }  # fmt: skip
         name = str(customer.get("name") or row.customer_id)
@@ -205,12 +242,22 @@ def statement_documents(loaded, statements: Statements, plan, pack: Pack) -> lis
     return planned
 
 
+def _item(item, lang: str) -> dict[str, object]:
+    return {
+        "doc_no": item.doc_no, "doc_date": date_text(item.doc_date, lang),
+        "due_date": date_text(item.due_date, lang),
+        **money_fields("amount", money(int(item.amount_cents)), lang),
+        **money_fields("open_amount", money(int(item.open_cents)), lang),
+        "days_overdue": int(item.days_overdue), "disputed": bool(item.disputed),
+    }  # fmt: skip
+
+
 def _line(line, lang: str) -> dict[str, object]:
     description = line.reference or (f"→ {line.applies_to}" if line.applies_to else "")
     return {
         "date": date_text(line.doc_date, lang),
         "doc_type": DOC_TYPES[lang].get(line.doc_type, line.doc_type),
-        "doc_no": line.doc_no, "description": description,
+        "doc_no": line.doc_no, "description": description, "disputed": bool(line.disputed),
         **money_fields("debit", money(int(line.debit_cents)), lang),
         **money_fields("credit", money(int(line.credit_cents)), lang),
         **money_fields("balance", money(int(line.balance_cents)), lang),
