@@ -37,7 +37,7 @@ from xl_addin.services.issuing import (
     Progress,
     issue_run,
     money,
-    pack_of,
+    ready_to_issue,
     skipped_customers,
     unknown_customers,
     write_back,
@@ -95,6 +95,9 @@ def run_statements(
     unknown = unknown_customers(loaded.customers, only)
     if unknown:
         return unknown
+    pack, problems = ready_to_issue(path, settings)  # branch and journal checked first
+    if problems:
+        return problems
     statements = build_statements(loaded.ledger, loaded.customers, month, loaded.book.policy)
     url = journal_url(path, settings.journal, dry_run)
     with Journal.open(url) as journal:
@@ -102,7 +105,6 @@ def run_statements(
         plan = _plan(statements, include_zero, only, served, force)
         if dry_run:
             return StatementsResult(month, plan, None)
-        pack = pack_of(settings)
         planned = statement_documents(loaded, statements, plan, pack)
         folder = out or path.parent / (settings.output_folder or f"statements {month}")
         issued = issue_run(
