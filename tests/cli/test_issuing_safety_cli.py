@@ -266,10 +266,10 @@ def test_a_workbook_whose_history_the_journal_does_not_know_is_refused(tmp_path)
     before = copy.read_bytes()
     listing = files_under(tmp_path)
     expected = (f"History!E4: reference SH-STM-20261130-0001 is not in the journal "
-                f"{tmp_path / 'copy.journal.sqlite'} (2 of the 2 references in History are not "
-                "in it): this workbook was issued from another journal; set Settings.Journal "
-                "to that journal (branch.journal.sqlite in the workbook's folder has it)"
-                )  # fmt: skip
+                f"{tmp_path / 'copy.journal.sqlite'} (no such file; 2 of the 2 references in "
+                "History are not in it): this workbook was issued from another journal; set "
+                "Settings.Journal to that journal (branch.journal.sqlite in the workbook's "
+                "folder has it)")  # fmt: skip
     for result in (statements(copy, "--out", tmp_path / "b", "--force"),
                    letters(copy, "--out", tmp_path / "b"),
                    letters(copy, "--dry-run")):  # fmt: skip

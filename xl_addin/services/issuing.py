@@ -221,8 +221,10 @@ def history_problems(path: Path, settings) -> tuple[Problem, ...]:
     if not unknown:
         return ()
     source, reference = unknown[0]
-    count = (f" ({len(unknown)} of the {len(listed)} references in History are not in it)"
-             if len(unknown) > 1 else "")  # fmt: skip
+    notes = ["no such file"] if file is not None and not file.exists() else []
+    if len(unknown) > 1:
+        notes.append(f"{len(unknown)} of the {len(listed)} references in History are not in it")
+    count = f" ({'; '.join(notes)})" if notes else ""
     holders = _journals_knowing(path.parent, reference, file)
     names = ", ".join(h.name for h in holders)
     hint = f" ({names} in the workbook's folder has it)" if holders else ""
