@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from xl_addin.core.dates import parse_date_text
@@ -98,8 +99,8 @@ class Reporter:
             return
         tail = "; nothing was written" if written else ""
         self.err.print(f"[bold red]{len(problems)} problem(s){tail}:[/]")
-        for problem in problems[:200]:
-            self.err.print(f"  {problem}", markup=False)
+        for problem in problems[:200]:  # one line each: a path or reference is never cut
+            self.err.print(f"  {problem}", markup=False, soft_wrap=True)
         if len(problems) > 200:
             self.err.print(f"  ... and {len(problems) - 200} more")
 
@@ -182,18 +183,29 @@ def demo(
     letters = result.letters.issued
     statements = result.statements.issued
     r = result.reconciliation.reconciliation
-    pdf = "with PDFs" if result.pdf else "no PDFs: LibreOffice is not installed"
+    missing = [*letters.without_pdf, *statements.without_pdf]
+    if not result.pdf:
+        pdf = "no PDFs: LibreOffice is not installed"
+    elif missing:
+        pdf = f"{len(missing)} document(s) without PDF"
+    else:
+        pdf = "with PDFs"
     console.print(f"Demo workbook (buttons, functions, macros): {result.workbook}", markup=False)
     console.print(f"Letters and call sheets: {len(letters.documents)} in {out / 'letters'} "
                   f"({pdf}); summary {letters.summary.name}", markup=False)  # fmt: skip
     console.print(f"Statements of account: {len(statements.documents)} in "
                   f"{out / 'statements'}", markup=False)  # fmt: skip
+    if missing:
+        console.print(f"No PDF for: {', '.join(p.name for p in missing[:5])}"
+                      + (" ..." if len(missing) > 5 else ""), markup=False)  # fmt: skip
     difference, explained, unexplained = (
         f"{to_decimal(c):,}" for c in (r.difference_cents, r.explained_cents, r.unexplained_cents)
     )
     console.print(f"Reconciliation of {result.reconciliation.customer_id}'s reply: difference "
                   f"{difference}, explained {explained}, unexplained {unexplained}; "
                   f"report {result.reconciliation.report}", markup=False)  # fmt: skip
+    if missing:
+        raise typer.Exit(1)
 
 
 OutDir = Annotated[
@@ -201,7 +213,12 @@ OutDir = Annotated[
     typer.Option("--out", help="Folder for the documents (default: beside the workbook)."),
 ]
 Pdf = Annotated[
-    bool, typer.Option("--pdf", help="Also convert each document to PDF (LibreOffice).")
+    bool,
+    typer.Option(
+        "--pdf",
+        help="Also convert each document to PDF (LibreOffice); exit 1 listing any left "
+        "without one. Again with --pdf: the PDFs still missing are made.",
+    ),
 ]
 Email = Annotated[bool, typer.Option("--email", help="Also write one .eml draft per customer.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan; write nothing.")]
@@ -291,6 +308,7 @@ def _print_letters(report: Reporter, result, dry_run: bool) -> None:
             for d in issued.documents
         ]  # fmt: skip
         report.out.print_json(_documents_json(issued.run_id, documents))
+        _exit_without_pdfs(report, issued)
         return
     table = Table(title=f"Collection plan as of {result.as_of}" + (" (dry run)" if dry_run else ""))
     for column in ("Customer", "Stage", "Next action", "Amount", "Action", "Reason"):
@@ -302,6 +320,7 @@ def _print_letters(report: Reporter, result, dry_run: bool) -> None:
     report.out.print(table)
     if issued is not None:
         _print_issued(report, issued, "document(s)")
+        _exit_without_pdfs(report, issued)
 
 
 def _label(value: object) -> str | None:
@@ -322,13 +341,34 @@ def _step_name(key: str) -> str:
 
 
 def _print_issued(report: Reporter, issued, noun: str) -> None:
-    """What a run issued, what it set aside, and why there are no PDFs (if so)."""
+    """What a run issued, what it set aside, and the PDFs (asked for, made, missing)."""
     for path in issued.set_aside:
         report.err.print(f"Set aside (never recorded by an interrupted run): {path}", markup=False)
-    if issued.pdf_problem:
-        report.err.print(f"[yellow]{issued.pdf_problem}[/]")
-    report.out.print(f"{len(issued.documents)} {noun} issued (run {issued.run_id}); "
+    if issued.earlier_pdfs:
+        report.err.print(f"PDFs made for {len(issued.earlier_pdfs)} document(s) issued "
+                         "earlier.", markup=False)  # fmt: skip
+    pdfs = ", with PDFs" if issued.all_pdfs and issued.documents else ""
+    report.out.print(f"{len(issued.documents)} {noun} issued (run {issued.run_id}{pdfs}); "
                      f"summary: {issued.summary}", markup=False)  # fmt: skip
+
+
+def _exit_without_pdfs(report: Reporter, issued) -> None:
+    """--pdf that left documents without a PDF: list them and exit 1 (they stay issued)."""
+    if issued is None or not issued.pdf or not issued.without_pdf:
+        return
+    err = report.err
+    why = f" ({issued.pdf_problem})" if issued.pdf_problem else ""
+    err.print(f"[bold red]Error:[/] no PDF for {len(issued.without_pdf)} document(s)"
+              f"{escape(why)}:")  # fmt: skip
+    for path in issued.without_pdf[:200]:
+        err.print(f"  {path}", markup=False, soft_wrap=True)
+    if len(issued.without_pdf) > 200:
+        err.print(f"  ... and {len(issued.without_pdf) - 200} more")
+    err.print("The .docx documents are issued and recorded in the journal. To make their PDFs "
+              "later, install LibreOffice (or fix what stopped it) and run the same command "
+              "again with --pdf: it issues nothing twice and converts the documents of that "
+              "day or month that have no PDF yet.", markup=False)  # fmt: skip
+    raise typer.Exit(1)
 
 
 @app.command()
@@ -392,6 +432,7 @@ def statements(
             for d in issued.documents
         ]  # fmt: skip
         report.out.print_json(_documents_json(issued.run_id, documents))
+        _exit_without_pdfs(report, issued)
         return
     sent = plan[plan["action"] == "send"]
     report.out.print(f"Statements {result.period}: {len(sent)} customer(s) to send, "
@@ -399,6 +440,7 @@ def statements(
                      markup=False)  # fmt: skip
     if issued is not None:
         _print_issued(report, issued, "statement(s)")
+        _exit_without_pdfs(report, issued)
 
 
 @app.command()

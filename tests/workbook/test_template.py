@@ -81,8 +81,10 @@ def test_validation_lists_and_conditional_formats(filled):
 
 
 def test_reproducible(tmp_path):
-    first, second = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    # The same name in two folders: the name is an input (Settings.Journal <name>.journal.sqlite).
+    first, second = tmp_path / "a" / "book.xlsx", tmp_path / "b" / "book.xlsx"
     for path in (first, second):
+        path.parent.mkdir()
         new_workbook(path, as_of=AS_OF)
     with zipfile.ZipFile(first) as a, zipfile.ZipFile(second) as b:
         assert a.namelist() == b.namelist()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
@@ -35,7 +36,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 
 from xl_addin.errors import JournalError
 
@@ -116,11 +118,18 @@ class DocumentRecord:
 def journal_url(workbook: Path, setting: str = "", dry_run: bool = False) -> str:
     """The journal of a workbook: Settings.Journal (a path or URL), else beside the workbook.
 
+    A relative path is taken from the workbook's folder, so that a copy of the workbook in
+    the same folder (and the folder moved as a whole) keeps the same journal: `new` fills
+    in `<workbook stem>.journal.sqlite`. A blank setting (older workbooks) means that same
+    name, but from the workbook's current name, so a copy under another name would start
+    a journal of its own: services.issuing refuses such a copy by its History sheet.
+
     For a dry run, a SQLite journal that does not exist yet is an empty one in memory:
     a dry run creates no file.
     """
     url = _journal_url(workbook, setting)
-    if dry_run and url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+    file = sqlite_file(url)
+    if dry_run and file is not None and not file.exists():
         return "sqlite://"
     return url
 
@@ -133,6 +142,25 @@ def _journal_url(workbook: Path, setting: str) -> str:
         return setting
     path = Path(setting)
     return f"sqlite:///{path if path.is_absolute() else workbook.parent / path}"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite journal URL (None for other databases or one in memory)."""
+    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+        return Path(url[len("sqlite:///") :])
+    return None
+
+
+def journal_name(url: str) -> str:
+    """The journal as a person names it: the file of a SQLite journal, else the URL
+    without its password."""
+    file = sqlite_file(url)
+    if file is not None:
+        return str(file)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 class Journal:
@@ -223,6 +251,18 @@ class Journal:
             raise JournalError(
                 f"{document.reference}: already in the journal ({error.orig})"
             ) from error
+
+    def known_references(self, references: Sequence[str]) -> set[str]:
+        """Those of `references` that the journal has issued or reserved."""
+        wanted = list(dict.fromkeys(references))
+        found: set[str] = set()
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                for table in (documents, reservations):
+                    query = select(table.c.reference).where(table.c.reference.in_(chunk))
+                    found.update(connection.execute(query).scalars())
+        return found
 
     def issued(self, kind: str, customer_id: str, key: str) -> list[DocumentRecord]:
         query = select(documents).where(

@@ -5,7 +5,9 @@ A pack is a folder:
     pack.toml                         [pack] name, version
     letters/<lang>/<key>.docx         the templates (stage keys and statement)
     branches/<code>/branch.toml       [branch] name, address, phone, email, bank, tax_id,
-                                      signatory: the letterhead and payment details
+                                      signatory: the letterhead and payment details;
+                                      [branch.en] / [branch.zh] the same in one language.
+                                      name (legal name), address and bank are required
     branches/<code>/letters/<lang>/<key>.docx   a branch's own version of a template
 
 The pack shipped with the product is the repository's `letters/` folder.
@@ -18,9 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import xl_addin
+from xl_addin.core.problems import Problem, Source
 from xl_addin.errors import TemplateError
 
 BUILTIN = Path(xl_addin.__file__).resolve().parents[1] / "letters"
+REQUIRED_BRANCH_FIELDS = ("name", "address", "bank")  # a letter without them cannot be paid
+LANGUAGES = ("en", "zh")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +67,52 @@ class Pack:
             profile |= {k: str(v) for k, v in table[lang].items() if not isinstance(v, dict)}
         return profile
 
+    def branches(self) -> list[str]:
+        """The branch codes the pack has a folder for, sorted."""
+        folder = self._branches_base() / "branches"
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+    def branch_problems(self, where: Source) -> tuple[Problem, ...]:
+        """What stops the branch's documents: a code the pack does not have (located at
+        `where`, the Settings.Branch cell), or a branch.toml without legal name, address or
+        bank in a language (located at the file). A blank branch is not checked."""
+        if not self.branch:
+            return ()
+        known = self.branches()
+        if self.branch not in known:
+            listed = f"known branches {', '.join(known)}" if known else "it has no branches"
+            return (Problem(where, f'branch "{self.branch}" is not in the template pack '
+                                   f"({self._branches_base().name}): {listed}"),)  # fmt: skip
+        path = self._branch_folder() / "branch.toml"
+        shown = Source(path.relative_to(self._branches_base().parent).as_posix())
+        if not path.exists():
+            return (Problem(shown, "no such file: the branch's legal name, address and bank "
+                                   "go here ([branch] name, address, bank)"),)  # fmt: skip
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            return (Problem(shown, str(error)),)
+        table = data.get("branch", data)
+        messages: list[str] = []
+        for lang in LANGUAGES:
+            own = table.get(lang)
+            name = f"[branch.{lang}]" if isinstance(own, dict) else "[branch]"
+            profile = self.branch_profile(lang)
+            for key in REQUIRED_BRANCH_FIELDS:
+                message = f"{name} has no {key}"
+                if not profile.get(key, "").strip() and message not in messages:
+                    messages.append(message)
+        return tuple(Problem(shown, m) for m in messages)
+
     def _letters(self) -> Path:
         return self.root if (self.root / "en").exists() else self.root / "letters"
 
+    def _branches_base(self) -> Path:
+        """The folder holding branches/: the pack's root, or (a letters/ root) its parent."""
+        return self.root if (self.root / "branches").exists() else self.root.parent
+
     def _branch_folder(self) -> Path:
-        base = self.root if (self.root / "branches").exists() else self.root.parent
-        return base / "branches" / str(self.branch)
+        return self._branches_base() / "branches" / str(self.branch)
 
 
 def open_pack(folder: Path | None = None, branch: str | None = None) -> Pack:

@@ -1,9 +1,15 @@
 """Issuing documents, the part letters and statements share: render, write, record, PDF, e-mail.
 
+Before anything is issued (`ready_to_issue`): the branch must be one of the pack's, with
+a legal name, address and bank in each language, and every reference the workbook's
+History sheet lists must be in the journal (a workbook copied to a new name must not
+start a journal of its own and give the same references again).
+
 For each planned document: take a reference from the journal, render the
 template (compiled once per run), write the file (never over another), record
 it in the journal; then PDF and .eml on request, a run summary beside the
-documents, and the workbook's History sheet (and, for letters, the customers'
+documents (merged into the day's summary when there is one), and the workbook's History
+sheet (and, for letters, the customers'
 LastStage and LastContactDate) updated through the same safe write as refresh.
 """
 
@@ -12,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -23,9 +30,19 @@ from xl_addin.documents.eml import write_eml
 from xl_addin.documents.files import safe_file_name, write_new
 from xl_addin.documents.pdf import to_pdf
 from xl_addin.documents.render import TemplateCache
-from xl_addin.journal.store import DocumentRecord, Journal, current_user, now
+from xl_addin.errors import TemplateError
+from xl_addin.journal.store import (
+    DocumentRecord,
+    Journal,
+    current_user,
+    journal_name,
+    journal_url,
+    now,
+    sqlite_file,
+)
 from xl_addin.packs.lookup import Pack, open_pack
-from xl_addin.workbook.report import ReportSheet, write_report
+from xl_addin.workbook.reader import read_history_references
+from xl_addin.workbook.report import ReportSheet, read_report, write_report
 from xl_addin.workbook.writer import SheetTable, write_refresh
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -93,7 +110,15 @@ class IssueResult:
     documents: list[IssuedDocument] = field(default_factory=list)
     set_aside: list[Path] = field(default_factory=list)
     summary: Path | None = None
+    pdf: bool = False  # PDFs were asked for
     pdf_problem: str = ""
+    without_pdf: list[Path] = field(default_factory=list)  # .docx left without a PDF
+    earlier_pdfs: list[Path] = field(default_factory=list)  # made for documents issued before
+
+    @property
+    def all_pdfs(self) -> bool:
+        """PDFs were asked for and every document has one."""
+        return self.pdf and not self.without_pdf
 
 
 def issue(
@@ -108,11 +133,17 @@ def issue(
     pdf: bool = False,
     email: bool = False,
     sender: str = "",
+    key: str = "",
     progress: Progress = lambda *_: None,
 ) -> IssueResult:
-    """Issue every planned document; see the module docstring for the order of steps."""
+    """Issue every planned document; see the module docstring for the order of steps.
+
+    With `pdf`, the documents recorded earlier for the same `key` (as-of date or period)
+    in `out_dir` that still have no PDF are converted too: running again with --pdf makes
+    the PDFs a run could not.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = IssueResult(run_id, set_aside=_set_aside_unrecorded(journal, out_dir))
+    result = IssueResult(run_id, set_aside=_set_aside_unrecorded(journal, out_dir), pdf=pdf)
     cache = TemplateCache(pack)
     user = current_user()
     for n, document in enumerate(planned, 1):
@@ -133,8 +164,9 @@ def issue(
         ))  # fmt: skip
         result.documents.append(IssuedDocument(document, reference, target, extra))
     progress("Writing documents", len(planned), len(planned))
-    if pdf and result.documents:
-        result.documents = _with_pdfs(result, out_dir, progress)
+    if pdf:
+        earlier = _earlier_without_pdf(journal, out_dir, key, {d.file for d in result.documents})
+        result.documents = _with_pdfs(result, earlier, out_dir, progress)
     if email:
         result.documents = [_with_eml(d, sender) for d in result.documents]
     return result
@@ -151,6 +183,75 @@ def pack_of(settings) -> Pack:
     """The workbook's template pack (Settings.TemplatePack, else the built-in one)."""
     folder = Path(settings.template_pack) if settings.template_pack else None
     return open_pack(folder, settings.branch)
+
+
+def ready_to_issue(path: Path, settings) -> tuple[Pack | None, tuple[Problem, ...]]:
+    """The run's template pack, or what stops the run before anything is issued.
+
+    Problems: a template pack that cannot be opened, a branch the pack does not have or
+    whose branch.toml lacks legal name, address or bank, and History references that the
+    journal does not know. Nothing is written (no journal is created).
+    """
+    try:
+        pack = pack_of(settings)
+    except TemplateError as error:
+        return None, (Problem(settings.source("template_pack"), str(error)),)
+    problems = pack.branch_problems(settings.source("branch")) + history_problems(path, settings)
+    return (None if problems else pack), problems
+
+
+def history_problems(path: Path, settings) -> tuple[Problem, ...]:
+    """A History reference the workbook's journal does not know, with the journal's name.
+
+    Such a workbook was issued from another journal (a copy under a new name, whose blank
+    Settings.Journal now names a journal of its own; a journal moved or lost): issuing from
+    it would give again references already used. The journal is read, never created.
+    """
+    listed = read_history_references(path)
+    if not listed:
+        return ()
+    url = journal_url(path, settings.journal)
+    file = sqlite_file(url)
+    if file is not None and not file.exists():
+        known: set[str] = set()
+    else:
+        with Journal.open(url) as journal:
+            known = journal.known_references([reference for _, reference in listed])
+    unknown = [(source, reference) for source, reference in listed if reference not in known]
+    if not unknown:
+        return ()
+    source, reference = unknown[0]
+    notes = ["no such file"] if file is not None and not file.exists() else []
+    if len(unknown) > 1:
+        notes.append(f"{len(unknown)} of the {len(listed)} references in History are not in it")
+    count = f" ({'; '.join(notes)})" if notes else ""
+    holders = _journals_knowing(path.parent, reference, file)
+    names = ", ".join(h.name for h in holders)
+    hint = f" ({names} in the workbook's folder has it)" if holders else ""
+    return (Problem(source, f"reference {reference} is not in the journal {journal_name(url)}"
+                            f"{count}: this workbook was issued from another journal; set "
+                            f"Settings.Journal to that journal{hint}"),)  # fmt: skip
+
+
+def _journals_knowing(folder: Path, reference: str, exclude: Path | None) -> list[Path]:
+    """The SQLite journals beside the workbook that recorded `reference` (read only)."""
+    found = []
+    for candidate in sorted(folder.glob("*.journal.sqlite")):
+        if exclude is not None and candidate.resolve() == exclude.resolve():
+            continue
+        try:
+            # immutable: no lock and no -shm/-wal files beside it (this is only a hint)
+            uri = f"{candidate.resolve().as_uri()}?mode=ro&immutable=1"
+            db = sqlite3.connect(uri, uri=True)
+            try:
+                row = db.execute("SELECT 1 FROM documents WHERE reference = ?", (reference,))
+                if row.fetchone():
+                    found.append(candidate)
+            finally:
+                db.close()
+        except sqlite3.Error:
+            continue  # not a journal, or locked: no hint from it
+    return found
 
 
 def issue_run(
@@ -174,10 +275,11 @@ def issue_run(
     and write the run summary `summary` = (file name, title) beside the documents, with
     the customers the run passed over and why (`skipped`)."""
     run_id = journal.start_run(kind, as_of, period, None, settings.branch, pack.version)
+    key = as_of.isoformat() if as_of else str(period or "")
     try:
         result = issue(planned, journal=journal, run_id=run_id, pack=pack,
                        branch=settings.branch, day=day, out_dir=out_dir, pdf=pdf, email=email,
-                       progress=progress)  # fmt: skip
+                       key=key, progress=progress)  # fmt: skip
     except BaseException:
         journal.finish_run(run_id, "failed")
         raise
@@ -200,10 +302,19 @@ def write_back(
     return backup
 
 
-def _with_pdfs(result: IssueResult, out_dir: Path, progress: Progress) -> list[IssuedDocument]:
+def _with_pdfs(
+    result: IssueResult, earlier: list[Path], out_dir: Path, progress: Progress
+) -> list[IssuedDocument]:
+    """Convert the run's documents (and `earlier` ones without a PDF); note what has none.
+
+    A document has a PDF when its PDF exists afterwards, whatever LibreOffice said: one
+    failed batch does not hide the PDFs the others made.
+    """
     from xl_addin.errors import DocumentError
 
-    files = [d.file for d in result.documents]
+    files = [d.file for d in result.documents] + earlier
+    if not files:
+        return result.documents
     done = [0]
 
     def step(n: int) -> None:
@@ -211,14 +322,36 @@ def _with_pdfs(result: IssueResult, out_dir: Path, progress: Progress) -> list[I
         progress("Converting to PDF", done[0], len(files))
 
     try:
-        pdfs = to_pdf(files, out_dir, progress=step)
+        to_pdf(files, out_dir, progress=step)
     except DocumentError as error:
         result.pdf_problem = str(error)
-        return result.documents
+    result.without_pdf = [f for f in files if not _pdf_of(f, out_dir).exists()]
+    result.earlier_pdfs = [_pdf_of(f, out_dir) for f in earlier if _pdf_of(f, out_dir).exists()]
     return [
-        IssuedDocument(d.planned, d.reference, d.file, d.extra_file, p, d.eml)
-        for d, p in zip(result.documents, pdfs, strict=True)
-    ]
+        IssuedDocument(d.planned, d.reference, d.file, d.extra_file,
+                       _pdf_of(d.file, out_dir) if _pdf_of(d.file, out_dir).exists() else None,
+                       d.eml)
+        for d in result.documents
+    ]  # fmt: skip
+
+
+def _pdf_of(file: Path, out_dir: Path) -> Path:
+    return out_dir / f"{file.stem}.pdf"
+
+
+def _earlier_without_pdf(journal: Journal, out_dir: Path, key: str, now_issued) -> list[Path]:
+    """Documents recorded for `key` in `out_dir`, still there, that have no PDF yet."""
+    if not key:
+        return []
+    folder = out_dir.resolve()
+    found = []
+    for record in journal.documents():
+        file = Path(record.file)
+        if (record.key == key and file not in now_issued and file.suffix == ".docx"
+                and file.exists() and file.parent.resolve() == folder
+                and not _pdf_of(file, out_dir).exists()):  # fmt: skip
+            found.append(file)
+    return found
 
 
 def _with_eml(document: IssuedDocument, sender: str) -> IssuedDocument:
@@ -263,28 +396,50 @@ def history_sheet(journal: Journal, language: str) -> SheetTable:
     return SheetTable("History", title, HISTORY_HEADERS, rows, number_formats=formats)
 
 
+SUMMARY_DOCUMENTS = ("Reference", "CustomerID", "Stage", "Amount", "Currency", "File", "PDF",
+                     "E-mail")  # fmt: skip
+SUMMARY_SKIPPED = ("CustomerID", "Stage", "Amount", "Currency", "Reason")
+
+
 def write_summary(
     out_dir: Path, name: str, result: IssueResult, title: str, skipped: Sequence[Skipped] = ()
 ) -> Path:
     """The run summary beside the documents: per stage (customers, amount), each document,
-    and each customer passed over with the reason."""
-    by_stage: dict[tuple[str, str], list[Decimal]] = {}
+    and each customer passed over with the reason.
+
+    A summary already there (an earlier run of the same day or period) is merged, not
+    replaced: its documents stay, this run's are added, a PDF made since is filled in,
+    and its Skipped list is updated (this run's reasons; a customer served since leaves
+    it). The file is replaced atomically.
+    """
+    path = out_dir / name
+    earlier = read_report(path, {"Documents": SUMMARY_DOCUMENTS, "Skipped": SUMMARY_SKIPPED})
+    documents: dict[str, tuple] = {}
+    for row in earlier.get("Documents", []):
+        pdf = _pdf_of(Path(str(row[5])), out_dir) if row[5] else None
+        if not row[6] and pdf is not None and pdf.exists():
+            row = (*row[:6], pdf.name, row[7])
+        documents[str(row[0])] = tuple(row)
     for d in result.documents:
-        by_stage.setdefault((d.planned.stage, d.planned.currency), []).append(d.planned.amount)
+        documents[d.reference] = (
+            d.reference, d.planned.customer_id, d.planned.stage, d.planned.amount,
+            d.planned.currency, d.file.name, d.pdf.name if d.pdf else "",
+            d.eml.name if d.eml else "",
+        )  # fmt: skip
+    served = {row[1] for row in documents.values()}
+    passed_over = {str(row[0]): tuple(row) for row in earlier.get("Skipped", [])}
+    passed_over |= {s.customer_id: (s.customer_id, s.stage, s.amount, s.currency, s.reason)
+                    for s in skipped}  # fmt: skip
+    by_stage: dict[tuple[str, str], list[Decimal]] = {}
+    for row in documents.values():
+        by_stage.setdefault((str(row[2]), str(row[4])), []).append(row[3])
     stages = [(stage, currency, len(v), sum(v, Decimal(0)))
               for (stage, currency), v in sorted(by_stage.items())]  # fmt: skip
-    documents = [
-        (d.reference, d.planned.customer_id, d.planned.stage, d.planned.amount,
-         d.planned.currency, d.file.name, d.pdf.name if d.pdf else "", d.eml.name if d.eml else "")
-        for d in result.documents
-    ]  # fmt: skip
-    path = out_dir / name
     write_report(path, [
         ReportSheet("Summary", ("Stage", "Currency", "Customers", "Amount"), stages, (title,)),
-        ReportSheet("Documents", ("Reference", "CustomerID", "Stage", "Amount", "Currency",
-                                  "File", "PDF", "E-mail"), documents, (title,)),
-        ReportSheet("Skipped", ("CustomerID", "Stage", "Amount", "Currency", "Reason"),
-                    [(s.customer_id, s.stage, s.amount, s.currency, s.reason) for s in skipped],
+        ReportSheet("Documents", SUMMARY_DOCUMENTS, list(documents.values()), (title,)),
+        ReportSheet("Skipped", SUMMARY_SKIPPED,
+                    [row for customer, row in passed_over.items() if customer not in served],
                     (title,)),
     ])  # fmt: skip
     return path

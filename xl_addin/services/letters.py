@@ -52,7 +52,7 @@ from xl_addin.services.issuing import (
     Progress,
     issue_run,
     money,
-    pack_of,
+    ready_to_issue,
     skipped_customers,
     unknown_customers,
     write_back,
@@ -119,6 +119,9 @@ def run_letters(
     unknown = unknown_customers(loaded.customers, only)
     if unknown:
         return unknown
+    pack, problems = ready_to_issue(path, settings)  # branch and journal checked first
+    if problems:
+        return problems
     url = journal_url(path, settings.journal, dry_run)
     with Journal.open(url) as journal:
         served = journal.issued_keys(DUNNING_KINDS, when.isoformat())
@@ -128,7 +131,6 @@ def run_letters(
             plan = plan[plan["customer_id"].isin(only)].reset_index(drop=True)
         if dry_run:
             return LettersResult(when, plan, None)
-        pack = pack_of(settings)
         found: list[Problem] = []
         planned = _documents(loaded, state, plan, pack, when, found)
         folder = out or path.parent / (settings.output_folder or f"letters {when}")

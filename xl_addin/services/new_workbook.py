@@ -20,6 +20,11 @@ def start_buttons(language: str) -> list[Button]:
     ]
 
 
+def journal_file_name(path: Path) -> str:
+    """The Settings.Journal `new` writes: the journal's file name, beside the workbook."""
+    return f"{path.stem}.journal.sqlite"
+
+
 def new_workbook(
     path: Path,
     *,
@@ -35,6 +40,9 @@ def new_workbook(
     """Build the workbook at `path` (.xlsm with buttons and macros, or .xlsx without).
 
     An existing file is replaced only with `force`, and then kept as a backup.
+    Settings.Journal is filled in (unless `settings` gives one) with the journal's file
+    name, `<stem>.journal.sqlite`: a path relative to the workbook's folder, so that a
+    copy of the workbook in that folder, under any name, keeps using the same journal.
     """
     suffix = path.suffix.lower()
     if suffix not in (".xlsm", ".xlsx"):
@@ -45,6 +53,9 @@ def new_workbook(
     if not path.parent.exists():
         raise WorkbookError(f"{path.parent}: no such folder")
     values = {"AsOfDate": as_of or dt.date.today(), "Branch": branch, **(settings or {})}
+    if not str(values.get("Journal") or "").strip():
+        # Relative to the workbook's folder: a copy of the workbook there keeps this journal.
+        values["Journal"] = journal_file_name(path)
     if pack is not None:
         values["TemplatePack"] = str(pack)
     options = {"language": language, "branch": branch, "customers": customers,

@@ -46,7 +46,7 @@ from xl_addin.services.issuing import (
     Progress,
     issue_run,
     money,
-    pack_of,
+    ready_to_issue,
     skipped_customers,
     unknown_customers,
     write_back,
@@ -106,6 +106,9 @@ def run_statements(
     unknown = unknown_customers(loaded.customers, only)
     if unknown:
         return unknown
+    pack, problems = ready_to_issue(path, settings)  # branch and journal checked first
+    if problems:
+        return problems
     statements = build_statements(loaded.ledger, loaded.customers, month, loaded.book.policy)
     url = journal_url(path, settings.journal, dry_run)
     with Journal.open(url) as journal:
@@ -113,7 +116,6 @@ def run_statements(
         plan = _plan(statements, include_zero, only, served, force)
         if dry_run:
             return StatementsResult(month, plan, None)
-        pack = pack_of(settings)
         issued_on = issue_date(resolve_as_of(loaded.book, as_of), month)
         planned = statement_documents(loaded, statements, plan, pack, issued_on)
         folder = out or path.parent / (settings.output_folder or f"statements {month}")

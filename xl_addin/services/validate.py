@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xl_addin.core.problems import Problem
+from xl_addin.services.issuing import ready_to_issue
 from xl_addin.services.refresh import RefreshResult, Writer, compute
 from xl_addin.workbook.reader import open_workbook
 from xl_addin.workbook.writer import SheetTable, write_refresh
@@ -31,12 +32,17 @@ def validate(
 ) -> ValidateResult:
     """Check the workbook; write what was found (or that nothing was) into its Problems sheet.
 
+    Beside the data, what would stop letters and statements is checked: a branch the
+    template pack does not have or with an incomplete branch.toml, and History references
+    the journal does not know.
+
     A file that is not a workbook at all raises WorkbookError and is left alone.
     """
     open_workbook(path)  # not a workbook: WorkbookError, nothing written
     result = compute(path, None, ledger_csv)
     if isinstance(result, RefreshResult):
-        problems: tuple[Problem, ...] = ()
+        # What would stop letters and statements: the branch, its letterhead, the journal.
+        _, problems = ready_to_issue(path, result.loaded.book.settings)
         language = result.loaded.book.settings.language
     else:
         problems, language = tuple(result), "en"

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -51,6 +51,11 @@ class Settings:
     journal: str = ""
     template_pack: str = ""
     pack_version: str = ""
+    cells: dict[str, Source] = field(default_factory=dict, compare=False)  # key -> its Value cell
+
+    def source(self, name: str) -> Source:
+        """Where a setting's value is (Settings!B5), or the Settings sheet when it has no row."""
+        return self.cells.get(name, Source("Settings"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,12 +215,14 @@ def _find_table(book, spec: TableSpec, sheets: dict[str, str], error_cells) -> R
 
 def _read_settings(table: Table, date1904: bool, problems: list[Problem]) -> Settings:
     values: dict[str, object] = {}
+    cells: dict[str, Source] = {}
     for key, value, row in zip(
         table.frame["key"], table.frame["value"], table.frame["row"], strict=True
     ):
         name = _SETTING_KEYS.get(fold(key))
         if name is None:
             continue
+        cells[name] = table.source(int(row), "value")
         if name == "as_of":
             dates, errors = convert.parse_date_column([value], date1904)
             if errors:
@@ -230,7 +237,8 @@ def _read_settings(table: Table, date1904: bool, problems: list[Problem]) -> Set
         values["language"] = "en"
     else:
         values["language"] = language
-    return Settings(**{k: v for k, v in values.items() if v not in (None, "") or k == "as_of"})
+    kept = {k: v for k, v in values.items() if v not in (None, "") or k == "as_of"}
+    return Settings(**kept, cells=cells)
 
 
 def _read_policy(book, sheets: dict[str, str]) -> tuple[Policy, list[Problem]]:
@@ -319,3 +327,28 @@ def _unescape(text: str) -> str:
     return (
         text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
     ).replace("&amp;", "&")
+
+
+def read_history_references(path: Path) -> list[tuple[Source, str]]:
+    """The references the workbook's History sheet lists, each with its cell (History!E7).
+
+    The History sheet is the journal's record as last written into this workbook (title,
+    a blank row, then a table with a Reference column); a workbook without one lists none.
+    """
+    book, _ = open_workbook(path)
+    sheet = {fold(name): name for name in book.sheet_names}.get(fold("History"))
+    if sheet is None:
+        return []
+    values = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    header = next((i for i, row in enumerate(values[:10])
+                   if "reference" in [fold(cell) for cell in row]), None)  # fmt: skip
+    if header is None:
+        return []
+    column = [fold(cell) for cell in values[header]].index("reference")
+    letter = get_column_letter(column + 1)
+    found = []
+    for offset, row in enumerate(values[header + 1 :], start=header + 2):
+        text = convert.cell_text(row[column]) if column < len(row) else ""
+        if text:
+            found.append((Source(sheet, offset, letter), str(text).strip()))
+    return found

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -40,6 +40,47 @@ def write_report(path: Path, sheets: Sequence[ReportSheet]) -> Path | None:
         book.save(target)
 
     return save_atomically(path, write)
+
+
+def read_report(
+    path: Path, wanted: dict[str, tuple[str, ...]]
+) -> dict[str, list[tuple[object, ...]]]:
+    """The data rows of a report written by write_report: sheet -> rows under its header.
+
+    Money comes back as Decimal (the cells write_report gave the money format), blanks as
+    "". A missing file, or one that cannot be read, gives {} (write_report keeps a backup
+    of whatever it replaces).
+    """
+    if not path.exists():
+        return {}
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # any unreadable file: start afresh (write_report keeps a backup)
+        return {}
+    found: dict[str, list[tuple[object, ...]]] = {}
+    try:
+        for name, headers in wanted.items():
+            if name not in book.sheetnames:
+                continue
+            rows, header_seen = [], False
+            for row in book[name].iter_rows():
+                values = tuple(_value(cell) for cell in row[: len(headers)])
+                if header_seen and any(v != "" for v in values):
+                    rows.append(values + ("",) * (len(headers) - len(values)))
+                header_seen = header_seen or values == tuple(headers)
+            found[name] = rows
+    finally:
+        book.close()
+    return found
+
+
+def _value(cell) -> object:
+    value = cell.value
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and cell.number_format == MONEY_FORMAT:
+        return Decimal(repr(float(value))).quantize(Decimal("0.01"))
+    return value
 
 
 def _write_sheet(book: Workbook, spec: ReportSheet) -> None:
