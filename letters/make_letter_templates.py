@@ -81,14 +81,15 @@ LETTERS = {
     },
     "demand_letter": {
         "en": ("Demand for payment",
-               ["Despite our earlier reminders, the invoices below remain unpaid. We must "
-                "now ask you to pay the full amount of {{ currency }} {{ total_overdue }} by "
+               ["{% if first_contact %}Our records show that the invoices below remain "
+                "unpaid.{% else %}Despite our earlier reminders, the invoices below remain "
+                "unpaid.{% endif %} We must now ask you to pay the full amount of {{ currency }} {{ total_overdue }} by "
                 "{{ reply_by }}.",
                 "If there is a reason why these invoices cannot be paid, please contact us "
                 "before that date. Otherwise we will have to take further steps to recover "
                 "the debt."]),
         "zh": ("催 款 函",
-               ["我司此前已多次提醒，但下列发票至今仍未支付。现正式要求贵公司于 {{ reply_by }} 前付清全部欠款 "
+               ["{% if first_contact %}根据我司记录，下列发票至今仍未支付。{% else %}我司此前已多次提醒，但下列发票至今仍未支付。{% endif %}现正式要求贵公司于 {{ reply_by }} 前付清全部欠款 "
                 "{{ currency }} {{ total_overdue }}。",
                 "如有特殊原因未能付款，请于上述日期前与我司联系；否则我司将不得不采取进一步措施追收欠款。"]),
     },

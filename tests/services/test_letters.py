@@ -230,3 +230,24 @@ def test_interest_and_compensation_follow_the_currency_and_the_contract(tmp_path
         "2019-01-01, so no interest is claimed on it; add the half-year's rate to the Policy "
         "sheet's Interest table"
     ]
+
+
+@pytest.mark.parametrize("last_stage", ["", "Phone call"])
+def test_a_demand_letter_speaks_of_earlier_reminders_only_after_one(tmp_path, last_stage):
+    customers = [("D01", "初次客户有限公司", "Standard", "CNY", 50000, last_stage, "zh"),
+                 ("D02", "First Time Ltd", "Standard", "GBP", 50000, last_stage, "en")]
+    ledger = [("D01", "INV", "INV-D1", dt.date(2026, 9, 16), dt.date(2026, 10, 16), 3000, "", ""),
+              ("D02", "INV", "INV-D2", dt.date(2026, 9, 16), dt.date(2026, 10, 16), 3000, "", "")]
+    path = make_book(tmp_path / "d.xlsx", customers=customers, ledger=ledger,
+                     customer_headers=HEADERS)  # fmt: skip
+    result = run_letters(path, out=tmp_path / "out")
+    texts = {d.planned.customer_id: text_of(d.file) for d in result.issued.documents}
+    assert {d.planned.stage for d in result.issued.documents} == {"demand_letter"}
+    zh, en = texts["D01"], texts["D02"]
+    if last_stage:  # a phone call came first: the letter may say so
+        assert "我司此前已多次提醒" in zh and "Despite our earlier reminders" in en
+    else:  # first contact: no reminder was ever sent, and the letter must not claim one
+        assert "此前" not in zh and "earlier" not in en.lower()
+        assert "根据我司记录，下列发票至今仍未支付" in zh
+        assert "Our records show that the invoices below remain unpaid" in en
+    assert "3,000.00" in zh and "3,000.00" in en
