@@ -452,12 +452,14 @@ def history(
     ] = None,
     output: Format = OutputFormat.table,
 ) -> None:
-    """List what the journal records as issued: reference, customer, stage, amount, file."""
+    """List what the journal records as issued (reference, customer, stage, amount, file) and
+    the calls, promises and disputes logged in the Contacts sheet."""
     from xl_addin.services import history as history_service
 
     report = Reporter(output)
     try:
         records = history_service.history(workbook, customer, kind)
+        contacts = history_service.logged_contacts(workbook, customer) if kind is None else []
     except CreditControlError as error:
         _fail(str(error))
     if report.json:
@@ -468,9 +470,8 @@ def history(
              "File": r.file, "Amount": float(r.amount), "Currency": r.currency}
             for r in records
         ]  # fmt: skip
-        report.out.print_json(
-            json.dumps({"documents": documents}, ensure_ascii=False, allow_nan=False)
-        )
+        report.out.print_json(json.dumps({"documents": documents, "contacts": contacts},
+                                         ensure_ascii=False, allow_nan=False))  # fmt: skip
         return
     table = Table(title=f"Issued for {workbook.name}: {len(records)} document(s)")
     for column in ("Issued", "Reference", "Customer", "Stage", "Amount", "File"):
@@ -480,6 +481,16 @@ def history(
         table.add_row(f"{r.issued_at:%Y-%m-%d %H:%M}", r.reference, r.customer_id, r.stage,
                       f"{r.currency} {r.amount:,.2f}", Path(r.file).name)  # fmt: skip
     report.out.print(table)
+    if contacts:
+        logged = Table(title=f"Logged in Contacts: {len(contacts)} contact(s)")
+        for column in ("Date", "Customer", "Kind", "Reference", "Outcome", "Promise", "Dispute"):
+            logged.add_column(column)
+        for c in contacts:
+            promise = " ".join(str(v) for v in (c["PromiseDate"], c["PromiseAmount"]) if v)
+            cells = (c["Date"] or "", c["CustomerID"], c["Kind"], c["Reference"], c["Outcome"],
+                     promise, c["Dispute"])  # fmt: skip
+            logged.add_row(*(escape(str(v)) for v in cells))  # customer text is not markup
+        report.out.print(logged)
 
 
 class Language(StrEnum):

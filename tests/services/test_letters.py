@@ -138,7 +138,7 @@ def test_a_file_left_by_an_interrupted_run_is_set_aside(book, tmp_path):
 
 def test_history_lists_what_the_journal_recorded(book, tmp_path):
     empty = runner.invoke(app, ["history", str(book), "--format", "json"])
-    assert empty.exit_code == 0 and json.loads(empty.stdout) == {"documents": []}
+    assert empty.exit_code == 0 and json.loads(empty.stdout) == {"documents": [], "contacts": []}
     assert not (tmp_path / "branch.journal.sqlite").exists()  # looking creates no journal
     issued = run_letters(book, out=tmp_path / "out")
     result = runner.invoke(app, ["history", str(book), "--customer", "C001", "--format", "json"])
@@ -251,3 +251,29 @@ def test_a_demand_letter_speaks_of_earlier_reminders_only_after_one(tmp_path, la
         assert "根据我司记录，下列发票至今仍未支付" in zh
         assert "Our records show that the invoices below remain unpaid" in en
     assert "3,000.00" in zh and "3,000.00" in en
+
+
+def test_history_shows_documents_and_the_contacts_logged(book, tmp_path):
+    issued = run_letters(book, out=tmp_path / "out")
+    workbook = openpyxl.load_workbook(book)
+    sheet = workbook["Contacts"]
+    table = sheet.tables["Contacts"]
+    last = sheet.max_row + 1
+    row = [dt.date(2026, 11, 30), "C001", "call", "", "", '=HYPERLINK("x")',
+           dt.date(2026, 12, 5), 500, "", "rang AP"]
+    for column, value in enumerate(row, start=1):
+        sheet.cell(last, column, value)
+    sheet.cell(last, 6).data_type = "s"  # what the collector typed is text, not a formula
+    table.ref = f"A3:J{last}"
+    workbook.save(book)
+    result = runner.invoke(app, ["history", str(book), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {d["Reference"] for d in data["documents"]} == {
+        d.reference for d in issued.issued.documents
+    }
+    [contact] = data["contacts"]
+    assert contact["CustomerID"] == "C001" and contact["PromiseDate"] == "2026-12-05"
+    assert contact["PromiseAmount"] == 500 and contact["Outcome"] == '=HYPERLINK("x")'
+    table_output = runner.invoke(app, ["history", str(book)])
+    assert table_output.exit_code == 0 and "Logged in Contacts: 1 contact" in table_output.stdout
