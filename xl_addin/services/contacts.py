@@ -58,8 +58,13 @@ def collection_state(
     served: Mapping[str, int] | None = None,
     force: bool = False,
 ) -> CollectionState:
-    """Age the ledger and decide Stage and NextAction from the journal and the contact log."""
+    """Age the ledger and decide Stage and NextAction from the journal and the contact log.
+
+    `served` (customer -> highest revision issued on `as_of`) defaults to the journal's.
+    """
     policy = loaded.book.policy
+    if served is None:
+        served = journal.issued_keys(DUNNING_KINDS, as_of.isoformat())
     contacts = contact_log(loaded, journal.documents(), policy)
     ledger = loaded.ledger
     disputed = disputed_by_contacts(ledger, contacts)

@@ -41,7 +41,6 @@ from xl_addin.journal.store import Journal, journal_url
 from xl_addin.packs.lookup import Pack
 from xl_addin.services.book import LoadedBook, load_book, resolve_as_of
 from xl_addin.services.contacts import (
-    DUNNING_KINDS,
     CollectionState,
     collection_state,
     contacts_sheet,
@@ -124,8 +123,7 @@ def run_letters(
         return problems
     url = journal_url(path, settings.journal, dry_run)
     with Journal.open(url) as journal:
-        served = journal.issued_keys(DUNNING_KINDS, when.isoformat())
-        state = collection_state(loaded, journal, when, served=served, force=force)
+        state = collection_state(loaded, journal, when, force=force)
         plan = state.plan
         if only:
             plan = plan[plan["customer_id"].isin(only)].reset_index(drop=True)
