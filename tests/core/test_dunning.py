@@ -142,6 +142,9 @@ CASES = [
      "demand_letter", ""),
     ("no demand letter before the call is logged", inv(40), {},
      [doc(10, "phone_call", "call_sheet", "R-CALL")], "demand_letter", "OK", None, "awaits"),
+    ("the ladder does not go back down after a call", inv(9), {},
+     [doc(12, "phone_call", "call_sheet", "R-CALL"), call(10, reference="R-CALL")],
+     "friendly_reminder", "OK", "phone_call", "after Phone call"),
     # disputes
     ("every open item disputed", inv(45, disputed=True), {}, [], "on_hold", "OK", None,
      "all open items disputed"),

@@ -12,7 +12,8 @@ contact rules to it, first match wins:
    promise still pending, a contact less than the interval ago: nothing;
 4. otherwise the Stage, one step up for a broken promise, capped: the first
    contact of an episode is at most the policy's first-contact step, later ones
-   at most `max_steps_per_run` above the highest step used this episode;
+   at most `max_steps_per_run` above the highest step used this episode, and
+   never below it (the ladder does not go back down within an episode);
 5. a step already issued this episode is not issued again unless its Policy row
    repeats it (RepeatDays) and that many days have passed.
 
@@ -161,7 +162,9 @@ def next_actions(
     first_cap = top if first_cap is None else first_cap
     contacted = history.top_step >= 1
     cap = np.where(contacted, history.top_step + policy.rules.max_steps_per_run, first_cap)
-    candidate = np.clip(np.minimum(target, cap), 0, top)
+    # Within an episode the ladder never goes back down: at least the highest step used.
+    floor = np.where(contacted, history.top_step, 0)
+    candidate = np.clip(np.maximum(np.minimum(target, cap), floor), 0, top)
     last_sent = history.last_issue[np.arange(n), candidate] if n else np.zeros(0, np.int64)
     repeat = np.array([np.nan if s.repeat_days is None else s.repeat_days
                        for s in policy.stages], dtype=np.float64)[candidate]  # fmt: skip
