@@ -194,16 +194,18 @@ def _paid_between(ledger: pd.DataFrame, customer_ids: np.ndarray, since: np.ndar
     """Payments of each customer dated from `since` to `as_of` inclusive, in cents."""
     if not len(customer_ids):
         return np.zeros(0, dtype=np.int64)
-    payments = ledger[ledger["doc_type"].to_numpy(dtype=object) == "PAY"]
-    customer = payments["customer_id"].to_numpy(dtype=object)
-    when = payments["doc_date"].to_numpy(dtype="datetime64[D]")
-    cents = payments["amount_cents"].to_numpy(dtype=np.int64)
-    out = np.zeros(len(customer_ids), dtype=np.int64)
     wanted = pd.Index(pd.unique(customer_ids), dtype=object)
-    position = wanted.get_indexer(pd.Index(customer, dtype=object))
-    mine = position >= 0
-    # Few customers promise: one pass over their payments per promise is cheap.
+    customer = ledger["customer_id"].to_numpy(dtype=object)
+    promised = wanted.get_indexer(pd.Index(customer, dtype=object)) >= 0
+    rows = np.flatnonzero((ledger["doc_type"].to_numpy(dtype=object) == "PAY") & promised)
+    when = ledger["doc_date"].to_numpy(dtype="datetime64[D]")[rows]
+    cents = ledger["amount_cents"].to_numpy(dtype=np.int64)[rows]
+    by_customer = pd.Series(np.arange(len(rows))).groupby(customer[rows]).indices
+    out = np.zeros(len(customer_ids), dtype=np.int64)
+    # Few customers promise: their own payments are looked at, per promise.
     for i, (customer_id, start) in enumerate(zip(customer_ids, since, strict=True)):
-        rows = mine & (customer == customer_id) & (when >= start) & (when <= as_of)
-        out[i] = cents[rows].sum()
+        mine = by_customer.get(customer_id)
+        if mine is not None:
+            paid = (when[mine] >= start) & (when[mine] <= as_of)
+            out[i] = cents[mine][paid].sum()
     return out

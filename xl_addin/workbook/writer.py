@@ -1,18 +1,22 @@
 """Write computed columns and owned sheets into a user's workbook, leaving the rest as it was.
 
-openpyxl loads the whole workbook and saves it again, so everything it models survives:
-cells, styles, formulas, tables, defined names, data validation, conditional formatting,
-comments, charts, and in .xlsm the VBA project and form buttons. The stored results of
-formulas, which openpyxl drops, are put back. What it cannot carry (shapes, text boxes,
-pictures when Pillow is missing, form controls in .xlsx, threaded comments) is named by
-`round_trip_losses` and raised as a `RoundTripWarning`; the backup keeps the original.
+Only the parts that change are written (see workbook.package): the sheets holding
+the tables whose columns we fill, streamed row by row; the sheets the add-in owns
+(Aging, Contacts, History, Problems), written afresh with their table and chart;
+styles.xml when a number format or bold font is needed; and, for a new sheet, the
+workbook part, its relationships and the content types. Every other part (the
+user's sheets, formulas and their results, VBA project, buttons, the xlwings Lite
+add-in, pictures, charts, shapes, data validation, conditional formats) is copied
+byte for byte: nothing is lost in a round trip, and a large workbook is written in
+seconds with flat memory.
 
 Two kinds of change are made:
 
 - a `ColumnUpdate` writes values into given rows of named columns of a table,
   adding a column at the right of the table (and growing the table) when the
-  header is missing;
-- a `SheetTable` rewrites a sheet the add-in owns (Aging, Problems) from scratch.
+  header is missing; a formula keeps its formula and our value becomes its
+  stored result;
+- a `SheetTable` rewrites a sheet the add-in owns from scratch.
 
 The result is saved with `save_atomically`: the file on disk is always either the
 old workbook or the complete new one, and the old one is kept as a backup.
@@ -21,51 +25,49 @@ old workbook or the complete new one, and the old one is kept as a backup.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import io
-import math
-import posixpath
 import re
 import unicodedata
-import warnings
-import xml.etree.ElementTree as ET
-import zipfile
 from collections.abc import Mapping, Sequence
-from copy import copy
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
-import openpyxl
-import pandas as pd
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.chart import BarChart, Reference
-from openpyxl.chart.data_source import AxDataSource, StrRef
-from openpyxl.packaging.relationship import get_dependents, get_rels_path
-from openpyxl.styles import Font
-from openpyxl.utils.cell import get_column_letter, range_boundaries
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.workbook import Workbook
-from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
-from openpyxl.worksheet.worksheet import Worksheet
+from lxml import etree
 
 from xl_addin.errors import WorkbookError
-from xl_addin.workbook import lite
-from xl_addin.workbook.controls import carry_controls
+from xl_addin.workbook.cells import (
+    ColumnWrite,
+    StyleBook,
+    cell_value,
+    column_letter,
+    plain,
+    range_bounds,
+    set_cell,
+    stream_columns,
+)
+from xl_addin.workbook.package import (
+    CHART_TYPE,
+    DRAWING_TYPE,
+    MAIN,
+    REL,
+    TABLE_TYPE,
+    WORKSHEET_TYPE,
+    Package,
+    q,
+    rels_part,
+    serialise,
+)
 from xl_addin.workbook.safe_save import save_atomically
 from xl_addin.workbook.schema import fold
 
-TITLE_FONT = Font(bold=True, size=14)
-TOTAL_FONT = Font(bold=True)
 TABLE_STYLE = "TableStyleMedium2"
 HEADER_ROW = 3  # of an owned sheet: title in row 1, a blank row, then the table
 MIN_WIDTH, MAX_WIDTH = 8, 50
 WIDTH_SAMPLE_ROWS = 500  # enough rows to size a column without reading all of them
-
-
-class RoundTripWarning(UserWarning):
-    """Something in the workbook that openpyxl cannot carry over, so a write drops it."""
+_DRAWING = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
+_A = "http://schemas.openxmlformats.org/drawingml/2006/main"
+_CHART = "http://schemas.openxmlformats.org/drawingml/2006/chart"
+_EMU_PER_CM = 360000
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,318 +103,331 @@ def write_refresh(
 ) -> Path | None:
     """Write computed columns and owned sheets into the workbook at `path`; return the backup."""
     path = Path(path)
-    book = load_for_writing(path)
-    for loss in round_trip_losses(path):
-        warnings.warn(f"{path.name}: {loss}", RoundTripWarning, stacklevel=2)
-    results = formula_results(path, skip={sheet.sheet.casefold() for sheet in sheets})
-    for update in updates:
-        computed = write_columns(book, update)
-        results.setdefault(update.sheet, {}).update(computed)
-    for sheet in sheets:
-        write_sheet_table(book, sheet)
-    return save_atomically(path, lambda tmp: save_keeping_results(book, tmp, results, path))
-
-
-def load_for_writing(path: Path) -> Workbook:
-    """Open a workbook for a round trip: formulas, VBA, external links and rich text kept."""
     if not path.exists():
         raise WorkbookError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix not in (".xlsx", ".xlsm"):
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise WorkbookError(f"{path.name}: not an Excel workbook (.xlsx or .xlsm)")
-    try:
-        return openpyxl.load_workbook(
-            path, keep_vba=suffix == ".xlsm", keep_links=True, rich_text=True
-        )
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as error:
-        raise WorkbookError(f"{path.name}: cannot be opened for writing ({error})") from error
+    for update in updates:
+        for header, values in update.values.items():
+            if len(values) != len(update.rows):
+                raise ValueError(
+                    f"{update.sheet}: {len(values)} values for {header}, {len(update.rows)} rows"
+                )
+
+    def write(tmp: Path) -> None:
+        with Package(path) as package:
+            styles = StyleBook(package)
+            for sheet, group in _by_sheet(updates).items():
+                _plan_columns(package, styles, sheet, group)
+            for spec in sheets:
+                write_owned_sheet(package, styles, spec)
+            package.save(tmp)
+
+    return save_atomically(path, write)
 
 
-# --- computed columns in a user's table ----------------------------------------------------
+def _by_sheet(updates: Sequence[ColumnUpdate]) -> dict[str, list[ColumnUpdate]]:
+    grouped: dict[str, list[ColumnUpdate]] = {}
+    for update in updates:
+        grouped.setdefault(update.sheet.casefold(), []).append(update)
+    return grouped
 
 
-def write_columns(book: Workbook, update: ColumnUpdate) -> dict[bytes, tuple[bytes, bytes]]:
-    """Write each column of `update` into its rows, adding missing columns to the table.
-
-    A cell holding a formula (a template's =AGE_BUCKET(...)) keeps it: the value becomes
-    the formula's stored result, returned as cell reference -> (type, result) for
-    `save_keeping_results`, so the workbook shows our numbers even where no Python runs.
-    """
-    if update.sheet not in book.sheetnames:
-        raise WorkbookError(f"the workbook has no {update.sheet} sheet")
-    ws = book[update.sheet]
-    for header, values in update.values.items():
-        if len(values) != len(update.rows):
-            raise ValueError(
-                f"{update.sheet}: {len(values)} values for {header}, {len(update.rows)} rows"
-            )
-    table = _find_table(ws, update.table) if update.table else None
-    end = ws.max_column + 1  # computed once: openpyxl scans every cell of the sheet for it
-    results: dict[bytes, tuple[bytes, bytes]] = {}
-    for header, values in update.values.items():
-        column = _find_column(ws, update, table, header, end)
-        if column is None:
-            column = _add_column(ws, update, table, header, end)
-            end = max(end, column + 1)
-        number_format = update.number_formats.get(header)
-        results.update(_write_column(ws, column, update.rows, values, number_format))
-    return results
+# --- computed columns in a user's table ------------------------------------------------------
 
 
-def _find_table(ws: Worksheet, name: str) -> Table:
-    for table in ws.tables.values():
-        if name in (table.name, table.displayName):
-            return table
-    for table in ws.tables.values():
-        if fold(name) in (fold(table.name), fold(table.displayName)):
-            return table
-    raise WorkbookError(f"{ws.title}: there is no table named {name}")
+def _plan_columns(package: Package, styles: StyleBook, sheet: str, updates) -> None:
+    """Find (or add) each column of the updates, then stream the sheet part with them."""
+    entry = package.sheet(updates[0].sheet)
+    if entry is None:
+        raise WorkbookError(f"the workbook has no {updates[0].sheet} sheet")
+    writes: dict[int, ColumnWrite] = {}
+    for update in updates:
+        table = _find_table(package, entry, update.table) if update.table else None
+        headers = (_table_headers(table[1]) if table is not None
+                   else _plain_headers(package, entry.part, update))  # fmt: skip
+        for header, values in update.values.items():
+            column = _find_column(headers, update, header)
+            if column is None:
+                column = _add_column(package, entry, update, table, headers, header)
+                headers[column] = header
+                write = ColumnWrite(column, header, {}, new=True, header_row=update.header_row,
+                                    header_style_from=column - 1)  # fmt: skip
+                writes[column] = write
+            write = writes.setdefault(column, ColumnWrite(column, header, {}))
+            write.values.update(zip((int(r) for r in update.rows), values, strict=True))
+            write.number_format = update.number_formats.get(header, write.number_format)
+    part, date1904 = entry.part, package.date1904()
+    columns = list(writes.values())
+    package.put(part, lambda out: stream_columns(package.open(part), out, columns, styles,
+                                                 entry.name, date1904))  # fmt: skip
 
 
-def _find_column(
-    ws: Worksheet, update: ColumnUpdate, table: Table | None, header: str, end: int
-) -> int | None:
-    """Return the column whose header matches `header` or an alias, inside the table first."""
+def _find_table(package: Package, entry, name: str) -> tuple[str, etree._Element]:
+    found = [(part, xml) for sheet, part, xml in package.tables() if sheet.part == entry.part]
+    for wanted in (lambda t: name in (t.get("name"), t.get("displayName")),
+                   lambda t: fold(name) in (fold(t.get("name")), fold(t.get("displayName")))):
+        for part, xml in found:
+            if wanted(xml):
+                return part, xml
+    raise WorkbookError(f"{entry.name}: there is no table named {name}")
+
+
+def _table_headers(table: etree._Element) -> dict[int, str]:
+    first_column = range_bounds(table.get("ref"))[0]
+    columns = table.find(q("tableColumns"))
+    return {first_column + i: c.get("name", "") for i, c in enumerate(columns)}
+
+
+def _plain_headers(package: Package, part: str, update: ColumnUpdate) -> dict[int, str]:
+    """The header row of a sheet without a table: column -> text."""
+    strings = _SharedStrings(package)
+    found: dict[int, str] = {}
+    context = etree.iterparse(package.open(part), events=("end",), tag=q("row"),
+                              resolve_entities=False, huge_tree=True)  # fmt: skip
+    for _, row in context:
+        number = int(row.get("r", "0"))
+        if number == update.header_row:
+            for cell in row.iter(q("c")):
+                text = _cell_text(cell, strings)
+                if text and cell.get("r"):
+                    column = range_bounds(cell.get("r"))[0]
+                    if column >= update.first_column:
+                        found[column] = text
+            break
+        row.clear()
+        if number > update.header_row:
+            break
+    return found
+
+
+def _cell_text(cell: etree._Element, strings: _SharedStrings) -> str:
+    kind = cell.get("t")
+    if kind == "inlineStr":
+        return "".join(cell.find(q("is")).itertext())
+    value = cell.findtext(q("v")) or ""
+    return strings[int(value)] if kind == "s" and value.isdigit() else value
+
+
+class _SharedStrings:
+    def __init__(self, package: Package):
+        self.package, self._strings = package, None
+
+    def __getitem__(self, index: int) -> str:
+        if self._strings is None:
+            self._strings = []
+            if self.package.exists("xl/sharedStrings.xml"):
+                root = self.package.xml("xl/sharedStrings.xml")
+                self._strings = ["".join(si.itertext()) for si in root.iter(q("si"))]
+        return self._strings[index] if index < len(self._strings) else ""
+
+
+def _find_column(headers: Mapping[int, str], update: ColumnUpdate, header: str) -> int | None:
     wanted = {fold(header), *(fold(alias) for alias in update.aliases.get(header, ()))}
-    row = update.header_row
-    if table is not None:
-        min_col, _, max_col, _ = range_boundaries(table.ref)
-        for column in range(min_col, max_col + 1):
-            if fold(_text(ws.cell(row, column).value)) in wanted:
-                return column
-        start = max_col + 1
-    else:
-        start = update.first_column
-    taken = _other_tables_columns(ws, table, row)
-    for column in range(start, end):
-        if column not in taken and fold(_text(ws.cell(row, column).value)) in wanted:
-            return column
-    return None
+    return next((column for column, text in headers.items() if fold(text) in wanted), None)
 
 
-def _add_column(
-    ws: Worksheet, update: ColumnUpdate, table: Table | None, header: str, end: int
-) -> int:
+def _add_column(package, entry, update: ColumnUpdate, table, headers, header: str) -> int:
     """Add `header` right after the table's last column; grow the Excel table to hold it."""
-    row = update.header_row
+    column = max([update.first_column - 1, *headers]) + 1
+    letter = column_letter(column)
+    last_row = max([update.header_row, *(int(r) for r in update.rows)])
+    for sheet, part, xml in package.tables():
+        if sheet.part != entry.part or (table is not None and part == table[0]):
+            continue
+        c1, r1, c2, r2 = range_bounds(xml.get("ref"))
+        if c1 <= column <= c2 and r1 <= last_row and update.header_row <= r2:
+            raise WorkbookError(
+                f"{entry.name}: cannot add column {header} in column {letter}, another table "
+                f"is there; add a column named {header} to the table yourself"
+            )
     if table is not None:
-        _, _, max_col, max_row = range_boundaries(table.ref)
-        column = max_col + 1
-    else:
-        column = _last_header_column(ws, row, update.first_column, end) + 1
-        max_row = row
-    letter = get_column_letter(column)
-    last_row = max([max_row, *update.rows])
-    if column in _other_tables_columns(ws, table, row, last_row):
-        raise WorkbookError(
-            f"{ws.title}: cannot add column {header} in column {letter}, another table is "
-            f"there; add a column named {header} to the table yourself"
-        )
-    busy = [r for r in (row, *update.rows) if ws.cell(r, column).value is not None]
-    if busy:
-        raise WorkbookError(
-            f"{ws.title}!{letter}{busy[0]}: column {letter} right of the table is not empty, "
-            f"so {header} cannot be added there; add a column named {header} to the table "
-            f"or clear column {letter}"
-        )
-    cell = ws.cell(row, column)
-    cell.value = header
-    cell.data_type = "s"
-    neighbour = ws.cell(row, column - 1) if column > 1 else None
-    if neighbour is not None and neighbour.has_style:
-        cell._style = copy(neighbour._style)  # the header looks like its neighbours
-    if table is not None:
-        _grow_table(table, column, header)
+        _grow_table(package.edit(table[0]), column, header)
     return column
 
 
-def _grow_table(table: Table, column: int, header: str) -> None:
-    min_col, min_row, _, max_row = range_boundaries(table.ref)
-    table.ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(column)}{max_row}"
-    next_id = max((c.id for c in table.tableColumns), default=0) + 1
-    table.tableColumns.append(TableColumn(id=next_id, name=header))
-    if table.autoFilter is not None and table.autoFilter.ref:
-        f_min_col, f_min_row, _, f_max_row = range_boundaries(table.autoFilter.ref)
-        table.autoFilter.ref = (
-            f"{get_column_letter(f_min_col)}{f_min_row}:{get_column_letter(column)}{f_max_row}"
-        )
-
-
-def _other_tables_columns(
-    ws: Worksheet, table: Table | None, first_row: int, last_row: int | None = None
-) -> set[int]:
-    """Columns used by the sheet's other tables anywhere in rows first_row..last_row."""
-    last_row = first_row if last_row is None else last_row
-    taken: set[int] = set()
-    for other in ws.tables.values():
-        if other is table:
-            continue
-        min_col, min_row, max_col, max_row = range_boundaries(other.ref)
-        if min_row <= last_row and first_row <= max_row:
-            taken.update(range(min_col, max_col + 1))
-    return taken
-
-
-def _last_header_column(ws: Worksheet, row: int, first_column: int, end: int) -> int:
-    last = first_column - 1
-    for column in range(first_column, end):
-        if ws.cell(row, column).value not in (None, ""):
-            last = column
-    return last
-
-
-def _write_column(
-    ws: Worksheet,
-    column: int,
-    rows: Sequence[int],
-    values: Sequence[object],
-    number_format: str | None,
-) -> dict[bytes, tuple[bytes, bytes]]:
-    styles: dict[object, object] = {}  # a cell's style -> the same style with number_format
-    results: dict[bytes, tuple[bytes, bytes]] = {}
-    for row, value in zip(rows, values):
-        cell = ws.cell(row, column)
-        if cell.data_type == "f":
-            stored = _stored_result(value)
-            if stored is not None:
-                results[cell.coordinate.encode()] = stored
-        else:
-            _assign(cell, value)
-        if number_format is not None:
-            # Setting number_format looks the style up in the workbook's tables each time; the
-            # cells of a column mostly share one style, so compute each new style once.
-            key = tuple(cell._style) if cell._style else None
-            style = styles.get(key)
-            if style is None:
-                cell.number_format = number_format
-                styles[key] = copy(cell._style)
-            else:
-                cell._style = copy(style)
-    return results
-
-
-def _stored_result(value: object) -> tuple[bytes, bytes] | None:
-    """Return (type, text) of a value as a formula's stored result (None: no result)."""
-    value = _plain(value)
-    if value is None:
-        return (b"str", b"")
-    if isinstance(value, bool):
-        return (b"b", b"1" if value else b"0")
-    if isinstance(value, int | float | Decimal):
-        return (b"n", str(value).encode())
-    if isinstance(value, dt.datetime | dt.date):
-        return None  # dates are not computed columns; Excel recalculates it
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return (b"str", escaped.encode())
-
-
-def _assign(cell: Cell, value: object) -> None:
-    """Store a value; text is always stored as text, never as a formula or error code."""
-    value = _plain(value)
-    if isinstance(value, str):
-        text = ILLEGAL_CHARACTERS_RE.sub("", value)
-        cell.value = text or None  # an empty text is a blank cell, as Excel makes it
-        if text:
-            cell.data_type = "s"
-    else:
-        cell.value = value
-
-
-def _plain(value: object) -> object:
-    """Convert pandas and numpy values to what openpyxl stores; missing values to None."""
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, np.datetime64):
-        return None if np.isnat(value) else pd.Timestamp(value).to_pydatetime()
-    if isinstance(value, np.generic):
-        return _plain(value.item())
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    return value
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
+def _grow_table(table: etree._Element, column: int, header: str) -> None:
+    c1, r1, _, r2 = range_bounds(table.get("ref"))
+    table.set("ref", f"{column_letter(c1)}{r1}:{column_letter(column)}{r2}")
+    columns = table.find(q("tableColumns"))
+    next_id = max((int(c.get("id", "0")) for c in columns), default=0) + 1
+    etree.SubElement(columns, q("tableColumn"), id=str(next_id), name=header)
+    columns.set("count", str(len(columns)))
+    auto_filter = table.find(q("autoFilter"))
+    if auto_filter is not None and auto_filter.get("ref"):
+        f1, fr1, _, fr2 = range_bounds(auto_filter.get("ref"))
+        auto_filter.set("ref", f"{column_letter(f1)}{fr1}:{column_letter(column)}{fr2}")
 
 
 # --- sheets the add-in owns ------------------------------------------------------------------
 
 
-def write_sheet_table(book: Workbook, spec: SheetTable) -> None:
+def write_owned_sheet(package: Package, styles: StyleBook, spec: SheetTable) -> None:
     """Replace the sheet `spec.sheet` (or add it at the end) with the title, table and chart."""
     headers = [str(h) for h in spec.header]
     _check_headers(spec.sheet, headers)
-    ws = _fresh_sheet(book, spec.sheet)
-    title = ws.cell(1, 1)
-    _assign(title, spec.title)
-    title.font = TITLE_FONT
-
-    for column, header in enumerate(headers, start=1):
-        _assign(ws.cell(HEADER_ROW, column), header)
     width = len(headers)
-    for i, values in enumerate(spec.rows, start=HEADER_ROW + 1):
+    for values in (*spec.rows, *spec.totals):
         _check_width(spec.sheet, values, width)
-        for column, value in enumerate(values, start=1):
-            _assign(ws.cell(i, column), value)
+    entry = package.sheet(spec.sheet)
+    kept: list[etree._Element] = []
+    if entry is None:
+        part = package.free_part_name("xl/worksheets/sheet{}.xml")
+        _add_sheet(package, spec.sheet, part)
+        name = spec.sheet
+    else:
+        part, name = entry.part, entry.name
+        kept = _kept_settings(package, part)
+        for rel in package.relationships(part):
+            if not rel.external and package.exists(rel.target):
+                package.remove_with_dependents(rel.target)
+        package.remove(rels_part(part))
+    table_part = package.free_part_name("xl/tables/table{}.xml")
     last_row = HEADER_ROW + max(len(spec.rows), 1)  # a table needs at least one data row
-    ref = f"A{HEADER_ROW}:{get_column_letter(width)}{last_row}"
-    table = Table(
-        displayName=_table_name(book, spec.sheet),
-        ref=ref,
-        tableStyleInfo=TableStyleInfo(name=TABLE_STYLE, showRowStripes=True),
-    )
-    table._initialise_columns()
-    for column, header in zip(table.tableColumns, headers):
-        column.name = header
-    ws.add_table(table)
-
-    first_total = last_row + 2  # a blank row between: the totals are not part of the table
-    for i, values in enumerate(spec.totals, start=first_total):
-        _check_width(spec.sheet, values, width)
-        for column, value in enumerate(values, start=1):
-            cell = ws.cell(i, column)
-            _assign(cell, value)
-            cell.font = TOTAL_FONT
-    data_rows = range(HEADER_ROW + 1, HEADER_ROW + 1 + len(spec.rows))
-    total_rows = range(first_total, first_total + len(spec.totals))
-    for header, number_format in spec.number_formats.items():
-        if header in headers:
-            column = headers.index(header) + 1
-            for row in (*data_rows, *total_rows):
-                ws.cell(row, column).number_format = number_format
-
-    ws.freeze_panes = f"A{HEADER_ROW + 1}"
-    _set_widths(ws, headers, spec)
+    ref = f"A{HEADER_ROW}:{column_letter(width)}{last_row}"
+    package.put(table_part, serialise(_table_xml(package, name, headers, ref)))
+    package.set_content_type(table_part, TABLE_TYPE)
+    table_id = package.add_relationship(part, REL + "/table", table_part)
+    drawing_id = None
     if spec.chart and spec.rows:
-        _add_chart(ws, spec, headers)
+        drawing_id = _add_chart(package, part, name, spec, headers)
+    package.put(part, serialise(_sheet_xml(spec, headers, styles, kept, table_id, drawing_id)))
+    package.set_content_type(part, WORKSHEET_TYPE)
 
 
-def _fresh_sheet(book: Workbook, name: str) -> Worksheet:
-    """Return an empty sheet named `name` where the old one was (names match like Excel's)."""
-    old = next((s for s in book.worksheets + book.chartsheets if s.title.lower() == name.lower()),
-               None)  # fmt: skip
-    if old is None:
-        return book.create_sheet(name)
-    index = book.index(old)
-    book.remove(old)
-    ws = book.create_sheet(name, index)
-    if isinstance(old, Worksheet):  # keep what the user set on the tab and for printing
-        ws.sheet_properties.tabColor = old.sheet_properties.tabColor
-        ws.sheet_state = old.sheet_state
-        ws.sheet_view.tabSelected = old.sheet_view.tabSelected
-        ws.sheet_view.zoomScale = old.sheet_view.zoomScale
-        ws.page_setup = copy(old.page_setup)
-        ws.page_margins = copy(old.page_margins)
-        ws.print_options = copy(old.print_options)
-        ws.HeaderFooter = copy(old.HeaderFooter)
-    return ws
+def _add_sheet(package: Package, name: str, part: str) -> None:
+    workbook = package.edit(package.workbook_part)
+    sheets = workbook.find(q("sheets"))
+    ids = [int(s.get("sheetId", "0")) for s in sheets]
+    rel_id = package.add_relationship(package.workbook_part, REL + "/worksheet", part)
+    element = etree.SubElement(sheets, q("sheet"), name=name, sheetId=str(max(ids, default=0) + 1))
+    element.set(q("id", REL), rel_id)
+    package.set_content_type(part, WORKSHEET_TYPE)
+
+
+_KEPT = ("sheetPr", "printOptions", "pageMargins", "pageSetup", "headerFooter")
+
+
+def _kept_settings(package: Package, part: str) -> list[etree._Element]:
+    """What the user set on an owned sheet's tab and for printing (not its content)."""
+    root = package.xml(part) if package.exists(part) else None
+    if root is None:
+        return []
+    kept = []
+    for name in _KEPT:
+        element = root.find(q(name))
+        if element is not None:
+            element.attrib.pop(q("id", REL), None)  # printer settings go with the old part
+            kept.append(element)
+    view = root.find(f"{q('sheetViews')}/{q('sheetView')}")
+    if view is not None:
+        kept.append(view)
+    return kept
+
+
+def _sheet_xml(spec, headers, styles: StyleBook, kept, table_id: str, drawing_id) -> etree._Element:
+    root = etree.Element(q("worksheet"), nsmap={None: MAIN, "r": REL})
+    settings = {etree.QName(e).localname: e for e in kept}
+    if "sheetPr" in settings:
+        root.append(settings["sheetPr"])
+    width = len(headers)
+    last = HEADER_ROW + max(len(spec.rows), 1) + (len(spec.totals) + 1 if spec.totals else 0)
+    etree.SubElement(root, q("dimension"), ref=f"A1:{column_letter(width)}{last}")
+    views = etree.SubElement(root, q("sheetViews"))
+    view = etree.SubElement(views, q("sheetView"), workbookViewId="0")
+    old_view = settings.get("sheetView")
+    for attribute in ("tabSelected", "zoomScale", "showGridLines"):
+        if old_view is not None and old_view.get(attribute) is not None:
+            view.set(attribute, old_view.get(attribute))
+    etree.SubElement(view, q("pane"), ySplit=str(HEADER_ROW), topLeftCell=f"A{HEADER_ROW + 1}",
+                     activePane="bottomLeft", state="frozen")  # fmt: skip
+    etree.SubElement(view, q("selection"), pane="bottomLeft", activeCell=f"A{HEADER_ROW + 1}",
+                     sqref=f"A{HEADER_ROW + 1}")  # fmt: skip
+    etree.SubElement(root, q("sheetFormatPr"), defaultRowHeight="15")
+    cols = etree.SubElement(root, q("cols"))
+    for column, column_width in enumerate(_widths(headers, spec), start=1):
+        etree.SubElement(cols, q("col"), min=str(column), max=str(column),
+                         width=f"{column_width:g}", customWidth="1")  # fmt: skip
+    data = etree.SubElement(root, q("sheetData"))
+    title_style = styles.derive(0, bold=True, size=14)
+    _row(data, 1, [spec.title], styles, lambda _c, _v: title_style)
+    formats = {headers.index(h) + 1: f for h, f in spec.number_formats.items() if h in headers}
+
+    def data_style(column: int, value) -> int | None:
+        fmt = formats.get(column)
+        if fmt is None and isinstance(plain(value), dt.date):
+            fmt = "yyyy-mm-dd"
+        return None if fmt is None else styles.derive(0, fmt)
+
+    _row(data, HEADER_ROW, headers, styles, lambda _c, _v: None)
+    for i, values in enumerate(spec.rows, start=HEADER_ROW + 1):
+        _row(data, i, values, styles, data_style)
+    first_total = HEADER_ROW + max(len(spec.rows), 1) + 2
+    for i, values in enumerate(spec.totals, start=first_total):
+        _row(data, i, values, styles, lambda c, v: styles.derive(
+            0, formats.get(c) or ("yyyy-mm-dd" if isinstance(plain(v), dt.date) else None),
+            bold=True))  # fmt: skip
+    for name in ("printOptions", "pageMargins", "pageSetup", "headerFooter"):
+        if name in settings:
+            root.append(settings[name])
+    if "pageMargins" not in settings:
+        margins = etree.Element(q("pageMargins"), left="0.7", right="0.7", top="0.75",
+                                bottom="0.75", header="0.3", footer="0.3")  # fmt: skip
+        position = root.index(settings["pageSetup"]) if "pageSetup" in settings else len(root)
+        root.insert(position, margins)
+    if drawing_id is not None:
+        etree.SubElement(root, q("drawing")).set(q("id", REL), drawing_id)
+    parts = etree.SubElement(root, q("tableParts"), count="1")
+    etree.SubElement(parts, q("tablePart")).set(q("id", REL), table_id)
+    return root
+
+
+def _row(data, number: int, values, styles, style_of) -> None:
+    row = etree.SubElement(data, q("row"), r=str(number))
+    for column, raw in enumerate(values, start=1):
+        value = cell_value(raw)
+        style = style_of(column, raw)
+        if value.kind == "blank" and style is None:
+            continue
+        cell = etree.SubElement(row, q("c"), r=f"{column_letter(column)}{number}")
+        set_cell(cell, value, style)
+
+
+def _table_xml(package: Package, sheet: str, headers: list[str], ref: str) -> etree._Element:
+    names, ids = _used_names(package)
+    name = _table_name(sheet, names)
+    table = etree.Element(q("table"), nsmap={None: MAIN}, id=str(max(ids, default=0) + 1),
+                          name=name, displayName=name, ref=ref, totalsRowShown="0")  # fmt: skip
+    etree.SubElement(table, q("autoFilter"), ref=ref)
+    columns = etree.SubElement(table, q("tableColumns"), count=str(len(headers)))
+    for i, header in enumerate(headers, start=1):
+        etree.SubElement(columns, q("tableColumn"), id=str(i), name=header)
+    etree.SubElement(table, q("tableStyleInfo"), name=TABLE_STYLE, showFirstColumn="0",
+                     showLastColumn="0", showRowStripes="1", showColumnStripes="0")  # fmt: skip
+    return table
+
+
+def _used_names(package: Package) -> tuple[set[str], list[int]]:
+    names = {n.get("name", "").casefold()
+             for n in package.xml(package.workbook_part).iter(q("definedName"))}  # fmt: skip
+    ids = []
+    for _, _, xml in package.tables():
+        names |= {xml.get("name", "").casefold(), xml.get("displayName", "").casefold()}
+        ids.append(int(xml.get("id", "0")))
+    return names, ids
+
+
+def _table_name(sheet: str, used: set[str]) -> str:
+    """A valid table name like the sheet's, unique among the workbook's tables and names."""
+    base = re.sub(r"[^\w.]", "_", sheet)
+    looks_like_a_cell = re.fullmatch(r"[A-Z]{1,3}\d+|R\d*C?\d*|C\d*", base.upper())
+    if not (base[:1].isalpha() or base[:1] == "_") or looks_like_a_cell:
+        base = f"_{base}"
+    name, n = base, 1
+    while name.casefold() in used:
+        n += 1
+        name = f"{base}_{n}"
+    return name
 
 
 def _check_headers(sheet: str, headers: Sequence[str]) -> None:
@@ -431,36 +446,20 @@ def _check_width(sheet: str, values: Sequence[object], width: int) -> None:
         raise ValueError(f"{sheet}: a row has {len(values)} values for {width} columns")
 
 
-def _table_name(book: Workbook, sheet: str) -> str:
-    """A valid table name like the sheet's, unique among the workbook's tables and names."""
-    base = re.sub(r"[^\w.]", "_", sheet)
-    looks_like_a_cell = re.fullmatch(r"[A-Z]{1,3}\d+|R\d*C?\d*|C\d*", base.upper())
-    if not (base[:1].isalpha() or base[:1] == "_") or looks_like_a_cell:
-        base = f"_{base}"
-    used = {name.casefold() for name in book.defined_names}
-    for ws in book.worksheets:
-        used |= {t.casefold() for t in ws.tables}
-        used |= {t.displayName.casefold() for t in ws.tables.values()}
-    name, n = base, 1
-    while name.casefold() in used:
-        n += 1
-        name = f"{base}_{n}"
-    return name
-
-
-def _set_widths(ws: Worksheet, headers: Sequence[str], spec: SheetTable) -> None:
+def _widths(headers: Sequence[str], spec: SheetTable) -> list[float]:
     rows = [*spec.rows[:WIDTH_SAMPLE_ROWS], *spec.totals]
+    out = []
     for column, header in enumerate(headers, start=1):
         widest = _display_width(header) + 2  # room for the filter button
         for values in rows:
             if column <= len(values):
                 widest = max(widest, _display_width(values[column - 1]))
-        letter = get_column_letter(column)
-        ws.column_dimensions[letter].width = min(max(widest + 1, MIN_WIDTH), MAX_WIDTH)
+        out.append(min(max(widest + 1, MIN_WIDTH), MAX_WIDTH))
+    return out
 
 
 def _display_width(value: object) -> int:
-    value = _plain(value)
+    value = plain(value)
     if value is None:
         return 0
     if isinstance(value, Decimal | float | int) and not isinstance(value, bool):
@@ -470,206 +469,69 @@ def _display_width(value: object) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in str(value))
 
 
-def _add_chart(ws: Worksheet, spec: SheetTable, headers: Sequence[str]) -> None:
-    """A stacked horizontal bar per row label (first column) of the chart columns."""
+def _add_chart(package: Package, part: str, sheet: str, spec: SheetTable, headers) -> str | None:
+    """A stacked horizontal bar per row label (first column) of the chart columns; return the
+    sheet's relationship id of its drawing."""
     columns = [headers.index(h) + 1 for h in spec.chart_columns if h in headers]
     if not columns:
-        return
+        return None
+    chart_part = package.free_part_name("xl/charts/chart{}.xml")
+    package.put(chart_part, _chart_xml(sheet, spec, columns))
+    package.set_content_type(chart_part, CHART_TYPE)
+    drawing_part = package.free_part_name("xl/drawings/drawing{}.xml")
+    chart_id = package.add_relationship(drawing_part, REL + "/chart", chart_part)
+    height = min(max(7.5, 2.5 + 0.6 * len(spec.rows)), 60)
+    package.put(drawing_part, _drawing_xml(chart_id, len(headers) + 1, HEADER_ROW - 1, 20, height))
+    package.set_content_type(drawing_part, DRAWING_TYPE)
+    return package.add_relationship(part, REL + "/drawing", drawing_part)
+
+
+def _chart_xml(sheet: str, spec: SheetTable, columns: list[int]) -> bytes:
+    """The chart part, serialised by openpyxl's chart model (the DrawingML chart schema)."""
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.chart.data_source import AxDataSource, StrRef
+    from openpyxl.xml.functions import tostring
+
     last_row = HEADER_ROW + len(spec.rows)
+    quoted = "'" + sheet.replace("'", "''") + "'"
     chart = BarChart()
     chart.type = "bar"
     chart.grouping = "stacked"
     chart.overlap = 100
     chart.title = spec.title
     for column in columns:
-        data = Reference(ws, min_col=column, min_row=HEADER_ROW, max_row=last_row)
-        chart.add_data(data, titles_from_data=True)
-    labels = Reference(ws, min_col=1, min_row=HEADER_ROW + 1, max_row=last_row)
+        letter = column_letter(column)
+        chart.add_data(Reference(range_string=f"{quoted}!${letter}${HEADER_ROW}:${letter}"
+                                              f"${last_row}"), titles_from_data=True)  # fmt: skip
+    labels = f"{quoted}!$A${HEADER_ROW + 1}:$A${last_row}"
     for series in chart.series:  # row labels are text: a string reference, not a numeric one
-        series.cat = AxDataSource(strRef=StrRef(f=str(labels)))
+        series.cat = AxDataSource(strRef=StrRef(f=labels))
     chart.x_axis.scaling.orientation = "maxMin"  # first row at the top, as in the table
-    chart.x_axis.delete = False  # openpyxl 3.1 hides both axes unless told otherwise
+    chart.x_axis.delete = False
     chart.y_axis.delete = False
-    chart.width = 20
-    chart.height = min(max(7.5, 2.5 + 0.6 * len(spec.rows)), 60)
-    ws.add_chart(chart, f"{get_column_letter(len(headers) + 2)}{HEADER_ROW}")
+    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + tostring(chart._write())
 
 
-# --- what a round trip through openpyxl loses ------------------------------------------------
-
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_PICTURE = re.compile(rb"<(?:\w+:)?pic>")
-_SHAPE = re.compile(rb"<(?:\w+:)?(?:sp|grpSp|cxnSp)[\s>]")
-_VML_CONTROL = re.compile(rb'ObjectType="(?!Note")')
-
-
-def round_trip_losses(path: Path) -> tuple[str, ...]:
-    """Name what saving this workbook through openpyxl would drop, sheet by sheet.
-
-    openpyxl warns about some losses itself (extensions such as slicers, sparklines and
-    newer data validation); these are the ones it drops without a word.
-    """
-    losses: list[str] = []
-    macro_book = Path(path).suffix.lower() == ".xlsm"
-    with zipfile.ZipFile(path) as archive:
-        names = set(archive.namelist())
-        for sheet, part in _sheet_parts(archive, names):
-            rels = get_rels_path(part)
-            if rels not in names:
-                continue
-            dependents = [
-                r for r in get_dependents(archive, rels)
-                if r.TargetMode != "External" and r.target in names
-            ]  # fmt: skip
-            if _carried(archive, dependents):
-                continue  # buttons and shapes alone: controls.carry_controls brings them over
-            for rel in dependents:
-                kind = rel.Type.rsplit("/", 1)[-1]
-                if kind == "drawing":
-                    xml = archive.read(rel.target)
-                    pictures = len(_PICTURE.findall(xml))
-                    if pictures and importlib.util.find_spec("PIL") is None:
-                        losses.append(f"{sheet}: {pictures} picture(s) (Pillow is not installed)")
-                    if shapes := len(_SHAPE.findall(xml)):
-                        losses.append(f"{sheet}: {shapes} shape(s) or text box(es)")
-                elif kind == "vmlDrawing" and not macro_book:
-                    if _VML_CONTROL.search(archive.read(rel.target)):
-                        losses.append(f"{sheet}: form controls (buttons, check boxes)")
-                elif kind == "ctrlProp":
-                    losses.append(f"{sheet}: form control settings (check boxes, lists)")
-                elif kind == "control":
-                    losses.append(f"{sheet}: ActiveX controls")
-                elif kind == "threadedComment":
-                    losses.append(f"{sheet}: threaded comments (replies become plain notes)")
-    return tuple(dict.fromkeys(losses))
-
-
-def _carried(archive: zipfile.ZipFile, dependents) -> bool:
-    """Whether a sheet's drawing holds only shapes and form controls (no chart, no picture)."""
-    kinds = {r.Type.rsplit("/", 1)[-1] for r in dependents}
-    if not kinds & {"drawing", "vmlDrawing", "ctrlProp"} or kinds & {"control", "threadedComment"}:
-        return False
-    for rel in dependents:
-        if rel.Type.endswith("/drawing"):
-            xml = archive.read(rel.target)
-            if b"graphicFrame" in xml or _PICTURE.search(xml):
-                return False
-        if rel.Type.endswith("/vmlDrawing") and b'ObjectType="Note"' in archive.read(rel.target):
-            return False  # comments: openpyxl writes its own VML for them
-    return True
-
-
-def _sheet_parts(archive: zipfile.ZipFile, names: set[str]) -> list[tuple[str, str]]:
-    """Return (sheet name, part name) of each worksheet in the package."""
-    root = get_dependents(archive, "_rels/.rels")
-    workbook = next((r.target for r in root if r.Type.endswith("/officeDocument")), None)
-    if workbook is None or get_rels_path(workbook) not in names:
-        return []
-    targets = {r.Id: r.target for r in get_dependents(archive, get_rels_path(workbook))}
-    parts = []
-    for sheet in ET.fromstring(archive.read(workbook)).iter(f"{{{_MAIN}}}sheet"):
-        target = targets.get(sheet.get(f"{{{_REL}}}id", ""))
-        if target is not None:
-            parts.append((sheet.get("name", ""), posixpath.normpath(target)))
-    return parts
-
-
-# --- formula results -------------------------------------------------------------------------
-# openpyxl saves formulas without their last results, and the product reads workbooks with
-# calamine, which sees only those results: a formula column (DueDate = DocDate + 30) would
-# read as blank until Excel next opened and saved the file. So the results Excel stored are
-# put back into the saved file. Excel recalculates everything on opening (openpyxl sets
-# fullCalcOnLoad), so a result that our new values made stale lasts only until then.
-
-_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
-_REF = re.compile(rb'\br="([A-Z]+[0-9]+)"')
-_TYPE = re.compile(rb'\bt="(\w+)"')
-_RESULT = re.compile(rb"<v>(.*?)</v>", re.S)
-_NO_RESULT = re.compile(
-    rb'<c r="([A-Z]+[0-9]+)"([^>]*)>(<f\b[^>]*?(?:/>|>.*?</f>))<v\s*(?:/>|></v>)', re.S
-)
-
-FormulaResults = dict[str, dict[bytes, tuple[bytes, bytes]]]
-
-
-def formula_results(path: Path, skip: set[str] = frozenset()) -> FormulaResults:
-    """Return sheet -> cell reference -> (type, result) for each formula with a stored result."""
-    found: FormulaResults = {}
-    with zipfile.ZipFile(path) as archive:
-        for sheet, part in _sheet_parts(archive, set(archive.namelist())):
-            if sheet.casefold() in skip:
-                continue
-            xml = archive.read(part)
-            if b"<f" not in xml:
-                continue
-            cells: dict[bytes, tuple[bytes, bytes]] = {}
-            for match in _CELL.finditer(xml):
-                body = match.group(2)
-                if not body or not body.startswith((b"<f>", b"<f ", b"<f/>")):
-                    continue
-                result = _RESULT.search(body)
-                ref = _REF.search(match.group(1))
-                if result is None or ref is None:
-                    continue
-                kind = _TYPE.search(match.group(1))
-                kind = kind.group(1) if kind else b"n"
-                if result.group(1) or kind == b"str":  # an empty number is no result at all
-                    cells[ref.group(1)] = (kind, result.group(1))
-            if cells:
-                found[sheet] = cells
-    return found
-
-
-def save_keeping_results(
-    book: Workbook, target: Path, results: FormulaResults, original: Path | None = None
-) -> None:
-    """Save `book` to `target`, giving formulas their results and sheets their buttons back.
-
-    `original` is the file `book` was loaded from: its buttons and shapes, which
-    openpyxl drops, are carried over (controls.carry_controls).
-    """
-    if not results and original is None:
-        book.save(target)
-        return
-    buffer = io.BytesIO()
-    book.save(buffer)
-    with zipfile.ZipFile(buffer) as saved:
-        infos = saved.infolist()
-        parts = {info.filename: saved.read(info) for info in infos}
-        sheet_parts = _sheet_parts(saved, set(saved.namelist()))
-    for sheet, part in sheet_parts:
-        if sheet in results and part in parts:
-            parts[part] = _put_results(parts[part], results[sheet])
-    if original is not None:
-        with zipfile.ZipFile(original) as before:
-            carry_controls(
-                before, parts, (_sheet_parts(before, set(before.namelist())), sheet_parts)
-            )
-            kept = {
-                n: before.read(n) for n in before.namelist() if n.startswith("xl/webextensions/")
-            }
-        if kept and not any(n.startswith("xl/webextensions/") for n in parts):
-            lite.embed(kept, parts)  # openpyxl drops the add-in parts (the xlwings Lite code)
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
-        known = set()
-        for info in infos:
-            known.add(info.filename)
-            out.writestr(info, parts[info.filename])
-        for name, data in parts.items():
-            if name not in known:
-                out.writestr(name, data)
-
-
-def _put_results(xml: bytes, cells: dict[bytes, tuple[bytes, bytes]]) -> bytes:
-    def put(match: re.Match[bytes]) -> bytes:
-        ref, attributes, formula = match.groups()
-        stored = cells.get(ref)
-        if stored is None:
-            return match.group(0)
-        kind, result = stored
-        if kind != b"n":
-            attributes += b' t="' + kind + b'"'
-        return b'<c r="' + ref + b'"' + attributes + b">" + formula + b"<v>" + result + b"</v>"
-
-    return _NO_RESULT.sub(put, xml)
+def _drawing_xml(chart_id: str, column: int, row: int, width_cm: float, height_cm: float) -> bytes:
+    """A drawing holding one chart anchored at a cell (0-based column and row)."""
+    nsmap = {"xdr": _DRAWING, "a": _A}
+    root = etree.Element(f"{{{_DRAWING}}}wsDr", nsmap=nsmap)
+    anchor = etree.SubElement(root, f"{{{_DRAWING}}}oneCellAnchor")
+    start = etree.SubElement(anchor, f"{{{_DRAWING}}}from")
+    for tag, value in (("col", column), ("colOff", 0), ("row", row), ("rowOff", 0)):
+        etree.SubElement(start, f"{{{_DRAWING}}}{tag}").text = str(value)
+    etree.SubElement(anchor, f"{{{_DRAWING}}}ext", cx=str(int(width_cm * _EMU_PER_CM)),
+                     cy=str(int(height_cm * _EMU_PER_CM)))  # fmt: skip
+    frame = etree.SubElement(anchor, f"{{{_DRAWING}}}graphicFrame", macro="")
+    names = etree.SubElement(frame, f"{{{_DRAWING}}}nvGraphicFramePr")
+    etree.SubElement(names, f"{{{_DRAWING}}}cNvPr", id="1", name="Chart 1")
+    etree.SubElement(names, f"{{{_DRAWING}}}cNvGraphicFramePr")
+    transform = etree.SubElement(frame, f"{{{_DRAWING}}}xfrm")
+    etree.SubElement(transform, f"{{{_A}}}off", x="0", y="0")
+    etree.SubElement(transform, f"{{{_A}}}ext", cx="0", cy="0")
+    graphic = etree.SubElement(etree.SubElement(frame, f"{{{_A}}}graphic"),
+                               f"{{{_A}}}graphicData", uri=_CHART)  # fmt: skip
+    chart = etree.SubElement(graphic, f"{{{_CHART}}}chart", nsmap={"c": _CHART, "r": REL})
+    chart.set(q("id", REL), chart_id)
+    etree.SubElement(anchor, f"{{{_DRAWING}}}clientData")
+    return serialise(root)

@@ -1,0 +1,529 @@
+"""Cells inside sheet parts: values as Excel stores them, styles, and a streaming column edit.
+
+- `cell_value` turns a Python value into the pieces of a `<c>` element: text is
+  always an inline string (never a formula, never a shared-string index to keep
+  in step), numbers and dates are numbers, blanks have no value;
+- `StyleBook` adds the number formats and fonts we need to styles.xml, reusing
+  what is there;
+- `stream_columns` rewrites a sheet row by row (lxml iterparse, each row
+  serialised and then freed), writing values into given rows of given columns
+  and leaving every other cell, row attribute and sheet element as it was. A
+  formula keeps its formula; our value becomes its stored result.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import io
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+from lxml import etree
+
+from xl_addin.errors import WorkbookError
+from xl_addin.workbook.package import MAIN, Package, q
+
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML 1.0
+_BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9,
+                    "0.00%": 10}  # fmt: skip
+_EPOCH = {False: dt.date(1899, 12, 30), True: dt.date(1904, 1, 1)}
+_C, _V, _F, _IS, _T, _ROW = q("c"), q("v"), q("f"), q("is"), q("t"), q("row")
+_WORKSHEET, _SHEET_DATA, _DIMENSION = q("worksheet"), q("sheetData"), q("dimension")
+
+
+def column_letter(index: int) -> str:
+    """1 -> A, 27 -> AA."""
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def column_index(letters: str) -> int:
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    """"AB12" -> (column 28, row 12)."""
+    digits = next(i for i, ch in enumerate(ref) if ch.isdigit())
+    return column_index(ref[:digits].upper()), int(ref[digits:])
+
+
+def range_bounds(ref: str) -> tuple[int, int, int, int]:
+    """"A1:D9" -> (min column, min row, max column, max row)."""
+    first, _, last = ref.partition(":")
+    c1, r1 = split_ref(first)
+    c2, r2 = split_ref(last or first)
+    return c1, r1, c2, r2
+
+
+def plain(value: object) -> object:
+    """pandas and numpy values as Python ones; missing values and non-finite numbers None."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else pd.Timestamp(value).to_pydatetime()
+    if isinstance(value, np.generic):
+        return plain(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return value
+
+
+def clean_text(text: str) -> str:
+    return _ILLEGAL.sub("", text)
+
+
+@dataclass(frozen=True, slots=True)
+class CellValue:
+    """What goes into a cell: its t attribute (None: a number), the <v> text or an inline
+    string, and whether it is a date (which wants a date number format)."""
+
+    kind: str | None  # None (number), "b", "inlineStr", or "blank"
+    text: str = ""
+    is_date: bool = False
+
+
+def cell_value(value: object, date1904: bool = False) -> CellValue:
+    value = plain(value)
+    if value is None:
+        return CellValue("blank")
+    if isinstance(value, bool):
+        return CellValue("b", "1" if value else "0")
+    if isinstance(value, int | float | Decimal):
+        return CellValue(None, _number_text(value))
+    if isinstance(value, dt.datetime):
+        days = (value - dt.datetime.combine(_EPOCH[date1904], dt.time())).total_seconds() / 86400
+        return CellValue(None, _number_text(round(days, 10)), True)
+    if isinstance(value, dt.date):
+        return CellValue(None, str((value - _EPOCH[date1904]).days), True)
+    if not isinstance(value, str):
+        raise ValueError(f"a {type(value).__name__} cannot be stored in a cell")
+    text = clean_text(value)
+    return CellValue("inlineStr", text) if text else CellValue("blank")
+
+
+def _number_text(value: int | float | Decimal) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def set_cell(cell: etree._Element, value: CellValue, style: int | None = None) -> None:
+    """Put a value into a <c> element: a formula keeps its formula (the value becomes its
+    stored result); any other content is replaced. `style` sets the s attribute."""
+    formula = None
+    if len(cell):  # a new cell has nothing to keep or clear
+        formula = cell.find(_F)
+        for child in list(cell):
+            if child is not formula:
+                cell.remove(child)
+    if formula is not None:
+        _set_result(cell, value)
+    elif value.kind == "blank":
+        cell.attrib.pop("t", None)
+    elif value.kind == "inlineStr":
+        cell.set("t", "inlineStr")
+        text = etree.SubElement(etree.SubElement(cell, _IS), _T)
+        text.text = value.text
+        if value.text != value.text.strip():
+            text.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+    else:
+        if value.kind:
+            cell.set("t", value.kind)
+        else:
+            cell.attrib.pop("t", None)
+        etree.SubElement(cell, _V).text = value.text
+    if style is not None:
+        cell.set("s", str(style))
+
+
+def _set_result(cell: etree._Element, value: CellValue) -> None:
+    if value.is_date:
+        return  # a date result is Excel's to compute
+    if value.kind in ("inlineStr", "blank"):
+        cell.set("t", "str")
+    elif value.kind:
+        cell.set("t", value.kind)
+    else:
+        cell.attrib.pop("t", None)
+    etree.SubElement(cell, _V).text = value.text
+
+
+class StyleBook:
+    """The workbook's styles.xml, with the cell formats we add (each added once)."""
+
+    def __init__(self, package: Package, part: str = "xl/styles.xml"):
+        self.package, self.part = package, part
+        self.root = package.xml(part)  # marked edited once something is added
+        self.num_fmts = _child(self.root, "numFmts", first=True)
+        self.fonts = _child(self.root, "fonts", before=("fills", "borders", "cellStyleXfs"))
+        self.xfs = _child(self.root, "cellXfs", before=("cellStyles", "dxfs", "tableStyles"))
+        if not len(self.xfs):
+            etree.SubElement(self.xfs, q("xf"), numFmtId="0", fontId="0", fillId="0",
+                             borderId="0", xfId="0")  # fmt: skip
+        if not len(self.fonts):
+            font = etree.SubElement(self.fonts, q("font"))
+            etree.SubElement(font, q("sz"), val="11")
+        self._formats = {f.get("formatCode"): int(f.get("numFmtId")) for f in self.num_fmts}
+        self._cache: dict[tuple, int] = {}
+
+    def format_id(self, code: str) -> int:
+        if code in _BUILTIN_FORMATS:
+            return _BUILTIN_FORMATS[code]
+        if code not in self._formats:
+            new = max([163, *self._formats.values()]) + 1
+            self.package.edit(self.part)
+            etree.SubElement(self.num_fmts, q("numFmt"), numFmtId=str(new), formatCode=code)
+            self.num_fmts.set("count", str(len(self.num_fmts)))
+            self._formats[code] = new
+        return self._formats[code]
+
+    def derive(self, base: int, number_format: str | None = None, bold: bool = False,
+               size: float | None = None) -> int:  # fmt: skip
+        """The index of a cell format like `base` with this number format and font."""
+        key = (base, number_format, bold, size)
+        if key in self._cache:
+            return self._cache[key]
+        source = self.xfs[base] if 0 <= base < len(self.xfs) else self.xfs[0]
+        xf = etree.fromstring(etree.tostring(source))
+        if number_format is not None:
+            xf.set("numFmtId", str(self.format_id(number_format)))
+            xf.set("applyNumberFormat", "1")
+        if bold or size:
+            xf.set("fontId", str(self._font(int(xf.get("fontId", "0")), bold, size)))
+            xf.set("applyFont", "1")
+        for index, existing in enumerate(self.xfs):
+            if _same(existing, xf):
+                self._cache[key] = index
+                return index
+        self.package.edit(self.part)
+        self.xfs.append(xf)
+        self.xfs.set("count", str(len(self.xfs)))
+        self._cache[key] = len(self.xfs) - 1
+        return self._cache[key]
+
+    def _font(self, base: int, bold: bool, size: float | None) -> int:
+        source = self.fonts[base] if 0 <= base < len(self.fonts) else self.fonts[0]
+        font = etree.fromstring(etree.tostring(source))
+        if bold and font.find(q("b")) is None:
+            font.insert(0, etree.Element(q("b")))
+        if size:
+            sz = font.find(q("sz"))
+            if sz is None:
+                sz = etree.SubElement(font, q("sz"))
+            sz.set("val", f"{size:g}")
+        for index, existing in enumerate(self.fonts):
+            if _same(existing, font):
+                return index
+        self.package.edit(self.part)
+        self.fonts.append(font)
+        self.fonts.set("count", str(len(self.fonts)))
+        return len(self.fonts) - 1
+
+    def number_format_of(self, index: int) -> str:
+        if not 0 <= index < len(self.xfs):
+            return "General"
+        fmt = int(self.xfs[index].get("numFmtId", "0"))
+        return next((c for c, i in {**_BUILTIN_FORMATS, **self._formats}.items() if i == fmt),
+                    "General")  # fmt: skip
+
+
+def _same(a: etree._Element, b: etree._Element) -> bool:
+    return etree.tostring(a, method="c14n") == etree.tostring(b, method="c14n")
+
+
+_ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs",
+          "tableStyles", "colors", "extLst")  # fmt: skip
+
+
+def _child(root, name: str, first: bool = False, before: tuple[str, ...] = ()) -> etree._Element:
+    """styles.xml's child `name`, created in its schema position when missing."""
+    found = root.find(q(name))
+    if found is not None:
+        return found
+    element = etree.Element(q(name), count="0")
+    position = len(root)
+    later = _ORDER[_ORDER.index(name) + 1 :]
+    for i, child in enumerate(root):
+        if etree.QName(child).localname in later:
+            position = i
+            break
+    root.insert(position, element)
+    return element
+
+
+# --- streaming a sheet -----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ColumnWrite:
+    """Values for one column: worksheet row -> value, and the number format to give them."""
+
+    column: int
+    header: str
+    values: dict[int, object]
+    number_format: str | None = None
+    new: bool = False  # added right of the table: its cells must be empty
+    header_row: int = 0
+    header_style_from: int | None = None  # copy the header style of this column
+
+
+def stream_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
+                   styles: StyleBook, sheet: str, date1904: bool) -> None:  # fmt: skip
+    """Copy a sheet part from `source` to `out`, writing the columns' values.
+
+    Memory stays flat: each row is parsed, changed, written and freed; only the
+    worksheet, sheetData and row elements raise parser events (a cell's children
+    are parsed, not visited). A value for a column added right of a table meets an
+    occupied cell: WorkbookError, naming it.
+    """
+    by_row: dict[int, list[tuple[ColumnWrite, object]]] = {}
+    for write in writes:
+        for row, value in write.values.items():
+            by_row.setdefault(row, []).append((write, value))
+        if write.new:
+            by_row.setdefault(write.header_row, []).append((write, _HEADER))
+    header_rows = {w.header_row for w in writes if w.new}
+    pending = sorted(by_row)
+    max_column = max((w.column for w in writes), default=1)
+    max_row = max(pending, default=1)
+    styled: dict[tuple[int, str], int] = {}
+    converted: dict[object, CellValue] = {}
+    letters = {w.column: column_letter(w.column) for w in writes}
+
+    def value_of(raw: object) -> CellValue:
+        try:
+            found = converted.get((type(raw), raw))
+        except TypeError:  # unhashable: converted each time
+            return cell_value(raw, date1904)
+        if found is None:
+            found = converted[(type(raw), raw)] = cell_value(raw, date1904)
+        return found
+
+    def style_for(cell: etree._Element, write: ColumnWrite, value: CellValue) -> int | None:
+        fmt = write.number_format or ("yyyy-mm-dd" if value.is_date else None)
+        if fmt is None:
+            return None
+        key = (int(cell.get("s", "0")), fmt)
+        if key not in styled:
+            styled[key] = styles.derive(key[0], fmt)
+        return styled[key]
+
+    def fill(row: etree._Element, number: int) -> None:
+        cells = _cells_by_ref(row, number)
+        header_styles = _styles_by_column(cells) if number in header_rows else {}
+        order = None  # the row's cells in column order, worked out on the first insert
+        suffix = str(number)
+        for write, raw in by_row.get(number, ()):
+            cell = cells.get(letters[write.column] + suffix)
+            if write.new and cell is not None and _has_value(cell):
+                raise WorkbookError(
+                    f"{sheet}!{column_letter(write.column)}{number}: column "
+                    f"{column_letter(write.column)} right of the table is not empty, so "
+                    f"{write.header} cannot be added there; add a column named {write.header} "
+                    f"to the table or clear column {column_letter(write.column)}"
+                )
+            if cell is None:
+                if order is None:
+                    order = _column_order(cells)
+                cell = _insert_cell(row, write.column, number, order)
+                cells[cell.get("r")] = cell
+            if raw is _HEADER:
+                set_cell(cell, CellValue("inlineStr", write.header))
+                if write.header_style_from in header_styles:
+                    cell.set("s", header_styles[write.header_style_from])
+                continue
+            value = value_of(raw)
+            set_cell(cell, value, style_for(cell, write, value))
+
+    buffer = io.BufferedWriter(out, 1 << 20)  # the zip stream compresses in big pieces
+    position = 0
+    root = sheet_data = None
+    declarations: list[bytes] = []
+    buffer.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n')
+    context = etree.iterparse(source, events=("start", "end"), tag=(_WORKSHEET, _SHEET_DATA, _ROW),
+                              resolve_entities=False, huge_tree=True, no_network=True)  # fmt: skip
+    for event, element in context:
+        tag = element.tag
+        if tag == _ROW:
+            if event == "start" or element.getparent() is not sheet_data:
+                continue
+            number = int(element.get("r"))
+            while position < len(pending) and pending[position] < number:
+                buffer.write(_detached_row(pending[position], fill, declarations))
+                position += 1
+            if position < len(pending) and pending[position] == number:
+                fill(element, number)
+                position += 1
+            buffer.write(_serialised(element, declarations))
+            _free(element)
+        elif tag == _SHEET_DATA and element.getparent() is root:
+            if event == "start":
+                sheet_data = element
+                for before in root:  # everything before sheetData is parsed by now
+                    if before is not element:
+                        _write_top(buffer, before, declarations, max_column, max_row)
+                buffer.write(_start_tag(element, declarations))
+            else:
+                while position < len(pending):
+                    buffer.write(_detached_row(pending[position], fill, declarations))
+                    position += 1
+                buffer.write(b"</" + _qname(element) + b">")
+        elif tag == _WORKSHEET and root is None and event == "start":
+            root = element
+            declarations = _declarations(element)
+            buffer.write(_start_tag(element))
+        elif tag == _WORKSHEET and element is root and event == "end":
+            if sheet_data is None:
+                raise WorkbookError(f"{sheet}: the sheet has no sheetData")
+            after = False
+            for child in root:
+                if child is sheet_data:
+                    after = True
+                elif after:
+                    _write_top(buffer, child, declarations, max_column, max_row)
+            buffer.write(b"</" + _qname(element) + b">")
+    del context
+    buffer.flush()
+    buffer.detach()
+
+
+def _write_top(out, element, declarations, max_column: int, max_row: int) -> None:
+    if element.tag == _DIMENSION:
+        _grow_dimension(element, max_column, max_row)
+    out.write(_serialised(element, declarations))
+
+
+_HEADER = object()
+
+
+def _declarations(root: etree._Element) -> list[bytes]:
+    out = []
+    for prefix, uri in root.nsmap.items():
+        name = b"xmlns" if prefix is None else b"xmlns:" + prefix.encode()
+        out.append(b" " + name + b'="' + uri.encode() + b'"')
+    return out
+
+
+def _qname(element: etree._Element) -> bytes:
+    qname = etree.QName(element)
+    prefix = element.prefix
+    return (qname.localname if prefix is None else f"{prefix}:{qname.localname}").encode()
+
+
+def _start_tag(element: etree._Element, declarations: list[bytes] = ()) -> bytes:
+    copy = etree.Element(element.tag, dict(element.attrib), nsmap=element.nsmap)
+    text = etree.tostring(copy)
+    head = text[: -2] + b">"  # "<x .../>" -> "<x ...>"
+    return _strip(head, declarations)
+
+
+def _serialised(element: etree._Element, declarations: list[bytes]) -> bytes:
+    text = etree.tostring(element)
+    end = text.index(b">")
+    return _strip(text[:end], declarations) + text[end:]
+
+
+def _strip(head: bytes, declarations: list[bytes]) -> bytes:
+    """Drop the namespace declarations the root element already makes."""
+    for declaration in declarations:
+        head = head.replace(declaration, b"", 1)
+    return head
+
+
+def _free(element: etree._Element) -> None:
+    element.clear(keep_tail=True)
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
+def _cells_by_ref(row: etree._Element, number: int) -> dict[str, etree._Element]:
+    """The row's cells by reference ("K12"), each given its reference where the writer
+    left it out (references are optional in the file format)."""
+    cells = [c for c in row if c.tag == _C]
+    if all(c.get("r") is not None for c in cells):  # as Excel and every library write it
+        return {c.get("r"): c for c in cells}
+    found, column = {}, 0
+    for cell in cells:
+        ref = cell.get("r")
+        if ref is None:
+            column += 1
+            ref = f"{column_letter(column)}{number}"
+            cell.set("r", ref)
+        else:
+            column = split_ref(ref)[0]
+        found[ref] = cell
+    return found
+
+
+def _styles_by_column(cells: Mapping[str, etree._Element]) -> dict[int, str]:
+    return {split_ref(ref)[0]: c.get("s") for ref, c in cells.items() if c.get("s") is not None}
+
+
+def _column_order(cells: Mapping[str, etree._Element]) -> list[tuple[int, etree._Element]]:
+    return sorted(((split_ref(ref)[0], c) for ref, c in cells.items()), key=lambda p: p[0])
+
+
+def _insert_cell(row: etree._Element, column: int, number: int,
+                 order: list[tuple[int, etree._Element]]) -> etree._Element:  # fmt: skip
+    """A new cell in its place among the row's cells (cells are kept in column order);
+    `order` is the row's (column, cell) list, kept up to date."""
+    cell = etree.Element(_C, r=f"{column_letter(column)}{number}")
+    position = bisect.bisect_left([c for c, _ in order], column)
+    if position < len(order):
+        order[position][1].addprevious(cell)
+    elif order:
+        order[-1][1].addnext(cell)
+    else:
+        row.insert(0, cell)
+    order.insert(position, (column, cell))
+    spans = row.get("spans")
+    if spans:
+        low, _, high = spans.partition(":")
+        if high.isdigit() and column > int(high):
+            row.set("spans", f"{low}:{column}")
+    return cell
+
+
+def _detached_row(number: int, fill, declarations: list[bytes]) -> bytes:
+    row = etree.Element(_ROW, r=str(number), nsmap={None: MAIN})
+    fill(row, number)
+    return _serialised(row, declarations)
+
+
+def _has_value(cell: etree._Element) -> bool:
+    return any(child.tag in (_V, _F, _IS) and (child.tag != _V or child.text) for child in cell)
+
+
+def _grow_dimension(element: etree._Element, max_column: int, max_row: int) -> None:
+    ref = element.get("ref")
+    if not ref:
+        return
+    try:
+        c1, r1, c2, r2 = range_bounds(ref)
+    except (StopIteration, ValueError):
+        return
+    element.set("ref", f"{column_letter(c1)}{r1}:{column_letter(max(c2, max_column))}"
+                       f"{max(r2, max_row)}")  # fmt: skip
