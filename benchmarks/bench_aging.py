@@ -1,21 +1,24 @@
-"""Aging + customer summary of N items: the vectorised engine vs a per-row Python loop.
+"""Aging + customer summary of N items: the vectorised engine vs two Python loops.
 
-Run by hand: python benchmarks/bench_aging.py [N]   (default 1,000,000).
+Run by hand: python benchmarks/bench_aging.py [N] [ROUNDS]   (default 1,000,000 and 2).
 
-The loop does the same work as the engine, row by row, the way a careful script
-would: named payments and credit notes settle their invoice, unapplied cash
-settles the oldest undisputed invoices, then days overdue, buckets, the stage
-of each item (segment offset, disputes) and per customer the balance, buckets,
-unapplied, overdue, oldest item, headroom, credit status and stage (broken
-promises, the last stage used, the minimum amount). Both results are compared
-for every customer before any time is printed. Peak memory is measured in a
-separate engine run, because tracemalloc slows the code it watches.
+Both loops do the engine's work (core.ledger.age_ledger) row by row: named payments
+and credit notes settle their invoice, unapplied cash settles the oldest undisputed
+invoices, then days overdue, buckets, the stage of each item (segment offset,
+disputes) and per customer the balance, buckets, unapplied, overdue, oldest item,
+stage and credit status. The fastest loop is what a careful Python programmer would
+write: every column turned into a list once (`.tolist()`, dates as day numbers),
+then plain loops, lists and dicts; it also gives headroom, dunnable and disputed
+amounts, the deciding row and oldest due date, and every row's open amount, days,
+bucket and stage, all asserted equal to the engine's. The old loop walks the frame
+with itertuples() on pandas scalars and Timestamps; its summary is asserted equal too.
 
-The machine is shared and noisy, and noise only ever adds time: the two sides are
-measured in interleaved rounds (three engine runs, then one loop) and each side's
-best time is compared, as CPU time of this process (what other tenants' load
-disturbs least; both sides run on one thread) and as wall time, with the engine's
-median, the loop's slowest and each round's wall-time ratio.
+The machine is shared and noisy, and noise only ever adds time: the sides are
+measured in interleaved rounds (three engine runs, then each loop) and each side's
+best time is compared, as CPU time of this process (time.process_time; all run on
+one thread) and as wall time. Peak memory is the process's ru_maxrss (KiB on
+Linux), read after the data is built, after a first engine run (before any loop)
+and at the end.
 
 Text columns are built as the workbook reader gives them (object dtype, a string
 object of its own in every cell), so neither side gets strings that happen to be
