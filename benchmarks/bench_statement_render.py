@@ -1,6 +1,8 @@
 """Statements for a 5,000-customer month: our renderer vs a naive docxtpl-per-statement script.
 
-Run by hand: python benchmarks/bench_statements.py [CUSTOMERS] [NAIVE_SAMPLE]
+Run by hand: python -m benchmarks.bench_statement_render [CUSTOMERS] [NAIVE_SAMPLE]
+
+(Until 2026-11-30 this was bench_statements.py, which now times the whole command.)
 
 Both sides get the same statement contexts (built once by services.statements) and
 write one .docx per customer. Ours: each template read, cleaned and compiled once
