@@ -1,6 +1,6 @@
 """Aging + customer summary of N items: the vectorised engine vs two Python loops.
 
-Run by hand: python benchmarks/bench_aging.py [N] [ROUNDS]   (default 1,000,000 and 2).
+Run by hand: python -m benchmarks.bench_aging [N] [ROUNDS]   (default 1,000,000 and 2).
 
 Both loops do the engine's work (core.ledger.age_ledger) row by row: named payments
 and credit notes settle their invoice, unapplied cash settles the oldest undisputed

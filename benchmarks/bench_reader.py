@@ -1,6 +1,6 @@
 """Reading a branch workbook of N ledger rows: our reader vs pandas.read_excel with calamine.
 
-Run by hand: python benchmarks/bench_reader.py [N]   (default 100,000).
+Run by hand: python -m benchmarks.bench_reader [N]   (default 100,000).
 
 The comparison: our reader (workbook.reader.read_workbook) against
 `pandas.read_excel(path, sheet_name="Ledger", engine="calamine")`, the fastest way
