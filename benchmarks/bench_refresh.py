@@ -1,62 +1,26 @@
-"""`refresh` of a branch workbook of N ledger rows, end to end, and where the time goes.
+"""`credit-control refresh` of a branch workbook of N ledger rows vs openpyxl's load + save.
 
-Run by hand: python benchmarks/bench_refresh.py [N]   (default 100,000).
+Run by hand: python -m benchmarks.bench_refresh [N] [ROUNDS]   (N 10000, 100000 or
+1000000; default 100,000 and one round).
 
-Times the whole command in a new process (`credit-control refresh WORKBOOK`: read,
-check, age, write the computed columns and the Aging sheet through a temporary
-file with a backup) on a copy of the workbook, then each phase separately.
+Ours: the whole command in a fresh process (read, check, age, write the computed
+columns and the Aging sheet through a temporary file with a backup), as of the
+workbook's AsOfDate, on a fresh copy. The alternative: openpyxl loading and saving
+the same file, the least any openpyxl-based tool pays. See benchmarks/commands.py
+for how each child's CPU, wall time and peak RSS are taken.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-from benchmarks.workbooks import branch_workbook
-from xl_addin.services.refresh import RefreshResult, compute, refresh
+from benchmarks.commands import arguments, compare
 
 
-def main(rows: int) -> None:
-    source = branch_workbook(rows)
-    with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / "branch.xlsx"
-        shutil.copy(source, target)
-        start = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "xl_addin.cli", "refresh", str(target)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        command = time.perf_counter() - start
-
-        shutil.copy(source, target)
-        phases: dict[str, float] = {}
-        clock = [time.perf_counter(), ""]
-
-        def step(message: str) -> None:
-            now = time.perf_counter()
-            if clock[1]:
-                phases[clock[1]] = now - clock[0]
-            clock[:] = [now, message]
-
-        result = refresh(target, step=step)
-        step("")
-        assert isinstance(result, RefreshResult)
-        start = time.perf_counter()
-        compute(target)
-        read_and_age = time.perf_counter() - start
-    print(
-        f"refresh of {len(result.loaded.ledger):,} ledger rows, "
-        f"{len(result.loaded.customers):,} customers: command {command:.1f} s end to end"
-    )
-    for name, seconds in phases.items():
-        print(f"  {name}: {seconds:.1f} s")
-    print(f"  (read + check + age alone, no write: {read_and_age:.1f} s)")  # fmt: skip
+def refreshed(output: dict) -> str:
+    return f"{len(output['customers']):,} customers refreshed (no documents issued)"
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
+    rows, rounds = arguments(sys.argv)
+    compare("refresh", rows, [], refreshed, rounds)
