@@ -132,6 +132,25 @@ def set_cell(cell: etree._Element, value: CellValue, style: int | None = None) -
     """Put a value into a <c> element: a formula keeps its formula (the value becomes its
     stored result); any other content is replaced. `style` sets the s attribute."""
     formula = None
+    if len(cell) == 1 and value.kind in (None, "b", "inlineStr"):  # the usual: one value there
+        child = cell[0]
+        if child.tag == _V and value.kind != "inlineStr":
+            child.text = value.text
+            if value.kind:
+                cell.set("t", value.kind)
+            else:
+                cell.attrib.pop("t", None)
+            if style is not None:
+                cell.set("s", str(style))
+            return
+        if child.tag == _IS and value.kind == "inlineStr" and len(child) == 1 \
+                and child[0].tag == _T and value.text == value.text.strip():  # fmt: skip
+            child[0].text = value.text
+            child[0].attrib.clear()
+            cell.set("t", "inlineStr")
+            if style is not None:
+                cell.set("s", str(style))
+            return
     if len(cell):  # a new cell has nothing to keep or clear
         formula = cell.find(_F)
         for child in list(cell):
@@ -330,11 +349,14 @@ def stream_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
         return styled[key]
 
     def fill(row: etree._Element, number: int) -> None:
-        cells = _cells_by_ref(row, number)
+        suffix = str(number)
+        targets = by_row.get(number, ())
+        cells = _find_cells(row, {letters[w.column] + suffix for w, _ in targets})
+        if cells is None or number in header_rows:
+            cells = _cells_by_ref(row, number)
         header_styles = _styles_by_column(cells) if number in header_rows else {}
         order = None  # the row's cells in column order, worked out on the first insert
-        suffix = str(number)
-        for write, raw in by_row.get(number, ()):
+        for write, raw in targets:
             cell = cells.get(letters[write.column] + suffix)
             if write.new and cell is not None and _has_value(cell):
                 raise WorkbookError(
@@ -345,7 +367,7 @@ def stream_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
                 )
             if cell is None:
                 if order is None:
-                    order = _column_order(cells)
+                    order = _column_order(_cells_by_ref(row, number))
                 cell = _insert_cell(row, write.column, number, order)
                 cells[cell.get("r")] = cell
             if raw is _HEADER:
@@ -457,6 +479,21 @@ def _free(element: etree._Element) -> None:
     if parent is not None:
         while element.getprevious() is not None:
             del parent[0]
+
+
+def _find_cells(row: etree._Element, wanted: set[str]) -> dict[str, etree._Element] | None:
+    """The cells of `wanted` references that the row has, looked for from its right end
+    (computed columns sit at a table's right); None when a cell has no reference."""
+    found: dict[str, etree._Element] = {}
+    for cell in reversed(row):
+        ref = cell.get("r")
+        if ref is None:
+            return None
+        if ref in wanted:
+            found[ref] = cell
+            if len(found) == len(wanted):
+                break
+    return found
 
 
 def _cells_by_ref(row: etree._Element, number: int) -> dict[str, etree._Element]:
