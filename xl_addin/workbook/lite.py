@@ -214,18 +214,12 @@ def webextension_parts(workbook_id: str | None = None) -> dict[str, bytes]:
     }
 
 
-def embed(parts: dict[str, bytes], files: dict[str, bytes]) -> None:
-    """Add the Lite parts to a package (name -> bytes), with their relationship and types."""
-    files.update(parts)
-    root = files["_rels/.rels"].decode("utf-8")
-    if REL_TASKPANES not in root:
-        relationship = (f'<Relationship Id="rIdLiteTaskpanes" Type="{REL_TASKPANES}" '
-                        'Target="xl/webextensions/taskpanes.xml"/>')  # fmt: skip
-        root = root.replace("</Relationships>", relationship + "</Relationships>")
-        files["_rels/.rels"] = root.encode("utf-8")
-    types = files["[Content_Types].xml"].decode("utf-8")
+def embed(package, parts: dict[str, bytes]) -> None:
+    """Add the Lite parts to a workbook package (workbook.package.Package), with their
+    relationship from the package root and their content types."""
+    for name, data in parts.items():
+        package.put(name, data)
+    if not any(r.type == REL_TASKPANES for r in package.relationships("")):
+        package.add_relationship("", REL_TASKPANES, "xl/webextensions/taskpanes.xml")
     for part, kind in CONTENT_TYPES.items():
-        if f'PartName="{part}"' not in types:
-            override = f'<Override PartName="{part}" ContentType="{kind}"/>'
-            types = types.replace("</Types>", override + "</Types>")
-    files["[Content_Types].xml"] = types.encode("utf-8")
+        package.set_content_type(part.lstrip("/"), kind)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 import tempfile
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from pyopenvba.vba import VBAModuleKind
 
 from xl_addin.errors import WorkbookError
 from xl_addin.workbook import lite
+from xl_addin.workbook.package import CONTENT_TYPES, Package, q
 from xl_addin.workbook.safe_save import save_atomically
 from xl_addin.workbook.vba import Module, all_modules, xlwings_references
 
@@ -62,14 +62,15 @@ def make_xlsm(
 
 
 def _macro_enabled_copy(source: Path, target: Path) -> None:
-    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "[Content_Types].xml":
-                if XLSX_MAIN not in data:
-                    raise WorkbookError(f"{source.name}: not a workbook package")
-                data = data.replace(XLSX_MAIN, XLSM_MAIN)
-            out.writestr(info, data)
+    with Package(source) as package:
+        types = package.xml("[Content_Types].xml")
+        workbook = "/" + package.workbook_part
+        declared = [o.get("ContentType") for o in types.iter(q("Override", CONTENT_TYPES))
+                    if o.get("PartName") == workbook]  # fmt: skip
+        if declared != [XLSX_MAIN.decode()]:
+            raise WorkbookError(f"{source.name}: not a workbook package")
+        package.set_content_type(package.workbook_part, XLSM_MAIN.decode())
+        package.save(target)
 
 
 def _add_project(path: Path, modules: Sequence[Module]) -> None:
@@ -120,20 +121,20 @@ def _declare_relationships(source: Path, target: Path) -> None:
     """Copy the package with the xlwings Lite parts, declaring the r: prefix where it is used.
 
     pyopenvba adds <legacyDrawing r:id=...> to a sheet whose root (as openpyxl wrote
-    it) has no relationships namespace; Excel and every XML parser would refuse it.
+    it) has no relationships namespace; Excel and every XML parser would refuse it, so
+    the declaration is added to the root's start tag before anything parses the part.
     """
-    with zipfile.ZipFile(source) as src:
-        files = {info.filename: src.read(info) for info in src.infolist()}
-    for name, data in files.items():
-        if name.startswith("xl/worksheets/sheet") and b" r:id=" in data:
-            root = re.search(rb"<worksheet\b[^>]*>", data)
-            if root and b"xmlns:r=" not in root.group():
-                tag = root.group()[:-1] + b" " + R_NAMESPACE + b">"
-                files[name] = data[: root.start()] + tag + data[root.end() :]
-    lite.embed(lite.webextension_parts(), files)
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
-        for name in ("[Content_Types].xml", *(n for n in files if n != "[Content_Types].xml")):
-            out.writestr(name, files[name])
+    with Package(source) as package:
+        for sheet in package.sheets():
+            data = package.read(sheet.part)
+            if b" r:id=" not in data:
+                continue
+            start = data.find(b"<worksheet")
+            end = data.find(b">", start)
+            if start >= 0 and b"xmlns:r=" not in data[start:end]:
+                package.put(sheet.part, data[:end] + b" " + R_NAMESPACE + data[end:])
+        lite.embed(package, lite.webextension_parts())
+        package.save(target)
 
 
 def _cell_position(cell: str) -> tuple[int, int]:
