@@ -296,11 +296,13 @@ def _child(root, name: str, first: bool = False, before: tuple[str, ...] = ()) -
 
 @dataclass(slots=True)
 class ColumnWrite:
-    """Values for one column: worksheet row -> value, and the number format to give them."""
+    """Values for one column: worksheet rows (rising) and their values, and the number
+    format to give them. Lists, not a dict: a million-row ledger stays cheap."""
 
     column: int
     header: str
-    values: dict[int, object]
+    rows: list[int]
+    values: list[object]
     number_format: str | None = None
     new: bool = False  # added right of the table: its cells must be empty
     header_row: int = 0
@@ -316,27 +318,32 @@ def stream_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
     are parsed, not visited). A value for a column added right of a table meets an
     occupied cell: WorkbookError, naming it.
     """
-    by_row: dict[int, list[tuple[ColumnWrite, object]]] = {}
-    for write in writes:
-        for row, value in write.values.items():
-            by_row.setdefault(row, []).append((write, value))
-        if write.new:
-            by_row.setdefault(write.header_row, []).append((write, _HEADER))
     header_rows = {w.header_row for w in writes if w.new}
-    pending = sorted(by_row)
+    pending = sorted({*header_rows, *(r for w in writes for r in w.rows)})
+    cursor = [0] * len(writes)  # each write's next value: rows rise, as the sheet's do
+
+    def targets_of(number: int) -> list[tuple[ColumnWrite, object]]:
+        found = []
+        for i, write in enumerate(writes):
+            if write.new and number == write.header_row:
+                found.append((write, _HEADER))
+            k = cursor[i]
+            if k < len(write.rows) and write.rows[k] == number:
+                found.append((write, write.values[k]))
+                cursor[i] = k + 1
+        return found
     max_column = max((w.column for w in writes), default=1)
     max_row = max(pending, default=1)
     styled: dict[tuple[int, str], int] = {}
-    converted: dict[object, CellValue] = {}
+    converted: dict[str, CellValue] = {}  # labels repeat: Current, 1-30, Demand letter
     letters = {w.column: column_letter(w.column) for w in writes}
 
     def value_of(raw: object) -> CellValue:
-        try:
-            found = converted.get((type(raw), raw))
-        except TypeError:  # unhashable: converted each time
+        if not isinstance(raw, str):  # numbers are cheap; a million amounts are no cache
             return cell_value(raw, date1904)
+        found = converted.get(raw)
         if found is None:
-            found = converted[(type(raw), raw)] = cell_value(raw, date1904)
+            found = converted[raw] = cell_value(raw, date1904)
         return found
 
     def style_for(cell: etree._Element, write: ColumnWrite, value: CellValue) -> int | None:
@@ -350,7 +357,7 @@ def stream_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
 
     def fill(row: etree._Element, number: int) -> None:
         suffix = str(number)
-        targets = by_row.get(number, ())
+        targets = targets_of(number)
         cells = _find_cells(row, {letters[w.column] + suffix for w, _ in targets})
         if cells is None or number in header_rows:
             cells = _cells_by_ref(row, number)

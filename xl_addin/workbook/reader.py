@@ -9,12 +9,9 @@ empty input.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import re
 import zipfile
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -115,7 +112,7 @@ def read_workbook(
     problems: list[Problem] = []
     sheets = {fold(name): name for name in book.sheet_names}
     error_cells = _ErrorCells(path)
-    with _no_cycle_collection(), ThreadPoolExecutor(max_workers=1) as worker:
+    with convert.no_cycle_collection(), ThreadPoolExecutor(max_workers=1) as worker:
         # calamine releases the GIL while it parses: the (large) Ledger is parsed on
         # a second core while the other tables are read and converted here.
         ledger_raw = None if ledger is not None else worker.submit(_parse_apart, path, LEDGER)
@@ -134,22 +131,6 @@ def read_workbook(
     if customers is None:
         return None, problems
     return CreditBook(path, date1904, settings, customers, ledger, policy, contacts), problems
-
-
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Pause Python's cycle collector while the cells become objects.
-
-    A 100,000-row ledger is a million and a half new objects, none in a reference
-    cycle; the collector would walk all of them again and again (a third of the time).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _read_small_tables(book, sheets, error_cells, date1904, problems):

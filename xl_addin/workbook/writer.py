@@ -25,6 +25,7 @@ old workbook or the complete new one, and the old one is kept as a backup.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,7 @@ from xl_addin.workbook.cells import (
     set_cell,
     stream_columns,
 )
+from xl_addin.workbook.convert import no_cycle_collection
 from xl_addin.workbook.package import (
     CHART_TYPE,
     DRAWING_TYPE,
@@ -115,7 +117,7 @@ def write_refresh(
                 )
 
     def write(tmp: Path) -> None:
-        with Package(path) as package:
+        with Package(path) as package, no_cycle_collection():
             styles = StyleBook(package)
             for sheet, group in _by_sheet(updates).items():
                 _plan_columns(package, styles, sheet, group)
@@ -151,16 +153,29 @@ def _plan_columns(package: Package, styles: StyleBook, sheet: str, updates) -> N
             if column is None:
                 column = _add_column(package, entry, update, table, headers, header)
                 headers[column] = header
-                write = ColumnWrite(column, header, {}, new=True, header_row=update.header_row,
-                                    header_style_from=column - 1)  # fmt: skip
-                writes[column] = write
-            write = writes.setdefault(column, ColumnWrite(column, header, {}))
-            write.values.update(zip((int(r) for r in update.rows), values, strict=True))
+                writes[column] = ColumnWrite(column, header, [], [], new=True,
+                                             header_row=update.header_row,
+                                             header_style_from=column - 1)  # fmt: skip
+            write = writes.setdefault(column, ColumnWrite(column, header, [], []))
+            _merge(write, update.rows, values)
             write.number_format = update.number_formats.get(header, write.number_format)
     part, date1904 = entry.part, package.date1904()
     columns = list(writes.values())
     package.put(part, lambda out: stream_columns(package.open(part), out, columns, styles,
                                                  entry.name, date1904))  # fmt: skip
+
+
+def _merge(write: ColumnWrite, rows: Sequence[int], values: Sequence[object]) -> None:
+    """Add values for rows to a column's write, keeping its rows rising (a later value for
+    the same row wins)."""
+    rows = [int(r) for r in rows]
+    if not write.rows and all(a < b for a, b in itertools.pairwise(rows)):
+        write.rows, write.values = rows, list(values)
+        return
+    merged = dict(zip(write.rows, write.values))
+    merged.update(zip(rows, values))
+    write.rows = sorted(merged)
+    write.values = [merged[r] for r in write.rows]
 
 
 def _find_table(package: Package, entry, name: str) -> tuple[str, etree._Element]:
