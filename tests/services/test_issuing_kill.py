@@ -73,7 +73,9 @@ def test_a_run_killed_between_a_batch_written_and_recorded_is_completed_once(
     book = tmp_path / "branch.xlsx"
     book.write_bytes(workbook.read_bytes())
     out = tmp_path / "statements"
-    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = os.environ | {
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    }
     killed = subprocess.run([sys.executable, "-c", KILLED_RUN, str(book), str(out), where, PERIOD],
                             cwd=ROOT, env=env, capture_output=True, timeout=300)  # fmt: skip
     assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()

@@ -148,10 +148,11 @@ def test_every_file_of_an_unrecorded_reservation_is_set_aside_and_nothing_else(b
         )
         [done] = journal.reserve_references(run, "", day, [("letter", str(out / "d.docx"))])
     lost, torn = references[0], references[1]  # SH-LTR-…-0001 and -0002
+    # the document, its companion and a temporary file a kill left behind
     orphans = [out / f"{lost} C001 x.docx", out / f"{lost} hand-over C001.xlsx",
-               out / f".{torn} C002 y.docx.1a2b3c4d.tmp"]  # a temporary file a kill left
+               out / f".{torn} C002 y.docx.1a2b3c4d.tmp"]  # fmt: skip
     kept = [out / f"{references[0]}0 C003 not this reference.docx",  # -00010: another number
-            out / f"{done} C004 recorded.docx", out / "notes.txt"]
+            out / f"{done} C004 recorded.docx", out / "notes.txt"]  # fmt: skip
     for path in orphans + kept:
         path.write_bytes(b"x")
     with Journal.open(journal_url(book)) as journal:

@@ -255,7 +255,8 @@ class Journal:
         for document in batch:
             row = {f.name: getattr(document, f.name) for f in fields(DocumentRecord)}
             row |= {"run_id": run_id, "amount": str(document.amount),
-                    "opening": _text(document.opening), "closing": _text(document.closing)}  # fmt: skip
+                    "opening": _text(document.opening),
+                    "closing": _text(document.closing)}  # fmt: skip
             rows.append(row)
         references = [document.reference for document in batch]
         try:
@@ -389,9 +390,7 @@ def _take_numbers(connection, prefix: str, count: int) -> int:
     The update only succeeds if no other run moved the sequence since it was read
     (IntegrityError otherwise: the caller's transaction starts again).
     """
-    last = connection.execute(
-        select(sequences.c.last).where(sequences.c.prefix == prefix)
-    ).scalar()
+    last = connection.execute(select(sequences.c.last).where(sequences.c.prefix == prefix)).scalar()
     if last is None:
         connection.execute(insert(sequences).values(prefix=prefix, last=count))
         return 1
