@@ -147,6 +147,11 @@ def test_every_file_of_an_unrecorded_reservation_is_set_aside_and_nothing_else(b
             run, "", day, [("letter", str(out / f"{n}.docx")) for n in range(12)]
         )
         [done] = journal.reserve_references(run, "", day, [("letter", str(out / "d.docx"))])
+        # another workbook's run on the same journal, writing into its own folder right now
+        elsewhere = tmp_path / "elsewhere" / "e.docx"
+        [in_flight] = journal.reserve_references(run, "", day, [("letter", str(elsewhere))])
+    elsewhere.parent.mkdir()
+    (elsewhere.parent / f"{in_flight} C009 being written.docx").write_bytes(b"x")
     lost, torn = references[0], references[1]  # SH-LTR-…-0001 and -0002
     # the document, its companion and a temporary file a kill left behind
     orphans = [out / f"{lost} C001 x.docx", out / f"{lost} hand-over C001.xlsx",
@@ -162,8 +167,10 @@ def test_every_file_of_an_unrecorded_reservation_is_set_aside_and_nothing_else(b
     result = run_letters(book, out=out)
     assert sorted(result.issued.set_aside) == sorted(out / "unrecorded" / p.name for p in orphans)
     assert all(p.exists() for p in kept)
+    assert (elsewhere.parent / f"{in_flight} C009 being written.docx").exists()
     with Journal.open(journal_url(book)) as journal:
-        assert journal.unrecorded() == []  # all twelve closed, with or without a file
+        # all twelve closed, with or without a file; the other folder's left to its run
+        assert journal.unrecorded() == [(in_flight, str(elsewhere))]
 
 
 def test_history_lists_what_the_journal_recorded(book, tmp_path):

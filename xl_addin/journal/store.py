@@ -10,8 +10,8 @@ Order of issuing documents, so that nothing is lost or silently issued twice:
 3. `record_batch` stores the documents and closes their reservations in one transaction.
 
 A run that dies between 1 and 3 leaves reservations with (perhaps) files and no
-document; the next run finds them (`unrecorded`) and the caller sets the files aside,
-so that no unrecorded letter can be sent by mistake. A batch costs two transactions
+document; the next run into the same folder finds them (`unrecorded`) and sets the
+files aside, so that no unrecorded letter can be sent by mistake. A batch costs two transactions
 (each synced by the database) whatever its size: a run of thousands of documents does
 not wait on the disk thousands of times.
 """

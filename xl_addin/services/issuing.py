@@ -10,7 +10,7 @@ the journal (one transaction), render each template (compiled once per run) and 
 each file (never over another), sync the batch's files to disk at once, then record
 the batch in the journal (one transaction): a document is recorded only once its
 bytes are on disk, and a run killed before the record leaves reservations that the
-next run finds, setting their files aside. Then PDF and .eml on request, a run summary beside the
+next run into the same folder finds, setting their files aside. Then PDF and .eml on request, a run summary beside the
 documents (merged into the day's summary when there is one), and the workbook's History
 sheet (and, for letters, the customers'
 LastStage and LastContactDate) updated through the same safe write as refresh.
@@ -397,32 +397,28 @@ def _with_eml(document: IssuedDocument, sender: str) -> IssuedDocument:
 
 
 def _set_aside_unrecorded(journal: Journal, out_dir: Path) -> list[Path]:
-    """Move files of earlier runs that died before recording them out of the way.
+    """Move files of earlier runs into `out_dir` that died before recording them out of the way.
 
     A document's files (.docx, companion, and a temporary file a kill left behind) are
-    named after its reference: each folder holding reservations is listed once, whatever
-    the number of reservations.
+    named after its reference: the folder is listed once, whatever the number of
+    reservations. Reservations for other folders are left to the runs into those folders:
+    one may be a run of another workbook on the same journal, writing its batch right now.
     """
-    unrecorded = journal.unrecorded()
+    folder = out_dir.resolve()
+    unrecorded = [reference for reference, file in journal.unrecorded()
+                  if Path(file).parent.resolve() == folder]  # fmt: skip
     if not unrecorded:
         return []
-    by_folder: dict[Path, set[str]] = {}
-    for reference, file in unrecorded:
-        by_folder.setdefault(Path(file).parent, set()).add(safe_file_name(reference))
+    references = {safe_file_name(reference) for reference in unrecorded}
     moved = []
     aside = out_dir / "unrecorded"
-    for folder, references in by_folder.items():
-        try:
-            entries = [e for e in os.scandir(folder) if e.is_file()]
-        except OSError:
-            continue  # the folder is gone, and its files with it
-        for entry in entries:
-            if _reference_of(entry.name) in references:
-                aside.mkdir(exist_ok=True)
-                target = aside / entry.name
-                shutil.move(entry.path, target)
-                moved.append(target)
-    journal.set_aside([reference for reference, _ in unrecorded])
+    for entry in [e for e in os.scandir(out_dir) if e.is_file()]:
+        if _reference_of(entry.name) in references:
+            aside.mkdir(exist_ok=True)
+            target = aside / entry.name
+            shutil.move(entry.path, target)
+            moved.append(target)
+    journal.set_aside(unrecorded)
     return sorted(moved)
 
 
