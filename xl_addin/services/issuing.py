@@ -189,6 +189,7 @@ def issue(
         result.documents = _with_pdfs(result, earlier, out_dir, progress)
     if email:
         result.documents = [_with_eml(d, sender) for d in result.documents]
+        sync_files([d.eml for d in result.documents if d.eml])  # once for the run's drafts
     return result
 
 
@@ -391,7 +392,7 @@ def _with_eml(document: IssuedDocument, sender: str) -> IssuedDocument:
     subject = planned.subject.replace("{reference}", document.reference)
     body = planned.body.replace("{reference}", document.reference)
     eml = write_eml(document.file.with_suffix(".eml"), planned.email_to, subject, body,
-                    [attachment], sender or None)  # fmt: skip
+                    [attachment], sender or None, sync=False)  # fmt: skip
     return IssuedDocument(planned, document.reference, document.file, document.extra_file,
                           document.pdf, eml)  # fmt: skip
 
