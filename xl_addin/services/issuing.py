@@ -10,10 +10,10 @@ the journal (one transaction), render each template (compiled once per run) and 
 each file (never over another), sync the batch's files to disk at once, then record
 the batch in the journal (one transaction): a document is recorded only once its
 bytes are on disk, and a run killed before the record leaves reservations that the
-next run into the same folder finds, setting their files aside. Then PDF and .eml on request, a run summary beside the
-documents (merged into the day's summary when there is one), and the workbook's History
-sheet (and, for letters, the customers'
-LastStage and LastContactDate) updated through the same safe write as refresh.
+next run into the same folder finds, setting their files aside. Then PDF and .eml on
+request, a run summary beside the documents (merged into the day's summary when there
+is one), and the workbook's History sheet (and, for letters, the customers' LastStage
+and LastContactDate) updated through the same safe write as refresh.
 """
 
 from __future__ import annotations
