@@ -13,7 +13,7 @@ import pytest
 
 from xl_addin.documents.eml import write_eml
 from xl_addin.documents.fields import date_text, money_text, words
-from xl_addin.documents.files import safe_file_name, write_new
+from xl_addin.documents.files import safe_file_name, sync_files, write_new
 from xl_addin.documents.pdf import soffice, to_pdf
 from xl_addin.documents.render import CompiledTemplate
 from xl_addin.errors import DocumentError, TemplateError
@@ -76,6 +76,17 @@ def test_write_new_never_replaces(tmp_path):
     with pytest.raises(DocumentError, match="already exists"):
         write_new(path, b"second")
     assert path.read_bytes() == b"first" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_batch_written_unsynced_is_synced_at_once_and_never_replaces(tmp_path):
+    paths = [write_new(tmp_path / f"{i}.docx", b"x" * i, sync=False) for i in range(20)]
+    with pytest.raises(DocumentError, match="already exists"):
+        write_new(paths[3], b"other", sync=False)
+    sync_files(paths)
+    assert [p.read_bytes() for p in paths] == [b"x" * i for i in range(20)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
+    with pytest.raises(FileNotFoundError):  # a file gone before its sync is an error, not a pass
+        sync_files([*paths, tmp_path / "gone.docx"])
 
 
 def test_eml_draft_round_trip(tmp_path):

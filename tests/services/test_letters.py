@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from decimal import Decimal
 
 import docx
 import openpyxl
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 from tests.books import make_book
 from xl_addin.cli import app
-from xl_addin.journal.store import Journal, journal_url
+from xl_addin.journal.store import DocumentRecord, Journal, journal_url, now
 from xl_addin.services.letters import LettersResult, run_letters
 
 runner = CliRunner()
@@ -134,6 +135,42 @@ def test_a_file_left_by_an_interrupted_run_is_set_aside(book, tmp_path):
     result = run_letters(book, out=out)
     assert result.issued.set_aside == [out / "unrecorded" / orphan.name]
     assert all(d.reference != reference for d in result.issued.documents)
+
+
+def test_every_file_of_an_unrecorded_reservation_is_set_aside_and_nothing_else(book, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    day = dt.date(2026, 11, 30)
+    with Journal.open(journal_url(book)) as journal:
+        run = journal.start_run("letters", day, None, "u", "", "v")
+        references = journal.reserve_references(
+            run, "", day, [("letter", str(out / f"{n}.docx")) for n in range(12)]
+        )
+        [done] = journal.reserve_references(run, "", day, [("letter", str(out / "d.docx"))])
+        # another workbook's run on the same journal, writing into its own folder right now
+        elsewhere = tmp_path / "elsewhere" / "e.docx"
+        [in_flight] = journal.reserve_references(run, "", day, [("letter", str(elsewhere))])
+    elsewhere.parent.mkdir()
+    (elsewhere.parent / f"{in_flight} C009 being written.docx").write_bytes(b"x")
+    lost, torn = references[0], references[1]  # SH-LTR-…-0001 and -0002
+    # the document, its companion and a temporary file a kill left behind
+    orphans = [out / f"{lost} C001 x.docx", out / f"{lost} hand-over C001.xlsx",
+               out / f".{torn} C002 y.docx.1a2b3c4d.tmp"]  # fmt: skip
+    kept = [out / f"{references[0]}0 C003 not this reference.docx",  # -00010: another number
+            out / f"{done} C004 recorded.docx", out / "notes.txt"]  # fmt: skip
+    for path in orphans + kept:
+        path.write_bytes(b"x")
+    with Journal.open(journal_url(book)) as journal:
+        journal.record_batch(run, [DocumentRecord(
+            "letter", "C004", "demand_letter", "2026-11-01", done, 0, str(kept[1]), "0" * 64,
+            Decimal(1), "CNY", now(), "u", "", "v")])  # fmt: skip
+    result = run_letters(book, out=out)
+    assert sorted(result.issued.set_aside) == sorted(out / "unrecorded" / p.name for p in orphans)
+    assert all(p.exists() for p in kept)
+    assert (elsewhere.parent / f"{in_flight} C009 being written.docx").exists()
+    with Journal.open(journal_url(book)) as journal:
+        # all twelve closed, with or without a file; the other folder's left to its run
+        assert journal.unrecorded() == [(in_flight, str(elsewhere))]
 
 
 def test_history_lists_what_the_journal_recorded(book, tmp_path):

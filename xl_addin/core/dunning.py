@@ -99,6 +99,12 @@ def items_by_customer(
     aging: AgingResult, ledger: pd.DataFrame, listed: np.ndarray
 ) -> dict[str, pd.DataFrame]:
     """The listed items of every customer, oldest due date first (one pass for the run)."""
+    frame = listed_items(aging, ledger, listed)
+    return {c: f.drop(columns="customer_id") for c, f in frame.groupby("customer_id", sort=False)}
+
+
+def listed_items(aging: AgingResult, ledger: pd.DataFrame, listed: np.ndarray) -> pd.DataFrame:
+    """The listed items in one table, by customer and, within one, oldest due date first."""
     items = aging.items
     rows = np.flatnonzero(listed)
     customer = ledger["customer_id"].to_numpy(dtype=object)[rows]
@@ -116,7 +122,7 @@ def items_by_customer(
                           if "reference" in ledger else np.full(len(rows), "", dtype=object)),
         }
     )  # fmt: skip
-    return {c: f.drop(columns="customer_id") for c, f in frame.groupby("customer_id", sort=False)}
+    return frame
 
 
 EMPTY_ITEMS = pd.DataFrame(

@@ -18,8 +18,11 @@ def write_eml(
     body: str,
     attachments: Sequence[Path],
     sender: str | None = None,
+    *,
+    sync: bool = True,
 ) -> Path:
-    """Write a draft message (X-Unsent: 1, so Outlook opens it ready to send)."""
+    """Write a draft message (X-Unsent: 1, so Outlook opens it ready to send); with
+    sync=False the caller syncs it (documents.files.sync_files)."""
     message = EmailMessage()
     message["To"] = to
     if sender:
@@ -35,4 +38,4 @@ def write_eml(
         message.add_attachment(
             attachment.read_bytes(), maintype=main, subtype=sub, filename=attachment.name
         )
-    return write_new(path, bytes(message))
+    return write_new(path, bytes(message), sync=sync)

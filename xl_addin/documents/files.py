@@ -1,10 +1,18 @@
-"""File names safe on every system, and writing a document without ever replacing one."""
+"""File names safe on every system, and writing a document without ever replacing one.
+
+A document is synced to disk before the journal records it. One document at a time,
+`write_new` syncs it; a run writing many (`write_new(..., sync=False)`) syncs a batch
+at once with `sync_files`, which lets the disk take the batch's flushes together
+instead of waiting for each in turn.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import secrets
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from xl_addin.errors import DocumentError
@@ -29,15 +37,21 @@ def safe_file_name(text: str, max_length: int = 120) -> str:
     return encoded.decode("utf-8", errors="ignore").rstrip(" .") or "document"
 
 
-def write_new(path: Path, data: bytes) -> Path:
-    """Write `path` complete or not at all, and never over an existing file (DocumentError)."""
+def write_new(path: Path, data: bytes, *, sync: bool = True) -> Path:
+    """Write `path` complete or not at all, and never over an existing file (DocumentError).
+
+    With sync=False the bytes are not flushed to disk: the caller syncs them
+    (`sync_files`) before relying on them. Until then a power cut may leave the file
+    short, never another file replaced.
+    """
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         with open(temporary, "xb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
         try:
             os.link(temporary, path)  # fails if `path` exists: nothing issued is replaced
         except FileExistsError as error:
@@ -49,3 +63,38 @@ def write_new(path: Path, data: bytes) -> Path:
     finally:
         temporary.unlink(missing_ok=True)
     return path
+
+
+SYNC_THREADS = 8  # flushes in flight at once: the disk commits them together
+
+
+def sync_files(paths: Iterable[Path]) -> None:
+    """Flush the files' bytes and their folders' entries to disk (OSError if one fails)."""
+    paths = list(paths)
+    if not paths:
+        return
+    folders = list(dict.fromkeys(Path(p).parent for p in paths))
+    with ThreadPoolExecutor(min(SYNC_THREADS, len(paths))) as pool:
+        list(pool.map(_sync_file, paths))  # list(): an error in any thread is raised here
+    for folder in folders:
+        _sync_folder(folder)
+
+
+def _sync_file(path: Path) -> None:
+    # Opened for writing: Windows flushes only handles that may write.
+    descriptor = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the folder's new entries durable (POSIX; Windows has no folder handle to flush)."""
+    if os.name != "posix":
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

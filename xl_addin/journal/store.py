@@ -1,16 +1,19 @@
 """The journal: every run and every document issued, in SQLite or any SQLAlchemy database.
 
-Order of issuing one document, so that nothing is lost or silently issued twice:
+Order of issuing documents, so that nothing is lost or silently issued twice:
 
-1. `reserve_reference` takes the next number of the day in its own transaction
-   and records the reservation with the file it will name: a number is never
-   given twice, even to two runs at once, and never reused;
-2. the document is written (documents.files.write_new, never over a file);
-3. `record` stores the document and closes the reservation in one transaction.
+1. `reserve_references` takes the next numbers of the day for a batch of documents
+   in one transaction and records a reservation for each with the file it will name:
+   a number is never given twice, even to two runs at once, and never reused;
+2. the documents are written (documents.files.write_new, never over a file) and their
+   bytes synced to disk;
+3. `record_batch` stores the documents and closes their reservations in one transaction.
 
-A run that dies between 2 and 3 leaves a reservation with a file and no
-document; the next run finds it (`unrecorded`) and the caller sets the file
-aside, so that no unrecorded letter can be sent by mistake.
+A run that dies between 1 and 3 leaves reservations with (perhaps) files and no
+document; the next run into the same folder finds them (`unrecorded`) and sets the
+files aside, so that no unrecorded letter can be sent by mistake. A batch costs two transactions
+(each synced by the database) whatever its size: a run of thousands of documents does
+not wait on the disk thousands of times.
 """
 
 from __future__ import annotations
@@ -206,51 +209,81 @@ class Journal:
         self, run_id: int, branch: str, kind: str, day: dt.date, file: str
     ) -> str:
         """Take the next reference of the day (BR-LTR-20261130-0001) for a planned file."""
-        prefix = f"{branch or 'XX'}-{KIND_CODES.get(kind, kind.upper())}-{day:%Y%m%d}"
+        return self.reserve_references(run_id, branch, day, [(kind, file)])[0]
+
+    def reserve_references(
+        self, run_id: int, branch: str, day: dt.date, planned: Sequence[tuple[str, str]]
+    ) -> list[str]:
+        """Take the next references of the day for planned (kind, file)s, in one transaction.
+
+        Numbers follow the order of `planned` within each kind; a run racing for the same
+        day's numbers makes this transaction start again, never share a number.
+        """
+        by_prefix: dict[str, list[int]] = {}
+        for position, (kind, _) in enumerate(planned):
+            by_prefix.setdefault(reference_prefix(branch, kind, day), []).append(position)
         for _ in range(20):
             try:
                 with self._write() as connection:
-                    last = connection.execute(
-                        select(sequences.c.last).where(sequences.c.prefix == prefix)
-                    ).scalar()
-                    if last is None:
-                        connection.execute(insert(sequences).values(prefix=prefix, last=1))
-                        number = 1
-                    else:
-                        number = last + 1
-                        done = connection.execute(
-                            update(sequences)
-                            .where(sequences.c.prefix == prefix, sequences.c.last == last)
-                            .values(last=number)
-                        )
-                        if done.rowcount != 1:
-                            raise IntegrityError("taken", None, Exception("raced"))
-                    reference = f"{prefix}-{number:04d}"
-                    connection.execute(insert(reservations).values(
-                        reference=reference, run_id=run_id, file=file, reserved_at=now(), done=0
-                    ))  # fmt: skip
-                    return reference
+                    references = [""] * len(planned)
+                    for prefix, positions in by_prefix.items():
+                        first = _take_numbers(connection, prefix, len(positions))
+                        for number, position in enumerate(positions, first):
+                            references[position] = f"{prefix}-{number:04d}"
+                    if planned:
+                        reserved_at = now()
+                        connection.execute(insert(reservations), [
+                            {"reference": reference, "run_id": run_id, "file": file,
+                             "reserved_at": reserved_at, "done": 0}
+                            for reference, (_, file) in zip(references, planned, strict=True)
+                        ])  # fmt: skip
+                    return references
             except (IntegrityError, OperationalError):
-                continue  # another run took it: try the next number
-        raise JournalError(f"could not take a reference for {prefix}: the journal is busy")
+                continue  # another run took them: try the next numbers
+        prefixes = ", ".join(by_prefix)
+        raise JournalError(f"could not take a reference for {prefixes}: the journal is busy")
 
     def record(self, run_id: int, document: DocumentRecord) -> None:
         """Store an issued document and close its reservation, in one transaction."""
-        row = {f.name: getattr(document, f.name) for f in fields(DocumentRecord)}
-        row |= {"run_id": run_id, "amount": str(document.amount),
-                "opening": _text(document.opening), "closing": _text(document.closing)}  # fmt: skip
+        self.record_batch(run_id, [document])
+
+    def record_batch(self, run_id: int, batch: Sequence[DocumentRecord]) -> None:
+        """Store issued documents and close their reservations, all in one transaction."""
+        if not batch:
+            return
+        rows = []
+        for document in batch:
+            row = {f.name: getattr(document, f.name) for f in fields(DocumentRecord)}
+            row |= {"run_id": run_id, "amount": str(document.amount),
+                    "opening": _text(document.opening),
+                    "closing": _text(document.closing)}  # fmt: skip
+            rows.append(row)
+        references = [document.reference for document in batch]
         try:
             with self._write() as connection:
-                connection.execute(insert(documents).values(**row))
-                connection.execute(
-                    update(reservations)
-                    .where(reservations.c.reference == document.reference)
-                    .values(done=1)
-                )
+                connection.execute(insert(documents), rows)
+                for start in range(0, len(references), 500):
+                    connection.execute(
+                        update(reservations)
+                        .where(reservations.c.reference.in_(references[start : start + 500]))
+                        .values(done=1)
+                    )
         except IntegrityError as error:
-            raise JournalError(
-                f"{document.reference}: already in the journal ({error.orig})"
-            ) from error
+            recorded = self.recorded_references(references)
+            named = next((r for r in references if r in recorded), references[0])
+            raise JournalError(f"{named}: already in the journal ({error.orig})") from error
+
+    def recorded_references(self, references: Sequence[str]) -> set[str]:
+        """Those of `references` recorded as issued documents."""
+        wanted = list(dict.fromkeys(references))
+        found: set[str] = set()
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 500):
+                query = select(documents.c.reference).where(
+                    documents.c.reference.in_(wanted[start : start + 500])
+                )
+                found.update(connection.execute(query).scalars())
+        return found
 
     def known_references(self, references: Sequence[str]) -> set[str]:
         """Those of `references` that the journal has issued or reserved."""
@@ -315,11 +348,16 @@ class Journal:
         with self.engine.connect() as connection:
             return [(r, f) for r, f in connection.execute(query)]
 
-    def set_aside(self, reference: str) -> None:
+    def set_aside(self, references: str | Sequence[str]) -> None:
+        """Close reservations whose document was never recorded (its file set aside)."""
+        wanted = [references] if isinstance(references, str) else list(references)
         with self._write() as connection:
-            connection.execute(
-                update(reservations).where(reservations.c.reference == reference).values(done=2)
-            )
+            for start in range(0, len(wanted), 500):
+                connection.execute(
+                    update(reservations)
+                    .where(reservations.c.reference.in_(wanted[start : start + 500]))
+                    .values(done=2)
+                )
 
     def _records(self, query) -> list[DocumentRecord]:
         with self.engine.connect() as connection:
@@ -339,6 +377,31 @@ class Journal:
             return self.engine.begin()
         except SQLAlchemyError as error:
             raise JournalError(f"the journal cannot be written ({error})") from error
+
+
+def reference_prefix(branch: str, kind: str, day: dt.date) -> str:
+    """The part of a reference before its number: branch, kind and day (SH-LTR-20261130)."""
+    return f"{branch or 'XX'}-{KIND_CODES.get(kind, kind.upper())}-{day:%Y%m%d}"
+
+
+def _take_numbers(connection, prefix: str, count: int) -> int:
+    """Move the prefix's sequence on by `count`; return the first number taken.
+
+    The update only succeeds if no other run moved the sequence since it was read
+    (IntegrityError otherwise: the caller's transaction starts again).
+    """
+    last = connection.execute(select(sequences.c.last).where(sequences.c.prefix == prefix)).scalar()
+    if last is None:
+        connection.execute(insert(sequences).values(prefix=prefix, last=count))
+        return 1
+    done = connection.execute(
+        update(sequences)
+        .where(sequences.c.prefix == prefix, sequences.c.last == last)
+        .values(last=last + count)
+    )
+    if done.rowcount != 1:
+        raise IntegrityError("taken", None, Exception("raced"))
+    return last + 1
 
 
 def _sqlite_pragmas(connection, _record) -> None:

@@ -5,18 +5,23 @@ a legal name, address and bank in each language, and every reference the workboo
 History sheet lists must be in the journal (a workbook copied to a new name must not
 start a journal of its own and give the same references again).
 
-For each planned document: take a reference from the journal, render the
-template (compiled once per run), write the file (never over another), record
-it in the journal; then PDF and .eml on request, a run summary beside the
-documents (merged into the day's summary when there is one), and the workbook's History
-sheet (and, for letters, the customers'
-LastStage and LastContactDate) updated through the same safe write as refresh.
+The planned documents go in batches (`BATCH_SIZE`): take the batch's references from
+the journal (one transaction), render each template (compiled once per run) and write
+each file (never over another), sync the batch's files to disk at once, then record
+the batch in the journal (one transaction): a document is recorded only once its
+bytes are on disk, and a run killed before the record leaves reservations that the
+next run into the same folder finds, setting their files aside. Then PDF and .eml on
+request, a run summary beside the documents (merged into the day's summary when there
+is one), and the workbook's History sheet (and, for letters, the customers' LastStage
+and LastContactDate) updated through the same safe write as refresh.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import os
 import shutil
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -27,7 +32,7 @@ from pathlib import Path
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem, Source
 from xl_addin.documents.eml import write_eml
-from xl_addin.documents.files import safe_file_name, write_new
+from xl_addin.documents.files import safe_file_name, sync_files, write_new
 from xl_addin.documents.pdf import to_pdf
 from xl_addin.documents.render import TemplateCache
 from xl_addin.errors import TemplateError
@@ -46,6 +51,7 @@ from xl_addin.workbook.report import ReportSheet, read_report, write_report
 from xl_addin.workbook.writer import SheetTable, write_refresh
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
+BATCH_SIZE = 200  # documents per journal transaction and per sync of their files
 HISTORY_HEADERS = ("IssuedAt", "Kind", "CustomerID", "Stage", "Reference", "Revision", "File",
                    "Amount", "Currency")  # fmt: skip
 
@@ -146,30 +152,54 @@ def issue(
     result = IssueResult(run_id, set_aside=_set_aside_unrecorded(journal, out_dir), pdf=pdf)
     cache = TemplateCache(pack)
     user = current_user()
-    for n, document in enumerate(planned, 1):
-        progress("Writing documents", n - 1, len(planned))
-        template = cache.get(document.template_key, document.lang)  # compiled once per run
-        target = out_dir / f"{safe_file_name(document.file_stem)}.docx"
-        reference = journal.reserve_reference(run_id, branch, document.kind, day, str(target))
-        target = out_dir / f"{safe_file_name(reference + ' ' + document.file_stem)}.docx"
-        data = template.render({**document.context, "reference": reference})
-        write_new(target, data)
-        extra = document.extra(out_dir, reference) if document.extra else None
-        journal.record(run_id, DocumentRecord(
-            kind=document.kind, customer_id=document.customer_id, stage=document.stage,
-            key=document.key, reference=reference, revision=document.revision,
-            file=str(target), sha256=hashlib.sha256(data).hexdigest(), amount=document.amount,
-            currency=document.currency, issued_at=now(), user=user, branch=branch,
-            pack_version=pack.version, opening=document.opening, closing=document.closing,
-        ))  # fmt: skip
-        result.documents.append(IssuedDocument(document, reference, target, extra))
+    for start in range(0, len(planned), BATCH_SIZE):
+        batch = planned[start : start + BATCH_SIZE]
+        planned_files = [str(out_dir / f"{safe_file_name(d.file_stem)}.docx") for d in batch]
+        references = journal.reserve_references(
+            run_id, branch, day, [(d.kind, f) for d, f in zip(batch, planned_files, strict=True)]
+        )
+        written: list[tuple[IssuedDocument, DocumentRecord]] = []
+        try:
+            for n, (document, reference) in enumerate(zip(batch, references, strict=True)):
+                progress("Writing documents", start + n, len(planned))
+                template = cache.get(document.template_key, document.lang)
+                target = out_dir / f"{safe_file_name(reference + ' ' + document.file_stem)}.docx"
+                data = template.render({**document.context, "reference": reference})
+                write_new(target, data, sync=False)
+                extra = document.extra(out_dir, reference) if document.extra else None
+                written.append((IssuedDocument(document, reference, target, extra), DocumentRecord(
+                    kind=document.kind, customer_id=document.customer_id, stage=document.stage,
+                    key=document.key, reference=reference, revision=document.revision,
+                    file=str(target), sha256=hashlib.sha256(data).hexdigest(),
+                    amount=document.amount, currency=document.currency, issued_at=now(),
+                    user=user, branch=branch, pack_version=pack.version,
+                    opening=document.opening, closing=document.closing,
+                )))  # fmt: skip
+        except BaseException:
+            # The documents written before the failure are whole: record them (an error
+            # doing so gives way to the one that stopped the run).
+            with contextlib.suppress(Exception):
+                _record(journal, run_id, written)
+            raise
+        _record(journal, run_id, written)
+        result.documents.extend(issued for issued, _ in written)
     progress("Writing documents", len(planned), len(planned))
     if pdf:
         earlier = _earlier_without_pdf(journal, out_dir, key, {d.file for d in result.documents})
         result.documents = _with_pdfs(result, earlier, out_dir, progress)
     if email:
         result.documents = [_with_eml(d, sender) for d in result.documents]
+        sync_files([d.eml for d in result.documents if d.eml])  # once for the run's drafts
     return result
+
+
+def _record(journal: Journal, run_id: int, written) -> None:
+    """Sync the batch's files to disk, then record the batch: never a record before its bytes."""
+    if not written:
+        return
+    sync_files([issued.file for issued, _ in written]
+               + [issued.extra_file for issued, _ in written if issued.extra_file])  # fmt: skip
+    journal.record_batch(run_id, [record for _, record in written])
 
 
 def unknown_customers(customers, only: Sequence[str]) -> tuple[Problem, ...]:
@@ -362,26 +392,41 @@ def _with_eml(document: IssuedDocument, sender: str) -> IssuedDocument:
     subject = planned.subject.replace("{reference}", document.reference)
     body = planned.body.replace("{reference}", document.reference)
     eml = write_eml(document.file.with_suffix(".eml"), planned.email_to, subject, body,
-                    [attachment], sender or None)  # fmt: skip
+                    [attachment], sender or None, sync=False)  # fmt: skip
     return IssuedDocument(planned, document.reference, document.file, document.extra_file,
                           document.pdf, eml)  # fmt: skip
 
 
 def _set_aside_unrecorded(journal: Journal, out_dir: Path) -> list[Path]:
-    """Move files of earlier runs that died before recording them out of the way."""
+    """Move files of earlier runs into `out_dir` that died before recording them out of the way.
+
+    A document's files (.docx, companion, and a temporary file a kill left behind) are
+    named after its reference: the folder is listed once, whatever the number of
+    reservations. Reservations for other folders are left to the runs into those folders:
+    one may be a run of another workbook on the same journal, writing its batch right now.
+    """
+    folder = out_dir.resolve()
+    unrecorded = [reference for reference, file in journal.unrecorded()
+                  if Path(file).parent.resolve() == folder]  # fmt: skip
+    if not unrecorded:
+        return []
+    references = {safe_file_name(reference) for reference in unrecorded}
     moved = []
-    for reference, file in journal.unrecorded():
-        path = Path(file)
-        candidates = [p for p in path.parent.glob(f"{safe_file_name(reference)}*") if p.is_file()]
-        if candidates:
-            aside = out_dir / "unrecorded"
+    aside = out_dir / "unrecorded"
+    for entry in [e for e in os.scandir(out_dir) if e.is_file()]:
+        if _reference_of(entry.name) in references:
             aside.mkdir(exist_ok=True)
-            for candidate in candidates:
-                target = aside / candidate.name
-                shutil.move(candidate, target)
-                moved.append(target)
-        journal.set_aside(reference)
-    return moved
+            target = aside / entry.name
+            shutil.move(entry.path, target)
+            moved.append(target)
+    journal.set_aside(unrecorded)
+    return sorted(moved)
+
+
+def _reference_of(name: str) -> str:
+    """The reference a document's file name starts with (`REF stem.docx`, `.REF stem…tmp`)."""
+    head = name.lstrip(".").split(" ", 1)[0]
+    return head if " " in name else head.split(".", 1)[0]
 
 
 def history_sheet(journal: Journal, language: str) -> SheetTable:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xl_addin.core.dunning import EMPTY_ITEMS, SEND, SKIP, items_by_customer, listed_rows
+from xl_addin.core.dunning import SEND, SKIP, listed_items, listed_rows
 from xl_addin.core.interest import (
     first_reference_date,
     fixed_compensation,
@@ -162,23 +162,27 @@ def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, 
     customers, aging = loaded.customers, state.aging
     branches = {lang: branch_fields(settings.branch, pack.branch_profile(lang))
                 for lang in ("en", "zh")}  # fmt: skip
-    by_id = customers.set_index("customer_id", drop=False)
+    # Per customer, looked up once for the run: rows as plain records, the listed items
+    # as named tuples and positions in one table (a frame only where interest needs one).
+    by_id = dict(zip(customers["customer_id"], customers.to_dict("records"), strict=True))
     interest_from = policy.stage_index(policy.rules.interest_from_stage)
     statutory = {c.strip().upper() for c in policy.rules.interest_currencies.split(",") if c}
     # The items of every document, found in one pass over the ledger for the whole run.
     codes = state.plan["next_code"].to_numpy()
-    listed = items_by_customer(aging, state.ledger,
-                               listed_rows(aging, state.ledger, codes, policy))  # fmt: skip
+    listed = listed_items(aging, state.ledger, listed_rows(aging, state.ledger, codes, policy))
+    item_tuples = list(listed.itertuples(index=False))
+    positions = listed.groupby("customer_id", sort=False).indices
+    none = np.zeros(0, dtype=np.int64)
     planned = []
     for row in plan[plan["action"] == SEND].itertuples(index=False):
-        customer = by_id.loc[row.customer_id]
+        customer = by_id[row.customer_id]
         lang = language_of(customer.get("language"), settings.language)
         currency = str(customer.get("currency") or settings.base_currency)
-        items = listed.get(row.customer_id, EMPTY_ITEMS)
+        at = positions.get(row.customer_id, none)
         total = money(int(row.amount_cents))
         context = {
             "customer": customer_fields(customer), "branch": branches[lang], "currency": currency,
-            "items": [_item(i, lang) for i in items.itertuples(index=False)],
+            "items": [_item(item_tuples[i], lang) for i in at],
             **money_fields("total_overdue", total, lang),
             **money_fields("total_open", money(int(row.balance_cents)), lang),
             "total_in_words": words(total, lang, currency),
@@ -189,8 +193,8 @@ def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, 
             "interest": "", "compensation": "", "interest_law": "",
         }  # fmt: skip
         if interest_from is not None and row.next_code >= interest_from:
-            charges, found = _interest(customer, currency, items, when, policy, lang, statutory,
-                                       state.ledger)  # fmt: skip
+            charges, found = _interest(customer, currency, listed.iloc[at], when, policy, lang,
+                                       statutory, state.ledger)  # fmt: skip
             context |= charges
             problems += found
         if row.kind == "call_sheet":
@@ -211,7 +215,8 @@ def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, 
             body=BODIES[lang].format(contact=customer.get("contact") or name,
                                      reference="{reference}", id=row.customer_id,
                                      branch=branches[lang]["name"]),
-            extra=_hand_over(state.ledger, customer, items, when) if row.kind == "legal_pack"
+            extra=_hand_over(state.ledger, customer, listed.iloc[at], when)
+            if row.kind == "legal_pack"
             else None,
         ))  # fmt: skip
     return planned

@@ -180,23 +180,25 @@ def statement_documents(
     reply_by = issued_on + dt.timedelta(days=policy.rules.reply_days)
     branches = {lang: branch_fields(settings.branch, pack.branch_profile(lang))
                 for lang in ("en", "zh")}  # fmt: skip
-    customers = loaded.customers
-    summary = statements.summary
-    lines_by_customer = dict(tuple(statements.lines.groupby("customer_id", sort=False)))
-    empty = statements.lines.iloc[0:0]
+    # Everything per customer is looked up once for the run: rows as plain records,
+    # lines and items gathered in one pass over each table (not a frame per customer).
+    send = plan[plan["action"] == "send"]
+    positions = send["row"].to_numpy(dtype=np.int64)
+    customer_rows = loaded.customers.iloc[positions].to_dict("records")
+    summary_rows = statements.summary.iloc[positions].to_dict("records")
+    lines_by_customer = _rows_by_customer(statements.lines)
     # The items the statement lists: open at the period end and overdue or disputed.
     open_items = statements.open_items
-    listed = open_items[(open_items["days_overdue"] > 0) | open_items["disputed"]]
-    items_by_customer = dict(tuple(listed.groupby("customer_id", sort=False)))
-    no_items = listed.iloc[0:0]
+    items_by_customer = _rows_by_customer(
+        open_items[(open_items["days_overdue"] > 0) | open_items["disputed"]]
+    )
     planned = []
-    for row in plan[plan["action"] == "send"].itertuples(index=False):
-        customer = customers.iloc[row.row]
-        s = summary.iloc[row.row]
+    for row, customer, s in zip(send.itertuples(index=False), customer_rows, summary_rows,
+                                strict=True):  # fmt: skip
         lang = language_of(customer.get("language"), settings.language)
         currency = str(customer.get("currency") or settings.base_currency)
-        lines = lines_by_customer.get(row.customer_id, empty)
-        items = items_by_customer.get(row.customer_id, no_items)
+        lines = lines_by_customer.get(row.customer_id, ())
+        items = items_by_customer.get(row.customer_id, ())
         closing = money(int(s["closing_cents"]))
         context = {
             "customer": customer_fields(customer), "branch": branches[lang], "currency": currency,
@@ -219,11 +221,11 @@ def statement_documents(
             **money_fields("total_open", closing, lang),
             **money_fields("unapplied", money(int(s["unapplied_cents"])), lang),
             "total_in_words": words(abs(closing), lang, currency),
-            "lines": [_line(line, lang) for line in lines.itertuples(index=False)],
+            "lines": [_line(line, lang) for line in lines],
             "aging": [{"label": bucket_text(label, lang),
                        **money_fields("amount", money(int(s[f"bucket:{label}"])), lang)}
                       for label in statements.labels],
-            "items": [_item(item, lang) for item in items.itertuples(index=False)],
+            "items": [_item(item, lang) for item in items],
             "interest": "", "compensation": "", "stage": "statement",
             "stage_name": "对账单" if lang == "zh" else "Statement of account",
         }  # fmt: skip
@@ -242,6 +244,14 @@ def statement_documents(
             opening=money(int(s["opening_cents"])), closing=closing,
         ))  # fmt: skip
     return planned
+
+
+def _rows_by_customer(frame: pd.DataFrame) -> dict[str, list]:
+    """The frame's rows (named tuples) per customer, in the frame's order: one pass."""
+    grouped: dict[str, list] = {}
+    for row in frame.itertuples(index=False):
+        grouped.setdefault(row.customer_id, []).append(row)
+    return grouped
 
 
 def _item(item, lang: str) -> dict[str, object]:
