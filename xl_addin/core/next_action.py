@@ -188,9 +188,9 @@ def next_actions(
             "revision": np.where(today, revision, 0),
         }
     )
-    texts = [_send_reasons(i, summary, ledger, policy, history, candidate, target, cap, broken,
-                           contacted) if r == ("send", {}) else r
-             for i, r in enumerate(reason)]  # fmt: skip
+    facts = _SendFacts.of(summary, ledger, policy, history, candidate)
+    texts = [_send_reasons(i, facts, history, candidate, target, broken, contacted)
+             if r == ("send", {}) else r for i, r in enumerate(reason)]  # fmt: skip
     frame["reason"] = [_text(r, 0) for r in texts]
     frame["reason_zh"] = [_text(r, 1) for r in texts]
     return frame
@@ -384,27 +384,45 @@ def _then(stage: np.ndarray, summary: pd.DataFrame, policy: Policy) -> np.ndarra
     return out
 
 
-def _send_reasons(i, summary, ledger, policy, history, candidate, target, cap, broken, contacted):
+class _SendFacts:
+    """What the reasons of the customers sent something name, worked out for all at once."""
+
+    def __init__(self, **arrays):
+        for name, value in arrays.items():
+            setattr(self, name, value)
+
+    @classmethod
+    def of(cls, summary, ledger, policy: Policy, history: _History, candidate) -> _SendFacts:
+        rows = summary["deciding_row"].to_numpy(dtype=np.int64)
+        doc_no = ledger["doc_no"].to_numpy(dtype=object)
+        n = len(rows)
+        top = np.maximum(history.top_step, 0)
+        last = history.last_issue[np.arange(n), top] if n else np.zeros(0, dtype=np.int64)
+        return cls(
+            item=np.where(rows >= 0, doc_no[np.maximum(rows, 0)] if len(doc_no) else "", ""),
+            days=summary["stage_days"].to_numpy(dtype=np.float64),
+            due=summary["oldest_due"].to_numpy(dtype="datetime64[D]").astype(str),
+            stage=_names(summary["stage_code"].to_numpy(dtype=np.int64), policy),
+            candidate=_names(candidate, policy),
+            top=_names(top, policy),
+            top_date=_date_texts(last),
+        )
+
+
+def _send_reasons(i, facts: _SendFacts, history, candidate, target, broken, contacted):
     """Why customer i gets its step: the deciding item, then any cap or broken promise."""
-    row = int(summary["deciding_row"].iat[i])
-    item = str(ledger["doc_no"].iat[row]) if row >= 0 else ""
-    days = summary["stage_days"].iat[i]
-    stage = int(summary["stage_code"].iat[i])
-    names = _names(np.array([stage]), policy)[0]
+    item, days, names = str(facts.item[i]), facts.days[i], facts.stage[i]
     parts: list[tuple[str, dict[str, object]]] = []
     if days > 0:
         parts.append(("overdue", {"stage": names, "item": item, "days": int(days)}))
     else:
-        due = str(summary["oldest_due"].to_numpy(dtype="datetime64[D]")[i])
-        parts.append(("due", {"stage": names, "item": item, "date": due}))
+        parts.append(("due", {"stage": names, "item": item, "date": facts.due[i]}))
     if broken[i]:
         parts.append(("broken", {"date": history.promise_date_text[i]}))
     if candidate[i] < target[i] and not contacted[i]:
-        parts.append(("first_cap", {"step": _names(candidate[i : i + 1], policy)[0]}))
+        parts.append(("first_cap", {"step": facts.candidate[i]}))
     elif contacted[i]:
-        top = history.top_step[i]
-        last = {"step": _names(np.array([top]), policy)[0],
-                "date": _date_texts(history.last_issue[i, top : top + 1])[0]}  # fmt: skip
+        last = {"step": facts.top[i], "date": facts.top_date[i]}
         parts.append(("step_cap" if candidate[i] < target[i] else "after", last))
     return ("many", {"parts": parts})
 

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import io
 import math
@@ -102,6 +101,9 @@ class CellValue:
 
 
 def cell_value(value: object, date1904: bool = False) -> CellValue:
+    kind = type(value)
+    if kind is int or (kind is Decimal and value.is_finite()):  # the common cases first
+        return CellValue(None, _number_text(value))
     value = plain(value)
     if value is None:
         return CellValue("blank")
@@ -362,7 +364,6 @@ def stream_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
         if cells is None or number in header_rows:
             cells = _cells_by_ref(row, number)
         header_styles = _styles_by_column(cells) if number in header_rows else {}
-        order = None  # the row's cells in column order, worked out on the first insert
         for write, raw in targets:
             cell = cells.get(letters[write.column] + suffix)
             if write.new and cell is not None and _has_value(cell):
@@ -373,9 +374,7 @@ def stream_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
                     f"to the table or clear column {column_letter(write.column)}"
                 )
             if cell is None:
-                if order is None:
-                    order = _column_order(_cells_by_ref(row, number))
-                cell = _insert_cell(row, write.column, number, order)
+                cell = _insert_cell(row, write.column, number)
                 cells[cell.get("r")] = cell
             if raw is _HEADER:
                 set_cell(cell, CellValue("inlineStr", write.header))
@@ -526,23 +525,23 @@ def _styles_by_column(cells: Mapping[str, etree._Element]) -> dict[int, str]:
     return {split_ref(ref)[0]: c.get("s") for ref, c in cells.items() if c.get("s") is not None}
 
 
-def _column_order(cells: Mapping[str, etree._Element]) -> list[tuple[int, etree._Element]]:
-    return sorted(((split_ref(ref)[0], c) for ref, c in cells.items()), key=lambda p: p[0])
-
-
-def _insert_cell(row: etree._Element, column: int, number: int,
-                 order: list[tuple[int, etree._Element]]) -> etree._Element:  # fmt: skip
-    """A new cell in its place among the row's cells (cells are kept in column order);
-    `order` is the row's (column, cell) list, kept up to date."""
+def _insert_cell(row: etree._Element, column: int, number: int) -> etree._Element:
+    """A new cell in its place among the row's cells, which the file format keeps in column
+    order: looked for from the right, where computed columns are."""
     cell = etree.Element(_C, r=f"{column_letter(column)}{number}")
-    position = bisect.bisect_left([c for c, _ in order], column)
-    if position < len(order):
-        order[position][1].addprevious(cell)
-    elif order:
-        order[-1][1].addnext(cell)
+    before = None  # the cell the new one goes after
+    for existing in reversed(row):
+        if existing.tag == _C and split_ref(existing.get("r"))[0] < column:
+            before = existing
+            break
+    if before is not None:
+        before.addnext(cell)
     else:
-        row.insert(0, cell)
-    order.insert(position, (column, cell))
+        first = next((c for c in row if c.tag == _C), None)
+        if first is None:
+            row.insert(0, cell)
+        else:
+            first.addprevious(cell)
     spans = row.get("spans")
     if spans:
         low, _, high = spans.partition(":")
