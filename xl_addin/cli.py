@@ -80,6 +80,12 @@ class Reporter:
         self.out = Console(highlight=False)
         self.err = Console(stderr=True, highlight=False)
 
+    def emit_json(self, text: str) -> None:
+        """Machine output as it is: no pretty-printing or colouring (a refresh of a 100k-row
+        workbook prints 20 MB of JSON, which rich would parse and highlight again)."""
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
     @contextmanager
     def steps(self) -> Iterator[callable]:
         started = time.perf_counter()
@@ -95,7 +101,7 @@ class Reporter:
     def problems(self, problems: Sequence[Problem], written: bool = True) -> None:
         if self.json:
             payload = {"problems": [p.as_dict() for p in problems]}
-            self.out.print_json(json.dumps(payload, ensure_ascii=False, allow_nan=False))
+            self.emit_json(json.dumps(payload, ensure_ascii=False, allow_nan=False))
             return
         tail = "; nothing was written" if written else ""
         self.err.print(f"[bold red]{len(problems)} problem(s){tail}:[/]")
@@ -131,7 +137,7 @@ def refresh(
         report.problems(result)
         raise typer.Exit(1)
     if report.json:
-        report.out.print_json(
+        report.emit_json(
             json.dumps(refresh_service.as_json(result), ensure_ascii=False, allow_nan=False)
         )
         return
@@ -159,7 +165,7 @@ def validate(
         report.err.print(f"The list is also in the Problems sheet of {workbook}.", markup=False)
         raise typer.Exit(1)
     if report.json:
-        report.out.print_json(json.dumps({"problems": []}))
+        report.emit_json(json.dumps({"problems": []}))
     else:
         report.out.print(f"{workbook}: no problems found.", markup=False)
 
@@ -299,7 +305,7 @@ def _print_letters(report: Reporter, result, dry_run: bool) -> None:
                  "Reason": r.reason}
                 for r in plan.itertuples()
             ]  # fmt: skip
-            report.out.print_json(_documents_json(None, documents))
+            report.emit_json(_documents_json(None, documents))
             return
         documents = [
             {"CustomerID": d.planned.customer_id, "Stage": _step_name(d.planned.stage),
@@ -307,7 +313,7 @@ def _print_letters(report: Reporter, result, dry_run: bool) -> None:
              "Amount": float(d.planned.amount)}
             for d in issued.documents
         ]  # fmt: skip
-        report.out.print_json(_documents_json(issued.run_id, documents))
+        report.emit_json(_documents_json(issued.run_id, documents))
         _exit_without_pdfs(report, issued)
         return
     table = Table(title=f"Collection plan as of {result.as_of}" + (" (dry run)" if dry_run else ""))
@@ -422,7 +428,7 @@ def statements(
                  "Closing": float(to_decimal(int(r.closing_cents)))}
                 for r in plan.itertuples()
             ]  # fmt: skip
-            report.out.print_json(_documents_json(None, documents))
+            report.emit_json(_documents_json(None, documents))
             return
         documents = [
             {"CustomerID": d.planned.customer_id, "Stage": "Statement", "StageKey": "statement",
@@ -431,7 +437,7 @@ def statements(
              "Opening": float(d.planned.opening), "Closing": float(d.planned.closing)}
             for d in issued.documents
         ]  # fmt: skip
-        report.out.print_json(_documents_json(issued.run_id, documents))
+        report.emit_json(_documents_json(issued.run_id, documents))
         _exit_without_pdfs(report, issued)
         return
     sent = plan[plan["action"] == "send"]
@@ -470,7 +476,7 @@ def history(
              "File": r.file, "Amount": float(r.amount), "Currency": r.currency}
             for r in records
         ]  # fmt: skip
-        report.out.print_json(json.dumps({"documents": documents, "contacts": contacts},
+        report.emit_json(json.dumps({"documents": documents, "contacts": contacts},
                                          ensure_ascii=False, allow_nan=False))  # fmt: skip
         return
     table = Table(title=f"Issued for {workbook.name}: {len(records)} document(s)")
@@ -575,7 +581,7 @@ def reconcile(
             ],
             "report": str(result.report),
         }  # fmt: skip
-        report.out.print_json(json.dumps(payload, ensure_ascii=False, allow_nan=False))
+        report.emit_json(json.dumps(payload, ensure_ascii=False, allow_nan=False))
         return
     table = Table(title=f"{result.name} ({result.customer_id}), {result.period}, {result.currency}")
     for column in ("kind", "ours", "theirs", "effect", "explanation"):
