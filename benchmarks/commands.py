@@ -113,6 +113,14 @@ def compare(
     ):
         print(f"  {label:44} {run.cpu:8.1f} {run.wall:8.1f} {run.peak_rss_mib:6.0f} MiB")
     print(f"  ours / openpyxl CPU: {ratio:.2f}x; {issued}")
+    if rounds > 1:  # every round, for the README's ranges
+        for side, found in runs.items():
+            cpu = sorted(r.cpu for r in found)
+            rss = sorted(r.peak_rss_mib for r in found)
+            print(f"  {side}: CPU {cpu[0]:.1f}-{cpu[-1]:.1f} s, peak RSS "
+                  f"{rss[0]:.0f}-{rss[-1]:.0f} MiB over {len(found)} rounds")
+        pairs = [o.cpu / t.cpu for o, t in zip(runs["ours"], runs["openpyxl"], strict=True)]
+        print(f"  ratio per round: {min(pairs):.2f}-{max(pairs):.2f}x")
     print(
         f"SUMMARY {dt.date.today()} bench_{command} N={rows:,}: ours {ours.cpu:.1f} s CPU "
         f"({ours.wall:.1f} s wall); alternative openpyxl load+save {theirs.cpu:.1f} s CPU "

@@ -467,7 +467,7 @@ def _start_tag(element: etree._Element, declarations: list[bytes] = ()) -> bytes
 
 
 def _serialised(element: etree._Element, declarations: list[bytes]) -> bytes:
-    text = etree.tostring(element)
+    text = etree.tostring(element, encoding="UTF-8")  # Chinese as characters, not &#...;
     end = text.index(b">")
     return _strip(text[:end], declarations) + text[end:]
 

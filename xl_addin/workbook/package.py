@@ -269,7 +269,9 @@ class Package:
                     self._write(out, name, info.date_time if info else (1980, 1, 1, 0, 0, 0))
 
     def _later(self) -> set[str]:
-        return {n for n in self._edited if n != "[Content_Types].xml" and n not in self._removed}
+        """Parts written after the others: any parsed part may still be edited while a
+        streamed part is written (styles.xml gains a cell format)."""
+        return {n for n in self._xml if n != "[Content_Types].xml" and n not in self._removed}
 
     def _write(self, out: zipfile.ZipFile, name: str, date_time) -> None:
         info = zipfile.ZipInfo(name, date_time)

@@ -306,7 +306,7 @@ def write_owned_sheet(package: Package, styles: StyleBook, spec: SheetTable) -> 
     drawing_id = None
     if spec.chart and spec.rows:
         drawing_id = _add_chart(package, part, name, spec, headers)
-    package.put(part, serialise(_sheet_xml(spec, headers, styles, kept, table_id, drawing_id)))
+    package.put(part, _sheet_writer(spec, headers, styles, kept, table_id, drawing_id))
     package.set_content_type(part, WORKSHEET_TYPE)
 
 
@@ -340,7 +340,23 @@ def _kept_settings(package: Package, part: str) -> list[etree._Element]:
     return kept
 
 
-def _sheet_xml(spec, headers, styles: StyleBook, kept, table_id: str, drawing_id) -> etree._Element:
+def _sheet_writer(spec, headers, styles: StyleBook, kept, table_id: str, drawing_id):
+    """A function writing the owned sheet's part row by row (an Aging sheet of 60,000
+    customers never stands in memory as one tree)."""
+
+    def write(out) -> None:
+        skeleton = serialise(_sheet_skeleton(spec, headers, kept, table_id, drawing_id))
+        before, _, after = skeleton.partition(b"<sheetData/>")
+        out.write(before + b"<sheetData>")
+        for row in _owned_rows(spec, headers, styles):
+            out.write(row)
+        out.write(b"</sheetData>" + after)
+
+    return write
+
+
+def _sheet_skeleton(spec, headers, kept, table_id: str, drawing_id) -> etree._Element:
+    """The owned sheet without its rows (an empty sheetData where they go)."""
     root = etree.Element(q("worksheet"), nsmap={None: MAIN, "r": REL})
     settings = {etree.QName(e).localname: e for e in kept}
     if "sheetPr" in settings:
@@ -363,25 +379,7 @@ def _sheet_xml(spec, headers, styles: StyleBook, kept, table_id: str, drawing_id
     for column, column_width in enumerate(_widths(headers, spec), start=1):
         etree.SubElement(cols, q("col"), min=str(column), max=str(column),
                          width=f"{column_width:g}", customWidth="1")  # fmt: skip
-    data = etree.SubElement(root, q("sheetData"))
-    title_style = styles.derive(0, bold=True, size=14)
-    _row(data, 1, [spec.title], styles, lambda _c, _v: title_style)
-    formats = {headers.index(h) + 1: f for h, f in spec.number_formats.items() if h in headers}
-
-    def data_style(column: int, value) -> int | None:
-        fmt = formats.get(column)
-        if fmt is None and isinstance(plain(value), dt.date):
-            fmt = "yyyy-mm-dd"
-        return None if fmt is None else styles.derive(0, fmt)
-
-    _row(data, HEADER_ROW, headers, styles, lambda _c, _v: None)
-    for i, values in enumerate(spec.rows, start=HEADER_ROW + 1):
-        _row(data, i, values, styles, data_style)
-    first_total = HEADER_ROW + max(len(spec.rows), 1) + 2
-    for i, values in enumerate(spec.totals, start=first_total):
-        _row(data, i, values, styles, lambda c, v: styles.derive(
-            0, formats.get(c) or ("yyyy-mm-dd" if isinstance(plain(v), dt.date) else None),
-            bold=True))  # fmt: skip
+    etree.SubElement(root, q("sheetData"))
     for name in ("printOptions", "pageMargins", "pageSetup", "headerFooter"):
         if name in settings:
             root.append(settings[name])
@@ -397,8 +395,35 @@ def _sheet_xml(spec, headers, styles: StyleBook, kept, table_id: str, drawing_id
     return root
 
 
-def _row(data, number: int, values, styles, style_of) -> None:
-    row = etree.SubElement(data, q("row"), r=str(number))
+def _owned_rows(spec, headers, styles: StyleBook):
+    """The owned sheet's rows, each as XML bytes: title, header, data, totals."""
+    formats = {headers.index(h) + 1: f for h, f in spec.number_formats.items() if h in headers}
+
+    def data_style(column: int, value) -> int | None:
+        fmt = formats.get(column)
+        if fmt is None and isinstance(plain(value), dt.date):
+            fmt = "yyyy-mm-dd"
+        return None if fmt is None else styles.derive(0, fmt)
+
+    def total_style(column: int, value) -> int:
+        fmt = formats.get(column) or ("yyyy-mm-dd" if isinstance(plain(value), dt.date) else None)
+        return styles.derive(0, fmt, bold=True)
+
+    title_style = styles.derive(0, bold=True, size=14)
+    yield _row(1, [spec.title], lambda _c, _v: title_style)
+    yield _row(HEADER_ROW, headers, lambda _c, _v: None)
+    for i, values in enumerate(spec.rows, start=HEADER_ROW + 1):
+        yield _row(i, values, data_style)
+    first_total = HEADER_ROW + max(len(spec.rows), 1) + 2
+    for i, values in enumerate(spec.totals, start=first_total):
+        yield _row(i, values, total_style)
+
+
+_MAIN_DECLARATION = f' xmlns="{MAIN}"'.encode()
+
+
+def _row(number: int, values, style_of) -> bytes:
+    row = etree.Element(q("row"), r=str(number), nsmap={None: MAIN})
     for column, raw in enumerate(values, start=1):
         value = cell_value(raw)
         style = style_of(column, raw)
@@ -406,6 +431,7 @@ def _row(data, number: int, values, styles, style_of) -> None:
             continue
         cell = etree.SubElement(row, q("c"), r=f"{column_letter(column)}{number}")
         set_cell(cell, value, style)
+    return etree.tostring(row, encoding="UTF-8").replace(_MAIN_DECLARATION, b"", 1)
 
 
 def _table_xml(package: Package, sheet: str, headers: list[str], ref: str) -> etree._Element:
