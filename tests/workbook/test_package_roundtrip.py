@@ -118,3 +118,40 @@ def test_libreoffice_opens_what_we_wrote(refreshed, tmp_path):
     saved_customers = openpyxl.load_workbook(tmp_path / "lo" / "copy.xlsx", data_only=True)
     header = [c.value for c in saved_customers["Customers"][1]]
     assert "NextAction" in header and "NextActionReason" in header
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_a_users_workbook_with_chart_picture_and_shape_opens_in_libreoffice(tmp_path):
+    """The user's own sheet with a chart, a picture and a text box beside the chart, an
+    extra column, data validation and conditional formats: all still there after a write,
+    and LibreOffice opens the result."""
+    from tests.workbook.test_writer import (
+        add_logo_and_text_box,
+        aging,
+        customers_update,
+        ledger_update,
+        user_book,
+    )
+    from xl_addin.workbook.writer import write_refresh
+
+    path = user_book(tmp_path / "branch.xlsx")
+    add_logo_and_text_box(path, "Notes")
+    write_refresh(path, [customers_update(), ledger_update()], [aging()])
+    book = openpyxl.load_workbook(path)
+    customers = book["Customers"]
+    assert [c.value for c in customers[1]][:4] == ["CustomerID", "Name", "CreditLimit",
+                                                   "Limit in k"]  # fmt: skip
+    assert str(customers.data_validations.dataValidation[0].sqref) == "C2:C4"
+    assert [str(f.sqref) for f in customers.conditional_formatting] == ["C2:C4"]
+    notes = book["Notes"]
+    assert len(notes._charts) == 1 and len(notes._images) == 1
+    done = subprocess.run(
+        ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+         "--convert-to", "xlsx", "--outdir", str(tmp_path / "lo"), str(path)],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    saved = openpyxl.load_workbook(tmp_path / "lo" / "branch.xlsx", data_only=True)
+    balance = [c.value for c in saved["Customers"]["E"]]
+    assert balance[:3] == ["Balance", 10000.5, -250]
+    assert saved["Aging"]["B4"].value == "上海华信贸易有限公司"
