@@ -41,6 +41,16 @@ def refreshed(tmp_path_factory) -> tuple[Path, dict[str, bytes], RefreshResult]:
     return path, before, result
 
 
+def libreoffice_resave(path: Path, folder: Path) -> None:
+    """Open a workbook in headless LibreOffice and save it as .xlsx into folder/lo."""
+    done = subprocess.run(
+        ["soffice", "--headless", f"-env:UserInstallation=file://{folder}/profile",
+         "--convert-to", "xlsx", "--outdir", str(folder / "lo"), str(path)],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
 def our_parts(path: Path) -> set[str]:
     """The parts a refresh may write: the sheets of Customers, Ledger and Aging, the
     Aging sheet's table, drawing and chart, the styles and the content types."""
@@ -102,12 +112,7 @@ def test_libreoffice_opens_what_we_wrote(refreshed, tmp_path):
     path, _, _ = refreshed
     copy = tmp_path / "copy.xlsm"
     shutil.copy(path, copy)
-    done = subprocess.run(
-        ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
-         "--convert-to", "xlsx", "--outdir", str(tmp_path / "lo"), str(copy)],
-        capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    libreoffice_resave(copy, tmp_path)
     saved = openpyxl.load_workbook(tmp_path / "lo" / "copy.xlsx")
     ours = openpyxl.load_workbook(path)
     for sheet in ("Customers", "Ledger", "Aging"):
@@ -145,12 +150,7 @@ def test_a_users_workbook_with_chart_picture_and_shape_opens_in_libreoffice(tmp_
     assert [str(f.sqref) for f in customers.conditional_formatting] == ["C2:C4"]
     notes = book["Notes"]
     assert len(notes._charts) == 1 and len(notes._images) == 1
-    done = subprocess.run(
-        ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
-         "--convert-to", "xlsx", "--outdir", str(tmp_path / "lo"), str(path)],
-        capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    libreoffice_resave(path, tmp_path)
     saved = openpyxl.load_workbook(tmp_path / "lo" / "branch.xlsx", data_only=True)
     balance = [c.value for c in saved["Customers"]["E"]]
     assert balance[:3] == ["Balance", 10000.5, -250]

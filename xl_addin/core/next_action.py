@@ -196,12 +196,16 @@ def next_actions(
     return frame
 
 
-class _History:
-    """What the contact log says of each customer (arrays aligned with the summary)."""
+class _Columns:
+    """Named arrays aligned with the customer summary, one attribute each."""
 
     def __init__(self, **arrays):
         for name, value in arrays.items():
             setattr(self, name, value)
+
+
+class _History(_Columns):
+    """What the contact log says of each customer."""
 
     @classmethod
     def of(cls, contacts: pd.DataFrame, ledger: pd.DataFrame, summary: pd.DataFrame,
@@ -384,12 +388,8 @@ def _then(stage: np.ndarray, summary: pd.DataFrame, policy: Policy) -> np.ndarra
     return out
 
 
-class _SendFacts:
+class _SendFacts(_Columns):
     """What the reasons of the customers sent something name, worked out for all at once."""
-
-    def __init__(self, **arrays):
-        for name, value in arrays.items():
-            setattr(self, name, value)
 
     @classmethod
     def of(cls, summary, ledger, policy: Policy, history: _History, candidate) -> _SendFacts:
