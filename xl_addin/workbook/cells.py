@@ -311,6 +311,211 @@ class ColumnWrite:
     header_style_from: int | None = None  # copy the header style of this column
 
 
+class _Filler:
+    """Puts the writes' values into the rows of one sheet, row by row in rising order."""
+
+    def __init__(self, writes: list[ColumnWrite], styles: StyleBook, sheet: str,
+                 date1904: bool):  # fmt: skip
+        self.writes, self.styles, self.sheet, self.date1904 = writes, styles, sheet, date1904
+        self.header_rows = {w.header_row for w in writes if w.new}
+        self.pending = sorted({*self.header_rows, *(r for w in writes for r in w.rows)})
+        self.cursor = [0] * len(writes)  # each write's next value: rows rise, as the sheet's do
+        self.max_column = max((w.column for w in writes), default=1)
+        self.max_row = max(self.pending, default=1)
+        self.letters = {w.column: column_letter(w.column) for w in writes}
+        self._styled: dict[tuple[int, str], int] = {}
+        self._converted: dict[str, CellValue] = {}  # labels repeat: 1-30, Demand letter
+        self._text: dict[str, bytes] = {}
+
+    def targets(self, number: int) -> list[tuple[ColumnWrite, object]]:
+        found = []
+        for i, write in enumerate(self.writes):
+            if write.new and number == write.header_row:
+                found.append((write, _HEADER))
+            k = self.cursor[i]
+            if k < len(write.rows) and write.rows[k] == number:
+                found.append((write, write.values[k]))
+                self.cursor[i] = k + 1
+        return found
+
+    def value_of(self, raw: object) -> CellValue:
+        if not isinstance(raw, str):  # numbers are cheap; a million amounts are no cache
+            return cell_value(raw, self.date1904)
+        found = self._converted.get(raw)
+        if found is None:
+            found = self._converted[raw] = cell_value(raw, self.date1904)
+        return found
+
+    def style_for(self, base: int, write: ColumnWrite, value: CellValue) -> int | None:
+        fmt = write.number_format or ("yyyy-mm-dd" if value.is_date else None)
+        if fmt is None:
+            return None
+        key = (base, fmt)
+        if key not in self._styled:
+            self._styled[key] = self.styles.derive(base, fmt)
+        return self._styled[key]
+
+    def busy(self, write: ColumnWrite, number: int) -> WorkbookError:
+        letter = column_letter(write.column)
+        return WorkbookError(
+            f"{self.sheet}!{letter}{number}: column {letter} right of the table is not empty, "
+            f"so {write.header} cannot be added there; add a column named {write.header} to "
+            f"the table or clear column {letter}"
+        )
+
+    def fill(self, row: etree._Element, number: int, targets) -> None:
+        """Write the targets into a parsed row (the general path)."""
+        suffix = str(number)
+        cells = _find_cells(row, {self.letters[w.column] + suffix for w, _ in targets})
+        if cells is None or number in self.header_rows:
+            cells = _cells_by_ref(row, number)
+        header_styles = _styles_by_column(cells) if number in self.header_rows else {}
+        for write, raw in targets:
+            cell = cells.get(self.letters[write.column] + suffix)
+            if write.new and cell is not None and _has_value(cell):
+                raise self.busy(write, number)
+            if cell is None:
+                cell = _insert_cell(row, write.column, number)
+                cells[cell.get("r")] = cell
+            if raw is _HEADER:
+                set_cell(cell, CellValue("inlineStr", write.header))
+                if write.header_style_from in header_styles:
+                    cell.set("s", header_styles[write.header_style_from])
+                continue
+            value = self.value_of(raw)
+            set_cell(cell, value, self.style_for(int(cell.get("s", "0")), write, value))
+
+    def splice(self, row: bytes, number: int, targets) -> bytes | None:
+        """Write the targets into a row's bytes without parsing it (the fast path for the
+        rows every writer produces); None where the row needs the general path: a formula
+        in a target cell, a new cell that is not the rightmost, a header, a comment."""
+        if any(raw is _HEADER for _, raw in targets) or b"<!" in row:
+            return None
+        head_end = _tag_end(row, 0)
+        if head_end < 0:
+            return None
+        self_closing = row[head_end - 1 : head_end] == b"/"
+        body_end = head_end if self_closing else row.rfind(b"</row>")
+        edits: list[tuple[int, int, bytes]] = []
+        appended: list[tuple[int, bytes]] = []
+        suffix = str(number).encode()
+        last_column = -1  # the rightmost cell's column, looked for when a cell is missing
+        for write, raw in targets:
+            ref = self.letters[write.column].encode() + suffix
+            found = row.find(b' r="' + ref + b'"', head_end, body_end)
+            value = self.value_of(raw)
+            if found < 0:
+                if last_column < 0:
+                    last_column = _last_cell_column(row, head_end, body_end)
+                if last_column is None or write.column <= last_column:
+                    return None  # a cell to insert among others: the general path
+                style = self.style_for(0, write, value)
+                appended.append((write.column, self._cell(ref, style, value)))
+                continue
+            start = row.rfind(b"<c", head_end, found)
+            tag_end = _tag_end(row, start)
+            if start < 0 or tag_end < 0 or tag_end < found or row[start + 2] not in b" \t\r\n":
+                return None
+            if row[tag_end - 1 : tag_end] == b"/":
+                end = tag_end + 1
+            else:
+                close = row.find(b"</c>", tag_end)
+                if close < 0:
+                    return None
+                end = close + 4
+                content = row[tag_end + 1 : close]
+                if b"<f" in content:
+                    return None  # a formula keeps its formula: the general path
+                if write.new and (b"<v>" in content or b"<is>" in content):
+                    raise self.busy(write, number)
+            base = _attribute(row[start:tag_end], b"s")
+            style = self.style_for(int(base or 0), write, value)
+            if style is None and base is not None:
+                style = int(base)
+            edits.append((start, end, self._cell(ref, style, value)))
+        out = row
+        if appended:
+            appended.sort()
+            cells = b"".join(cell for _, cell in appended)
+            head = _grow_spans(row[: head_end + 1], max(c for c, _ in appended))
+            if self_closing:
+                head = head[:-2].rstrip() + b">"
+                tail = b"</row>" + row[head_end + 1 :]
+                edits.append((0, len(row), head + cells + tail))
+            else:
+                edits.append((body_end, body_end, cells))
+                if head != row[: head_end + 1]:
+                    edits.append((0, head_end + 1, head))
+        for start, end, replacement in sorted(edits, key=lambda e: e[0], reverse=True):
+            out = out[:start] + replacement + out[end:]
+        return out
+
+    def _cell(self, ref: bytes, style: int | None, value: CellValue) -> bytes:
+        s = b"" if style is None else b' s="' + str(style).encode() + b'"'
+        if value.kind == "blank":
+            return b'<c r="' + ref + b'"' + s + b"/>"
+        if value.kind == "inlineStr":
+            text = self._text.get(value.text)
+            if text is None:
+                escaped = value.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                space = ' xml:space="preserve"' if value.text != value.text.strip() else ""
+                text = self._text[value.text] = f"<is><t{space}>{escaped}</t></is>".encode()
+            return b'<c r="' + ref + b'"' + s + b' t="inlineStr">' + text + b"</c>"
+        kind = b' t="' + value.kind.encode() + b'"' if value.kind else b""
+        return b'<c r="' + ref + b'"' + s + kind + b"><v>" + value.text.encode() + b"</v></c>"
+
+
+def _tag_end(data: bytes, start: int) -> int:
+    """The position of the '>' that ends the tag starting at `start` (quotes skipped)."""
+    end = data.find(b">", start)
+    if end >= 0 and data.count(b'"', start, end) % 2 == 0 and data.find(b"'", start, end) < 0:
+        return end  # the usual tag: double-quoted values, none holding a '>'
+    position = start
+    while True:
+        end = data.find(b">", position)
+        if end < 0:
+            return -1
+        quotes = [q for q in (data.find(b'"', position, end), data.find(b"'", position, end))
+                  if q >= 0]  # fmt: skip
+        if not quotes:
+            return end
+        opening = min(quotes)
+        closing = data.find(data[opening : opening + 1], opening + 1)
+        if closing < 0:
+            return -1
+        position = closing + 1
+
+
+def _attribute(tag: bytes, name: bytes) -> str | None:
+    found = tag.find(b" " + name + b'="')
+    if found < 0:
+        return None
+    start = found + len(name) + 3
+    return tag[start : tag.find(b'"', start)].decode()
+
+
+def _last_cell_column(row: bytes, head_end: int, body_end: int) -> int | None:
+    """The column of the row's rightmost cell (0: no cell; None: cannot tell)."""
+    start = row.rfind(b"<c", head_end, body_end)
+    while start >= 0 and row[start + 2 : start + 3] not in (b" ", b"\t", b"\r", b"\n"):
+        start = row.rfind(b"<c", head_end, start)
+    if start < 0:
+        return 0
+    end = _tag_end(row, start)
+    ref = _attribute(row[start:end], b"r") if end > 0 else None
+    return split_ref(ref)[0] if ref else None
+
+
+def _grow_spans(head: bytes, column: int) -> bytes:
+    spans = _attribute(head, b"spans")
+    if not spans:
+        return head
+    low, _, high = spans.partition(":")
+    if high.isdigit() and column > int(high):
+        return head.replace(f' spans="{spans}"'.encode(), f' spans="{low}:{column}"'.encode(), 1)
+    return head
+
+
 def stream_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
                    styles: StyleBook, sheet: str, date1904: bool) -> None:  # fmt: skip
     """Copy a sheet part from `source` to `out`, writing the columns' values.
@@ -320,74 +525,17 @@ def stream_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
     are parsed, not visited). A value for a column added right of a table meets an
     occupied cell: WorkbookError, naming it.
     """
-    header_rows = {w.header_row for w in writes if w.new}
-    pending = sorted({*header_rows, *(r for w in writes for r in w.rows)})
-    cursor = [0] * len(writes)  # each write's next value: rows rise, as the sheet's do
-
-    def targets_of(number: int) -> list[tuple[ColumnWrite, object]]:
-        found = []
-        for i, write in enumerate(writes):
-            if write.new and number == write.header_row:
-                found.append((write, _HEADER))
-            k = cursor[i]
-            if k < len(write.rows) and write.rows[k] == number:
-                found.append((write, write.values[k]))
-                cursor[i] = k + 1
-        return found
-    max_column = max((w.column for w in writes), default=1)
-    max_row = max(pending, default=1)
-    styled: dict[tuple[int, str], int] = {}
-    converted: dict[str, CellValue] = {}  # labels repeat: Current, 1-30, Demand letter
-    letters = {w.column: column_letter(w.column) for w in writes}
-
-    def value_of(raw: object) -> CellValue:
-        if not isinstance(raw, str):  # numbers are cheap; a million amounts are no cache
-            return cell_value(raw, date1904)
-        found = converted.get(raw)
-        if found is None:
-            found = converted[raw] = cell_value(raw, date1904)
-        return found
-
-    def style_for(cell: etree._Element, write: ColumnWrite, value: CellValue) -> int | None:
-        fmt = write.number_format or ("yyyy-mm-dd" if value.is_date else None)
-        if fmt is None:
-            return None
-        key = (int(cell.get("s", "0")), fmt)
-        if key not in styled:
-            styled[key] = styles.derive(key[0], fmt)
-        return styled[key]
-
-    def fill(row: etree._Element, number: int) -> None:
-        suffix = str(number)
-        targets = targets_of(number)
-        cells = _find_cells(row, {letters[w.column] + suffix for w, _ in targets})
-        if cells is None or number in header_rows:
-            cells = _cells_by_ref(row, number)
-        header_styles = _styles_by_column(cells) if number in header_rows else {}
-        for write, raw in targets:
-            cell = cells.get(letters[write.column] + suffix)
-            if write.new and cell is not None and _has_value(cell):
-                raise WorkbookError(
-                    f"{sheet}!{column_letter(write.column)}{number}: column "
-                    f"{column_letter(write.column)} right of the table is not empty, so "
-                    f"{write.header} cannot be added there; add a column named {write.header} "
-                    f"to the table or clear column {column_letter(write.column)}"
-                )
-            if cell is None:
-                cell = _insert_cell(row, write.column, number)
-                cells[cell.get("r")] = cell
-            if raw is _HEADER:
-                set_cell(cell, CellValue("inlineStr", write.header))
-                if write.header_style_from in header_styles:
-                    cell.set("s", header_styles[write.header_style_from])
-                continue
-            value = value_of(raw)
-            set_cell(cell, value, style_for(cell, write, value))
-
+    filler = _Filler(writes, styles, sheet, date1904)
+    pending = filler.pending
     buffer = io.BufferedWriter(out, 1 << 20)  # the zip stream compresses in big pieces
     position = 0
     root = sheet_data = None
     declarations: list[bytes] = []
+
+    def detached(number: int) -> bytes:
+        return _detached_row(number, lambda row, n: filler.fill(row, n, filler.targets(n)),
+                             declarations)  # fmt: skip
+
     buffer.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n')
     context = etree.iterparse(source, events=("start", "end"), tag=(_WORKSHEET, _SHEET_DATA, _ROW),
                               resolve_entities=False, huge_tree=True, no_network=True)  # fmt: skip
@@ -398,10 +546,10 @@ def stream_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
                 continue
             number = int(element.get("r"))
             while position < len(pending) and pending[position] < number:
-                buffer.write(_detached_row(pending[position], fill, declarations))
+                buffer.write(detached(pending[position]))
                 position += 1
             if position < len(pending) and pending[position] == number:
-                fill(element, number)
+                filler.fill(element, number, filler.targets(number))
                 position += 1
             buffer.write(_serialised(element, declarations))
             _free(element)
@@ -410,11 +558,12 @@ def stream_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
                 sheet_data = element
                 for before in root:  # everything before sheetData is parsed by now
                     if before is not element:
-                        _write_top(buffer, before, declarations, max_column, max_row)
+                        _write_top(buffer, before, declarations, filler.max_column,
+                                   filler.max_row)  # fmt: skip
                 buffer.write(_start_tag(element, declarations))
             else:
                 while position < len(pending):
-                    buffer.write(_detached_row(pending[position], fill, declarations))
+                    buffer.write(detached(pending[position]))
                     position += 1
                 buffer.write(b"</" + _qname(element) + b">")
         elif tag == _WORKSHEET and root is None and event == "start":
@@ -429,11 +578,113 @@ def stream_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
                 if child is sheet_data:
                     after = True
                 elif after:
-                    _write_top(buffer, child, declarations, max_column, max_row)
+                    _write_top(buffer, child, declarations, filler.max_column, filler.max_row)
             buffer.write(b"</" + _qname(element) + b">")
     del context
     buffer.flush()
     buffer.detach()
+
+
+_CHUNK = 1 << 20
+
+
+def splice_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
+                   styles: StyleBook, sheet: str, date1904: bool) -> bool:  # fmt: skip
+    """Like `stream_columns`, without parsing the rows it does not change: their bytes are
+    copied, and the cells it writes are put into the rows' bytes. Each row is parsed with
+    lxml only where it needs the general path. Returns False, having written nothing, for
+    a sheet whose markup before the rows is not the plain form (a namespace prefix, a
+    comment, an empty sheetData): the caller then streams it with `stream_columns`.
+    """
+    data = b""
+    while b"<sheetData" not in data or data.find(b">", data.find(b"<sheetData")) < 0:
+        chunk = source.read(_CHUNK)
+        if not chunk:
+            return False
+        data += chunk
+    start = data.find(b"<sheetData")
+    open_end = _tag_end(data, start)
+    prologue = data[:start]
+    root = prologue.find(b"<worksheet")
+    if (root < 0 or b"<!" in prologue or data[open_end - 1 : open_end] == b"/"
+            or data[start + 10 : start + 11] not in (b">", b" ")):  # fmt: skip
+        return False
+    filler = _Filler(writes, styles, sheet, date1904)
+    root_tag = prologue[root : _tag_end(prologue, root) + 1]
+    buffer = io.BufferedWriter(out, 1 << 20)
+    buffer.write(_grown_dimension(prologue, filler.max_column, filler.max_row))
+    buffer.write(data[start : open_end + 1])
+    data = data[open_end + 1 :]
+    pending, position = filler.pending, 0
+    wrapper = (root_tag, b"</worksheet>")
+
+    def general(row: bytes | None, number: int, targets) -> bytes:
+        """Parse one row (or make it), write the targets, and serialise it."""
+        parsed = etree.fromstring(wrapper[0] + (row or b"<row/>") + wrapper[1])
+        element = parsed[0]
+        if row is None:
+            element.set("r", str(number))
+        filler.fill(element, number, targets)
+        return _serialised(element, _declarations(parsed))
+
+    at = 0  # how far `data` has been written out
+    while True:
+        row_start = data.find(b"<row", at)
+        closing = data.find(b"</sheetData>", at, None if row_start < 0 else row_start)
+        if closing >= 0:
+            while position < len(pending):
+                buffer.write(general(None, pending[position], filler.targets(pending[position])))
+                position += 1
+            buffer.write(data[at:closing])
+            data, at = data[closing:], 0
+            break
+        head_end = _tag_end(data, row_start) if row_start >= 0 else -1
+        self_closing = head_end > 0 and data[head_end - 1 : head_end] == b"/"
+        row_end = head_end + 1 if self_closing else data.find(b"</row>", max(head_end, 0))
+        if row_start < 0 or head_end < 0 or row_end < 0:
+            chunk = source.read(_CHUNK)
+            if not chunk:
+                raise WorkbookError(f"{sheet}: the sheet's rows end before their sheetData")
+            data, at = data[at:] + chunk, 0  # keep only what is not written yet
+            continue
+        row_end = row_end if self_closing else row_end + 6
+        buffer.write(data[at:row_start])  # whitespace between rows
+        row = data[row_start:row_end]
+        at = row_end
+        number = _attribute(row[: head_end - row_start + 1], b"r")
+        if number is None:
+            raise WorkbookError(f"{sheet}: a row without its number (r) cannot be written")
+        number = int(number)
+        while position < len(pending) and pending[position] < number:
+            buffer.write(general(None, pending[position], filler.targets(pending[position])))
+            position += 1
+        if position < len(pending) and pending[position] == number:
+            position += 1
+            targets = filler.targets(number)
+            spliced = filler.splice(row, number, targets)
+            row = spliced if spliced is not None else general(row, number, targets)
+        buffer.write(row)
+    while chunk := source.read(_CHUNK):
+        data += chunk
+    buffer.write(data)
+    buffer.flush()
+    buffer.detach()
+    return True
+
+
+def _grown_dimension(prologue: bytes, max_column: int, max_row: int) -> bytes:
+    start = prologue.find(b"<dimension")
+    if start < 0:
+        return prologue
+    end = _tag_end(prologue, start)
+    ref = _attribute(prologue[start:end], b"ref")
+    if not ref:
+        return prologue
+    element = etree.Element(_DIMENSION, ref=ref)
+    _grow_dimension(element, max_column, max_row)
+    grown = element.get("ref")
+    tag = prologue[start : end + 1].replace(f'ref="{ref}"'.encode(), f'ref="{grown}"'.encode(), 1)
+    return prologue[:start] + tag + prologue[end + 1 :]
 
 
 def _write_top(out, element, declarations, max_column: int, max_row: int) -> None:

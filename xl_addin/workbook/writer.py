@@ -44,6 +44,7 @@ from xl_addin.workbook.cells import (
     plain,
     range_bounds,
     set_cell,
+    splice_columns,
     stream_columns,
 )
 from xl_addin.workbook.convert import no_cycle_collection
@@ -161,8 +162,15 @@ def _plan_columns(package: Package, styles: StyleBook, sheet: str, updates) -> N
             write.number_format = update.number_formats.get(header, write.number_format)
     part, date1904 = entry.part, package.date1904()
     columns = list(writes.values())
-    package.put(part, lambda out: stream_columns(package.open(part), out, columns, styles,
-                                                 entry.name, date1904))  # fmt: skip
+
+    def write(out) -> None:
+        with package.open(part) as source:
+            if splice_columns(source, out, columns, styles, entry.name, date1904):
+                return
+        with package.open(part) as source:  # markup the fast path leaves to lxml
+            stream_columns(source, out, columns, styles, entry.name, date1904)
+
+    package.put(part, write)
 
 
 def _merge(write: ColumnWrite, rows: Sequence[int], values: Sequence[object]) -> None:
