@@ -451,18 +451,27 @@ class _Filler:
         return out
 
     def _cell(self, ref: bytes, style: int | None, value: CellValue) -> bytes:
-        s = b"" if style is None else b' s="' + str(style).encode() + b'"'
-        if value.kind == "blank":
-            return b'<c r="' + ref + b'"' + s + b"/>"
-        if value.kind == "inlineStr":
-            text = self._text.get(value.text)
-            if text is None:
-                escaped = value.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                space = ' xml:space="preserve"' if value.text != value.text.strip() else ""
-                text = self._text[value.text] = f"<is><t{space}>{escaped}</t></is>".encode()
-            return b'<c r="' + ref + b'"' + s + b' t="inlineStr">' + text + b"</c>"
-        kind = b' t="' + value.kind.encode() + b'"' if value.kind else b""
-        return b'<c r="' + ref + b'"' + s + kind + b"><v>" + value.text.encode() + b"</v></c>"
+        return cell_xml(ref, style, value, self._text)
+
+
+def cell_xml(ref: bytes, style: int | None, value: CellValue,
+             texts: dict[str, bytes] | None = None) -> bytes:  # fmt: skip
+    """A <c> element as bytes (what `set_cell` makes, without building the element);
+    `texts` caches the inline-string markup of repeated labels."""
+    s = b"" if style is None else b' s="' + str(style).encode() + b'"'
+    if value.kind == "blank":
+        return b'<c r="' + ref + b'"' + s + b"/>"
+    if value.kind == "inlineStr":
+        text = None if texts is None else texts.get(value.text)
+        if text is None:
+            escaped = value.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            space = ' xml:space="preserve"' if value.text != value.text.strip() else ""
+            text = f"<is><t{space}>{escaped}</t></is>".encode()
+            if texts is not None:
+                texts[value.text] = text
+        return b'<c r="' + ref + b'"' + s + b' t="inlineStr">' + text + b"</c>"
+    kind = b' t="' + value.kind.encode() + b'"' if value.kind else b""
+    return b'<c r="' + ref + b'"' + s + kind + b"><v>" + value.text.encode() + b"</v></c>"
 
 
 def _tag_end(data: bytes, start: int) -> int:

@@ -40,10 +40,10 @@ from xl_addin.workbook.cells import (
     ColumnWrite,
     StyleBook,
     cell_value,
+    cell_xml,
     column_letter,
     plain,
     range_bounds,
-    set_cell,
     splice_columns,
     stream_columns,
 )
@@ -427,19 +427,17 @@ def _owned_rows(spec, headers, styles: StyleBook):
         yield _row(i, values, total_style)
 
 
-_MAIN_DECLARATION = f' xmlns="{MAIN}"'.encode()
-
-
 def _row(number: int, values, style_of) -> bytes:
-    row = etree.Element(q("row"), r=str(number), nsmap={None: MAIN})
+    """One row of an owned sheet as bytes; blank cells without a format are left out."""
+    cells = []
+    suffix = str(number).encode()
     for column, raw in enumerate(values, start=1):
         value = cell_value(raw)
         style = style_of(column, raw)
         if value.kind == "blank" and style is None:
             continue
-        cell = etree.SubElement(row, q("c"), r=f"{column_letter(column)}{number}")
-        set_cell(cell, value, style)
-    return etree.tostring(row, encoding="UTF-8").replace(_MAIN_DECLARATION, b"", 1)
+        cells.append(cell_xml(column_letter(column).encode() + suffix, style, value))
+    return b'<row r="' + suffix + b'">' + b"".join(cells) + b"</row>"
 
 
 def _table_xml(package: Package, sheet: str, headers: list[str], ref: str) -> etree._Element:
