@@ -323,6 +323,7 @@ class _Filler:
         self.max_column = max((w.column for w in writes), default=1)
         self.max_row = max(self.pending, default=1)
         self.letters = {w.column: column_letter(w.column) for w in writes}
+        self._letters = {c: letter.encode() for c, letter in self.letters.items()}
         self._styled: dict[tuple[int, str], int] = {}
         self._converted: dict[str, CellValue] = {}  # labels repeat: 1-30, Demand letter
         self._text: dict[str, bytes] = {}
@@ -339,6 +340,8 @@ class _Filler:
         return found
 
     def value_of(self, raw: object) -> CellValue:
+        if raw is None:
+            return _BLANK
         if not isinstance(raw, str):  # numbers are cheap; a million amounts are no cache
             return cell_value(raw, self.date1904)
         found = self._converted.get(raw)
@@ -401,7 +404,7 @@ class _Filler:
         suffix = str(number).encode()
         last_column = -1  # the rightmost cell's column, looked for when a cell is missing
         for write, raw in targets:
-            ref = self.letters[write.column].encode() + suffix
+            ref = self._letters[write.column] + suffix
             found = row.find(b' r="' + ref + b'"', head_end, body_end)
             value = self.value_of(raw)
             if found < 0:
@@ -446,9 +449,12 @@ class _Filler:
                 edits.append((body_end, body_end, cells))
                 if head != row[: head_end + 1]:
                     edits.append((0, head_end + 1, head))
-        for start, end, replacement in sorted(edits, key=lambda e: e[0], reverse=True):
-            out = out[:start] + replacement + out[end:]
-        return out
+        pieces, done = [], 0
+        for start, end, replacement in sorted(edits, key=lambda e: e[0]):
+            pieces += (out[done:start], replacement)
+            done = end
+        pieces.append(out[done:])
+        return b"".join(pieces)
 
     def _cell(self, ref: bytes, style: int | None, value: CellValue) -> bytes:
         return cell_xml(ref, style, value, self._text)
@@ -703,6 +709,7 @@ def _write_top(out, element, declarations, max_column: int, max_row: int) -> Non
 
 
 _HEADER = object()
+_BLANK = CellValue("blank")
 
 
 def _declarations(root: etree._Element) -> list[bytes]:
