@@ -70,8 +70,10 @@ def make_book(
     book.remove(book.active)
     if date1904:
         book.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
+    given = {key for key, _ in settings}
+    branch = [] if "Branch" in given else [("Branch", "LDN")]  # documents need a letterhead
     write_sheet(book, "Settings", ("Key", "Value"),
-                [("AsOfDate", as_of), ("Language", "en"), *settings])  # fmt: skip
+                [("AsOfDate", as_of), ("Language", "en"), *branch, *settings])  # fmt: skip
     write_sheet(book, "Customers", customer_headers, customers, as_table=as_table)
     if ledger is not None:
         write_sheet(

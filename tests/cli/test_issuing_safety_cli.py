@@ -296,3 +296,15 @@ def test_settings_journal_pointing_at_the_original_journal_lets_the_copy_continu
     assert history_references(copy) == ["SH-STM-20261130-0001", "SH-STM-20261130-0002"]
     with sqlite3.connect(tmp_path / "branch.journal.sqlite") as db:
         assert db.execute("SELECT count(*) FROM documents").fetchone() == (2,)
+
+
+def test_a_workbook_without_a_branch_issues_nothing(tmp_path):
+    """No branch, no letterhead and no bank to pay to: refused before anything is issued."""
+    from tests.books import make_book
+
+    path = make_book(tmp_path / "b.xlsx", settings=[("Branch", "")])
+    result = runner.invoke(app, ["letters", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "no branch: set Settings.Branch to one of LDN, SH" in result.output
+    assert not (tmp_path / "out").exists()
+    assert not list(tmp_path.glob("*.journal.sqlite"))  # not even a journal

@@ -57,7 +57,7 @@ def test_letters_in_both_languages_carry_the_facts(book, tmp_path):
     assert "Final notice" in en and "Harbour & Sons <Ltd>" in en and "8,000.00" in en
     assert "eight thousand" in en.lower() and "30 November 2026" in en
     assert "Late Payment of Commercial Debts" in en  # GBP: statutory interest is claimed
-    assert re.fullmatch(r"XX-LTR-20261130-000\d", by_customer["C002"].reference)
+    assert re.fullmatch(r"LDN-LTR-20261130-000\d", by_customer["C002"].reference)
 
 
 def test_journal_workbook_and_no_duplicate_on_rerun(book, tmp_path):

@@ -241,7 +241,7 @@ def test_the_reply_by_date_counts_from_the_issue_date(sides, tmp_path):
     en = read(sides["C012"])  # issued 8 December (Settings.AsOfDate): reply by 18 December
     assert "Date: 8 December 2026" in en and "return the reply slip below by 18 December 2026" in en
     assert "Closing balance at 30 November 2026" in en and sides["C012"].reference.startswith(
-        "XX-STM-20261208-")  # fmt: skip
+        "LDN-STM-20261208-")  # fmt: skip
     zh = read(sides["C013"])
     assert "日期：2026年12月8日" in zh and "并于2026年12月18日前将下方回执签章寄回" in zh
     book = tmp_path / "sides.xlsx"

@@ -75,10 +75,13 @@ class Pack:
     def branch_problems(self, where: Source) -> tuple[Problem, ...]:
         """What stops the branch's documents: a code the pack does not have (located at
         `where`, the Settings.Branch cell), or a branch.toml without legal name, address or
-        bank in a language (located at the file). A blank branch is not checked."""
-        if not self.branch:
-            return ()
+        bank in a language (located at the file). A blank branch is refused too: its
+        documents would carry no letterhead and no bank to pay to."""
         known = self.branches()
+        if not self.branch:
+            listed = f"one of {', '.join(known)}" if known else "a branch of the template pack"
+            return (Problem(where, f"no branch: set Settings.Branch to {listed} (its legal "
+                                   "name, address and bank head every document)"),)  # fmt: skip
         if self.branch not in known:
             listed = f"known branches {', '.join(known)}" if known else "it has no branches"
             return (Problem(where, f'branch "{self.branch}" is not in the template pack '
