@@ -36,11 +36,6 @@ _YES = frozenset({"y", "yes", "all", "是", "全部"})
 _SEPARATORS = re.compile(r"[,;，；、\s]+")
 
 
-def empty_contacts() -> pd.DataFrame:
-    """A contact log with no rows."""
-    return contact_frame([])
-
-
 def contact_frame(records: list[dict[str, object]]) -> pd.DataFrame:
     """Build a contact log from records (missing fields blank), in CONTACT_COLUMNS."""
     frame = pd.DataFrame.from_records(records, columns=list(CONTACT_COLUMNS))

@@ -76,6 +76,17 @@ def collection_state(
     return CollectionState(ledger, aging, contacts, plan)
 
 
+def after_issuing(state: CollectionState, loaded: LoadedBook, journal: Journal,
+                  as_of: dt.date) -> CollectionState:  # fmt: skip
+    """NextAction once a run's documents are in the journal: the ledger and its aging are
+    as they were (a document disputes nothing), only the contact log has grown."""
+    policy = loaded.book.policy
+    contacts = contact_log(loaded, journal.documents(), policy)
+    served = journal.issued_keys(DUNNING_KINDS, as_of.isoformat())
+    plan = plan_dunning(state.aging, state.ledger, loaded.customers, contacts, policy, served)
+    return CollectionState(state.ledger, state.aging, contacts, plan)
+
+
 def contact_log(loaded: LoadedBook, documents: Sequence, policy: Policy) -> pd.DataFrame:
     """The contact log: journal documents, the Contacts sheet, and the Customers' old columns."""
     issued = [d for d in documents if d.kind in DUNNING_KINDS]

@@ -42,6 +42,7 @@ from xl_addin.packs.lookup import Pack
 from xl_addin.services.book import LoadedBook, load_book, resolve_as_of
 from xl_addin.services.contacts import (
     CollectionState,
+    after_issuing,
     collection_state,
     contacts_sheet,
 )
@@ -139,7 +140,7 @@ def run_letters(
             skipped=_skipped(plan, loaded.customers, settings.base_currency),
         )  # fmt: skip
         # Stage and NextAction as they stand now that the documents are issued.
-        after = collection_state(loaded, journal, when)
+        after = after_issuing(state, loaded, journal, when)
         updates = [customer_update(loaded, after)]
         if issued.documents:
             updates.append(_contacts_update(loaded, issued, when))

@@ -261,13 +261,6 @@ class StyleBook:
         self.fonts.set("count", str(len(self.fonts)))
         return len(self.fonts) - 1
 
-    def number_format_of(self, index: int) -> str:
-        if not 0 <= index < len(self.xfs):
-            return "General"
-        fmt = int(self.xfs[index].get("numFmtId", "0"))
-        return next((c for c, i in {**_BUILTIN_FORMATS, **self._formats}.items() if i == fmt),
-                    "General")  # fmt: skip
-
 
 def _same(a: etree._Element, b: etree._Element) -> bool:
     return etree.tostring(a, method="c14n") == etree.tostring(b, method="c14n")

@@ -226,14 +226,6 @@ class Package:
         rel.set("Target", posixpath.relpath(target, posixpath.dirname(source) or "."))
         return f"rId{n}"
 
-    def drop_relationship(self, source: str, rel_id: str) -> None:
-        rels = rels_part(source)
-        if self.exists(rels):
-            root = self.edit(rels)
-            for rel in list(root):
-                if rel.get("Id") == rel_id:
-                    root.remove(rel)
-
     def set_content_type(self, part: str, content_type: str) -> None:
         types = self.edit("[Content_Types].xml")
         for override in types.iter(q("Override", CONTENT_TYPES)):
