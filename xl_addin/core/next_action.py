@@ -36,8 +36,14 @@ import numpy as np
 import pandas as pd
 
 from xl_addin.core.contacts import CLEARED, counted, open_call_tasks, promise_states
-from xl_addin.core.escalation import BLANK_CODE, ON_HOLD_CODE, stage_keys, stage_names
-from xl_addin.core.ledger import AgingResult
+from xl_addin.core.escalation import (
+    BLANK_CODE,
+    ON_HOLD_CODE,
+    first_overdue_days,
+    stage_keys,
+    stage_names,
+)
+from xl_addin.core.ledger import AgingResult, segment_offsets
 from xl_addin.core.policy import Policy
 
 NONE = BLANK_CODE
@@ -171,8 +177,9 @@ def next_actions(
     waited = as_of.astype(np.int64) - last_sent
     repeat_due = ~np.isnan(repeat) & (waited >= np.nan_to_num(repeat, nan=np.inf))
     sent_before = (last_sent != _NEVER) & ~repeat_due
+    then = _then(stage, segment_offsets(customers, policy), policy)
     rule(sent_before, "already_sent", step=_names(candidate, policy),
-         date=_date_texts(last_sent), then=_then(stage, summary, policy))  # fmt: skip
+         date=_date_texts(last_sent), then=then)  # fmt: skip
 
     send = ~decided
     next_code[send] = candidate[send]
@@ -376,15 +383,23 @@ def _disputed_overdue_items(aging: AgingResult, ledger: pd.DataFrame, n: int) ->
     return out
 
 
-def _then(stage: np.ndarray, summary: pd.DataFrame, policy: Policy) -> np.ndarray:
-    """Per customer, the next step on the ladder and the days overdue it starts at."""
+def _then(stage: np.ndarray, offsets: np.ndarray, policy: Policy) -> np.ndarray:
+    """Per customer, the next step on the ladder and the real days overdue it starts at
+    (a segment's offset moves the overdue steps: a Strategic customer's come later)."""
     out = np.empty(len(stage), dtype=object)
+    first = first_overdue_days(policy)
     for i, code in enumerate(stage):
         following = policy.stages[code + 1] if 0 <= code < len(policy.stages) - 1 else None
-        out[i] = ("", "") if following is None else tuple(
-            REASONS["next_step"][lang].format(step=name, days=following.from_days)
+        if following is None:
+            out[i] = ("", "")
+            continue
+        days = following.from_days
+        if days >= 1:
+            days = max(int(days - offsets[i]), first)
+        out[i] = tuple(
+            REASONS["next_step"][lang].format(step=name, days=days)
             for lang, name in ((0, following.name), (1, following.name_zh or following.name))
-        )  # fmt: skip
+        )
     return out
 
 
