@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -309,17 +310,24 @@ def as_json(result: RefreshResult) -> dict[str, object]:
     days = items_frame["days_overdue"].to_numpy()
     item_keys = stage_keys(items_frame["stage_code"].to_numpy(dtype=np.int64),
                            result.loaded.book.policy)  # fmt: skip
+    customer_ids = ledger["customer_id"].to_numpy(dtype=object)[open_rows]
+    doc_nos = ledger["doc_no"].to_numpy(dtype=object)[open_rows]
+    open_cents = items_frame["open_cents"].to_numpy()[open_rows]
+    buckets = items_frame["bucket"].to_numpy(dtype=object)[open_rows]
+    stages = items_frame["stage"].to_numpy(dtype=object)[open_rows]
+    columns = zip(customer_ids, doc_nos, open_cents.tolist(), days[open_rows].tolist(),
+                  buckets, stages, np.asarray(item_keys, dtype=object)[open_rows])  # fmt: skip
     items = [
         {
-            "CustomerID": ledger["customer_id"].iat[i],
-            "DocNo": ledger["doc_no"].iat[i],
-            "OpenAmount": _number(items_frame["open_cents"].iat[i]),
-            "DaysOverdue": None if np.isnan(days[i]) else int(days[i]),
-            "Bucket": _text(items_frame["bucket"].iat[i]),
-            "Stage": _text(items_frame["stage"].iat[i]),
-            "StageKey": _text(item_keys[i]),
+            "CustomerID": customer_id,
+            "DocNo": doc_no,
+            "OpenAmount": _number(cents),
+            "DaysOverdue": None if math.isnan(day) else int(day),
+            "Bucket": _text(bucket),
+            "Stage": _text(stage),
+            "StageKey": _text(key),
         }
-        for i in open_rows
+        for customer_id, doc_no, cents, day, bucket, stage, key in columns
     ]
     return {
         "as_of": result.as_of.isoformat(),
@@ -335,5 +343,12 @@ def _text(value: object) -> str | None:
 
 
 def _number(cents: int) -> float:
-    """A JSON number with the exact two-decimal digits (floats print shortest round-trip)."""
-    return float(to_decimal(int(cents)))
+    """A JSON number with the exact two-decimal digits (floats print shortest round-trip).
+
+    Below 2**53 both cents and 100 are exact doubles and IEEE division rounds correctly,
+    so `cents / 100` is the double nearest the decimal amount, as `float(Decimal)` is.
+    """
+    cents = int(cents)
+    if abs(cents) < 2**53:
+        return cents / 100
+    return float(to_decimal(cents))

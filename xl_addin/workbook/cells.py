@@ -14,13 +14,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -90,10 +91,11 @@ def clean_text(text: str) -> str:
     return _ILLEGAL.sub("", text)
 
 
-@dataclass(frozen=True, slots=True)
-class CellValue:
+class CellValue(NamedTuple):
     """What goes into a cell: its t attribute (None: a number), the <v> text or an inline
-    string, and whether it is a date (which wants a date number format)."""
+    string, and whether it is a date (which wants a date number format). A named tuple,
+    not a frozen dataclass: a refresh makes one per written cell, and a tuple is made
+    several times faster."""
 
     kind: str | None  # None (number), "b", "inlineStr", or "blank"
     text: str = ""
@@ -309,19 +311,29 @@ class _Filler:
 
     def __init__(self, writes: list[ColumnWrite], styles: StyleBook, sheet: str,
                  date1904: bool):  # fmt: skip
+        writes = sorted(writes, key=lambda w: w.column)  # a row's cells go left to right
         self.writes, self.styles, self.sheet, self.date1904 = writes, styles, sheet, date1904
+        self.min_column = min((w.column for w in writes), default=1)
         self.header_rows = {w.header_row for w in writes if w.new}
         self.pending = sorted({*self.header_rows, *(r for w in writes for r in w.rows)})
         self.cursor = [0] * len(writes)  # each write's next value: rows rise, as the sheet's do
+        same = bool(writes) and all(w.rows == writes[0].rows for w in writes)
+        self._rows = writes[0].rows if same else None
         self.max_column = max((w.column for w in writes), default=1)
         self.max_row = max(self.pending, default=1)
         self.letters = {w.column: column_letter(w.column) for w in writes}
         self._letters = {c: letter.encode() for c, letter in self.letters.items()}
-        self._styled: dict[tuple[int, str], int] = {}
-        self._converted: dict[str, CellValue] = {}  # labels repeat: 1-30, Demand letter
+        self._styled: dict[tuple[int, str | None, bool], int | None] = {}
+        self._converted: dict[tuple[type, object], CellValue] = {}  # 1-30, Demand letter, 12
         self._text: dict[str, bytes] = {}
 
     def targets(self, number: int) -> list[tuple[ColumnWrite, object]]:
+        if self._rows is not None and number not in self.header_rows:
+            k = self.cursor[0]  # every write has the same rows (a refresh): one cursor
+            if k < len(self._rows) and self._rows[k] == number:
+                self.cursor = [k + 1] * len(self.writes)
+                return [(write, write.values[k]) for write in self.writes]
+            return []
         found = []
         for i, write in enumerate(self.writes):
             if write.new and number == write.header_row:
@@ -335,20 +347,20 @@ class _Filler:
     def value_of(self, raw: object) -> CellValue:
         if raw is None:
             return _BLANK
-        if not isinstance(raw, str):  # numbers are cheap; a million amounts are no cache
-            return cell_value(raw, self.date1904)
-        found = self._converted.get(raw)
-        if found is None:
-            found = self._converted[raw] = cell_value(raw, self.date1904)
-        return found
+        kind = type(raw)
+        if kind is str or (kind is int and -100_000 < raw < 100_000):  # labels, days: repeat
+            key = (kind, raw)  # 1 and "1" differ, and so do 1 and True
+            found = self._converted.get(key)
+            if found is None:
+                found = self._converted[key] = cell_value(raw, self.date1904)
+            return found
+        return cell_value(raw, self.date1904)  # amounts are nearly all different: no cache
 
     def style_for(self, base: int, write: ColumnWrite, value: CellValue) -> int | None:
-        fmt = write.number_format or ("yyyy-mm-dd" if value.is_date else None)
-        if fmt is None:
-            return None
-        key = (base, fmt)
+        key = (base, write.number_format, value.is_date)
         if key not in self._styled:
-            self._styled[key] = self.styles.derive(base, fmt)
+            fmt = write.number_format or ("yyyy-mm-dd" if value.is_date else None)
+            self._styled[key] = None if fmt is None else self.styles.derive(base, fmt)
         return self._styled[key]
 
     def busy(self, write: ColumnWrite, number: int) -> WorkbookError:
@@ -381,28 +393,33 @@ class _Filler:
             value = self.value_of(raw)
             set_cell(cell, value, self.style_for(int(cell.get("s", "0")), write, value))
 
-    def splice(self, row: bytes, number: int, targets) -> bytes | None:
+    def splice(self, row: bytes, head_end: int, number: int, targets) -> bytes | None:
         """Write the targets into a row's bytes without parsing it (the fast path for the
         rows every writer produces); None where the row needs the general path: a formula
-        in a target cell, a new cell that is not the rightmost, a header, a comment."""
-        if any(raw is _HEADER for _, raw in targets) or b"<!" in row:
-            return None
-        head_end = _tag_end(row, 0)
-        if head_end < 0:
+        in a target cell, a new cell that is not the rightmost, a header, a comment.
+        `head_end` is where the row's start tag ends (its '>')."""
+        if number in self.header_rows or b"<!" in row or not targets:
             return None
         self_closing = row[head_end - 1 : head_end] == b"/"
         body_end = head_end if self_closing else row.rfind(b"</row>")
         edits: list[tuple[int, int, bytes]] = []
         appended: list[tuple[int, bytes]] = []
         suffix = str(number).encode()
-        last_column = -1  # the rightmost cell's column, looked for when a cell is missing
+        last_column = _last_cell_column(row, head_end, body_end)
+        if last_column is not None and last_column < self.min_column and not self_closing:
+            # Every target is right of the row's cells (a first refresh): append them.
+            cells = []
+            for write, raw in targets:
+                value = self.value_of(raw)
+                ref = self._letters[write.column] + suffix
+                cells.append(self._cell(ref, self.style_for(0, write, value), value))
+            head = _grow_spans(row[: head_end + 1], targets[-1][0].column)
+            return b"".join((head, row[head_end + 1 : body_end], *cells, row[body_end:]))
         for write, raw in targets:
             ref = self._letters[write.column] + suffix
             found = row.find(b' r="' + ref + b'"', head_end, body_end)
             value = self.value_of(raw)
             if found < 0:
-                if last_column < 0:
-                    last_column = _last_cell_column(row, head_end, body_end)
                 if last_column is None or write.column <= last_column:
                     return None  # a cell to insert among others: the general path
                 style = self.style_for(0, write, value)
@@ -457,10 +474,13 @@ def cell_xml(ref: bytes, style: int | None, value: CellValue,
              texts: dict[str, bytes] | None = None) -> bytes:  # fmt: skip
     """A <c> element as bytes (what `set_cell` makes, without building the element);
     `texts` caches the inline-string markup of repeated labels."""
-    s = b"" if style is None else b' s="' + str(style).encode() + b'"'
-    if value.kind == "blank":
-        return b'<c r="' + ref + b'"' + s + b"/>"
-    if value.kind == "inlineStr":
+    s = b"" if style is None else b' s="%d"' % style
+    kind = value.kind
+    if kind is None:
+        return b'<c r="%s"%s><v>%s</v></c>' % (ref, s, value.text.encode())
+    if kind == "blank":
+        return b'<c r="%s"%s/>' % (ref, s)
+    if kind == "inlineStr":
         text = None if texts is None else texts.get(value.text)
         if text is None:
             escaped = value.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -468,9 +488,8 @@ def cell_xml(ref: bytes, style: int | None, value: CellValue,
             text = f"<is><t{space}>{escaped}</t></is>".encode()
             if texts is not None:
                 texts[value.text] = text
-        return b'<c r="' + ref + b'"' + s + b' t="inlineStr">' + text + b"</c>"
-    kind = b' t="' + value.kind.encode() + b'"' if value.kind else b""
-    return b'<c r="' + ref + b'"' + s + kind + b"><v>" + value.text.encode() + b"</v></c>"
+        return b'<c r="%s"%s t="inlineStr">%s</c>' % (ref, s, text)
+    return b'<c r="%s"%s t="%s"><v>%s</v></c>' % (ref, s, kind.encode(), value.text.encode())
 
 
 def _tag_end(data: bytes, start: int) -> int:
@@ -505,23 +524,45 @@ def _attribute(tag: bytes, name: bytes) -> str | None:
 def _last_cell_column(row: bytes, head_end: int, body_end: int) -> int | None:
     """The column of the row's rightmost cell (0: no cell; None: cannot tell)."""
     start = row.rfind(b"<c", head_end, body_end)
-    while start >= 0 and row[start + 2 : start + 3] not in (b" ", b"\t", b"\r", b"\n"):
+    while start >= 0 and row[start + 2] not in b" \t\r\n":
         start = row.rfind(b"<c", head_end, start)
     if start < 0:
         return 0
     end = _tag_end(row, start)
-    ref = _attribute(row[start:end], b"r") if end > 0 else None
-    return split_ref(ref)[0] if ref else None
+    found = row.find(b' r="', start, end) if end > 0 else -1
+    if found < 0:
+        return None
+    letters = row[found + 4 : row.find(b'"', found + 4)].rstrip(b"0123456789")
+    return _column_of(letters) if letters else None
+
+
+_COLUMNS: dict[bytes, int] = {}
+
+
+def _column_of(letters: bytes) -> int:
+    column = _COLUMNS.get(letters)
+    if column is None:
+        column = _COLUMNS[letters] = column_index(letters.decode())
+    return column
 
 
 def _grow_spans(head: bytes, column: int) -> bytes:
-    spans = _attribute(head, b"spans")
-    if not spans:
+    found = head.find(b' spans="')
+    if found < 0:
         return head
-    low, _, high = spans.partition(":")
+    start = found + 8
+    end = head.find(b'"', start)
+    grown = _grown_spans(head[start:end], column)
+    return head if grown is None else head[:start] + grown + head[end:]
+
+
+@functools.lru_cache(maxsize=256)
+def _grown_spans(spans: bytes, column: int) -> bytes | None:
+    """"1:5" grown to reach `column`; None when it already does (or is not low:high)."""
+    low, _, high = spans.partition(b":")
     if high.isdigit() and column > int(high):
-        return head.replace(f' spans="{spans}"'.encode(), f' spans="{low}:{column}"'.encode(), 1)
-    return head
+        return low + b":" + str(column).encode()
+    return None
 
 
 def stream_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
@@ -659,17 +700,17 @@ def splice_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
         buffer.write(data[at:row_start])  # whitespace between rows
         row = data[row_start:row_end]
         at = row_end
-        number = _attribute(row[: head_end - row_start + 1], b"r")
-        if number is None:
+        found = data.find(b' r="', row_start, head_end)
+        if found < 0:
             raise WorkbookError(f"{sheet}: a row without its number (r) cannot be written")
-        number = int(number)
+        number = int(data[found + 4 : data.find(b'"', found + 4)])
         while position < len(pending) and pending[position] < number:
             buffer.write(general(None, pending[position], filler.targets(pending[position])))
             position += 1
         if position < len(pending) and pending[position] == number:
             position += 1
             targets = filler.targets(number)
-            spliced = filler.splice(row, number, targets)
+            spliced = filler.splice(row, head_end - row_start, number, targets)
             row = spliced if spliced is not None else general(row, number, targets)
         buffer.write(row)
     while chunk := source.read(_CHUNK):
