@@ -29,6 +29,7 @@ from lxml import etree
 
 from xl_addin.errors import WorkbookError
 from xl_addin.workbook.package import MAIN, Package, q
+from xl_addin.workbook.tables import column_index, column_letter
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML 1.0
 _BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9,
@@ -36,22 +37,6 @@ _BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, 
 _EPOCH = {False: dt.date(1899, 12, 30), True: dt.date(1904, 1, 1)}
 _C, _V, _F, _IS, _T, _ROW = q("c"), q("v"), q("f"), q("is"), q("t"), q("row")
 _WORKSHEET, _SHEET_DATA, _DIMENSION = q("worksheet"), q("sheetData"), q("dimension")
-
-
-def column_letter(index: int) -> str:
-    """1 -> A, 27 -> AA."""
-    letters = ""
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def column_index(letters: str) -> int:
-    index = 0
-    for char in letters:
-        index = index * 26 + ord(char) - 64
-    return index
 
 
 def split_ref(ref: str) -> tuple[int, int]:

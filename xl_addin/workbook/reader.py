@@ -9,20 +9,21 @@ empty input.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pandas as pd
 import python_calamine as calamine
-from openpyxl.utils.cell import column_index_from_string, get_column_letter
+from lxml import etree
 
 from xl_addin.core.policy import DEFAULT_POLICY, Policy, policy_from_tables
 from xl_addin.core.problems import Problem, Source
 from xl_addin.errors import WorkbookError
 from xl_addin.workbook import convert
+from xl_addin.workbook.cells import split_ref
+from xl_addin.workbook.package import Package
 from xl_addin.workbook.schema import (
     CONTACTS,
     CUSTOMERS,
@@ -32,7 +33,7 @@ from xl_addin.workbook.schema import (
     TableSpec,
     fold,
 )
-from xl_addin.workbook.tables import RawTable, Table
+from xl_addin.workbook.tables import RawTable, Table, column_letter
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -79,10 +80,6 @@ _SETTING_KEYS = {
     "templatepack": "template_pack", "模板包": "template_pack",
     "packversion": "pack_version", "模板版本": "pack_version",
 }  # fmt: skip
-_ERROR_CELLS = (  # attribute order differs between writers
-    re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>\s*<v>([^<]*)</v>'),
-    re.compile(rb'<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]+)(\d+)"[^>]*>\s*<v>([^<]*)</v>'),
-)
 
 
 def open_workbook(path: Path) -> tuple[calamine.CalamineWorkbook, bool]:
@@ -93,11 +90,11 @@ def open_workbook(path: Path) -> tuple[calamine.CalamineWorkbook, bool]:
         raise WorkbookError(f"{path.name}: not an Excel workbook (.xlsx or .xlsm)")
     try:
         book = calamine.CalamineWorkbook.from_path(str(path), load_tables=True)
-        with zipfile.ZipFile(path) as archive:
-            workbook_xml = archive.read("xl/workbook.xml")
+        with Package(path) as package:
+            date1904 = package.date1904()
     except (calamine.CalamineError, KeyError, zipfile.BadZipFile, OSError) as error:
         raise WorkbookError(f"{path.name}: cannot be read as a workbook ({error})") from error
-    return book, re.search(rb'date1904="(1|true)"', workbook_xml) is not None
+    return book, date1904
 
 
 def read_workbook(
@@ -236,7 +233,7 @@ def _read_policy(book, sheets: dict[str, str]) -> tuple[Policy, list[Problem]]:
         frame["row"] = [table.start[0] + 1 + i for i in frame.index]
         frame.attrs["sheet"] = table.sheet
         frame.attrs["letters"] = {
-            c: get_column_letter(table.start[1] + 1 + i) for i, c in enumerate(columns)
+            c: column_letter(table.start[1] + 1 + i) for i, c in enumerate(columns)
         }
         tables[canonical] = frame.reset_index(drop=True)
     if not tables:
@@ -252,62 +249,53 @@ class _NoErrorCells:
 
 
 class _ErrorCells:
-    """Error cells (#N/A, #VALUE! ...) per sheet, read from the sheet XML on demand."""
+    """Error cells (#N/A, #VALUE! ...) per sheet, read from the sheet XML on demand
+    (calamine gives an error cell as blank). The part is streamed: a quick look for
+    `t="e"` first, and lxml only where there is one."""
 
     def __init__(self, path: Path):
         self.path = path
-        self._parts: dict[str, str] | None = None
 
     def of(self, sheet: str) -> dict[tuple[int, int], str]:
-        parts = self._sheet_parts()
-        part = parts.get(sheet)
-        if part is None:
-            return {}
-        with zipfile.ZipFile(self.path) as archive:
-            xml = archive.read(part)
-        if b't="e"' not in xml:
-            return {}
-        found: dict[tuple[int, int], str] = {}
-        for pattern in _ERROR_CELLS:
-            for letters, row, text in pattern.findall(xml):
-                found[(int(row), column_index_from_string(letters.decode()))] = text.decode()
-        return found
-
-    def _sheet_parts(self) -> dict[str, str]:
-        if self._parts is None:
-            self._parts = _sheet_parts(self.path)
-        return self._parts
+        with Package(self.path) as package:
+            entry = next((s for s in package.sheets() if s.name == sheet), None)
+            if entry is None or not package.exists(entry.part):
+                return {}
+            with package.open(entry.part) as stream:
+                if not _mentions_errors(stream):
+                    return {}
+            with package.open(entry.part) as stream:
+                return _error_cells(stream)
 
 
-def _sheet_parts(path: Path) -> dict[str, str]:
-    """Map sheet names to their XML part names inside the package."""
-    with zipfile.ZipFile(path) as archive:
-        workbook = archive.read("xl/workbook.xml").decode("utf-8")
-        rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-    targets = dict(re.findall(r'<Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"', rels))
-    targets |= {
-        rid: target
-        for target, rid in re.findall(
-            r'<Relationship\b[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"', rels
-        )
-    }
-    parts = {}
-    for tag in re.findall(r"<(?:\w+:)?sheet\b[^>]*>", workbook):
-        name = re.search(r'\bname="([^"]*)"', tag)
-        rid = re.search(r'\br:id="([^"]*)"', tag) or re.search(r'\b\w+:id="([^"]*)"', tag)
-        if name and rid and rid.group(1) in targets:
-            target = targets[rid.group(1)]
-            part = (
-                target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl", target))
-            )
-            parts[_unescape(name.group(1))] = part
-    return parts
+_ERROR_MARKS = (b't="e"', b"t='e'")
 
 
-def _unescape(text: str) -> str:
-    return (
-        text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
-    ).replace("&amp;", "&")
+def _mentions_errors(stream) -> bool:
+    tail = b""
+    while chunk := stream.read(1 << 20):
+        window = tail + chunk
+        if any(mark in window for mark in _ERROR_MARKS):
+            return True
+        tail = window[-5:]
+    return False
+
+
+def _error_cells(stream) -> dict[tuple[int, int], str]:
+    found: dict[tuple[int, int], str] = {}
+    elements = etree.iterparse(stream, events=("end",), tag=("{*}c", "{*}row"),
+                               resolve_entities=False, no_network=True, huge_tree=True)  # fmt: skip
+    for _, element in elements:
+        if element.tag.endswith("}c"):
+            if element.get("t") == "e" and element.get("r"):
+                value = element.find("{*}v")
+                column, row = split_ref(element.get("r"))
+                found[(row, column)] = "" if value is None else value.text or ""
+            continue
+        element.clear(keep_tail=False)  # a row read: free it and the rows before it
+        while element.getprevious() is not None:
+            del element.getparent()[0]
+    return found
 
 
 def read_history_references(path: Path) -> list[tuple[Source, str]]:
@@ -326,7 +314,7 @@ def read_history_references(path: Path) -> list[tuple[Source, str]]:
     if header is None:
         return []
     column = [fold(cell) for cell in values[header]].index("reference")
-    letter = get_column_letter(column + 1)
+    letter = column_letter(column + 1)
     found = []
     for offset, row in enumerate(values[header + 1 :], start=header + 2):
         text = convert.cell_text(row[column]) if column < len(row) else ""

@@ -5,9 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
-from openpyxl.utils.cell import get_column_letter
 
 from xl_addin.core.problems import Source
+
+
+def column_letter(index: int) -> str:
+    """1 -> A, 27 -> AA."""
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def column_index(letters: str) -> int:
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +38,7 @@ class RawTable:
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) -> "#N/A"
 
     def letter(self, position: int) -> str:
-        return get_column_letter(self.first_column + position)
+        return column_letter(self.first_column + position)
 
 
 @dataclass(frozen=True, slots=True)
