@@ -385,3 +385,89 @@ def _with_basis(days: int) -> Policy:
     if days == POLICY.rules.interest_basis_days:
         return POLICY
     return replace(POLICY, rules=replace(POLICY.rules, interest_basis_days=days))
+
+
+# --- the computed columns, one call per block ------------------------------------------------
+
+_TABLE_DOCS = {
+    "settings": "Settings[#All]: AsOfDate (blank: today), Language, BaseCurrency ...",
+    "contacts": "Contacts[#All]: letters sent, calls, promises and disputes.",
+    "buckets": "Buckets[#All] of the Policy sheet (blank: the default buckets).",
+    "stages": "Stages[#All] of the Policy sheet (blank: the default ladder).",
+    "segments": "Segments[#All] of the Policy sheet (blank: the default offsets).",
+    "rules": "Rules[#All] of the Policy sheet (blank: the default rules).",
+}
+_LEDGER_DOC = "The Ledger's input columns with their header: Ledger[[#All],[CustomerID]:[Notes]]."
+_CUSTOMERS_DOC = ("The Customers' input columns with their header: "
+                  "Customers[[#All],[CustomerID]:[ContractRatePer]].")  # fmt: skip
+_last: tuple[tuple, object] | None = None  # the last block computed, for its twin's call
+
+
+def _computed(ledger, customers, settings, contacts, policy: dict[str, object]):
+    """Both blocks, computed once for the two functions that show them (Excel calls one
+    after the other with the same tables)."""
+    from xl_addin.services.live import computed_blocks
+
+    global _last
+    key = (ledger, customers, settings, contacts, policy)
+    if _last is not None and _last[0] == key:
+        return _last[1]
+    tables = {"Ledger": ledger, "Customers": customers, "Settings": settings,
+              "Contacts": contacts}  # fmt: skip
+    blocks = computed_blocks(
+        {k: _rows(v) for k, v in tables.items() if v is not None},
+        {k: _rows(v) for k, v in policy.items() if v is not None},
+    )
+    _last = (key, blocks)
+    return blocks
+
+
+def _rows(values) -> list[list[object]]:
+    if not isinstance(values, list | tuple):
+        return [[values]]
+    return [list(r) if isinstance(r, list | tuple) else [r] for r in values]
+
+
+def _shown(block: list[list[object]], problems) -> list[list[object]]:
+    """The block as Excel shows it: every row the first problem's text when there is one."""
+    if problems:
+        text = f"#{problems[0]}"[:255]
+        block = [[text] * len(row) for row in block]
+    return block or [[None]]
+
+
+@xw.func
+@xw.arg("ledger", ndim=2, doc=_LEDGER_DOC)
+@xw.arg("customers", ndim=2, doc=_CUSTOMERS_DOC)
+@xw.arg("settings", ndim=2, doc=_TABLE_DOCS["settings"])
+@xw.arg("contacts", ndim=2, doc=_TABLE_DOCS["contacts"])
+@xw.arg("buckets", ndim=2, doc=_TABLE_DOCS["buckets"])
+@xw.arg("stages", ndim=2, doc=_TABLE_DOCS["stages"])
+@xw.arg("segments", ndim=2, doc=_TABLE_DOCS["segments"])
+@xw.arg("rules", ndim=2, doc=_TABLE_DOCS["rules"])
+@_udf
+def ledger_columns(ledger, customers, settings=None, contacts=None, buckets=None, stages=None,
+                   segments=None, rules=None):  # fmt: skip
+    """OpenAmount, DaysOverdue, Bucket and Stage of every Ledger row: one block, one call."""
+    policy = {"Buckets": buckets, "Stages": stages, "Segments": segments, "Rules": rules}
+    blocks = _computed(ledger, customers, settings, contacts, policy)
+    return _shown(blocks.ledger, blocks.problems)
+
+
+@xw.func
+@xw.arg("customers", ndim=2, doc=_CUSTOMERS_DOC)
+@xw.arg("ledger", ndim=2, doc=_LEDGER_DOC)
+@xw.arg("settings", ndim=2, doc=_TABLE_DOCS["settings"])
+@xw.arg("contacts", ndim=2, doc=_TABLE_DOCS["contacts"])
+@xw.arg("buckets", ndim=2, doc=_TABLE_DOCS["buckets"])
+@xw.arg("stages", ndim=2, doc=_TABLE_DOCS["stages"])
+@xw.arg("segments", ndim=2, doc=_TABLE_DOCS["segments"])
+@xw.arg("rules", ndim=2, doc=_TABLE_DOCS["rules"])
+@_udf
+def customer_columns(customers, ledger, settings=None, contacts=None, buckets=None, stages=None,
+                     segments=None, rules=None):  # fmt: skip
+    """Balance, Overdue, MaxDaysOverdue, Headroom, CreditStatus, Stage, NextAction and its
+    reason for every Customers row: one block, one call."""
+    policy = {"Buckets": buckets, "Stages": stages, "Segments": segments, "Rules": rules}
+    blocks = _computed(ledger, customers, settings, contacts, policy)
+    return _shown(blocks.customers, blocks.problems)

@@ -145,3 +145,34 @@ def test_a_refreshed_branch_workbook_is_written_alike(tmp_path):
     assert cells_of(spliced) == cells_of(streamed)
     with zipfile.ZipFile(path) as archive:
         assert ledger in archive.namelist()
+
+
+FORMULA_ROWS = (
+    '<row r="1"><c r="A1" t="inlineStr"><is><t>H</t></is></c></row>'
+    '<row r="2"><c r="A2"><v>1</v></c><c r="B2" s="1"><f t="shared" ref="B2:B5" si="0">'
+    'INDEX(X,ROW()-1,1)</f><v>3</v></c><c r="C2" t="str"><f>"a"&amp;"b"</f><v>ab</v></c></row>'
+    '<row r="3"><c r="A3"><v>2</v></c><c r="B3" s="1"><f t="shared" si="0"/><v>4</v></c>'
+    '<c r="C3" t="e"><f>1/0</f><v>#DIV/0!</v></c></row>'
+    '<row r="4"><c r="A4"><v>3</v></c><c r="B4" s="1"><f t="shared" si="0"/></c>'
+    '<c r="C4" cm="1"><f t="array" ref="C4:C5">SEQ()</f><v>1</v></c></row>'
+)
+
+
+def test_formula_cells_keep_their_formula_on_both_paths(styles):
+    """A computed column of a workbook from `new` holds formulas (=INDEX(LedgerColumns...)):
+    the fast path keeps each <f> as it is, shared or not, and stores our value as its
+    result, text as t="str", exactly as the general path does."""
+    import datetime as dt
+
+    writes = [
+        ColumnWrite(2, "B", [2, 3, 4], [Decimal("12.50"), "late <&>", None], "0.00"),
+        ColumnWrite(3, "C", [2, 3, 4], [dt.date(2026, 11, 30), 7, "x"]),
+    ]
+    spliced, streamed = both(sheet(FORMULA_ROWS), writes, styles)
+    assert cells_of(spliced) == cells_of(streamed)
+    found = cells_of(spliced)
+    assert found["B2"][:4] == (None, found["B2"][1], "12.50", "INDEX(X,ROW()-1,1)")
+    assert found["B3"][0] == "str" and found["B3"][2] == "late <&>"
+    assert found["B4"][0] == "str" and found["B4"][2] in ("", None)
+    assert found["C3"][:3:2] == (None, "7") and found["C3"][3] == "1/0"
+    assert b't="shared" si="0"/>' in spliced  # the shared formula's followers stay followers

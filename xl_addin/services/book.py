@@ -31,7 +31,13 @@ def load_book(path: Path, ledger_csv: Path | None = None) -> LoadedBook | tuple[
     problems: list[Problem] = []
     ledger_table = read_csv_ledger(ledger_csv, problems) if ledger_csv else None
     book, read_problems = read_workbook(path, ledger=ledger_table)
-    problems += read_problems
+    return checked_book(book, [*problems, *read_problems])
+
+
+def checked_book(
+    book: CreditBook | None, problems: list[Problem]
+) -> LoadedBook | tuple[Problem, ...]:
+    """A book as read (with the problems reading found), checked and framed for the engine."""
     if book is None or book.ledger is None or problems:
         return tuple(problems)
     customers = engine_customers(book.customers.frame, book.settings.base_currency)

@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,10 +25,12 @@ from xl_addin.core.dunning import plan_dunning
 from xl_addin.core.ledger import AgingResult, age_ledger
 from xl_addin.core.money import to_decimal
 from xl_addin.core.policy import Policy
-from xl_addin.journal.store import Journal
 from xl_addin.services.book import LoadedBook
 from xl_addin.workbook.schema import CONTACT_HEADERS_ZH, CONTACT_KINDS, CONTACTS, fold
 from xl_addin.workbook.writer import SheetTable
+
+if TYPE_CHECKING:  # the journal (SQLAlchemy) is needed only where there is one
+    from xl_addin.journal.store import Journal
 
 DUNNING_KINDS = ("letter", "call_sheet", "legal_pack")
 _KIND_OF_TEXT = {
@@ -51,7 +54,7 @@ class CollectionState:
 
 def collection_state(
     loaded: LoadedBook,
-    journal: Journal,
+    journal: Journal | None,
     as_of: dt.date,
     *,
     age_from: str = "due",
@@ -61,11 +64,18 @@ def collection_state(
     """Age the ledger and decide Stage and NextAction from the journal and the contact log.
 
     `served` (customer -> highest revision issued on `as_of`) defaults to the journal's.
+    Without a journal (the workbook's functions, xlwings Lite) the contact log is the
+    Contacts table, where every run writes a row per document, and a letter logged there
+    on `as_of` counts as served that day.
     """
     policy = loaded.book.policy
-    if served is None:
-        served = journal.issued_keys(DUNNING_KINDS, as_of.isoformat())
-    contacts = contact_log(loaded, journal.documents(), policy)
+    if journal is None:  # a function in a cell, Lite: the workbook's own Contacts only
+        contacts = contact_log(loaded, (), policy)
+        served = served if served is not None else _served_by_contacts(contacts, as_of)
+    else:
+        if served is None:
+            served = journal.issued_keys(DUNNING_KINDS, as_of.isoformat())
+        contacts = contact_log(loaded, journal.documents(), policy)
     ledger = loaded.ledger
     disputed = disputed_by_contacts(ledger, contacts)
     if disputed.any():
@@ -74,6 +84,15 @@ def collection_state(
     aging = age_ledger(ledger, loaded.customers, as_of, policy, age_from)
     plan = plan_dunning(aging, ledger, loaded.customers, contacts, policy, served, force)
     return CollectionState(ledger, aging, contacts, plan)
+
+
+def _served_by_contacts(contacts: pd.DataFrame, as_of: dt.date) -> dict[str, int]:
+    """customer -> 0 for each customer with a letter (or other document) logged on `as_of`."""
+    if contacts.empty:
+        return {}
+    today = contacts["date"].to_numpy(dtype="datetime64[D]") == np.datetime64(as_of, "D")
+    letters = contacts["kind"].isin(("letter", "email", "legal_pack")).to_numpy()
+    return {str(c): 0 for c in contacts["customer_id"].to_numpy()[today & letters]}
 
 
 def after_issuing(state: CollectionState, loaded: LoadedBook, journal: Journal,

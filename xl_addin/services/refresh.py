@@ -16,7 +16,6 @@ from xl_addin.core.escalation import stage_keys
 from xl_addin.core.ledger import AgingResult
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
-from xl_addin.journal.store import Journal, journal_url
 from xl_addin.services.book import LoadedBook, load_book, resolve_as_of
 from xl_addin.services.contacts import CollectionState, collection_state
 from xl_addin.workbook.schema import CUSTOMERS, LEDGER
@@ -57,6 +56,8 @@ def compute(
         return loaded
     step("Ageing the ledger")
     when = resolve_as_of(loaded.book, as_of)
+    from xl_addin.journal.store import Journal, journal_url  # SQLAlchemy: only when reading one
+
     # Read-only: NextAction needs what was issued; a refresh never creates a journal.
     with Journal.open(journal_url(path, loaded.book.settings.journal, dry_run=True)) as journal:
         state = collection_state(loaded, journal, when, age_from=age_from)
@@ -85,7 +86,7 @@ def refresh(
     step("Writing the workbook")
     updates = [customer_update(result.loaded, result.state)]
     if ledger_csv is None:
-        updates.append(_ledger_update(result))
+        updates.append(ledger_update(result.loaded, result.state))
     write = writer or (lambda columns, sheets: write_refresh(path, columns, sheets))
     backup = write(updates, [aging_sheet(result)])
     return RefreshResult(result.loaded, result.state, backup)
@@ -121,9 +122,10 @@ def customer_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
     return _update(table, CUSTOMERS, values, loaded.customers["row"])
 
 
-def _ledger_update(result: RefreshResult) -> ColumnUpdate:
-    table = result.loaded.book.ledger
-    items = result.aging.items
+def ledger_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
+    """The Ledger's computed columns."""
+    table = loaded.book.ledger
+    items = state.aging.items
     scope = items["in_scope"].to_numpy()
     open_cents = items["open_cents"].to_numpy()
     values = {
@@ -134,7 +136,7 @@ def _ledger_update(result: RefreshResult) -> ColumnUpdate:
         "Bucket": list(items["bucket"]),
         "Stage": list(items["stage"]),
     }
-    return _update(table, LEDGER, values, result.loaded.ledger["row"])
+    return _update(table, LEDGER, values, loaded.ledger["row"])
 
 
 def _update(table, spec, values, rows) -> ColumnUpdate:

@@ -167,6 +167,7 @@ def set_cell(cell: etree._Element, value: CellValue, style: int | None = None) -
 
 def _set_result(cell: etree._Element, value: CellValue) -> None:
     if value.is_date:
+        cell.attrib.pop("t", None)  # an old result's type goes with it
         return  # a date result is Excel's to compute
     if value.kind in ("inlineStr", "blank"):
         cell.set("t", "str")
@@ -414,6 +415,7 @@ class _Filler:
             tag_end = _tag_end(row, start)
             if start < 0 or tag_end < 0 or tag_end < found or row[start + 2] not in b" \t\r\n":
                 return None
+            formula = None
             if row[tag_end - 1 : tag_end] == b"/":
                 end = tag_end + 1
             else:
@@ -423,14 +425,21 @@ class _Filler:
                 end = close + 4
                 content = row[tag_end + 1 : close]
                 if b"<f" in content:
-                    return None  # a formula keeps its formula: the general path
+                    formula = _formula_of(content)
+                    if formula is None or _has_other_attributes(row[start:tag_end]):
+                        return None
+                else:
+                    formula = None
                 if write.new and (b"<v>" in content or b"<is>" in content):
                     raise self.busy(write, number)
             base = _attribute(row[start:tag_end], b"s")
             style = self.style_for(int(base or 0), write, value)
             if style is None and base is not None:
                 style = int(base)
-            edits.append((start, end, self._cell(ref, style, value)))
+            if formula is not None:  # a formula keeps its formula; our value is its result
+                edits.append((start, end, formula_cell_xml(ref, style, value, formula)))
+            else:
+                edits.append((start, end, self._cell(ref, style, value)))
         out = row
         if appended:
             appended.sort()
@@ -475,6 +484,41 @@ def cell_xml(ref: bytes, style: int | None, value: CellValue,
                 texts[value.text] = text
         return b'<c r="%s"%s t="inlineStr">%s</c>' % (ref, s, text)
     return b'<c r="%s"%s t="%s"><v>%s</v></c>' % (ref, s, kind.encode(), value.text.encode())
+
+
+def formula_cell_xml(ref: bytes, style: int | None, value: CellValue, formula: bytes) -> bytes:
+    """A formula cell with `value` as its stored result (what `set_cell` makes of one): text
+    results are t="str", a date result is left for Excel to compute."""
+    s = b"" if style is None else b' s="%d"' % style
+    if value.is_date:
+        return b'<c r="%s"%s>%s</c>' % (ref, s, formula)
+    text = value.text.encode()
+    if value.kind in ("inlineStr", "blank"):
+        kind = b' t="str"'
+        text = text.replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;")
+    else:
+        kind = b' t="%s"' % value.kind.encode() if value.kind else b""
+    return b'<c r="%s"%s%s>%s<v>%s</v></c>' % (ref, s, kind, formula, text)
+
+
+def _formula_of(content: bytes) -> bytes | None:
+    """The <f> element of a cell's content as it stands (None: not the plain form)."""
+    start = content.find(b"<f")
+    if start < 0 or content[start + 2] not in b" >/" or content.find(b"<f", start + 2) >= 0:
+        return None
+    end = _tag_end(content, start)
+    if end < 0:
+        return None
+    if content[end - 1 : end] == b"/":
+        return content[start : end + 1]
+    close = content.find(b"</f>", end)
+    return None if close < 0 else content[start : close + 4]
+
+
+def _has_other_attributes(tag: bytes) -> bool:
+    """Whether a <c> tag has attributes besides r, s and t: the schema's others are cm,
+    vm and ph, which the general path keeps."""
+    return any(name in tag for name in (b" cm=", b" vm=", b" ph="))
 
 
 def _tag_end(data: bytes, start: int) -> int:

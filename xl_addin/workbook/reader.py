@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -221,24 +222,63 @@ def _read_settings(table: Table, date1904: bool, problems: list[Problem]) -> Set
 
 def _read_policy(book, sheets: dict[str, str]) -> tuple[Policy, list[Problem]]:
     wanted = {fold(name): name for name in POLICY_TABLES}
-    tables: dict[str, pd.DataFrame] = {}
+    tables: dict[str, RawTable] = {}
     for name in book.table_names:
         canonical = wanted.get(fold(name))
         if canonical is None:
             continue
         table = book.get_table_by_name(name)
-        columns = [str(c).strip() for c in table.columns]
-        frame = pd.DataFrame(table.to_python(), columns=columns, dtype=object)
-        frame = frame[~frame.apply(lambda r: all(v == "" for v in r), axis=1)]
-        frame["row"] = [table.start[0] + 1 + i for i in frame.index]
-        frame.attrs["sheet"] = table.sheet
-        frame.attrs["letters"] = {
-            c: column_letter(table.start[1] + 1 + i) for i, c in enumerate(columns)
-        }
-        tables[canonical] = frame.reset_index(drop=True)
-    if not tables:
+        columns = tuple(str(c).strip() for c in table.columns)
+        tables[canonical] = RawTable(table.sheet, name, table.start[0], table.start[1] + 1,
+                                     columns, table.to_python())  # fmt: skip
+    return read_policy(tables)
+
+
+def read_policy(tables: Mapping[str, RawTable]) -> tuple[Policy, list[Problem]]:
+    """The policy given by the Policy sheet's tables (Buckets, Stages, ...: `POLICY_TABLES`
+    names); a table left out keeps its default."""
+    frames: dict[str, pd.DataFrame] = {}
+    for canonical, raw in tables.items():
+        columns = [str(c).strip() for c in raw.headers]
+        rows = [list(r) + [""] * (len(columns) - len(r)) for r in raw.rows]
+        frame = pd.DataFrame([r[: len(columns)] for r in rows], columns=columns, dtype=object)
+        frame = frame[~frame.apply(lambda r: all(v in ("", None) for v in r), axis=1)]
+        frame = frame.fillna("")
+        frame["row"] = [raw.header_row + 1 + i for i in frame.index]
+        frame.attrs["sheet"] = raw.sheet
+        frame.attrs["letters"] = {c: raw.letter(i) for i, c in enumerate(columns)}
+        frames[canonical] = frame.reset_index(drop=True)
+    if not frames:
         return DEFAULT_POLICY, []
-    return policy_from_tables(tables)
+    return policy_from_tables(frames)
+
+
+def read_tables(
+    tables: Mapping[str, RawTable], policy: Mapping[str, RawTable], date1904: bool = False,
+    path: Path | None = None,
+) -> tuple[CreditBook | None, list[Problem]]:
+    """The book from tables already read (an open workbook's, a function's ranges): the
+    same conversion and the same problems as `read_workbook`. `tables` maps the names of
+    SETTINGS, CUSTOMERS, LEDGER and CONTACTS to their raw tables (any may be missing but
+    Customers and Ledger)."""
+    problems: list[Problem] = []
+    settings = Settings()
+    if SETTINGS.name in tables:
+        settings = _read_settings(
+            convert.normalise(tables[SETTINGS.name], SETTINGS, date1904, problems),
+            date1904, problems,
+        )  # fmt: skip
+    customers = _normalised(tables.get(CUSTOMERS.name), CUSTOMERS, date1904, problems)
+    ledger = _normalised(tables.get(LEDGER.name), LEDGER, date1904, problems)
+    book_policy, policy_problems = read_policy(policy)
+    problems.extend(policy_problems)
+    contacts = tables.get(CONTACTS.name)
+    if contacts is not None:
+        contacts = convert.normalise(contacts, CONTACTS, date1904, problems)
+    if customers is None:
+        return None, problems
+    book = CreditBook(path, date1904, settings, customers, ledger, book_policy, contacts)
+    return book, problems
 
 
 class _NoErrorCells:

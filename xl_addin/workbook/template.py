@@ -49,8 +49,10 @@ from xl_addin.workbook.builder import (
     write_policy_sheet,
     write_table_sheet,
 )
+from xl_addin.workbook.package import Package, q
 from xl_addin.workbook.safe_save import save_atomically
 from xl_addin.workbook.schema import CUSTOMERS, LEDGER
+from xl_addin.workbook.tables import column_index, column_letter
 
 BUTTONS = (  # (label en, label zh, VBA Sub, Python entry point in xl_addin.macros)
     ("Refresh", "刷新", "RefreshButton", "refresh"),
@@ -93,43 +95,46 @@ DARK_RED = PatternFill("solid", fgColor="C00000")
 ORANGE = PatternFill("solid", fgColor="FCE4D6")
 
 
-def _row(table: str, header: str) -> str:
-    return f"{table}[[#This Row],[{header}]]"
+LIVE_SHEET = "Live"
+LIVE_ANCHORS = {"Ledger": "A3", "Customers": "G3"}  # where each block spills from
+LIVE_NAMES = {"Ledger": "LedgerColumns", "Customers": "CustomerColumns"}
+POLICY_ARGUMENTS = ("Buckets", "Stages", "Segments", "Rules")
+# Excel 365's calculation engine id: a file last calculated by an older engine is
+# recalculated in full on open, which is what the stored values are there to avoid.
+CALC_ID = 191029
+
+
+def live_formulas() -> dict[str, str]:
+    """The two block functions: each is fed the tables' input columns (header included,
+    computed columns left out: they depend on the block) and the Policy tables."""
+    ledger = f"Ledger[[#All],[{LEDGER.columns[0].header}]:[{LEDGER.columns[-1].header}]]"
+    customers = (f"Customers[[#All],[{CUSTOMERS.columns[0].header}]:"
+                 f"[{CUSTOMERS.columns[-1].header}]]")  # fmt: skip
+    rest = ",".join(("Settings[#All]", "Contacts[#All]", *(f"{t}[#All]" for t in POLICY_ARGUMENTS)))
+    return {
+        "Ledger": f"LEDGER_COLUMNS({ledger},{customers},{rest})",
+        "Customers": f"CUSTOMER_COLUMNS({customers},{ledger},{rest})",
+    }
+
+
+def _from_block(table: str, spec) -> dict[str, str]:
+    """Each computed column: its value from the block, by the row's position in the table
+    (a native lookup: no Python call per row)."""
+    name = LIVE_NAMES[table]
+    return {
+        column.header: f"=INDEX({name},ROW()-ROW({table}[#Headers]),{k})"
+        for k, column in enumerate(spec.computed, start=1)
+    }
 
 
 def ledger_formulas(policy: Policy = DEFAULT_POLICY) -> dict[str, str]:
-    """The Ledger's computed columns; OpenAmount is written by refresh (settling is no formula)."""
-    r = lambda h: _row("Ledger", h)  # noqa: E731
-    terms = policy.rules.default_payment_terms_days
-    # A blank due date is the document date + the customer's terms (blank terms: the policy's).
-    terms_of = (f"IFERROR(1/(1/INDEX(Customers[PaymentTermsDays],MATCH({r('CustomerID')},"
-                f"Customers[CustomerID],0))),{terms})")  # fmt: skip
-    due = f'IF({r("DueDate")}="",{r("DocDate")}+{terms_of},{r("DueDate")})'
-    segment = f"INDEX(Customers[Segment],MATCH({r('CustomerID')},Customers[CustomerID],0))"
-    return {
-        "DaysOverdue": f'=IF(N({r("OpenAmount")})>0,AGE_DAYS({due},AsOfDate),"")',
-        "Bucket": f'=IF({r("DaysOverdue")}="","",'
-        f"AGE_BUCKET(AsOfDate-{r('DaysOverdue')},AsOfDate,Buckets[UpToDays]))",
-        "Stage": f'=IF({r("DaysOverdue")}="","",'
-        f"ESCALATION_STAGE({r('DaysOverdue')},,{segment},{r('Disputed')}))",
-    }
+    """The Ledger's computed columns, read from the Ledger block of the Live sheet."""
+    return _from_block("Ledger", LEDGER)
 
 
 def customer_formulas() -> dict[str, str]:
-    """The Customers' computed columns: sums over the Ledger and the credit functions."""
-    r = lambda h: _row("Customers", h)  # noqa: E731
-    mine = f"Ledger[CustomerID],{r('CustomerID')}"
-    return {
-        "Balance": f"=SUMIFS(Ledger[OpenAmount],{mine})",
-        "Overdue": f'=SUMIFS(Ledger[OpenAmount],{mine},Ledger[DaysOverdue],">0")',
-        "MaxDaysOverdue": f'=IF(COUNTIFS({mine},Ledger[DaysOverdue],">-1E+9")=0,"",'
-        f"_xlfn.MAXIFS(Ledger[DaysOverdue],{mine}))",
-        "Headroom": f"=CREDIT_HEADROOM({r('CreditLimit')},{r('Balance')},{r('OpenOrders')})",
-        "CreditStatus": f"=CREDIT_STATUS({r('CreditLimit')},{r('Balance')},{r('OpenOrders')},"
-        f"{r('MaxDaysOverdue')})",
-        "Stage": f'=IF({r("MaxDaysOverdue")}="","",ESCALATION_STAGE({r("MaxDaysOverdue")},'
-        f"{r('Balance')},{r('Segment')},,,{r('LastStage')}))",
-    }
+    """The Customers' computed columns, read from the Customers block of the Live sheet."""
+    return _from_block("Customers", CUSTOMERS)
 
 
 def build_template(
@@ -175,11 +180,22 @@ def build_template(
         write_table_sheet(book, empty_block("Contacts", contact_headers(lang)), freeze="A2")
         write_table_sheet(book, empty_block("History", HISTORY_HEADERS), freeze="A2")
         write_table_sheet(book, empty_block("Problems", PROBLEMS_HEADERS), freeze="A2")
+        _live_sheet(book, lang, {"Ledger": blocks[2].height, "Customers": blocks[1].height})
         conf = book.create_sheet("xlwings.conf")
         for key, value in XLWINGS_CONF:
             conf.append([key, value])
         book.defined_names["AsOfDate"] = DefinedName("AsOfDate", attr_text="Settings!$B$2")
+        for table, cell in LIVE_ANCHORS.items():
+            column, row = cell[0], cell[1:]
+            book.defined_names[LIVE_NAMES[table]] = DefinedName(
+                LIVE_NAMES[table], attr_text=f"_xlfn.ANCHORARRAY({LIVE_SHEET}!${column}${row})"
+            )
+        # Recalculate only what changed: no full recalculation on load (openpyxl's
+        # default), and the calculation engine of today's Excel (see CALC_ID).
+        book.calculation.fullCalcOnLoad = False
+        book.calculation.calcId = CALC_ID
         book.save(target)
+        mark_dynamic_arrays(target, LIVE_SHEET, tuple(LIVE_ANCHORS.values()))
         _fix_timestamps(target)
 
     return save_atomically(Path(path), write)
@@ -195,6 +211,73 @@ def _with_formulas(frame, spec, formulas: Mapping[str, str]) -> pd.DataFrame:
     for header, formula in formulas.items():
         frame[header] = [Formula(formula)] * rows
     return frame
+
+
+LIVE_NOTE = {
+    "en": "The computed columns of Ledger and Customers: one function call each, fed the "
+          "tables and the Policy. The tables read their computed columns from here. Do not "
+          "type in this sheet.",
+    "zh": "Ledger 与 Customers 的计算列：各由一次函数调用算出（依据各表与 Policy）。"
+          "表中的计算列取自此处。请勿在此表输入。",
+}
+
+
+def _live_sheet(book: Workbook, lang: str, heights: Mapping[str, int]) -> None:
+    """The Live sheet: a note, the blocks' headers, and each block's function in its anchor
+    (a dynamic array formula: its ref is the block's size today; it spills as the table grows)."""
+    from openpyxl.worksheet.formula import ArrayFormula
+
+    sheet = book.create_sheet(LIVE_SHEET)
+    sheet.append([LIVE_NOTE[lang]])
+    specs = {"Ledger": LEDGER, "Customers": CUSTOMERS}
+    header: list[object] = []
+    anchors: list[object] = []
+    for table, cell in LIVE_ANCHORS.items():
+        first = column_index(cell[0])
+        headers = [c.header for c in specs[table].computed]
+        header += [None] * (first - 1 - len(header)) + [f"{table}: {h}" for h in headers]
+        last = column_letter(first + len(headers) - 1)
+        ref = f"{cell}:{last}{int(cell[1:]) + heights[table] - 1}"
+        anchors += [None] * (first - 1 - len(anchors))
+        anchors.append(ArrayFormula(ref, "=" + live_formulas()[table]))
+        anchors += [None] * (len(headers) - 1)
+    sheet.append(header)
+    sheet.append(anchors)
+
+
+def mark_dynamic_arrays(path: Path, sheet_name: str, cells: tuple[str, ...]) -> None:
+    """Make the array formulas in `cells` dynamic arrays (they spill, and grow with their
+    source) rather than the fixed-size arrays of Ctrl+Shift+Enter: the cell metadata part
+    with the XLDAPR property ([MS-XLSX] 2.6.82), and `cm` on each cell pointing at it."""
+    with Package(path) as package:
+        entry = package.sheet(sheet_name)
+        root = package.edit(entry.part)
+        for cell in root.iter(q("c")):
+            if cell.get("r") in cells:
+                cell.set("cm", "1")
+        package.put("xl/metadata.xml", METADATA_XML)
+        package.add_relationship(package.workbook_part, METADATA_REL, "xl/metadata.xml")
+        package.set_content_type("xl/metadata.xml", METADATA_TYPE)
+        marked = path.with_name(path.name + ".marked")
+        package.save(marked)
+    shutil.move(marked, path)
+
+
+METADATA_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sheetMetadata"
+METADATA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheetMetadata+xml"
+METADATA_XML = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<metadata xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    b'xmlns:xda="http://schemas.microsoft.com/office/spreadsheetml/2017/dynamicarray">'
+    b'<metadataTypes count="1"><metadataType name="XLDAPR" minSupportedVersion="120000" '
+    b'copy="1" pasteAll="1" pasteValues="1" merge="1" splitFirst="1" rowColShift="1" '
+    b'clearFormats="1" clearComments="1" assign="1" coerce="1" cellMeta="1"/></metadataTypes>'
+    b'<futureMetadata name="XLDAPR" count="1"><bk><extLst>'
+    b'<ext uri="{bdbb8cdc-fa1e-496e-a857-3c3f30c029c3}">'
+    b'<xda:dynamicArrayProperties fDynamic="1" fCollapsed="0"/></ext></extLst></bk>'
+    b'</futureMetadata><cellMetadata count="1"><bk><rc t="1" v="0"/></bk></cellMetadata>'
+    b"</metadata>"
+)
 
 
 def _start_sheet(book: Workbook, lang: str) -> None:
