@@ -516,21 +516,49 @@ def new(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing file (kept as a backup).")
     ] = False,
+    interpreter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--interpreter",
+            help="The Python Excel should run, as a full Windows (C:\\...\\python.exe) or "
+            "macOS (/Users/.../bin/python) path; give it twice for both. Default: the Python "
+            "running this command, when that is on Windows or macOS.",
+        ),
+    ] = None,
+    no_interpreter: Annotated[
+        bool,
+        typer.Option(
+            "--no-interpreter",
+            help="Record no Python: xlwings then runs the python on the PATH or its own settings.",
+        ),
+    ] = False,
 ) -> None:
     """Build a new branch workbook: tables, functions, policy, buttons and macros."""
     from xl_addin.services import new_workbook as new_service
+    from xl_addin.workbook.interpreter import interpreter_rows
 
+    if interpreter and no_interpreter:
+        raise typer.BadParameter("give --interpreter or --no-interpreter, not both")
+    try:
+        interpreters = interpreter_rows(() if no_interpreter else interpreter or None)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="'--interpreter'") from error
     console = Console(highlight=False)
     try:
         with console.status("Building the workbook ..."):
             backup = new_service.new_workbook(
                 path, language=language.value, branch=branch, pack=pack, as_of=_date(as_of),
-                force=force,
+                force=force, interpreters=interpreters,
             )  # fmt: skip
     except CreditControlError as error:
         _fail(str(error))
     where = f" (the previous file is kept as {backup.name})" if backup else ""
     console.print(f"Created {path}{where}.", markup=False)
+    for key, value in interpreters.items():
+        console.print(f"xlwings.conf: {key} = {value}", markup=False)
+    if not interpreters:
+        console.print("xlwings.conf names no Python: Excel runs the python on the PATH "
+                      "(see docs/excel.md, first open).", markup=False)  # fmt: skip
 
 
 @app.command()

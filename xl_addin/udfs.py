@@ -188,7 +188,7 @@ def credit_headroom(limit, balance, open_orders=None):
 @xw.arg("max_days_overdue", doc="Days overdue of the oldest open item (blank: none).")
 @_udf
 def credit_status(limit, balance, open_orders=None, max_days_overdue=None):
-    """OK, Near limit, Over limit or Hold."""
+    """A customer's credit status: OK, Near limit, Over limit or Hold."""
     col = _Column(limit, balance, open_orders, max_days_overdue)
     lim, bad_l = _numbers(col.values(limit), "limit")
     bal, bad_b = _numbers(col.values(balance), "balance")
@@ -305,7 +305,7 @@ def expected_recovery(days_overdue):
 
 
 @xw.func
-@xw.arg("amount", doc="The amount.")
+@xw.arg("amount", doc="The amount to write in words.")
 @xw.arg("lang", doc="zh for 大写金额, en for English words (blank: en).")
 @xw.arg("currency", doc="Currency code, e.g. CNY (人民币), GBP, USD (blank: none).")
 @_udf

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from xl_addin.errors import WorkbookError
+from xl_addin.workbook.interpreter import interpreter_rows
 from xl_addin.workbook.template import BUTTON_ROWS, BUTTONS, build_template
 from xl_addin.workbook.xlsm import Button, make_xlsm
 
@@ -36,6 +38,7 @@ def new_workbook(
     customers=None,
     ledger=None,
     settings: dict | None = None,
+    interpreters: Mapping[str, str] | None = None,
 ) -> Path | None:
     """Build the workbook at `path` (.xlsm with buttons and macros, or .xlsx without).
 
@@ -43,6 +46,8 @@ def new_workbook(
     Settings.Journal is filled in (unless `settings` gives one) with the journal's file
     name, `<stem>.journal.sqlite`: a path relative to the workbook's folder, so that a
     copy of the workbook in that folder, under any name, keeps using the same journal.
+    `interpreters` are the xlwings.conf rows naming the Python that runs the buttons and
+    functions (interpreter.interpreter_rows); None records the Python running this.
     """
     suffix = path.suffix.lower()
     if suffix not in (".xlsm", ".xlsx"):
@@ -58,8 +63,10 @@ def new_workbook(
         values["Journal"] = journal_file_name(path)
     if pack is not None:
         values["TemplatePack"] = str(pack)
+    if interpreters is None:
+        interpreters = interpreter_rows()
     options = {"language": language, "branch": branch, "customers": customers,
-               "ledger": ledger, "settings": values}  # fmt: skip
+               "ledger": ledger, "settings": values, "interpreters": interpreters}  # fmt: skip
     if suffix == ".xlsx":
         return build_template(path, **options)
     with tempfile.TemporaryDirectory() as folder:

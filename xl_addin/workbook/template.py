@@ -9,7 +9,8 @@ The layout is the workbook contract (builder.py writes the tables); on top of it
   them into new rows; `refresh` keeps them and stores the engine's values as their
   results, so the numbers show even where no Python runs;
 - conditional formats (over limit, hold, over 90 days) and an `xlwings.conf` sheet
-  telling classic xlwings where the functions live.
+  telling classic xlwings where the functions live and, when one is given, which
+  Python to run (`Interpreter_Win` / `Interpreter_Mac`, see interpreter.py).
 
 Formulas are written in the file format, not as typed in Excel: structured
 references in full (`Ledger[[#This Row],[DueDate]]`; `[@DueDate]` is only how
@@ -146,10 +147,12 @@ def build_template(
     customers: pd.DataFrame | None = None,
     ledger: pd.DataFrame | None = None,
     settings: Mapping[str, object] | None = None,
+    interpreters: Mapping[str, str] | None = None,
 ) -> Path | None:
     """Write the branch workbook (.xlsx) at `path` safely; return the backup of a previous file.
 
-    `customers` and `ledger` (contract headers) fill the tables, e.g. from the demo.
+    `customers` and `ledger` (contract headers) fill the tables, e.g. from the demo;
+    `interpreters` (xlwings.conf key -> path) are added below the xlwings settings.
     """
     lang = "zh" if language == "zh" else "en"
     values = {"AsOfDate": dt.date.today(), "Language": lang, "Branch": branch, "BaseCurrency":
@@ -182,7 +185,7 @@ def build_template(
         write_table_sheet(book, empty_block("Problems", PROBLEMS_HEADERS), freeze="A2")
         _live_sheet(book, lang, {"Ledger": blocks[2].height, "Customers": blocks[1].height})
         conf = book.create_sheet("xlwings.conf")
-        for key, value in XLWINGS_CONF:
+        for key, value in (*XLWINGS_CONF, *(interpreters or {}).items()):
             conf.append([key, value])
         book.defined_names["AsOfDate"] = DefinedName("AsOfDate", attr_text="Settings!$B$2")
         for table, cell in LIVE_ANCHORS.items():

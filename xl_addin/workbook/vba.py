@@ -9,7 +9,10 @@
   Subs that RunPython an entry point of xl_addin.macros.
 
 The project is written with pyopenvba (pure Python, maintained; it writes
-modules of any size, which ms-ovba 0.0.1 does not).
+modules of any size, which ms-ovba 0.0.1 does not), then put in the shape
+[MS-OVBA] asks of a writer (`without_caches`): Office trusts a performance cache
+only when the project's version is its own, so the version is 0xFFFF and no
+compiled code is left for it to trust; Excel compiles the modules' source on open.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from pathlib import Path
 
 import xlwings
 from pyopenvba import ExcelFile
+from pyopenvba.cfb import CFB
+from pyopenvba.vba import compress, parse_vba_project, serialize_dir_stream
 
 from xl_addin.errors import WorkbookError
 
@@ -30,6 +35,9 @@ VBA_FOLDER = Path(__file__).resolve().parents[2] / "workbook_templates" / "vba"
 XLWINGS_MODULES = ("xlwings", "Dictionary")  # standard module, class module
 RUN_PYTHON = re.compile(r'RunPython\s+"([^"]*)"')
 SUB = re.compile(r"^\s*(?:Public\s+)?Sub\s+(\w+)\s*\(", re.M | re.I)
+# [MS-OVBA] 2.3.4.1 on write: Reserved1 0x61CC, Version 0xFFFF, Reserved2 0x00, Reserved3
+# as the spec's example (3.1.1) writes it, and no PerformanceCache.
+VBA_PROJECT_STREAM = b"\xcc\x61\xff\xff\x00\x01\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +118,27 @@ def check_command(command: str) -> str:
     if not isinstance(target.value, ast.Name) or target.value.id not in aliases:
         raise ValueError(f"{command!r} calls a module it does not import")
     return f"{aliases[target.value.id]}.{target.attr}"
+
+
+def without_caches(project: bytes) -> bytes:
+    """Return a vbaProject.bin as [MS-OVBA] says to write one, with every module's source kept.
+
+    - `_VBA_PROJECT` is its seven bytes with Version 0xFFFF (2.3.4.1): a version other
+      than Office's own tells it to ignore every performance cache (1.6);
+    - a module stream that starts with compiled code (the document modules of the
+      project template Excel saved) is cut to its compressed source, and its MODULEOFFSET
+      in the dir stream becomes 0 (2.3.4.3, 2.3.4.2.3.2.5);
+    - no SRP stream (2.2.6) is left.
+    """
+    cfb = CFB.from_bytes(project)
+    parsed = parse_vba_project(cfb)
+    cached = [module for module in parsed.modules if module.text_offset]
+    for module in cached:
+        stream = cfb.get_stream_in_storage("VBA", module.stream_name)
+        cfb.write_stream_in_storage("VBA", module.stream_name, stream[module.text_offset :])
+        module.text_offset, module.prefix_bytes = 0, b""
+    if cached:
+        cfb.write_stream_in_storage("VBA", "dir", compress(serialize_dir_stream(parsed)))
+    cfb.write_stream_in_storage("VBA", "_VBA_PROJECT", VBA_PROJECT_STREAM)
+    cfb.drop_streams_in_storage("VBA", lambda name: name.upper().startswith("__SRP_"))
+    return cfb.to_bytes()

@@ -1,6 +1,6 @@
 """Turn the built workbook (.xlsx from openpyxl) into the macro-enabled branch workbook.
 
-Three steps, each by a maintained library or a documented part of the format:
+Four steps, each by a maintained library or a documented part of the format:
 
 1. the package's main part becomes the macro-enabled workbook type
    ([Content_Types].xml), as Excel writes it for .xlsm;
@@ -8,7 +8,9 @@ Three steps, each by a maintained library or a documented part of the format:
    modules named Sheet1..., ThisWorkbook) and writes the modules of vba.py and
    the library references the xlwings module needs;
 3. pyopenvba's Excel model adds the Forms buttons on the Start sheet, each bound
-   to its Sub (the drawing, the VML and the sheet's control records).
+   to its Sub (the drawing, the VML and the sheet's control records);
+4. the project is written as [MS-OVBA] asks of a writer, with no compiled code for
+   Office to trust (vba.without_caches), and the xlwings Lite parts are embedded.
 
 The result is written beside the target and moved in place (save_atomically).
 """
@@ -29,10 +31,11 @@ from xl_addin.errors import WorkbookError
 from xl_addin.workbook import lite
 from xl_addin.workbook.package import CONTENT_TYPES, Package, q
 from xl_addin.workbook.safe_save import save_atomically
-from xl_addin.workbook.vba import Module, all_modules, xlwings_references
+from xl_addin.workbook.vba import Module, all_modules, without_caches, xlwings_references
 
 XLSX_MAIN = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
 XLSM_MAIN = b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+VBA_PROJECT_TYPE = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
 POINTS_PER_ROW = 15.0
 BUTTON_SIZE = (150.0, 28.0)  # points
 
@@ -58,7 +61,7 @@ def make_xlsm(
         _add_project(work, modules)
         with_buttons = Path(folder) / "with-buttons.xlsm"
         _add_buttons(work, with_buttons, buttons)
-        return save_atomically(target, lambda tmp: _declare_relationships(with_buttons, tmp))
+        return save_atomically(target, lambda tmp: _finish(with_buttons, tmp))
 
 
 def _macro_enabled_copy(source: Path, target: Path) -> None:
@@ -117,8 +120,8 @@ def _add_buttons(source: Path, target: Path, buttons: Sequence[Button]) -> None:
 R_NAMESPACE = b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
 
 
-def _declare_relationships(source: Path, target: Path) -> None:
-    """Copy the package with the xlwings Lite parts, declaring the r: prefix where it is used.
+def _finish(source: Path, target: Path) -> None:
+    """Copy the package with the VBA project to spec, the xlwings Lite parts, and r: declared.
 
     pyopenvba adds <legacyDrawing r:id=...> to a sheet whose root (as openpyxl wrote
     it) has no relationships namespace; Excel and every XML parser would refuse it, so
@@ -133,6 +136,9 @@ def _declare_relationships(source: Path, target: Path) -> None:
             end = data.find(b">", start)
             if start >= 0 and b"xmlns:r=" not in data[start:end]:
                 package.put(sheet.part, data[:end] + b" " + R_NAMESPACE + data[end:])
+        for relationship in package.relationships(package.workbook_part):
+            if relationship.type == VBA_PROJECT_TYPE:
+                package.put(relationship.target, without_caches(package.read(relationship.target)))
         lite.embed(package, lite.webextension_parts())
         package.save(target)
 
