@@ -448,7 +448,7 @@ def _shown(block: list[list[object]], problems) -> list[list[object]]:
 @_udf
 def ledger_columns(ledger, customers, settings=None, contacts=None, buckets=None, stages=None,
                    segments=None, rules=None):  # fmt: skip
-    """OpenAmount, DaysOverdue, Bucket and Stage of every Ledger row: one block, one call."""
+    """OpenAmount, DaysOverdue, Bucket and Stage of every Ledger row: one call."""
     policy = {"Buckets": buckets, "Stages": stages, "Segments": segments, "Rules": rules}
     blocks = _computed(ledger, customers, settings, contacts, policy)
     return _shown(blocks.ledger, blocks.problems)
@@ -466,8 +466,7 @@ def ledger_columns(ledger, customers, settings=None, contacts=None, buckets=None
 @_udf
 def customer_columns(customers, ledger, settings=None, contacts=None, buckets=None, stages=None,
                      segments=None, rules=None):  # fmt: skip
-    """Balance, Overdue, MaxDaysOverdue, Headroom, CreditStatus, Stage, NextAction and its
-    reason for every Customers row: one block, one call."""
+    """Balance ... Stage, NextAction and its reason of every Customers row: one call."""
     policy = {"Buckets": buckets, "Stages": stages, "Segments": segments, "Rules": rules}
     blocks = _computed(ledger, customers, settings, contacts, policy)
     return _shown(blocks.customers, blocks.problems)

@@ -36,7 +36,8 @@ def test_sheets_tables_and_the_named_as_of_date(filled):
     path, _ = filled
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["Start", "Settings", "Customers", "Ledger", "Policy", "Aging",
-                               "Contacts", "History", "Problems", "Live", "xlwings.conf"]  # fmt: skip
+                               "Contacts", "History", "Problems", "Live",
+                               "xlwings.conf"]  # fmt: skip
     assert book.defined_names["AsOfDate"].attr_text == "Settings!$B$2"
     assert book["Settings"]["A2"].value == "AsOfDate"
     assert {"Customers", "Ledger"} <= {t for ws in book for t in ws.tables}
