@@ -14,9 +14,9 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import python_calamine as calamine
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
 from xl_addin.core.policy import DEFAULT_POLICY, Policy, policy_from_tables
@@ -33,6 +33,9 @@ from xl_addin.workbook.schema import (
     fold,
 )
 from xl_addin.workbook.tables import RawTable, Table
+
+if TYPE_CHECKING:
+    import python_calamine as calamine
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -87,6 +90,8 @@ _ERROR_CELLS = (  # attribute order differs between writers
 
 def open_workbook(path: Path) -> tuple[calamine.CalamineWorkbook, bool]:
     """Open a workbook for reading; return it and whether it uses the 1904 date system."""
+    import python_calamine as calamine  # here: xlwings Lite imports this module, reads no files
+
     if not path.exists():
         raise WorkbookError(f"{path}: no such file")
     if path.suffix.lower() not in WORKBOOK_SUFFIXES or not zipfile.is_zipfile(path):
