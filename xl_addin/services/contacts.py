@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,10 +25,12 @@ from xl_addin.core.dunning import plan_dunning
 from xl_addin.core.ledger import AgingResult, age_ledger
 from xl_addin.core.money import to_decimal
 from xl_addin.core.policy import Policy
-from xl_addin.journal.store import Journal
 from xl_addin.services.book import LoadedBook
 from xl_addin.workbook.schema import CONTACT_HEADERS_ZH, CONTACT_KINDS, CONTACTS, fold
-from xl_addin.workbook.writer import SheetTable
+from xl_addin.workbook.updates import SheetTable
+
+if TYPE_CHECKING:  # xlwings Lite has no journal (and no SQLAlchemy): see NO_JOURNAL
+    from xl_addin.journal.store import Journal
 
 DUNNING_KINDS = ("letter", "call_sheet", "legal_pack")
 _KIND_OF_TEXT = {
@@ -37,6 +40,20 @@ TITLES = {
     "en": "Contacts: every document issued and every call, visit, promise or dispute logged",
     "zh": "联系记录：每份发出的函件及每次电话、拜访、承诺和争议",
 }
+
+
+class _NoJournal:
+    """The journal of a workbook that has none to reach (xlwings Lite reaches no files):
+    nothing issued, so the contact log is the Contacts sheet and the Customers' columns."""
+
+    def issued_keys(self, kinds: Sequence[str], key: str) -> dict[str, int]:
+        return {}
+
+    def documents(self) -> list:
+        return []
+
+
+NO_JOURNAL = _NoJournal()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +68,7 @@ class CollectionState:
 
 def collection_state(
     loaded: LoadedBook,
-    journal: Journal,
+    journal: Journal | _NoJournal,
     as_of: dt.date,
     *,
     age_from: str = "due",
