@@ -134,6 +134,7 @@ def _declare_relationships(source: Path, target: Path) -> None:
             if start >= 0 and b"xmlns:r=" not in data[start:end]:
                 package.put(sheet.part, data[:end] + b" " + R_NAMESPACE + data[end:])
         lite.embed(package, lite.webextension_parts())
+        lite.link_button(package)
         package.save(target)
 
 
