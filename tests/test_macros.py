@@ -1,10 +1,10 @@
 """The buttons' entry points, driven by a stand-in for xlwings' Book (Excel cannot run here).
 
-The stand-in keeps the workbook's cells in memory, loaded from the file with openpyxl,
-and speaks the part of xlwings' object model that workbook.access uses. The button
-saves the book (the stand-in writes nothing: the file is what Excel saved), the
-service reads the file, and the results land in the stand-in's cells: they must be
-exactly what `credit-control refresh` writes into the file.
+The stand-in (tests/xlbook.py) keeps the workbook's cells in memory, loaded from the
+file with openpyxl, and speaks the part of xlwings' object model that workbook.open_book
+and workbook.access use. Refresh and Validate read the open book (no save, no file read
+back) and the results land in the stand-in's cells: they must be exactly what
+`credit-control refresh` writes into the file.
 """
 
 from __future__ import annotations
@@ -15,96 +15,13 @@ import shutil
 import openpyxl
 import pytest
 
+from tests.xlbook import Book
 from xl_addin import macros
 from xl_addin.services.demo_data import make_demo_data
 from xl_addin.services.new_workbook import new_workbook
 from xl_addin.services.refresh import refresh
 
 AS_OF = dt.date(2026, 11, 30)
-
-
-class Range:
-    def __init__(self, sheet, first, last=None):
-        self.sheet, self.first, self.last = sheet, first, last or first
-
-    def _cells(self):
-        (r0, c0), (r1, c1) = self.first, self.last
-        return [[(r, c) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
-
-    def _get(self, attribute):
-        grid = [[self.sheet.get(cell, attribute) for cell in row] for row in self._cells()]
-        if len(grid) == 1 and len(grid[0]) == 1:
-            return grid[0][0]
-        return grid if len(grid[0]) > 1 else [row[0] for row in grid]
-
-    @property
-    def value(self):
-        return self._get("value")
-
-    @value.setter
-    def value(self, values):
-        if not isinstance(values, list):
-            values = [[values]]
-        elif values and not isinstance(values[0], list):
-            values = [values]
-        r0, c0 = self.first
-        for i, row in enumerate(values):
-            for j, value in enumerate(row):
-                self.sheet.set((r0 + i, c0 + j), value)
-
-    @property
-    def formula(self):
-        return self._get("formula")
-
-
-class Sheet:
-    def __init__(self, name, worksheet=None):
-        self.name, self.cells = name, {}
-        if worksheet is not None:
-            for row in worksheet.iter_rows():
-                for cell in row:
-                    if cell.value is not None:
-                        self.cells[(cell.row, cell.column)] = cell.value
-
-    def get(self, cell, attribute):
-        value = self.cells.get(cell)
-        if attribute == "formula":
-            return value  # as Excel: a formula's text, or the constant
-        return None if isinstance(value, str) and value.startswith("=") else value
-
-    def set(self, cell, value):
-        self.cells[cell] = value
-
-    def range(self, first, last=None):
-        return Range(self, first, last)
-
-    def clear(self):
-        self.cells.clear()
-
-
-class Sheets(list):
-    def __getitem__(self, key):
-        if isinstance(key, str):
-            return next(s for s in self if s.name == key)
-        return super().__getitem__(key)
-
-    def add(self, name, after=None):
-        sheet = Sheet(name)
-        self.append(sheet)
-        return sheet
-
-
-class Book:
-    """What macros and workbook.access need of an xlwings Book."""
-
-    def __init__(self, path):
-        self.fullname = str(path)
-        loaded = openpyxl.load_workbook(path)
-        self.sheets = Sheets(Sheet(ws.title, ws) for ws in loaded)
-        self.saved = 0
-
-    def save(self):
-        self.saved += 1
 
 
 @pytest.fixture
@@ -119,7 +36,7 @@ def book_file(tmp_path):
 def test_the_refresh_button_writes_what_the_command_writes(book_file, tmp_path):
     excel = Book(book_file)
     macros.refresh(excel)
-    assert excel.saved == 1
+    assert excel.saved == 0  # the open book is read as it is: no save, no file read back
     assert excel.sheets["Start"].cells[(1, 4)].startswith("Refreshed as of 2026-11-30")
     by_command = tmp_path / "command.xlsx"
     shutil.copy(book_file, by_command)
@@ -153,3 +70,56 @@ def test_the_validate_button_lists_problems_in_the_problems_sheet(tmp_path):
     problems = excel.sheets["Problems"].cells
     assert problems[(4, 1)] == "Ledger" and "no documents" in problems[(4, 4)]
     assert excel.sheets["Start"].cells[(1, 4)] == "1 problem(s), see the Problems sheet."
+
+
+def column_of(sheet, header, row=1):
+    return next(c for (r, c), v in sheet.cells.items() if r == row and v == header)
+
+
+def test_the_refresh_button_reads_the_open_book_not_the_saved_file(book_file, tmp_path):
+    excel = Book(book_file)
+    ledger = excel.sheets["Ledger"]
+    amount, doc_type = column_of(ledger, "Amount"), column_of(ledger, "DocType")
+    invoice = next(r for (r, c), v in ledger.cells.items() if c == doc_type and v == "INV")
+    ledger.cells[(invoice, amount)] += 1000  # typed by the user, not saved
+    macros.refresh(excel)
+    edited = tmp_path / "edited.xlsx"
+    shutil.copy(book_file, edited)
+    book = openpyxl.load_workbook(edited)
+    book["Ledger"].cell(invoice, amount).value += 1000
+    book.save(edited)
+    refresh(edited)
+    open_amount = column_of(ledger, "OpenAmount")
+    written = openpyxl.load_workbook(edited)["Ledger"]
+    assert ledger.cells[(invoice, open_amount)] == pytest.approx(
+        float(written.cell(invoice, open_amount).value)
+    )
+    assert excel.saved == 0
+
+
+def test_refresh_costs_a_few_calls_per_column_not_per_cell(book_file):
+    excel = Book(book_file)
+    macros.refresh(excel)
+    tables = sum(len(s.tables) for s in excel.sheets)
+    # Reading: one per table. Writing: per computed column one header read, one formula
+    # read, one value read, one write (8 Customers + 4 Ledger columns); the Aging sheet
+    # (clear, title, table, totals) and the status line.
+    assert excel.calls <= tables + 2 * (1 + 3 * 8) + 1 + 3 * 4 + 4 + 1, excel.calls
+    print(f"calls per refresh: {excel.calls} ({excel.writes} writes)")
+
+
+def test_a_refresh_stopped_by_bad_input_writes_only_the_problems_sheet(book_file):
+    excel = Book(book_file)
+    ledger = excel.sheets["Ledger"]
+    amount = column_of(ledger, "Amount")
+    ledger.cells[(5, amount)] = "12,3x"
+    before = {s.name: dict(s.cells) for s in excel.sheets}
+    macros.refresh(excel)
+    problems = excel.sheets["Problems"].cells
+    letter = openpyxl.utils.get_column_letter(amount)
+    assert (problems[(4, 1)], problems[(4, 2)], problems[(4, 3)]) == ("Ledger", 5, letter)
+    assert 'Amount "12,3x" is not a number' in problems[(4, 4)]
+    assert excel.sheets["Start"].cells[(1, 4)].startswith("Refresh stopped: 1 problem(s)")
+    for sheet in excel.sheets:
+        if sheet.name not in ("Problems", "Start"):
+            assert sheet.cells == before.get(sheet.name), sheet.name

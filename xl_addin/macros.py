@@ -1,10 +1,19 @@
 """The workbook's buttons. Each Sub of Buttons.bas runs one of these through xlwings' RunPython.
 
-Thin, like the command line: save the book, run the same service as the
-`credit-control` command on the saved file, write the results back into the
-open book through `workbook.access`, and leave a one-line status on the Start
-sheet; problems go to the Problems sheet. `book` is for tests and scripts:
-from a button it is the calling workbook (`xw.Book.caller()`).
+Thin, like the command line, and on the same services:
+
+- Refresh and Validate read the book the user has open (workbook.open_book: one read
+  per table, no save, no reading the file back) and write the results into it
+  (workbook.access: one write per computed column, formulas left to Excel), as the
+  xlwings Lite script does. NextAction still counts what the journal beside the saved
+  workbook records as issued.
+- Generate letters and Statements save the book first and run on the saved file: they
+  need its path for the journal, the template pack and the output folder, and record
+  what they issued against that file.
+
+Each leaves a one-line status on the Start sheet; problems go to the Problems sheet.
+`book` is for tests and scripts: from a button it is the calling workbook
+(`xw.Book.caller()`).
 """
 
 from __future__ import annotations
@@ -15,30 +24,20 @@ from xl_addin.errors import CreditControlError
 from xl_addin.services import refresh as refresh_service
 from xl_addin.services import validate as validate_service
 from xl_addin.workbook.access import XlwingsWriter, set_status
+from xl_addin.workbook.open_book import OpenBook
 
 
 def refresh(book=None) -> None:
     """Refresh button: the computed columns and the Aging sheet, as `credit-control refresh`."""
     book = _caller(book)
-    writer = XlwingsWriter(book)
-    try:
-        result = refresh_service.refresh(_saved(book), writer=writer)
-    except CreditControlError as error:
-        set_status(book, f"Refresh failed: {error}")
-        return
-    if not isinstance(result, refresh_service.RefreshResult):
-        writer([], [validate_service.problems_sheet(tuple(result))])
-        set_status(book, f"Refresh stopped: {len(result)} problem(s), see the Problems sheet.")
-        return
-    customers = len(result.aging.customers)
-    set_status(book, f"Refreshed as of {result.as_of:%Y-%m-%d}: {customers} customers.")
+    set_status(book, refresh_service.button_run(OpenBook.desktop(book), XlwingsWriter(book)))
 
 
 def validate(book=None) -> None:
     """Validate button: every problem into the Problems sheet, as `credit-control validate`."""
     book = _caller(book)
     try:
-        result = validate_service.validate(_saved(book), writer=XlwingsWriter(book))
+        result = validate_service.validate(OpenBook.desktop(book), writer=XlwingsWriter(book))
     except CreditControlError as error:
         set_status(book, f"Validate failed: {error}")
         return

@@ -13,12 +13,14 @@ import xml.etree.ElementTree as ET
 import zipfile
 
 import pytest
+from openpyxl.utils.cell import column_index_from_string
 from pyopenvba.apps.excel import ExcelApplication
 
 from xl_addin.services.demo_data import make_demo_data
 from xl_addin.services.new_workbook import new_workbook
 from xl_addin.services.refresh import RefreshResult, refresh
 from xl_addin.workbook import lite
+from xl_addin.workbook.package import Package, rels_part
 
 AS_OF = dt.date(2026, 11, 30)
 NS = {"we": lite.WEBEXTENSION}
@@ -50,10 +52,39 @@ def test_main_py_is_the_package_compiled_in_and_defines_every_function(book):
 
 
 def test_the_script_button_names_a_shape_on_its_sheet(book):
-    button = re.search(r'@script\(button="\[(\w+)\](\w+)!(\w+)"\)', properties(book)["main.py"])
+    button = re.search(r'@script\(button="\[(\w+)\](\w+)!(\w+)"', properties(book)["main.py"])
     name, sheet, _ = button.groups()
     shapes = ExcelApplication.open(book, with_vba=False).sheet(sheet).shapes()
     assert name in {s.name for s in shapes}
+
+
+def test_the_refresh_shape_links_to_the_cell_its_script_names(book):
+    """As Lite documents a sheet button: the named shape links (Place in This Document)
+    to the cell it covers, the cell `button="[shape]Sheet!cell"` gives."""
+    name, sheet, cell = re.search(r'@script\(button="\[(\w+)\](\w+)!(\w+)"',
+                                  properties(book)["main.py"]).groups()  # fmt: skip
+    with Package(book) as package:
+        entry = package.sheet(sheet)
+        drawing = next(r.target for r in package.relationships(entry.part)
+                       if r.type == lite.REL_DRAWING)  # fmt: skip
+        root = package.xml(drawing)
+        anchors = [a for a in root if any(p.get("name") == name
+                                          for p in a.iter(f"{{{lite.XDR}}}cNvPr"))]  # fmt: skip
+        assert len(anchors) == 1
+        link = next(anchors[0].iter(f"{{{lite.DRAWINGML}}}hlinkClick"))
+        rid = link.get(f"{{{lite.RELATIONSHIPS}}}id")
+        with zipfile.ZipFile(book) as archive:
+            rels = ET.fromstring(archive.read(rels_part(drawing)))
+        targets = {r.get("Id"): (r.get("Type"), r.get("Target")) for r in rels}
+        assert targets[rid] == (lite.REL_HYPERLINK, f"#{sheet}!{cell}")
+        # The shape covers the cell it links to (a click selects that cell).
+        start = anchors[0].find(f"{{{lite.XDR}}}from")
+        end = anchors[0].find(f"{{{lite.XDR}}}to")
+        column, row = column_index_from_string(cell.rstrip("0123456789")), int(
+            cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))  # fmt: skip
+        col0, row0 = (int(start.find(f"{{{lite.XDR}}}{t}").text) + 1 for t in ("col", "row"))
+        col1, row1 = (int(end.find(f"{{{lite.XDR}}}{t}").text) + 1 for t in ("col", "row"))
+        assert col0 <= column <= col1 and row0 <= row <= row1
 
 
 STAND_IN = """
@@ -64,6 +95,7 @@ def _decorator(*args, **kwargs):
         return args[0]
     return lambda f: f
 xlwings.func = xlwings.arg = xlwings.ret = xlwings.script = _decorator
+xlwings.Book = type("Book", (), {})
 sys.modules["xlwings"] = xlwings
 namespace = {"__name__": "main"}
 exec(open(sys.argv[1], encoding="utf-8").read(), namespace)
@@ -107,3 +139,31 @@ def test_a_refresh_keeps_the_lite_part(book, tmp_path):
     shutil.copy(book, copy)
     assert isinstance(refresh(copy), RefreshResult)
     assert properties(copy)["main.py"] == properties(book)["main.py"]
+
+
+def test_requirements_list_every_package_main_py_imports(book):
+    """What Lite installs is what main.py needs: every third-party import of main.py and the
+    modules it carries, and nothing the bundle cannot import in Lite (files, Word, SQL)."""
+    import ast
+
+    found = properties(book)
+    main = ast.parse(found["main.py"])
+    assigned = next(n for n in main.body if isinstance(n, ast.Assign)
+                    and n.targets[0].id == "_SOURCES")  # fmt: skip
+    sources = ast.literal_eval(assigned.value)
+    trees = [main, *(ast.parse(source) for source, _ in sources.values())]
+    imported = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"xl_addin"}
+    listed = {re.split(r"[=<>~ ]", line)[0] for line in found["requirements.txt"].split()}
+    # python_calamine: imported by reader.py only in open_workbook (files), never in Lite.
+    assert third_party - {"python_calamine"} == listed
+    for heavy in ("sqlalchemy", "docx", "docxtpl", "lxml", "typer", "rich"):
+        assert heavy not in third_party
+    pinned = [line for line in found["requirements.txt"].split() if "=" in line]
+    assert pinned == ["xlwings==0.37.8"]  # Pyodide's own packages: unpinned

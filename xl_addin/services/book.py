@@ -1,4 +1,9 @@
-"""Load a credit-control workbook into engine-ready frames, with every problem found."""
+"""Load a credit-control workbook into engine-ready frames, with every problem found.
+
+The workbook is a saved file (a path: the commands, letters, statements) or a book open
+in Excel or xlwings Lite (`workbook.open_book.OpenBook`: the Refresh and Validate
+buttons, the Lite script); both are read into the same `CreditBook` and checked alike.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,10 @@ from xl_addin.core.statements import Period
 from xl_addin.core.validate import check_customers, check_ledger
 from xl_addin.workbook.csv_ledger import read_csv_ledger
 from xl_addin.workbook.frames import engine_customers, engine_ledger
+from xl_addin.workbook.open_book import OpenBook, read_open_book
 from xl_addin.workbook.reader import CreditBook, read_workbook
+
+Workbook = Path | OpenBook  # a saved file, or a book open in Excel or xlwings Lite
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +34,16 @@ class LoadedBook:
     problems: tuple[Problem, ...]
 
 
-def load_book(path: Path, ledger_csv: Path | None = None) -> LoadedBook | tuple[Problem, ...]:
+def load_book(
+    source: Workbook, ledger_csv: Path | None = None
+) -> LoadedBook | tuple[Problem, ...]:
     """Read and check a workbook; return the loaded book, or the problems that stop the run."""
     problems: list[Problem] = []
     ledger_table = read_csv_ledger(ledger_csv, problems) if ledger_csv else None
-    book, read_problems = read_workbook(path, ledger=ledger_table)
+    if isinstance(source, OpenBook):
+        book, read_problems = read_open_book(source, ledger=ledger_table)
+    else:
+        book, read_problems = read_workbook(Path(source), ledger=ledger_table)
     return checked_book(book, [*problems, *read_problems])
 
 
@@ -47,6 +60,11 @@ def checked_book(
     if problems:
         return tuple(problems)
     return LoadedBook(book, customers, ledger, ())
+
+
+def saved_path(source: Workbook) -> Path | None:
+    """Where the workbook is saved: the file itself, or an open book's file (None in Lite)."""
+    return source.path if isinstance(source, OpenBook) else Path(source)
 
 
 def resolve_period(book: CreditBook, period: str | None) -> Period:

@@ -27,9 +27,9 @@ from xl_addin.core.money import to_decimal
 from xl_addin.core.policy import Policy
 from xl_addin.services.book import LoadedBook
 from xl_addin.workbook.schema import CONTACT_HEADERS_ZH, CONTACT_KINDS, CONTACTS, fold
-from xl_addin.workbook.writer import SheetTable
+from xl_addin.workbook.updates import SheetTable
 
-if TYPE_CHECKING:  # the journal (SQLAlchemy) is needed only where there is one
+if TYPE_CHECKING:  # xlwings Lite has no journal (and no SQLAlchemy): see NO_JOURNAL
     from xl_addin.journal.store import Journal
 
 DUNNING_KINDS = ("letter", "call_sheet", "legal_pack")
@@ -40,6 +40,20 @@ TITLES = {
     "en": "Contacts: every document issued and every call, visit, promise or dispute logged",
     "zh": "联系记录：每份发出的函件及每次电话、拜访、承诺和争议",
 }
+
+
+class _NoJournal:
+    """The journal of a workbook that has none to reach (xlwings Lite reaches no files):
+    nothing issued, so the contact log is the Contacts sheet and the Customers' columns."""
+
+    def issued_keys(self, kinds: Sequence[str], key: str) -> dict[str, int]:
+        return {}
+
+    def documents(self) -> list:
+        return []
+
+
+NO_JOURNAL = _NoJournal()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +68,7 @@ class CollectionState:
 
 def collection_state(
     loaded: LoadedBook,
-    journal: Journal | None,
+    journal: Journal | _NoJournal | None,
     as_of: dt.date,
     *,
     age_from: str = "due",
@@ -64,12 +78,12 @@ def collection_state(
     """Age the ledger and decide Stage and NextAction from the journal and the contact log.
 
     `served` (customer -> highest revision issued on `as_of`) defaults to the journal's.
-    Without a journal (the workbook's functions, xlwings Lite) the contact log is the
-    Contacts table, where every run writes a row per document, and a letter logged there
-    on `as_of` counts as served that day.
+    Without a journal (None or NO_JOURNAL: the workbook's functions, xlwings Lite) the
+    contact log is the Contacts table, where every run writes a row per document, and a
+    letter logged there on `as_of` counts as served that day.
     """
     policy = loaded.book.policy
-    if journal is None:  # a function in a cell, Lite: the workbook's own Contacts only
+    if journal is None or isinstance(journal, _NoJournal):  # cells, Lite: Contacts only
         contacts = contact_log(loaded, (), policy)
         served = served if served is not None else _served_by_contacts(contacts, as_of)
     else:

@@ -1,4 +1,12 @@
-"""The refresh use case: compute the workbook's columns and Aging sheet, and write them safely."""
+"""The refresh use case: compute the workbook's columns and Aging sheet, and write them safely.
+
+One engine for every route: `credit-control refresh` (a file, written safely with a
+backup), the Refresh button (the book open in Excel, written back through xlwings) and
+the xlwings Lite script (the book open in Lite) all run `compute` and write what
+`updates` gives. NextAction needs what was issued: a saved workbook's journal is read
+(never created); in xlwings Lite, which reaches no local files, NextAction comes from
+the workbook's Contacts table and the Customers' LastStage/LastContactDate only.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +24,13 @@ from xl_addin.core.escalation import stage_keys
 from xl_addin.core.ledger import AgingResult
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
-from xl_addin.services.book import LoadedBook, load_book, resolve_as_of
-from xl_addin.services.contacts import CollectionState, collection_state
+from xl_addin.errors import CreditControlError
+from xl_addin.services.book import LoadedBook, Workbook, load_book, resolve_as_of, saved_path
+from xl_addin.services.contacts import NO_JOURNAL, CollectionState, collection_state
+from xl_addin.services.problems import problems_sheet
+from xl_addin.workbook.open_book import OpenBook
 from xl_addin.workbook.schema import CUSTOMERS, LEDGER
-from xl_addin.workbook.writer import ColumnUpdate, SheetTable, write_refresh
+from xl_addin.workbook.updates import ColumnUpdate, SheetTable
 
 MONEY_FORMAT = "#,##0.00;[Red]-#,##0.00"
 Step = Callable[[str], None]
@@ -43,20 +54,24 @@ class RefreshResult:
 
 
 def compute(
-    path: Path,
+    source: Workbook,
     as_of: dt.date | None = None,
     ledger_csv: Path | None = None,
     age_from: str = "due",
     step: Step = lambda _: None,
 ) -> RefreshResult | tuple[Problem, ...]:
-    """Read, check and age a workbook; return the result or the problems that stop it."""
+    """Read, check and age a workbook (a file or an open book); return the result or the
+    problems that stop it."""
     step("Reading the workbook")
-    loaded = load_book(path, ledger_csv)
+    loaded = load_book(source, ledger_csv)
     if not isinstance(loaded, LoadedBook):
         return loaded
     step("Ageing the ledger")
     when = resolve_as_of(loaded.book, as_of)
-    from xl_addin.journal.store import Journal, journal_url  # SQLAlchemy: only when reading one
+    path = saved_path(source)
+    if path is None:  # xlwings Lite, or a book never saved: no journal to read
+        return RefreshResult(loaded, collection_state(loaded, NO_JOURNAL, when, age_from=age_from))
+    from xl_addin.journal.store import Journal, journal_url  # not in xlwings Lite
 
     # Read-only: NextAction needs what was issued; a refresh never creates a journal.
     with Journal.open(journal_url(path, loaded.book.settings.journal, dry_run=True)) as journal:
@@ -67,8 +82,19 @@ def compute(
 Writer = Callable[[Sequence[ColumnUpdate], Sequence[SheetTable]], "Path | None"]
 
 
+def default_writer(source: Workbook) -> Writer:
+    """Write into the file safely (with a backup), or into the open book through xlwings."""
+    if isinstance(source, OpenBook):
+        from xl_addin.workbook.access import XlwingsWriter
+
+        return XlwingsWriter(source.book)
+    from xl_addin.workbook.writer import write_refresh  # not in xlwings Lite
+
+    return lambda columns, sheets: write_refresh(Path(source), columns, sheets)
+
+
 def refresh(
-    path: Path,
+    source: Workbook,
     as_of: dt.date | None = None,
     ledger_csv: Path | None = None,
     age_from: str = "due",
@@ -77,19 +103,33 @@ def refresh(
 ) -> RefreshResult | tuple[Problem, ...]:
     """Compute and write the computed columns and the Aging sheet into the workbook.
 
-    `writer` puts the results into the workbook: by default the file at `path`
-    (safely, with a backup); the buttons pass one that writes into the open book.
+    Nothing is written when problems stop the run. `writer` puts the results into the
+    workbook: by default the file at `source` (safely, with a backup) or the open book.
     """
-    result = compute(path, as_of, ledger_csv, age_from, step)
+    result = compute(source, as_of, ledger_csv, age_from, step)
     if not isinstance(result, RefreshResult):
         return result
     step("Writing the workbook")
     updates = [customer_update(result.loaded, result.state)]
     if ledger_csv is None:
         updates.append(ledger_update(result.loaded, result.state))
-    write = writer or (lambda columns, sheets: write_refresh(path, columns, sheets))
+    write = writer or default_writer(source)
     backup = write(updates, [aging_sheet(result)])
     return RefreshResult(result.loaded, result.state, backup)
+
+
+def button_run(source: OpenBook, writer: Writer) -> str:
+    """The Refresh button, desktop or xlwings Lite: refresh the open book, or, when problems
+    stop it, list them in the Problems sheet and write nothing else; return the status line."""
+    try:
+        result = refresh(source, writer=writer)
+    except CreditControlError as error:
+        return f"Refresh failed: {error}"
+    if not isinstance(result, RefreshResult):
+        writer([], [problems_sheet(tuple(result))])
+        return f"Refresh stopped: {len(result)} problem(s), see the Problems sheet."
+    customers = len(result.aging.customers)
+    return f"Refreshed as of {result.as_of:%Y-%m-%d}: {customers} customers."
 
 
 # --- what goes into the workbook -------------------------------------------------------

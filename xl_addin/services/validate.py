@@ -6,19 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xl_addin.core.problems import Problem
-from xl_addin.services.issuing import ready_to_issue
-from xl_addin.services.refresh import RefreshResult, Writer, compute
+from xl_addin.services.book import Workbook, saved_path
+from xl_addin.services.problems import PROBLEMS_HEADERS, PROBLEMS_TITLE, problems_sheet
+from xl_addin.services.refresh import RefreshResult, Writer, compute, default_writer
+from xl_addin.workbook.open_book import OpenBook
 from xl_addin.workbook.reader import open_workbook
-from xl_addin.workbook.writer import SheetTable, write_refresh
 
-PROBLEMS_TITLE = {
-    "en": ("Problems found by Validate", "No problems found."),
-    "zh": ("数据检查发现的问题", "未发现问题。"),
-}
-PROBLEMS_HEADERS = {
-    "en": ("Sheet", "Row", "Column", "Message"),
-    "zh": ("工作表", "行", "列", "问题"),
-}
+__all__ = ["PROBLEMS_HEADERS", "PROBLEMS_TITLE", "ValidateResult", "problems_sheet", "validate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,34 +22,30 @@ class ValidateResult:
 
 
 def validate(
-    path: Path, ledger_csv: Path | None = None, writer: Writer | None = None
+    source: Workbook, ledger_csv: Path | None = None, writer: Writer | None = None
 ) -> ValidateResult:
     """Check the workbook; write what was found (or that nothing was) into its Problems sheet.
 
     Beside the data, what would stop letters and statements is checked: a branch the
     template pack does not have or with an incomplete branch.toml, and History references
-    the journal does not know.
+    the journal does not know (for an open book: as its saved file lists them; a book
+    never saved has no journal and is not checked for them).
 
     A file that is not a workbook at all raises WorkbookError and is left alone.
     """
-    open_workbook(path)  # not a workbook: WorkbookError, nothing written
-    result = compute(path, None, ledger_csv)
+    if not isinstance(source, OpenBook):
+        open_workbook(Path(source))  # not a workbook: WorkbookError, nothing written
+    result = compute(source, None, ledger_csv)
     if isinstance(result, RefreshResult):
         # What would stop letters and statements: the branch, its letterhead, the journal.
-        _, problems = ready_to_issue(path, result.loaded.book.settings)
-        language = result.loaded.book.settings.language
+        from xl_addin.services.issuing import ready_to_issue
+
+        settings = result.loaded.book.settings
+        path = saved_path(source)
+        problems = ready_to_issue(path, settings)[1] if path is not None else ()
+        language = settings.language
     else:
         problems, language = tuple(result), "en"
     sheet = problems_sheet(problems, language)
-    write = writer or (lambda columns, sheets: write_refresh(path, columns, sheets))
+    write = writer or default_writer(source)
     return ValidateResult(problems, write([], [sheet]))
-
-
-def problems_sheet(problems: tuple[Problem, ...], language: str = "en") -> SheetTable:
-    lang = "zh" if language == "zh" else "en"
-    title, none = PROBLEMS_TITLE[lang]
-    rows = [
-        [p.source.sheet, p.source.row, p.source.column, p.message] for p in problems
-    ]  # fmt: skip
-    return SheetTable("Problems", f"{title}: {len(problems)}" if problems else none,
-                      PROBLEMS_HEADERS[lang], rows)  # fmt: skip

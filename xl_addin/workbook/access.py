@@ -1,15 +1,18 @@
-"""Writing results into a workbook that is open in Excel, through xlwings.
+"""Writing results into a workbook that is open in Excel (xlwings) or in xlwings Lite.
 
 A button runs while its workbook is open, so the file cannot be rewritten under
-Excel. The buttons read the workbook as saved (the same reader as the
-commands: the macro saves the book first), and write the results back through
-this small seam, which speaks only the part of xlwings' object model it needs:
-`book.sheets[name]`, `sheet.range((row, column))`, `.value`, `.formula`,
-`sheet.clear()`, `book.sheets.add(name, after=...)`. The tests drive it with a
-stand-in object of the same shape, because Excel cannot run here.
+Excel. Refresh and Validate read the open book (workbook.open_book) and write the
+results back through this small seam, which speaks only the part of xlwings' object
+model that desktop xlwings and xlwings Lite share: `book.sheets[name]`,
+`sheet.range((row, column), (row, column))`, `.value`, `.formula`, `sheet.clear()`,
+`book.sheets.add(name, after=...)`. Per computed column: one read of its formulas and
+values, one write; the header row is one read. The tests drive it with stand-in books
+of the same shape, because Excel cannot run here.
 
 Formula cells in computed columns (the template's =AGE_BUCKET(...)) are left to
-Excel, which recalculates them; values go into the others.
+Excel, which recalculates them; values go into the others. xlwings Lite reads
+formulas only asynchronously (`await range.get_formula()`): its script fetches them
+first (`fetch_formulas`) and hands them to the writer.
 """
 
 from __future__ import annotations
@@ -17,22 +20,30 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
 from xl_addin.workbook.schema import fold
-from xl_addin.workbook.writer import HEADER_ROW, ColumnUpdate, SheetTable
+from xl_addin.workbook.updates import HEADER_ROW, ColumnUpdate, SheetTable
 
 STATUS_CELL = (1, 4)  # Start!D1: the one-line status of the last button
 
 
-class XlwingsWriter:
-    """Write refresh results (ColumnUpdate, SheetTable) into an open xlwings Book."""
+HEADER_WIDTH = 256  # columns read at once when looking for a table's headers
 
-    def __init__(self, book):
+
+class XlwingsWriter:
+    """Write refresh results (ColumnUpdate, SheetTable) into an open xlwings Book.
+
+    `formulas` (sheet -> FormulaGrid), where formulas were fetched beforehand (Lite).
+    """
+
+    def __init__(self, book, formulas: dict[str, FormulaGrid] | None = None):
         self.book = book
+        self.formulas = formulas or {}
 
     def __call__(self, updates: Sequence[ColumnUpdate], sheets: Sequence[SheetTable]) -> None:
         for update in updates:
@@ -59,7 +70,11 @@ class XlwingsWriter:
         """One read and one write per column (each COM call costs milliseconds)."""
         first, last = min(rows), max(rows)
         block = sheet.range((first, column), (last, column))
-        formulas = _column(block.formula, last - first + 1)
+        grid = self.formulas.get(sheet.name)
+        if grid is not None:
+            formulas = [grid.at(row, column) for row in range(first, last + 1)]
+        else:
+            formulas = _column(block.formula, last - first + 1)
         current = _column(block.value, last - first + 1)
         new = {row: plain(value) for row, value in zip(rows, values, strict=True)}
         cells = []
@@ -117,11 +132,45 @@ def _column(values: object, n: int) -> list[object]:
 
 
 def _row_values(sheet, row: int, first_column: int) -> list[str]:
+    """The headers from `first_column` to the first blank cell, in one read."""
+    cells = sheet.range((row, first_column), (row, first_column + HEADER_WIDTH - 1)).value
+    if cells and isinstance(cells[0], list | tuple):
+        cells = cells[0]
     values = []
-    column = first_column
-    while True:
-        value = sheet.range((row, column)).value
+    for value in cells:
         if value in (None, ""):
-            return values
+            break
         values.append(str(value))
-        column += 1
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class FormulaGrid:
+    """A block of formulas fetched beforehand: the text of each cell ("" for none)."""
+
+    row: int
+    column: int
+    formulas: list[list[str]]
+
+    def at(self, row: int, column: int) -> str:
+        i, j = row - self.row, column - self.column
+        if 0 <= i < len(self.formulas) and 0 <= j < len(self.formulas[i]):
+            return self.formulas[i][j] or ""
+        return ""
+
+
+async def fetch_formulas(book, tables: Sequence[str]) -> dict[str, FormulaGrid]:
+    """Fetch the formulas of the named Excel tables (one request each): sheet -> grid.
+
+    For xlwings Lite, whose ranges give formulas only through `await get_formula()`.
+    """
+    grids: dict[str, FormulaGrid] = {}
+    wanted = {fold(t) for t in tables}
+    for sheet in book.sheets:
+        for table in sheet.tables:
+            if fold(str(table.name)) in wanted:
+                rng = table.range
+                formulas = await rng.options(ndim=2).get_formula()
+                grids[str(sheet.name)] = FormulaGrid(int(rng.row), int(rng.column),
+                                                     [list(r) for r in formulas])  # fmt: skip
+    return grids

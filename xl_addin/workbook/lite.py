@@ -4,13 +4,24 @@ xlwings Lite (the free Office add-in that runs Python in Excel through Pyodide)
 keeps a workbook's code in the workbook: `main.py` and `requirements.txt` are
 properties of the add-in's web extension part (`xl/webextensions/webextension1.xml`),
 each stored as a JSON string. xl_addin is not on PyPI, so the generated main.py
-carries the engine's own modules (core, the UDFs, the table reader) as source, served
-to `import` by a small finder: the functions and the refresh script compute exactly
-what the desktop product computes. It is generated at build time from the package
-and never edited by hand.
+carries the engine's own modules (core, the UDFs, the readers, the refresh service)
+as source, served to `import` by a small finder. The functions are the desktop UDFs;
+the Refresh script is a thin call into the same service as the desktop button
+(`services.refresh.button_run` on the open book): validation first (problems go to
+the Problems sheet and nothing else is written), then one write per computed column,
+formula cells left as they are. It is generated at build time from the package and
+never edited by hand.
+
+`requirements.txt` lists every package main.py imports: xlwings pinned (pure Python),
+numpy, pandas and openpyxl unpinned (Pyodide provides them, tied to its version, as
+Lite's documentation asks). The Refresh shape on the Start sheet is linked the way
+Lite documents a sheet button: the shape is named, it links to the cell it covers,
+and the script's `button="[shape]Sheet!cell"` names both.
 
 What Lite cannot do: reach local files. Letters, statements, PDFs and the journal
-need desktop Python (the buttons) or the `credit-control` commands.
+need desktop Python (the buttons) or the `credit-control` commands; a Lite refresh
+takes NextAction from the workbook's Contacts table (and the Customers' LastStage and
+LastContactDate) only, without the journal's record of what was issued.
 """
 
 from __future__ import annotations
@@ -20,6 +31,8 @@ import uuid
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from lxml import etree
+
 import xl_addin
 
 PACKAGE = Path(xl_addin.__file__).resolve().parent
@@ -28,17 +41,29 @@ BUNDLED = (  # the modules main.py carries, as they are in the package
     "core/__init__.py", "core/problems.py", "core/money.py", "core/dates.py", "core/policy.py",
     "core/aging.py", "core/credit.py", "core/escalation.py", "core/interest.py",
     "core/recovery.py", "core/words.py", "core/ledger.py",
+    "core/contacts.py", "core/dunning.py", "core/next_action.py", "core/statements.py",
+    "core/validate.py",
     "workbook/schema.py", "workbook/tables.py", "workbook/convert.py", "workbook/frames.py",
+    "workbook/reader.py", "workbook/open_book.py", "workbook/csv_ledger.py",
+    "workbook/updates.py", "workbook/access.py",
+    "services/__init__.py", "services/book.py", "services/contacts.py", "services/problems.py",
+    "services/refresh.py",
 )  # fmt: skip
 FUNCTIONS = ("age_days", "age_bucket", "credit_headroom", "credit_status", "escalation_stage",
              "late_interest", "expected_recovery", "amount_in_words")  # fmt: skip
 LITE_ADDIN = "wa200008175"  # xlwings Lite in the Office add-in store
 REFRESH_BUTTON = ("xl_addin_lite_refresh", "Start", "B17")  # shape name, sheet, cell
-REQUIREMENTS = "xlwings==0.37.8\nopenpyxl\n"  # numpy and pandas come with Pyodide: not pinned
+# xlwings is pure Python: pinned; Pyodide provides the others, tied to its version: unpinned.
+REQUIREMENTS = "xlwings==0.37.8\nnumpy\npandas\nopenpyxl\n"
 WEBEXTENSION = "http://schemas.microsoft.com/office/webextensions/webextension/2010/11"
 TASKPANES = "http://schemas.microsoft.com/office/webextensions/taskpanes/2010/11"
 REL_WEBEXTENSION = "http://schemas.microsoft.com/office/2011/relationships/webextension"
 REL_TASKPANES = "http://schemas.microsoft.com/office/2011/relationships/webextensiontaskpanes"
+REL_DRAWING = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/drawing"
+REL_HYPERLINK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"
+XDR = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
+DRAWINGML = "http://schemas.openxmlformats.org/drawingml/2006/main"
+RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 EXTENSION_ID = uuid.uuid5(uuid.NAMESPACE_URL, "xl_addin/xlwings-lite")
 CONTENT_TYPES = {
     "/xl/webextensions/webextension1.xml": "application/vnd.ms-office.webextension+xml",
@@ -75,6 +100,7 @@ if not any(isinstance(f, _Bundled) for f in sys.meta_path):
 '''
 
 _SCRIPT = '''
+import xlwings as xw  # noqa: E402
 from xlwings import script  # noqa: E402
 
 from xl_addin.udfs import (  # noqa: E402,F401  (registered as the workbook's custom functions)
@@ -82,72 +108,16 @@ from xl_addin.udfs import (  # noqa: E402,F401  (registered as the workbook's cu
 )
 
 
-@script(button="[{shape}]{sheet}!{cell}")
-def refresh(book):
-    """Refresh without Python installed: the computed columns of Customers and Ledger."""
-    import datetime as dt
+@script(button="[{shape}]{sheet}!{cell}", show_taskpane=True)
+async def refresh(book: xw.Book):
+    """Refresh without Python installed, as the desktop Refresh button does."""
+    from xl_addin.services.refresh import button_run
+    from xl_addin.workbook.access import XlwingsWriter, fetch_formulas, set_status
+    from xl_addin.workbook.open_book import OpenBook
 
-    from xl_addin.core.ledger import age_ledger
-    from xl_addin.core.money import to_decimal
-    from xl_addin.workbook.convert import normalise
-    from xl_addin.workbook.frames import engine_customers, engine_ledger
-    from xl_addin.workbook.schema import CUSTOMERS, LEDGER, SETTINGS
-    from xl_addin.workbook.tables import RawTable
-
-    def read(spec):
-        table = book.sheets[spec.name].tables[spec.name]
-        values = table.range.value
-        raw = RawTable(spec.name, spec.name, table.range.row, table.range.column,
-                       tuple(str(h) for h in values[0]), [list(r) for r in values[1:]])
-        return normalise(raw, spec, False, problems)
-
-    from xl_addin.core.policy import DEFAULT_POLICY
-
-    problems = []
-    settings_frame = read(SETTINGS).frame
-    settings = dict(zip(settings_frame["key"], settings_frame["value"]))
-    as_of = settings.get("AsOfDate") or dt.date.today()
-    as_of = as_of.date() if isinstance(as_of, dt.datetime) else as_of
-    base = str(settings.get("BaseCurrency") or "CNY")
-    customers_table, ledger_table = read(CUSTOMERS), read(LEDGER)
-    if problems:
-        book.sheets["Start"]["D1"].value = f"{{len(problems)}} problem(s): {{problems[0]}}"
-        return
-    customers = engine_customers(customers_table.frame, base)
-    ledger = engine_ledger(ledger_table.frame, customers, base)
-    result = age_ledger(ledger, customers, as_of, DEFAULT_POLICY)
-    money = lambda cents: float(to_decimal(int(cents)))  # noqa: E731
-    whole = lambda v: None if v != v else int(v)  # noqa: E731
-    items, summary = result.items, result.customers
-    scope = items["in_scope"]
-    write(book, ledger_table, {{
-        "OpenAmount": [money(c) if s else None for c, s in zip(items["open_cents"], scope)],
-        "DaysOverdue": [whole(v) for v in items["days_overdue"]],
-        "Bucket": [b if isinstance(b, str) else None for b in items["bucket"]],
-        "Stage": [s if isinstance(s, str) else None for s in items["stage"]],
-    }})
-    write(book, customers_table, {{
-        "Balance": [money(c) for c in summary["balance_cents"]],
-        "Overdue": [money(c) for c in summary["overdue_cents"]],
-        "MaxDaysOverdue": [whole(v) for v in summary["max_days_overdue"]],
-        "Headroom": [money(c) for c in summary["headroom_cents"]],
-        "CreditStatus": list(summary["credit_status"]),
-        "Stage": [s if isinstance(s, str) else None for s in summary["stage"]],
-    }})
-    book.sheets["Start"]["D1"].value = f"Refreshed by xlwings Lite as of {{as_of}}."
-
-
-def write(book, table, columns):
-    sheet = book.sheets[table.raw.sheet]
-    headers = list(table.raw.headers)
-    rows = list(table.frame["row"])
-    for header, values in columns.items():
-        if header not in headers or not rows:
-            continue
-        column = table.raw.first_column + headers.index(header)
-        for row, value in zip(rows, values):
-            sheet.range((int(row), column)).value = value
-
+    # Lite reads formulas only on request: fetched first, so formula cells keep them.
+    formulas = await fetch_formulas(book, ("Customers", "Ledger"))
+    set_status(book, button_run(OpenBook(book), XlwingsWriter(book, formulas)))
 '''
 
 
@@ -160,7 +130,7 @@ def main_source() -> str:
         package = parts[-1] == "__init__"
         name = ".".join(parts[:-1] if package else parts)
         sources[name] = (path.read_text(encoding="utf-8"), package)
-    for folder in ("xl_addin.core", "xl_addin.workbook"):
+    for folder in ("xl_addin.core", "xl_addin.workbook", "xl_addin.services"):
         sources.setdefault(folder, ("", True))
     shape, sheet, cell = REFRESH_BUTTON
     return "\n".join([
@@ -223,3 +193,27 @@ def embed(package, parts: dict[str, bytes]) -> None:
         package.add_relationship("", REL_TASKPANES, "xl/webextensions/taskpanes.xml")
     for part, kind in CONTENT_TYPES.items():
         package.set_content_type(part.lstrip("/"), kind)
+
+
+def link_button(package) -> None:
+    """Link the Refresh shape to the cell it covers, as Lite documents a sheet button
+    (Link... > Place in This Document): clicking it selects the cell, and Lite runs the
+    script whose `button` names the shape and the cell."""
+    shape, sheet_name, cell = REFRESH_BUTTON
+    sheet = package.sheet(sheet_name)
+    if sheet is None:
+        return
+    drawings = [r for r in package.relationships(sheet.part) if r.type == REL_DRAWING]
+    for drawing in drawings:
+        root = package.edit(drawing.target)
+        for properties in root.iter(f"{{{XDR}}}cNvPr"):
+            if properties.get("name") != shape:
+                continue
+            for old in properties.findall(f"{{{DRAWINGML}}}hlinkClick"):
+                properties.remove(old)
+            rid = package.add_relationship(drawing.target, REL_HYPERLINK, f"#{sheet_name}!{cell}",
+                                           literal=True)  # fmt: skip
+            link = etree.SubElement(properties, f"{{{DRAWINGML}}}hlinkClick",
+                                    nsmap={"a": DRAWINGML, "r": RELATIONSHIPS})  # fmt: skip
+            link.set(f"{{{RELATIONSHIPS}}}id", rid)
+            return

@@ -206,8 +206,13 @@ class Package:
                 self.remove_with_dependents(rel.target)
         self.remove(part)
 
-    def add_relationship(self, source: str, rel_type: str, target: str) -> str:
-        """Add a relationship from `source` to the part `target`; return its id."""
+    def add_relationship(
+        self, source: str, rel_type: str, target: str, *, literal: bool = False
+    ) -> str:
+        """Add a relationship from `source` to the part `target`; return its id.
+
+        `literal`: `target` is written as given (a place in the workbook, "#Start!B17").
+        """
         rels = rels_part(source)
         if self.exists(rels):
             root = self.edit(rels)
@@ -223,7 +228,10 @@ class Package:
         rel = etree.SubElement(root, q("Relationship", PKG_REL))
         rel.set("Id", f"rId{n}")
         rel.set("Type", rel_type)
-        rel.set("Target", posixpath.relpath(target, posixpath.dirname(source) or "."))
+        if literal:
+            rel.set("Target", target)
+        else:
+            rel.set("Target", posixpath.relpath(target, posixpath.dirname(source) or "."))
         return f"rId{n}"
 
     def set_content_type(self, part: str, content_type: str) -> None:

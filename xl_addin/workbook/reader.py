@@ -14,17 +14,14 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import python_calamine as calamine
-from lxml import etree
 
 from xl_addin.core.policy import DEFAULT_POLICY, Policy, policy_from_tables
 from xl_addin.core.problems import Problem, Source
 from xl_addin.errors import WorkbookError
 from xl_addin.workbook import convert
-from xl_addin.workbook.cells import split_ref
-from xl_addin.workbook.package import Package
 from xl_addin.workbook.schema import (
     CONTACTS,
     CUSTOMERS,
@@ -35,6 +32,9 @@ from xl_addin.workbook.schema import (
     fold,
 )
 from xl_addin.workbook.tables import RawTable, Table, column_letter
+
+if TYPE_CHECKING:
+    import python_calamine as calamine
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -85,6 +85,10 @@ _SETTING_KEYS = {
 
 def open_workbook(path: Path) -> tuple[calamine.CalamineWorkbook, bool]:
     """Open a workbook for reading; return it and whether it uses the 1904 date system."""
+    import python_calamine as calamine  # here: xlwings Lite imports this module, reads no files
+
+    from xl_addin.workbook.package import Package
+
     if not path.exists():
         raise WorkbookError(f"{path}: no such file")
     if path.suffix.lower() not in WORKBOOK_SUFFIXES or not zipfile.is_zipfile(path):
@@ -297,6 +301,8 @@ class _ErrorCells:
         self.path = path
 
     def of(self, sheet: str) -> dict[tuple[int, int], str]:
+        from xl_addin.workbook.package import Package  # files only: not in xlwings Lite
+
         with Package(self.path) as package:
             entry = next((s for s in package.sheets() if s.name == sheet), None)
             if entry is None or not package.exists(entry.part):
@@ -323,6 +329,10 @@ def _mentions_errors(stream) -> bool:
 
 def _error_cells(stream) -> dict[tuple[int, int], str]:
     found: dict[tuple[int, int], str] = {}
+    from lxml import etree
+
+    from xl_addin.workbook.cells import split_ref
+
     elements = etree.iterparse(stream, events=("end",), tag=("{*}c", "{*}row"),
                                resolve_entities=False, no_network=True, huge_tree=True)  # fmt: skip
     for _, element in elements:

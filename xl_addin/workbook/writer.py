@@ -29,7 +29,6 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -62,43 +61,15 @@ from xl_addin.workbook.package import (
 )
 from xl_addin.workbook.safe_save import save_atomically
 from xl_addin.workbook.schema import fold
+from xl_addin.workbook.updates import HEADER_ROW, ColumnUpdate, SheetTable
 
 TABLE_STYLE = "TableStyleMedium2"
-HEADER_ROW = 3  # of an owned sheet: title in row 1, a blank row, then the table
 MIN_WIDTH, MAX_WIDTH = 8, 50
 WIDTH_SAMPLE_ROWS = 500  # enough rows to size a column without reading all of them
 _DRAWING = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
 _A = "http://schemas.openxmlformats.org/drawingml/2006/main"
 _CHART = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 _EMU_PER_CM = 360000
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnUpdate:
-    """Values for some columns of a table, one per listed worksheet row."""
-
-    sheet: str  # "Customers" or "Ledger"
-    header_row: int  # 1-based row of the table header
-    first_column: int  # 1-based column index of the table's first column
-    table: str | None  # Excel table displayName holding the data, or None for a plain sheet
-    rows: Sequence[int]  # 1-based worksheet rows of the records, aligned with each values list
-    values: Mapping[str, Sequence[object]]  # header -> values (None = blank)
-    number_formats: Mapping[str, str] = field(default_factory=dict)  # header -> number format
-    aliases: Mapping[str, Sequence[str]] = field(default_factory=dict)  # header -> other headers
-
-
-@dataclass(frozen=True, slots=True)
-class SheetTable:
-    """A whole sheet the add-in owns and rewrites: title, one table, totals, maybe a chart."""
-
-    sheet: str
-    title: str  # written in A1
-    header: Sequence[str]  # table header in row 3
-    rows: Sequence[Sequence[object]]  # data rows from row 4
-    totals: Sequence[Sequence[object]] = ()  # bold rows under the table, not part of it
-    number_formats: Mapping[str, str] = field(default_factory=dict)  # header -> format
-    chart: bool = False  # a stacked bar chart of chart_columns per row label (first column)
-    chart_columns: Sequence[str] = ()
 
 
 def write_refresh(

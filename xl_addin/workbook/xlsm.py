@@ -140,6 +140,7 @@ def _finish(source: Path, target: Path) -> None:
             if relationship.type == VBA_PROJECT_TYPE:
                 package.put(relationship.target, without_caches(package.read(relationship.target)))
         lite.embed(package, lite.webextension_parts())
+        lite.link_button(package)
         package.save(target)
 
 

@@ -1,0 +1,42 @@
+"""What a run changes in a workbook, whichever way it is written (a file, an open book).
+
+The two kinds of change (see workbook.writer for the file and workbook.access for a
+book open in Excel or xlwings Lite): a `ColumnUpdate` fills named columns of a table,
+a `SheetTable` rewrites a sheet the add-in owns. Kept apart from the writer so that
+xlwings Lite, which writes through the open book, carries no file-writing code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+HEADER_ROW = 3  # of an owned sheet: title in row 1, a blank row, then the table
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnUpdate:
+    """Values for some columns of a table, one per listed worksheet row."""
+
+    sheet: str  # "Customers" or "Ledger"
+    header_row: int  # 1-based row of the table header
+    first_column: int  # 1-based column index of the table's first column
+    table: str | None  # Excel table displayName holding the data, or None for a plain sheet
+    rows: Sequence[int]  # 1-based worksheet rows of the records, aligned with each values list
+    values: Mapping[str, Sequence[object]]  # header -> values (None = blank)
+    number_formats: Mapping[str, str] = field(default_factory=dict)  # header -> number format
+    aliases: Mapping[str, Sequence[str]] = field(default_factory=dict)  # header -> other headers
+
+
+@dataclass(frozen=True, slots=True)
+class SheetTable:
+    """A whole sheet the add-in owns and rewrites: title, one table, totals, maybe a chart."""
+
+    sheet: str
+    title: str  # written in A1
+    header: Sequence[str]  # table header in row 3
+    rows: Sequence[Sequence[object]]  # data rows from row 4
+    totals: Sequence[Sequence[object]] = ()  # bold rows under the table, not part of it
+    number_formats: Mapping[str, str] = field(default_factory=dict)  # header -> format
+    chart: bool = False  # a stacked bar chart of chart_columns per row label (first column)
+    chart_columns: Sequence[str] = ()
