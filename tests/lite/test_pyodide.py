@@ -149,7 +149,7 @@ def payload(path: Path) -> dict:
         for row in sheet.iter_rows(min_row=1, min_col=1, max_row=sheet.max_row,
                                    max_col=sheet.max_column):  # fmt: skip
             values.append([_client_value(c) for c in row])
-            texts.append([c.value if _is_formula(c.value) else "" for c in row])
+            texts.append([_formula(c.value) if _is_formula(c.value) else "" for c in row])
         tables = [{"name": name, "range_address": ref.replace("$", ""),
                    "header_row_range_address": None, "data_body_range_address": None,
                    "total_row_range_address": None, "show_headers": True,
@@ -168,7 +168,14 @@ def payload(path: Path) -> dict:
 
 
 def _is_formula(value) -> bool:
-    return isinstance(value, str) and value.startswith("=")
+    return isinstance(_formula(value), str) and _formula(value).startswith("=")
+
+
+def _formula(value):
+    """A cell's formula as Excel shows it: the Live sheet's anchors are dynamic arrays."""
+    from openpyxl.worksheet.formula import ArrayFormula
+
+    return value.text if isinstance(value, ArrayFormula) else value
 
 
 def _client_value(cell):

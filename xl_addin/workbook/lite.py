@@ -54,7 +54,7 @@ FUNCTIONS = ("age_days", "age_bucket", "credit_headroom", "credit_status", "esca
 LITE_ADDIN = "wa200008175"  # xlwings Lite in the Office add-in store
 REFRESH_BUTTON = ("xl_addin_lite_refresh", "Start", "B17")  # shape name, sheet, cell
 # xlwings is pure Python: pinned; Pyodide provides the others, tied to its version: unpinned.
-REQUIREMENTS = "xlwings==0.37.8\nnumpy\npandas\nopenpyxl\n"
+REQUIREMENTS = "xlwings==0.37.8\nnumpy\npandas\n"
 WEBEXTENSION = "http://schemas.microsoft.com/office/webextensions/webextension/2010/11"
 TASKPANES = "http://schemas.microsoft.com/office/webextensions/taskpanes/2010/11"
 REL_WEBEXTENSION = "http://schemas.microsoft.com/office/2011/relationships/webextension"
