@@ -84,8 +84,11 @@ def collection_state(
     """
     policy = loaded.book.policy
     if journal is None or isinstance(journal, _NoJournal):  # cells, Lite: Contacts only
-        contacts = contact_log(loaded, (), policy)
-        served = served if served is not None else _served_by_contacts(contacts, as_of)
+        documents = documents_in_contacts(loaded)
+        contacts = contact_log(loaded, documents, policy)
+        if served is None:
+            today = as_of.isoformat()
+            served = {d.customer_id: 0 for d in documents if d.key == today}
     else:
         if served is None:
             served = journal.issued_keys(DUNNING_KINDS, as_of.isoformat())
@@ -100,13 +103,34 @@ def collection_state(
     return CollectionState(ledger, aging, contacts, plan)
 
 
-def _served_by_contacts(contacts: pd.DataFrame, as_of: dt.date) -> dict[str, int]:
-    """customer -> 0 for each customer with a letter (or other document) logged on `as_of`."""
-    if contacts.empty:
-        return {}
-    today = contacts["date"].to_numpy(dtype="datetime64[D]") == np.datetime64(as_of, "D")
-    letters = contacts["kind"].isin(("letter", "email", "legal_pack")).to_numpy()
-    return {str(c): 0 for c in contacts["customer_id"].to_numpy()[today & letters]}
+@dataclass(frozen=True, slots=True)
+class LoggedDocument:
+    """A document as its Contacts row records it (kind, customer, stage, day, reference)."""
+
+    kind: str
+    customer_id: str
+    stage: str
+    key: str  # the day, ISO
+    reference: str
+
+
+def documents_in_contacts(loaded: LoadedBook) -> list[LoggedDocument]:
+    """The documents the Contacts table records: its rows with a reference whose kind is a
+    letter, a call (a call sheet) or a hand-over, as every run writes them. Where there
+    is no journal to read, they stand for the journal's documents."""
+    table = loaded.book.contacts
+    if table is None or table.frame.empty:
+        return []
+    kinds = {"letter": "letter", "email": "letter", "call": "call_sheet",
+             "legal_pack": "legal_pack"}  # fmt: skip
+    out = []
+    for row in table.frame.itertuples(index=False):
+        kind = kinds.get(_KIND_OF_TEXT.get(fold(row.kind or ""), ""))
+        reference = (row.reference or "").strip()
+        if kind and reference and not pd.isna(row.date):
+            day = pd.Timestamp(row.date).date().isoformat()
+            out.append(LoggedDocument(kind, row.customer_id, row.stage or "", day, reference))
+    return out
 
 
 def after_issuing(state: CollectionState, loaded: LoadedBook, journal: Journal,

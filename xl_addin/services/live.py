@@ -89,6 +89,8 @@ def _block(update, rows: int, headers: Sequence[str]) -> list[list[object]]:
 def _cell(value: object) -> object:
     """A value as Excel holds it: blanks None, amounts floats."""
     value = plain(value)
+    if value == "":
+        return None
     return float(value) if isinstance(value, Decimal) else value
 
 
