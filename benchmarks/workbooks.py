@@ -55,13 +55,25 @@ def branch_workbook(rows: int) -> Path:
     return path
 
 
-def build(path: Path, rows: int) -> None:
-    """Write the demo data for `rows` ledger rows to `path`.
+def live_workbook(rows: int) -> Path:
+    """The same data as `branch_workbook`, in the workbook `credit-control new` makes (its
+    computed columns formulas reading the Live sheet's blocks), built once and cached."""
+    from xl_addin.workbook import template
 
-    The ledger is sorted by customer and, within one, by date: the first `rows` rows
-    are whole customers and the oldest documents of the last one, so every payment
-    kept names an invoice that is kept too.
-    """
+    digest = hashlib.sha256(Path(template.__file__).read_bytes()).hexdigest()[:10]
+    path = cache_folder() / f"live-{rows}-{builder_version()}-{digest}.xlsx"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        settings, customers, ledger = _data(rows)
+        template.build_template(path, language="en", branch="SH", customers=customers,
+                                ledger=ledger, settings=settings)  # fmt: skip
+        for backup in path.parent.glob(f"{path.stem}.bak*"):
+            backup.unlink()
+    return path
+
+
+def _data(rows: int):
+    """Settings, customers and exactly `rows` ledger rows of the demo's data."""
     customers = max(1, math.ceil(rows / DOCUMENTS_PER_CUSTOMER * SPARE_CUSTOMERS))
     data = demo_data.make_demo_data(DEFAULT_AS_OF, customers=customers)
     while len(data.ledger) < rows:  # an unlucky draw: more customers
@@ -69,7 +81,18 @@ def build(path: Path, rows: int) -> None:
         data = demo_data.make_demo_data(DEFAULT_AS_OF, customers=customers)
     ledger = data.ledger.iloc[:rows]
     master = data.customers[data.customers["CustomerID"].isin(set(ledger["CustomerID"]))]
-    builder.write_credit_workbook(path, data.settings, master, ledger)
+    return data.settings, master, ledger
+
+
+def build(path: Path, rows: int) -> None:
+    """Write the demo data for `rows` ledger rows to `path`.
+
+    The ledger is sorted by customer and, within one, by date: the first `rows` rows
+    are whole customers and the oldest documents of the last one, so every payment
+    kept names an invoice that is kept too.
+    """
+    settings, master, ledger = _data(rows)
+    builder.write_credit_workbook(path, settings, master, ledger)
 
 
 if __name__ == "__main__":
