@@ -49,6 +49,18 @@ CALLS = [
     ("late_interest", [10000, "2026-09-30", "2026-11-30", 0.08]),
     ("credit_headroom", [[[50000], [10000]], [[12000], [12500]], 0]),
 ]
+_LEDGER = [["CustomerID", "DocType", "DocNo", "DocDate", "DueDate", "Amount"],
+           ["C1", "INV", "I1", "2026-08-01", "2026-09-01", 1000.0],
+           ["C1", "PAY", "P1", "2026-10-15", None, 400.0],
+           [None, None, None, None, None, None],
+           ["C2", "INV", "I2", "2026-11-01", "2026-12-01", 250.5]]  # fmt: skip
+_CUSTOMERS = [["CustomerID", "Name", "CreditLimit", "Segment"], ["C1", "Acme", 1000.0, "Watch"],
+              ["C2", "华东贸易", 5000.0, None]]  # fmt: skip
+_SETTINGS = [["Key", "Value"], ["AsOfDate", "2026-11-30"], ["Branch", "SH"]]
+CALLS += [  # the Live sheet's blocks, from tables' values: one call each
+    ("ledger_columns", [_LEDGER, _CUSTOMERS, _SETTINGS]),
+    ("customer_columns", [_CUSTOMERS, _LEDGER, _SETTINGS]),
+]
 BAD_AMOUNT = (5, "12,3x")  # Ledger row, Amount
 
 

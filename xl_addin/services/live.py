@@ -17,13 +17,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
 from xl_addin.core.problems import Problem
 from xl_addin.services.book import LoadedBook, checked_book, resolve_as_of
 from xl_addin.services.contacts import collection_state
 from xl_addin.services.refresh import customer_update, ledger_update
-from xl_addin.workbook.cells import plain
+from xl_addin.workbook.access import plain
 from xl_addin.workbook.reader import read_tables
 from xl_addin.workbook.schema import CONTACTS, CUSTOMERS, LEDGER, SETTINGS
 from xl_addin.workbook.tables import RawTable
@@ -87,11 +86,9 @@ def _block(update, rows: int, headers: Sequence[str]) -> list[list[object]]:
 
 
 def _cell(value: object) -> object:
-    """A value as Excel holds it: blanks None, amounts floats."""
+    """A value as xlwings hands it to Excel: blanks None, amounts floats."""
     value = plain(value)
-    if value == "":
-        return None
-    return float(value) if isinstance(value, Decimal) else value
+    return None if value == "" else value
 
 
 def _blank(rows: int, headers: Sequence[str]) -> list[list[object]]:

@@ -47,10 +47,11 @@ BUNDLED = (  # the modules main.py carries, as they are in the package
     "workbook/reader.py", "workbook/open_book.py", "workbook/csv_ledger.py",
     "workbook/updates.py", "workbook/access.py",
     "services/__init__.py", "services/book.py", "services/contacts.py", "services/problems.py",
-    "services/refresh.py",
+    "services/refresh.py", "services/live.py",
 )  # fmt: skip
 FUNCTIONS = ("age_days", "age_bucket", "credit_headroom", "credit_status", "escalation_stage",
-             "late_interest", "expected_recovery", "amount_in_words")  # fmt: skip
+             "late_interest", "expected_recovery", "amount_in_words",
+             "ledger_columns", "customer_columns")  # fmt: skip
 LITE_ADDIN = "wa200008175"  # xlwings Lite in the Office add-in store
 REFRESH_BUTTON = ("xl_addin_lite_refresh", "Start", "B17")  # shape name, sheet, cell
 # xlwings is pure Python: pinned; Pyodide provides the others, tied to its version: unpinned.
