@@ -110,3 +110,35 @@ def test_validate_writes_every_problem_into_the_problems_sheet(tmp_path):
     assert result.exit_code == 1 and "the ledger has no documents" in result.output
     problems = openpyxl.load_workbook(path)["Problems"]
     assert problems["A4"].value == "Ledger" and "no documents" in problems["D4"].value
+
+
+def test_the_live_blocks_are_dynamic_arrays_and_nothing_forces_a_full_recalculation(filled):
+    """Excel spills a formula only when the file marks it a dynamic array (the cell's cm
+    pointing at XLDAPR metadata); without, it is a fixed Ctrl+Shift+Enter array. And a
+    file that asks for a full recalculation on load (openpyxl's default) or was last
+    calculated by an older engine would make Excel call Python for every cell on open."""
+    from lxml import etree
+
+    path, _ = filled  # written by new, then by refresh: both must keep these
+    with zipfile.ZipFile(path) as archive:
+        workbook = etree.fromstring(archive.read("xl/workbook.xml"))
+        main = workbook.nsmap[None]
+        calc = workbook.find(f"{{{main}}}calcPr")
+        assert calc.get("fullCalcOnLoad") in (None, "0", "false")
+        assert int(calc.get("calcId")) >= 191029
+        metadata = archive.read("xl/metadata.xml")
+        assert b'name="XLDAPR"' in metadata and b'fDynamic="1"' in metadata
+        assert b"sheetMetadata" in archive.read("xl/_rels/workbook.xml.rels")
+        assert b"/xl/metadata.xml" in archive.read("[Content_Types].xml")
+    book = openpyxl.load_workbook(path)
+    live = book["Live"]
+    for anchor, function in (("A3", "LEDGER_COLUMNS("), ("G3", "CUSTOMER_COLUMNS(")):
+        assert live[anchor].value.text.startswith("=" + function)
+    names = {n: book.defined_names[n].attr_text for n in ("LedgerColumns", "CustomerColumns")}
+    assert names == {"LedgerColumns": "_xlfn.ANCHORARRAY(Live!$A$3)",
+                     "CustomerColumns": "_xlfn.ANCHORARRAY(Live!$G$3)"}  # fmt: skip
+    sheet = next(n for n in zipfile.ZipFile(path).namelist()
+                 if n.startswith("xl/worksheets/sheet") and b'cm="1"' in
+                 zipfile.ZipFile(path).read(n))  # fmt: skip
+    cells = etree.fromstring(zipfile.ZipFile(path).read(sheet)).iter(f"{{{main}}}c")
+    assert sorted(c.get("r") for c in cells if c.get("cm") == "1") == ["A3", "G3"]
