@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -95,3 +96,32 @@ def test_late_interest_before_the_reference_table_says_so():
         ["#no reference rate before 2019-01-01"], [44.11],  # 184 days at 0.75% + 8%: 44.110
     ]  # fmt: skip
     assert udfs.late_interest(1000, "2018-06-30", "2018-07-30", 0.08) == 6.58  # a contract rate
+
+
+STAGES = [["Key", "Name", "NameZh", "FromDays", "Action", "RepeatDays"],
+          ["not_due", "Not due", "未到期", None, "none", None],
+          ["friendly_reminder", "Friendly reminder", "友好提醒", 1, "letter", None],
+          ["demand_letter", "Demand letter", "催款函", 10, "letter", None],
+          ["credit_hold", "Credit hold", "停止供货", 40, "letter and hold", None]]  # fmt: skip
+SEGMENTS = [["Segment", "SegmentZh", "DaysOffset"], ["Watch", "关注客户", 30]]
+
+
+def test_the_functions_follow_the_policy_tables_they_are_given():
+    """A branch that edits its Policy sees the cells follow when it passes the tables
+    (Stages[#All], Segments[#All], Rules[#All], Recovery[#All]) as trailing arguments."""
+    assert udfs.escalation_stage(20) == "Phone call"  # the default ladder
+    assert udfs.escalation_stage(20, None, None, None, None, None, STAGES) == "Demand letter"
+    assert udfs.escalation_stage(15, None, "Watch", None, None, None, STAGES,
+                                 SEGMENTS) == "Credit hold"  # 15 + 30 days  # fmt: skip
+    rules = [["Key", "Value"], ["HoldFromStage", "credit_hold"], ["NearLimitShare", 0.5]]
+    assert udfs.credit_status(1000, 100, 0, 45) == "OK"
+    assert udfs.credit_status(1000, 100, 0, 45, STAGES, rules) == "Hold"
+    assert udfs.credit_status(1000, 600, 0, None, None, rules) == "Near limit"
+    curve = [["Days", "Probability"], [0, 1.0], [90, 0.5], [180, 0.2]]
+    assert udfs.expected_recovery(90, curve) == pytest.approx(0.5)  # the curve, not the default
+    assert udfs.expected_recovery(135, curve) == pytest.approx(0.35)  # interpolated
+
+
+def test_a_policy_table_that_does_not_read_says_why_in_the_cell():
+    assert udfs.escalation_stage(20, None, None, None, None, None, [["Key"], ["x"]]) == (
+        "#Stages: table Stages has no column Name")

@@ -186,19 +186,25 @@ def credit_headroom(limit, balance, open_orders=None):
 @xw.arg("balance", doc="Open balance.")
 @xw.arg("open_orders", doc="Orders accepted but not yet invoiced (blank: 0).")
 @xw.arg("max_days_overdue", doc="Days overdue of the oldest open item (blank: none).")
+@xw.arg("stages", ndim=2, doc="Stages[#All] of the Policy sheet (blank: the default ladder).")
+@xw.arg("rules", ndim=2, doc="Rules[#All] of the Policy sheet (blank: the default rules).")
 @_udf
-def credit_status(limit, balance, open_orders=None, max_days_overdue=None):
+def credit_status(limit, balance, open_orders=None, max_days_overdue=None, stages=None,
+                  rules=None):  # fmt: skip
     """A customer's credit status: OK, Near limit, Over limit or Hold."""
+    policy = _policy(Stages=stages, Rules=rules)
+    if isinstance(policy, _Bad):
+        return policy.text
     col = _Column(limit, balance, open_orders, max_days_overdue)
     lim, bad_l = _numbers(col.values(limit), "limit")
     bal, bad_b = _numbers(col.values(balance), "balance")
     orders, bad_o = _numbers(col.values(open_orders), "open orders")
     days, bad_d = _numbers(col.values(max_days_overdue), "days")
-    stage = escalation.ladder_index(escalation.ladder_days(days, 0, POLICY), POLICY)
-    hold = stage >= POLICY.stage_index(POLICY.rules.hold_from_stage)
+    stage = escalation.ladder_index(escalation.ladder_days(days, 0, policy), policy)
+    hold = stage >= policy.stage_index(policy.rules.hold_from_stage)
     hold &= ~np.isnan(days)
     status = credit.credit_status(
-        _cents(lim), _cents(bal), _cents(orders), hold, POLICY.rules.near_limit_share
+        _cents(lim), _cents(bal), _cents(orders), hold, policy.rules.near_limit_share
     )
 
     def cell(i: int) -> object:
@@ -214,24 +220,28 @@ def credit_status(limit, balance, open_orders=None, max_days_overdue=None):
 @xw.arg("disputed", doc="Y if the item is disputed.")
 @xw.arg("promise_broken", doc="Kept for older formulas: a promise shapes NextAction, not Stage.")
 @xw.arg("last_stage", doc="Kept for older formulas: contacts shape NextAction, not Stage.")
+@xw.arg("stages", ndim=2, doc="Stages[#All] of the Policy sheet (blank: the default ladder).")
+@xw.arg("segments", ndim=2, doc="Segments[#All] of the Policy sheet (blank: the defaults).")
 @_udf
-def escalation_stage(
-    days_overdue, amount=None, segment=None, disputed=None, promise_broken=None, last_stage=None
-):
+def escalation_stage(days_overdue, amount=None, segment=None, disputed=None,
+                     promise_broken=None, last_stage=None, stages=None, segments=None):  # fmt: skip
     """Where the debt stands on the collection ladder (Stage): from days overdue alone."""
+    policy = _policy(Stages=stages, Segments=segments)
+    if isinstance(policy, _Bad):
+        return policy.text
     col = _Column(days_overdue, amount, segment, disputed, promise_broken, last_stage)
     days, bad_days = _numbers(col.values(days_overdue), "days")
     owed, bad_amount = _numbers(col.values(amount), "amount")
-    offsets, bad_segment = _lookup(col.values(segment), POLICY.segment_offset, "segment", 0)
+    offsets, bad_segment = _lookup(col.values(segment), policy.segment_offset, "segment", 0)
     flags_d, bad_disputed = _flags(col.values(disputed), "disputed")
     codes = escalation.stage_codes(
         days,
-        POLICY,
+        policy,
         amount_cents=np.where(np.isnan(owed), np.nan, owed * 100),
         days_offset=offsets,
         disputed=flags_d,
     )
-    names = escalation.stage_names(codes, POLICY)
+    names = escalation.stage_names(codes, policy)
     return col.result(
         _assemble(col.n, lambda i: names[i], bad_days, bad_amount, bad_segment, bad_disputed)
     )
@@ -293,12 +303,17 @@ def _before_reference_rates(due: np.ndarray, rates: np.ndarray) -> dict[int, _Ba
 
 @xw.func
 @xw.arg("days_overdue", doc="Days overdue.")
+@xw.arg("recovery_table", ndim=2,
+        doc="Recovery[#All] of the Policy sheet (blank: the default curve).")
 @_udf
-def expected_recovery(days_overdue):
+def expected_recovery(days_overdue, recovery_table=None):
     """Probability of collecting a debt this many days overdue (the policy's recovery curve)."""
+    policy = _policy(Recovery=recovery_table)
+    if isinstance(policy, _Bad):
+        return policy.text
     col = _Column(days_overdue)
     days, bad = _numbers(col.values(days_overdue), "days")
-    chance = recovery.expected_recovery(days, POLICY)
+    chance = recovery.expected_recovery(days, policy)
     return col.result(
         _assemble(col.n, lambda i: None if np.isnan(chance[i]) else float(chance[i]), bad)
     )
@@ -325,6 +340,32 @@ def amount_in_words(amount, lang=None, currency=None):
         return words.amount_in_words(Decimal(repr(float(owed[i]))), language, code)
 
     return col.result(_assemble(col.n, cell, bad))
+
+
+_POLICIES: dict[tuple, Policy | _Bad] = {}  # a column of cells passes the same tables
+
+
+def _policy(**tables: object) -> Policy | _Bad:
+    """The policy the given Policy tables (a range each, header row first) make, the
+    default for the tables not given; a table that does not read gives its problem."""
+    given = {name: _rows(v) for name, v in tables.items() if v is not None and not _blank(v)}
+    if not given:
+        return POLICY
+    key = tuple((name, tuple(map(tuple, rows))) for name, rows in sorted(given.items()))
+    if key not in _POLICIES:
+        from xl_addin.workbook.reader import read_policy
+        from xl_addin.workbook.tables import RawTable
+
+        raw = {}
+        for name, rows in given.items():
+            headers = tuple("" if h is None else str(h).strip() for h in rows[0])
+            body = [["" if v is None else v for v in row] for row in rows[1:]]
+            raw[name] = RawTable(name, name, 1, 1, headers, body)
+        policy, problems = read_policy(raw)
+        if len(_POLICIES) > 32:  # a workbook has one policy: the cache only saves re-reading it
+            _POLICIES.clear()
+        _POLICIES[key] = _Bad(f"#{problems[0]}"[:255]) if problems else policy
+    return _POLICIES[key]
 
 
 def _as_of_dates(values: list[object]) -> tuple[np.ndarray, dict[int, _Bad]]:
