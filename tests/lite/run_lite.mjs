@@ -56,7 +56,9 @@ pyodide.FS.mkdirTree("/home/pyodide/lite");
 pyodide.FS.writeFile("/home/pyodide/lite/main.py", job.main);
 pyodide.FS.writeFile("/home/pyodide/lite/lite_book.py", job.lite_book);
 pyodide.globals.set("job_json", JSON.stringify(job));
-const out = await pyodide.runPythonAsync(`
+let out;
+try {
+out = await pyodide.runPythonAsync(`
 import inspect, json, sys, typing
 sys.path.insert(0, "/home/pyodide/lite")
 job = json.loads(job_json)
@@ -91,4 +93,9 @@ for item in job["books"]:
 json.dumps({"functions": functions, "books": books, "python": sys.version.split()[0],
             "numpy": sys.modules["numpy"].__version__, "pandas": sys.modules["pandas"].__version__})
 `);
+} catch (error) {
+  // A Python error: its traceback, not the minified runtime around it.
+  process.stderr.write(String(error.message || error).slice(-6000) + "\n");
+  process.exit(1);
+}
 process.stdout.write(out);

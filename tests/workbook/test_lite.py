@@ -167,3 +167,24 @@ def test_requirements_list_every_package_main_py_imports(book):
         assert heavy not in third_party
     pinned = [line for line in found["requirements.txt"].split() if "=" in line]
     assert pinned == ["xlwings==0.37.8"]  # Pyodide's own packages: unpinned
+
+
+def test_the_bundle_carries_every_module_its_modules_import_at_load():
+    """A module of the package that a bundled module imports at its top level must be in
+    the bundle too, or main.py fails to import in Lite (imports inside functions are the
+    file-only paths Lite never takes)."""
+    import ast
+
+    from xl_addin.workbook.lite import BUNDLED, PACKAGE
+
+    bundled = {"xl_addin." + r.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+               for r in BUNDLED} | {"xl_addin"}  # fmt: skip
+    missing = set()
+    for relative in BUNDLED:
+        tree = ast.parse((PACKAGE / relative).read_text(encoding="utf-8"))
+        for node in tree.body:  # the top level only
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("xl_addin"):
+                missing |= {node.module} - bundled
+            elif isinstance(node, ast.Import):
+                missing |= {a.name for a in node.names if a.name.startswith("xl_addin")} - bundled
+    assert not missing

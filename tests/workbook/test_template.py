@@ -11,6 +11,7 @@ import python_calamine as calamine
 from typer.testing import CliRunner
 
 from xl_addin.cli import app
+from xl_addin.core.policy import DEFAULT_POLICY, ON_HOLD
 from xl_addin.services.demo_data import make_demo_data
 from xl_addin.services.new_workbook import new_workbook
 from xl_addin.services.refresh import RefreshResult, refresh
@@ -18,6 +19,8 @@ from xl_addin.workbook.template import customer_formulas, ledger_formulas
 
 AS_OF = dt.date(2026, 11, 30)
 runner = CliRunner()
+ZH_NAMES = {"OK": "正常", "Near limit": "接近额度", "Over limit": "超出额度", "Hold": "停止供货",
+            **{s.name: s.name_zh for s in (*DEFAULT_POLICY.stages, ON_HOLD)}}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +65,10 @@ def test_computed_columns_keep_their_formulas_and_show_the_engines_values(filled
     for row in values[1:]:
         engine = summary.loc[row[0]]
         assert round(row[header.index("Balance")] * 100) == engine["balance_cents"]
-        stage = engine["stage"] if isinstance(engine["stage"], str) else ""  # none open
+        # A Chinese workbook (the demo's Settings) shows the engine's names in Chinese.
+        stage = ZH_NAMES.get(engine["stage"], "") if isinstance(engine["stage"], str) else ""
         assert row[header.index("Stage")] == stage
-        assert row[header.index("CreditStatus")] == engine["credit_status"]
+        assert row[header.index("CreditStatus")] == ZH_NAMES[engine["credit_status"]]
     customers = book["Customers"]
     stage = [c.value for c in customers[1]].index("Stage") + 1
     assert customers.cell(2, stage).value == customer_formulas()["Stage"]
@@ -76,7 +80,8 @@ def test_validation_lists_and_conditional_formats(filled):
     lists = {dv.formula1 for dv in book["Ledger"].data_validations.dataValidation}
     assert '"INV,CRN,PAY,ADJ"' in lists and '"Y,N"' in lists
     rules = [r.formula[0] for rng in book["Customers"].conditional_formatting for r in rng.rules]
-    assert any('"Hold"' in f for f in rules) and any('"Over limit"' in f for f in rules)
+    assert any('"Hold"' in f and '"停止供货"' in f for f in rules)  # either language
+    assert any('"Over limit"' in f and '"超出额度"' in f for f in rules)
     assert any(">90" in r.formula[0] for rng in book["Ledger"].conditional_formatting
                for r in rng.rules)  # fmt: skip
 

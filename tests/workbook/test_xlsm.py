@@ -135,3 +135,29 @@ def test_libreoffice_opens_it_runs_the_buttons_and_prints_it(book, tmp_path):
         capture_output=True, text=True, timeout=240,
     )  # fmt: skip
     assert pdf.returncode == 0 and (tmp_path / "branch.pdf").stat().st_size > 10_000
+
+
+def test_no_button_covers_the_start_sheets_instructions(book):
+    """The instructions are in column C; every button and the Lite shape start and end
+    inside column B (VML anchors: column, offset in half-points, ...; drawing anchors: EMU),
+    and column B is wide enough for them (30 characters, 161 points; a button is 150)."""
+    import re
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    with zipfile.ZipFile(book) as archive:
+        vml = "".join(archive.read(n).decode() for n in archive.namelist() if n.endswith(".vml"))
+        drawings = "".join(archive.read(n).decode() for n in archive.namelist()
+                           if n.startswith("xl/drawings/drawing"))  # fmt: skip
+    anchors = [list(map(int, a.split(","))) for a in re.findall(r"<x:Anchor>([^<]*)<", vml)]
+    assert len(anchors) == 4
+    for left, _, _, _, right, right_offset, _, _ in anchors:
+        assert left == right == 1 and right_offset / 2 <= 161  # half-points within B
+    columns = re.findall(r"<xdr:(?:from|to)><xdr:col>(\d+)</xdr:col>", drawings)
+    assert columns and set(columns) == {"1"}  # the Lite shape: from B to B
+    start = load_workbook(book)["Start"]
+    assert start.column_dimensions["B"].width >= 30
+    texts = [start.cell(r, 3).value for r in range(1, start.max_row + 1)]
+    assert any(texts) and all(start.cell(r, 2).value is None or r in (1, 5, 8, 11, 14)
+                              for r in range(1, 20))  # fmt: skip

@@ -215,9 +215,13 @@ def contacts_sheet(loaded: LoadedBook, issued: Sequence, language: str) -> Sheet
         kind_en, kind_zh, _ = CONTACT_KINDS["call" if planned.kind == "call_sheet" else
                                            "legal_pack" if planned.kind == "legal_pack" else
                                            "letter"]  # fmt: skip
+        step = loaded.book.policy.stage_index(planned.stage)  # named in the book's language
+        stage = loaded.book.policy.stages[step] if step is not None else None
+        stage_name = ("" if stage is None else stage.name_zh if zh and stage.name_zh
+                      else stage.name)  # fmt: skip
         rows.append([
             dt.date.fromisoformat(planned.key), planned.customer_id, kind_zh if zh else kind_en,
-            planned.context.get("stage_name", ""), document.reference, "", None, None, "", "",
+            stage_name, document.reference, "", None, None, "", "",
         ])  # fmt: skip
     formats = {headers[0]: "yyyy-mm-dd", headers[6]: "yyyy-mm-dd", headers[7]: "#,##0.00"}
     return SheetTable("Contacts", TITLES["zh" if zh else "en"], headers, rows,

@@ -513,8 +513,7 @@ def _follow_up(rng, customers: pd.DataFrame, balances: pd.Series, as_of: dt.date
     ladder = DEFAULT_STAGES[2:7]
     for i in some(0.30):
         stage = _pick(rng, ladder)
-        zh = customers.at[i, "Language"] == "zh"
-        customers.at[i, "LastStage"] = stage.name_zh if zh else stage.name
+        customers.at[i, "LastStage"] = stage.name_zh  # the workbook's language (Settings: zh)
         customers.at[i, "LastContactDate"] = as_of - _days(rng.integers(1, 45))
     for i in some(0.02, np.arange(len(customers))):
         customers.at[i, "DunningBlock"] = "Y"

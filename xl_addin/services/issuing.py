@@ -30,6 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from xl_addin.core.money import to_decimal
+from xl_addin.core.policy import DEFAULT_POLICY, Policy
 from xl_addin.core.problems import Problem, Source
 from xl_addin.documents.eml import write_eml
 from xl_addin.documents.files import safe_file_name, sync_files, write_new
@@ -321,13 +322,14 @@ def issue_run(
 def write_back(
     path: Path, writer, updates, journal: Journal, language: str,
     progress: Progress = lambda *_: None, sheets: Sequence[SheetTable] = (),
+    policy: Policy = DEFAULT_POLICY,
 ) -> Path | None:  # fmt: skip
     """Column updates, the History sheet and any other `sheets` into the workbook: the open
     book (a button's writer) or the file, safely. (A large workbook takes a while: the step
     is shown.)"""
     progress("Updating the workbook", 0, 1)
     write = writer or (lambda columns, tables: write_refresh(path, columns, tables))
-    backup = write(list(updates), [history_sheet(journal, language), *sheets])
+    backup = write(list(updates), [history_sheet(journal, language, policy), *sheets])
     progress("Updating the workbook", 1, 1)
     return backup
 
@@ -429,11 +431,29 @@ def _reference_of(name: str) -> str:
     return head if " " in name else head.split(".", 1)[0]
 
 
-def history_sheet(journal: Journal, language: str) -> SheetTable:
-    """The workbook's History sheet: every document of the journal, newest last."""
+KIND_NAMES = {  # what History shows for a document's kind, per language
+    "en": {"letter": "Letter", "call_sheet": "Call sheet", "legal_pack": "Hand-over pack",
+           "statement": "Statement"},
+    "zh": {"letter": "催款函件", "call_sheet": "电话催收单", "legal_pack": "移交材料",
+           "statement": "对账单"},
+}  # fmt: skip
+
+
+def history_sheet(journal: Journal, language: str, policy: Policy = DEFAULT_POLICY) -> SheetTable:
+    """The workbook's History sheet: every document of the journal, newest last, its kind
+    and stage named in the workbook's language (the journal keeps the keys)."""
+    kinds = KIND_NAMES["zh" if language == "zh" else "en"]
+
+    def stage_name(key: str) -> str:
+        index = policy.stage_index(key)
+        if index is None:
+            return key
+        stage = policy.stages[index]
+        return stage.name_zh if language == "zh" and stage.name_zh else stage.name
+
     rows = [
-        [d.issued_at, d.kind, d.customer_id, d.stage, d.reference, d.revision, d.file,
-         d.amount, d.currency]
+        [d.issued_at, kinds.get(d.kind, d.kind), d.customer_id, stage_name(d.stage),
+         d.reference, d.revision, d.file, d.amount, d.currency]
         for d in journal.documents()
     ]  # fmt: skip
     title = "发文记录(日志)" if language == "zh" else "Documents issued (from the journal)"

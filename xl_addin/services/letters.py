@@ -146,7 +146,7 @@ def run_letters(
             updates.append(_contacts_update(loaded, issued, when))
         sheets = [contacts_sheet(loaded, issued.documents, settings.language)]
         backup = write_back(path, writer, updates, journal, settings.language, progress,
-                            sheets=sheets)  # fmt: skip
+                            sheets=sheets, policy=loaded.book.policy)  # fmt: skip
     return LettersResult(when, plan, issued, backup, tuple(found))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from xl_addin.errors import WorkbookError
 from xl_addin.workbook.interpreter import interpreter_rows
-from xl_addin.workbook.template import BUTTON_ROWS, BUTTONS, build_template
+from xl_addin.workbook.template import BUTTON_ROWS, BUTTONS, build_template, start_left
 from xl_addin.workbook.xlsm import Button, make_xlsm
 
 
@@ -17,7 +17,8 @@ def start_buttons(language: str) -> list[Button]:
     """The Start sheet's buttons, labelled in the workbook's language first."""
     zh = language == "zh"
     return [
-        Button("Start", f"B{row}", f"{zh_label} / {en}" if zh else f"{en} / {zh_label}", sub)
+        Button("Start", f"B{row}", f"{zh_label} / {en}" if zh else f"{en} / {zh_label}", sub,
+               left=start_left("B"))
         for row, (en, zh_label, sub, _) in zip(BUTTON_ROWS, BUTTONS, strict=True)
     ]
 

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from xl_addin.core.escalation import stage_keys
+from xl_addin.core.labels import translator
 from xl_addin.core.ledger import AgingResult
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
@@ -148,15 +149,17 @@ def customer_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
     table = loaded.book.customers
     summary = state.aging.customers
     plan = state.plan
-    reason = plan["reason_zh" if loaded.book.settings.language == "zh" else "reason"]
+    language = loaded.book.settings.language
+    words = translator(loaded.book.policy, language)  # 催款函, 超出额度 in a Chinese book
+    reason = plan["reason_zh" if language == "zh" else "reason"]
     values = {
         "Balance": _money(summary["balance_cents"]),
         "Overdue": _money(summary["overdue_cents"]),
         "MaxDaysOverdue": _whole(summary["max_days_overdue"].to_numpy()),
         "Headroom": _money(summary["headroom_cents"]),
-        "CreditStatus": list(summary["credit_status"]),
-        "Stage": list(summary["stage"]),
-        "NextAction": [n if isinstance(n, str) else "" for n in plan["next_action"]],
+        "CreditStatus": [words(v) for v in summary["credit_status"]],
+        "Stage": [words(v) for v in summary["stage"]],
+        "NextAction": [words(n) if isinstance(n, str) else "" for n in plan["next_action"]],
         "NextActionReason": list(reason),
     }
     return _update(table, CUSTOMERS, values, loaded.customers["row"])
@@ -168,13 +171,14 @@ def ledger_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
     items = state.aging.items
     scope = items["in_scope"].to_numpy()
     open_cents = items["open_cents"].to_numpy()
+    words = translator(loaded.book.policy, loaded.book.settings.language)
     values = {
         "OpenAmount": [
             to_decimal(c) if s else None for c, s in zip(open_cents, scope, strict=True)
         ],
         "DaysOverdue": _whole(items["days_overdue"].to_numpy()),
-        "Bucket": list(items["bucket"]),
-        "Stage": list(items["stage"]),
+        "Bucket": [words(v) for v in items["bucket"]],
+        "Stage": [words(v) for v in items["stage"]],
     }
     return _update(table, LEDGER, values, loaded.ledger["row"])
 
@@ -229,10 +233,12 @@ def aging_frame(result: RefreshResult) -> pd.DataFrame:
 def aging_sheet(result: RefreshResult) -> SheetTable:
     """Build the Aging sheet: per customer by bucket, totals and shares per currency."""
     language = result.loaded.book.settings.language
+    words = translator(result.loaded.book.policy, language)
     h = AGING_HEADERS[language]
     labels = list(result.aging.labels)
+    shown = [words(label) for label in labels]  # 未到期, 1-30天 ... in a Chinese book
     frame = aging_frame(result)
-    header = [h[0], h[1], h[2], *labels, h[3], h[4], h[5], h[6], h[7], h[8], h[9]]
+    header = [h[0], h[1], h[2], *shown, h[3], h[4], h[5], h[6], h[7], h[8], h[9]]
     money = {name: _money(frame[name].to_numpy()) for name in (*labels, "unapplied", "balance")}
     money["overdue"] = _money(frame["overdue"].to_numpy())
     shares = [_share(o, b) for o, b in zip(frame["overdue"], frame["balance"], strict=True)]
@@ -241,7 +247,7 @@ def aging_sheet(result: RefreshResult) -> SheetTable:
         *(money[label] for label in labels),
         money["unapplied"], money["balance"], money["overdue"], shares,
         _whole(frame["max_days_overdue"].to_numpy()),
-        list(frame["credit_status"]), list(frame["stage"]),
+        [words(v) for v in frame["credit_status"]], [words(v) for v in frame["stage"]],
     ]  # fmt: skip
     rows = [list(row) for row in zip(*columns, strict=True)]
     totals = []
@@ -260,7 +266,7 @@ def aging_sheet(result: RefreshResult) -> SheetTable:
              _share(unapplied, balance), _share(balance, balance), _share(overdue, balance),
              None, None, None, None]
         )  # fmt: skip
-    formats = {name: MONEY_FORMAT for name in (*labels, h[3], h[4], h[5])}
+    formats = {name: MONEY_FORMAT for name in (*shown, h[3], h[4], h[5])}
     formats[h[6]] = "0.0%"
     title = (
         f"账龄分析表 截至 {result.as_of:%Y年%m月%d日}"
@@ -275,7 +281,7 @@ def aging_sheet(result: RefreshResult) -> SheetTable:
         totals=totals,
         number_formats=formats,
         chart=True,
-        chart_columns=labels,
+        chart_columns=shown,
     )
 
 

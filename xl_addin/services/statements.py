@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from xl_addin.core.labels import bucket_text
 from xl_addin.core.problems import Problem, Source
 from xl_addin.core.statements import Period, Statements, build_statements
 from xl_addin.documents.fields import (
@@ -126,7 +127,8 @@ def run_statements(
             summary=(f"summary statements {month}.xlsx", f"Statements {month}"),
             skipped=_skipped(plan, loaded.customers, settings.base_currency),
         )  # fmt: skip
-        backup = write_back(path, writer, [], journal, settings.language, progress)
+        backup = write_back(path, writer, [], journal, settings.language, progress,
+                            policy=loaded.book.policy)  # fmt: skip
     return StatementsResult(month, plan, issued, backup)
 
 
@@ -275,17 +277,6 @@ def _line(line, lang: str) -> dict[str, object]:
         **money_fields("balance", money(int(line.balance_cents)), lang),
     } | ({"debit": ""} if not line.debit_cents else {}) | (
         {"credit": ""} if not line.credit_cents else {})  # fmt: skip
-
-
-def bucket_text(label: str, lang: str) -> str:
-    """A bucket label as the statement shows it: 未到期, 1-30天, 365天以上 in Chinese."""
-    if lang != "zh":
-        return label
-    if label == "Current":
-        return "未到期"
-    if label.startswith(">"):
-        return f"{label[1:]}天以上"
-    return f"{label}天"
 
 
 def _period_text(month: Period, lang: str) -> str:

@@ -35,6 +35,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 
+from xl_addin.core.labels import CREDIT_STATUS_ZH
 from xl_addin.core.policy import DEFAULT_POLICY, Policy
 from xl_addin.workbook.builder import (
     DOC_TYPES,
@@ -62,6 +63,20 @@ BUTTONS = (  # (label en, label zh, VBA Sub, Python entry point in xl_addin.macr
     ("Validate", "检查数据", "ValidateButton", "validate"),
 )
 BUTTON_ROWS = (5, 8, 11, 14)  # Start!B5, B8, ... : where each button sits
+# Start's columns (in characters): the buttons (150 points wide) sit inside column B, so
+# they cover none of the instructions in column C.
+START_WIDTHS = {"A": 3, "B": 30, "C": 100}
+
+
+def start_left(letter: str = "B") -> float:
+    """Where a Start column begins, in points: Excel's column width in characters is
+    (7 * width + 5) pixels of Calibri 11's 7-pixel digit, 0.75 point each."""
+    left = 0.0
+    for column, width in START_WIDTHS.items():
+        if column == letter:
+            return left + 3.0  # a small margin inside the cell
+        left += (7 * width + 5) * 0.75
+    raise ValueError(f"Start has no column {letter} of known width")
 START_TEXT = {
     "en": (
         "Credit control",
@@ -285,9 +300,8 @@ METADATA_XML = (
 
 def _start_sheet(book: Workbook, lang: str) -> None:
     sheet = book.create_sheet("Start")
-    sheet.column_dimensions["A"].width = 3
-    sheet.column_dimensions["B"].width = 24
-    sheet.column_dimensions["C"].width = 100
+    for letter, width in START_WIDTHS.items():
+        sheet.column_dimensions[letter].width = width
     first, other = (START_TEXT["zh"], START_TEXT["en"]) if lang == "zh" else (
         START_TEXT["en"], START_TEXT["zh"])  # fmt: skip
     lines = [first[0], *first[1:], "", *other[1:]]
@@ -315,8 +329,9 @@ def _column_range(block, header: str) -> tuple[str, str]:
 
 def _credit_formats(sheet, block) -> None:
     status, cells = _column_range(block, "CreditStatus")
-    rules = ((f'${status}2="Hold"', DARK_RED, Font(color="FFFFFF", bold=True)),
-             (f'${status}2="Over limit"', RED, None))  # fmt: skip
+    hold, over = ((f'OR(${status}2="{en}",${status}2="{CREDIT_STATUS_ZH[en]}")')
+                  for en in ("Hold", "Over limit"))  # either language: Settings may change
+    rules = ((hold, DARK_RED, Font(color="FFFFFF", bold=True)), (over, RED, None))
     for formula, fill, font in rules:
         sheet.conditional_formatting.add(
             f"A2:{cells.split(':')[1]}", FormulaRule(formula=[formula], fill=fill, font=font)

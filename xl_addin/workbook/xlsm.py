@@ -46,6 +46,7 @@ class Button:
     cell: str  # top-left cell, e.g. "B5"
     label: str
     macro: str  # the VBA Sub it runs
+    left: float | None = None  # points from the sheet's left edge (None: 60 per column)
 
 
 def make_xlsm(
@@ -102,16 +103,19 @@ def _add_buttons(source: Path, target: Path, buttons: Sequence[Button]) -> None:
     app = ExcelApplication.open(source, with_vba=False)
     width, height = BUTTON_SIZE
     shape, sheet, cell = lite.REFRESH_BUTTON
-    if any(b.sheet == sheet for b in buttons):
+    on_sheet = [b for b in buttons if b.sheet == sheet]
+    if on_sheet:
         column, row = _cell_position(cell)
+        left = on_sheet[0].left if on_sheet[0].left is not None else column * 60.0
         app.sheet(sheet).add_shape(  # xlwings Lite runs its refresh script from this shape
-            1, name=shape, left=column * 60.0, top=(row - 1) * POINTS_PER_ROW, width=width,
+            1, name=shape, left=left, top=(row - 1) * POINTS_PER_ROW, width=width,
             height=height, text="Refresh with xlwings Lite / 刷新(无需本机 Python)",
         )  # fmt: skip
     for button in buttons:
         column, row = _cell_position(button.cell)
+        left = button.left if button.left is not None else column * 60.0
         app.sheet(button.sheet).add_button(
-            name=button.macro, left=column * 60.0, top=(row - 1) * POINTS_PER_ROW,
+            name=button.macro, left=left, top=(row - 1) * POINTS_PER_ROW,
             width=width, height=height, text=button.label, macro=button.macro,
         )  # fmt: skip
     app.save(target)
