@@ -353,15 +353,10 @@ def _policy(**tables: object) -> Policy | _Bad:
         return POLICY
     key = tuple((name, tuple(map(tuple, rows))) for name, rows in sorted(given.items()))
     if key not in _POLICIES:
+        from xl_addin.services.live import raw_table
         from xl_addin.workbook.reader import read_policy
-        from xl_addin.workbook.tables import RawTable
 
-        raw = {}
-        for name, rows in given.items():
-            headers = tuple("" if h is None else str(h).strip() for h in rows[0])
-            body = [["" if v is None else v for v in row] for row in rows[1:]]
-            raw[name] = RawTable(name, name, 1, 1, headers, body)
-        policy, problems = read_policy(raw)
+        policy, problems = read_policy({n: raw_table(n, rows) for n, rows in given.items()})
         if len(_POLICIES) > 32:  # a workbook has one policy: the cache only saves re-reading it
             _POLICIES.clear()
         _POLICIES[key] = _Bad(f"#{problems[0]}"[:255]) if problems else policy
@@ -469,6 +464,19 @@ def _rows(values) -> list[list[object]]:
     return [list(r) if isinstance(r, list | tuple) else [r] for r in values]
 
 
+def _block_arguments(first: str, second: str):
+    """xlwings' conversion (whole ranges, 2-D) and help of a block function's arguments:
+    its own table, the other one, then Settings, Contacts and the Policy tables."""
+    docs = {"ledger": _LEDGER_DOC, "customers": _CUSTOMERS_DOC, **_TABLE_DOCS}
+
+    def decorate(function):
+        for name in reversed((first, second, *_TABLE_DOCS)):  # as if stacked top to bottom
+            function = xw.arg(name, ndim=2, doc=docs[name])(function)
+        return function
+
+    return decorate
+
+
 def _shown(block: list[list[object]], problems) -> list[list[object]]:
     """The block as Excel shows it: every row the first problem's text when there is one."""
     if problems:
@@ -478,14 +486,7 @@ def _shown(block: list[list[object]], problems) -> list[list[object]]:
 
 
 @xw.func
-@xw.arg("ledger", ndim=2, doc=_LEDGER_DOC)
-@xw.arg("customers", ndim=2, doc=_CUSTOMERS_DOC)
-@xw.arg("settings", ndim=2, doc=_TABLE_DOCS["settings"])
-@xw.arg("contacts", ndim=2, doc=_TABLE_DOCS["contacts"])
-@xw.arg("buckets", ndim=2, doc=_TABLE_DOCS["buckets"])
-@xw.arg("stages", ndim=2, doc=_TABLE_DOCS["stages"])
-@xw.arg("segments", ndim=2, doc=_TABLE_DOCS["segments"])
-@xw.arg("rules", ndim=2, doc=_TABLE_DOCS["rules"])
+@_block_arguments("ledger", "customers")
 @_udf
 def ledger_columns(ledger, customers, settings=None, contacts=None, buckets=None, stages=None,
                    segments=None, rules=None):  # fmt: skip
@@ -496,14 +497,7 @@ def ledger_columns(ledger, customers, settings=None, contacts=None, buckets=None
 
 
 @xw.func
-@xw.arg("customers", ndim=2, doc=_CUSTOMERS_DOC)
-@xw.arg("ledger", ndim=2, doc=_LEDGER_DOC)
-@xw.arg("settings", ndim=2, doc=_TABLE_DOCS["settings"])
-@xw.arg("contacts", ndim=2, doc=_TABLE_DOCS["contacts"])
-@xw.arg("buckets", ndim=2, doc=_TABLE_DOCS["buckets"])
-@xw.arg("stages", ndim=2, doc=_TABLE_DOCS["stages"])
-@xw.arg("segments", ndim=2, doc=_TABLE_DOCS["segments"])
-@xw.arg("rules", ndim=2, doc=_TABLE_DOCS["rules"])
+@_block_arguments("customers", "ledger")
 @_udf
 def customer_columns(customers, ledger, settings=None, contacts=None, buckets=None, stages=None,
                      segments=None, rules=None):  # fmt: skip

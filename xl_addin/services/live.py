@@ -52,8 +52,8 @@ def computed_blocks(
     Contacts may be left out); `policy` maps Policy table names (Buckets, Stages, ...) to
     theirs. Dates may be dates, Excel serial numbers or ISO text, as in the workbook.
     """
-    raw = {name: _raw(name, values) for name, values in tables.items() if values}
-    raw_policy = {name: _raw(name, values) for name, values in policy.items() if values}
+    raw = {name: raw_table(name, values) for name, values in tables.items() if values}
+    raw_policy = {name: raw_table(name, values) for name, values in policy.items() if values}
     book, problems = read_tables(raw, raw_policy)
     loaded = checked_book(book, problems)
     ledger_rows = len(raw.get(LEDGER.name, RawTable("", None, 1, 1, (), [])).rows)
@@ -69,8 +69,9 @@ def computed_blocks(
     )
 
 
-def _raw(name: str, values: Sequence[Sequence[object]]) -> RawTable:
-    """A table's values (header row first) as the reader finds them: row 1 the header."""
+def raw_table(name: str, values: Sequence[Sequence[object]]) -> RawTable:
+    """A table's values (header row first, as a function's range gives them) as the reader
+    finds a table: row 1 the header, blanks as calamine gives them."""
     headers = tuple("" if h is None else str(h).strip() for h in values[0])
     rows = [["" if v is None else v for v in row] for row in values[1:]]
     return RawTable(name, name, 1, 1, headers, rows)
