@@ -31,12 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
-from xl_addin.core.policy import DEFAULT_POLICY, Policy, policy_from_tables
-from xl_addin.core.problems import Problem, Source
-from xl_addin.workbook import convert
-from xl_addin.workbook.reader import CreditBook, Settings, _read_settings
+from xl_addin.core.problems import Problem
+from xl_addin.workbook.reader import CreditBook, read_tables
 from xl_addin.workbook.schema import (
     CONTACTS,
     CUSTOMERS,
@@ -80,33 +76,16 @@ def read_open_book(
     source: OpenBook, *, ledger: Table | None = None
 ) -> tuple[CreditBook | None, list[Problem]]:
     """Read Settings, Customers, Ledger, Policy and Contacts from an open book, as
-    `reader.read_workbook` reads a file; return the book and every problem found."""
-    problems: list[Problem] = []
+    `reader.read_workbook` reads a file (the same `read_tables`); return the book and
+    every problem found. `ledger` (a CSV export's) replaces the book's Ledger."""
     found = _Tables(source.book)
-    settings = Settings()
-    raw = found.raw(SETTINGS)
-    if raw is not None:
-        table = convert.normalise(raw, SETTINGS, DATE1904, problems)
-        settings = _read_settings(table, DATE1904, problems)
-    customers = _normalised(found.raw(CUSTOMERS), CUSTOMERS, problems)
-    policy, policy_problems = _policy(found)
-    problems.extend(policy_problems)
-    contacts = found.raw(CONTACTS)
-    if contacts is not None:
-        contacts = convert.normalise(contacts, CONTACTS, DATE1904, problems)
-    if ledger is None:
-        ledger = _normalised(found.raw(LEDGER), LEDGER, problems)
-    if customers is None:
-        return None, problems
+    specs = (SETTINGS, CUSTOMERS, CONTACTS) if ledger is not None else (
+        SETTINGS, CUSTOMERS, LEDGER, CONTACTS)  # fmt: skip
+    tables = {spec.name: raw for spec in specs if (raw := found.raw(spec)) is not None}
+    policy = {canonical: table_cells(sheet, str(table.name), table.range)
+              for canonical, (sheet, table) in found.named(POLICY_TABLES).items()}  # fmt: skip
     path = source.path or Path(source.name)
-    return CreditBook(path, DATE1904, settings, customers, ledger, policy, contacts), problems
-
-
-def _normalised(raw: RawTable | None, spec: TableSpec, problems: list[Problem]) -> Table | None:
-    if raw is None:
-        problems.append(Problem(Source(spec.name), f"the workbook has no {spec.name} sheet"))
-        return None
-    return convert.normalise(raw, spec, DATE1904, problems)
+    return read_tables(tables, policy, DATE1904, path, ledger=ledger)
 
 
 class _Tables:
@@ -184,21 +163,3 @@ def _clean(rows: list[list[object]], first_row: int, first_column: int):
                 errors[(first_row + i, first_column + j)] = value
                 row[j] = ""
     return rows, errors
-
-
-def _policy(found: _Tables) -> tuple[Policy, list[Problem]]:
-    """The Policy tables (Buckets, Stages, ...) wherever they are, as reader._read_policy."""
-    tables: dict[str, pd.DataFrame] = {}
-    for canonical, (sheet, table) in found.named(POLICY_TABLES).items():
-        raw = table_cells(sheet, str(table.name), table.range)
-        columns = [h.strip() for h in raw.headers]
-        frame = pd.DataFrame(raw.rows, columns=columns, dtype=object)
-        if len(frame):
-            frame = frame[~frame.apply(lambda r: all(v == "" for v in r), axis=1)]
-        frame["row"] = [raw.header_row + 1 + i for i in frame.index]
-        frame.attrs["sheet"] = sheet
-        frame.attrs["letters"] = {c: raw.letter(i) for i, c in enumerate(columns)}
-        tables[canonical] = frame.reset_index(drop=True)
-    if not tables:
-        return DEFAULT_POLICY, []
-    return policy_from_tables(tables)

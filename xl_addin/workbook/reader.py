@@ -261,12 +261,12 @@ def read_policy(tables: Mapping[str, RawTable]) -> tuple[Policy, list[Problem]]:
 
 def read_tables(
     tables: Mapping[str, RawTable], policy: Mapping[str, RawTable], date1904: bool = False,
-    path: Path | None = None,
+    path: Path | None = None, *, ledger: Table | None = None,
 ) -> tuple[CreditBook | None, list[Problem]]:
     """The book from tables already read (an open workbook's, a function's ranges): the
     same conversion and the same problems as `read_workbook`. `tables` maps the names of
     SETTINGS, CUSTOMERS, LEDGER and CONTACTS to their raw tables (any may be missing but
-    Customers and Ledger)."""
+    Customers, and Ledger unless `ledger` gives it already converted)."""
     problems: list[Problem] = []
     settings = Settings()
     if SETTINGS.name in tables:
@@ -275,7 +275,8 @@ def read_tables(
             date1904, problems,
         )  # fmt: skip
     customers = _normalised(tables.get(CUSTOMERS.name), CUSTOMERS, date1904, problems)
-    ledger = _normalised(tables.get(LEDGER.name), LEDGER, date1904, problems)
+    if ledger is None:
+        ledger = _normalised(tables.get(LEDGER.name), LEDGER, date1904, problems)
     book_policy, policy_problems = read_policy(policy)
     problems.extend(policy_problems)
     contacts = tables.get(CONTACTS.name)
