@@ -176,3 +176,15 @@ def test_formula_cells_keep_their_formula_on_both_paths(styles):
     assert found["B4"][0] == "str" and found["B4"][2] in ("", None)
     assert found["C3"][:3:2] == (None, "7") and found["C3"][3] == "1/0"
     assert b't="shared" si="0"/>' in spliced  # the shared formula's followers stay followers
+
+
+@given(st.one_of(st.integers(-10**14, 10**14).map(lambda c: Decimal(c).scaleb(-2)),
+                 st.decimals(allow_nan=False, allow_infinity=False, places=3),
+                 st.decimals(allow_nan=False, allow_infinity=False)))  # fmt: skip
+def test_an_amount_is_written_as_cell_value_writes_it(amount):
+    """The writer's fast text for amounts (cents, as the engine gives them) is the text
+    cell_value gives, for every Decimal."""
+    from xl_addin.workbook.cells import _Filler, cell_value
+
+    filler = _Filler([], None, "S", False)
+    assert filler.value_of(amount) == cell_value(amount)

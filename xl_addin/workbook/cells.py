@@ -312,6 +312,7 @@ class _Filler:
         self._styled: dict[tuple[int, str | None, bool], int | None] = {}
         self._converted: dict[tuple[type, object], CellValue] = {}  # 1-30, Demand letter, 12
         self._text: dict[str, bytes] = {}
+        self._formulas: dict[bytes, bytes | None] = {}
 
     def targets(self, number: int) -> list[tuple[ColumnWrite, object]]:
         if self._rows is not None and number not in self.header_rows:
@@ -340,7 +341,11 @@ class _Filler:
             if found is None:
                 found = self._converted[key] = cell_value(raw, self.date1904)
             return found
-        return cell_value(raw, self.date1904)  # amounts are nearly all different: no cache
+        if kind is Decimal:  # amounts, nearly all different: no cache, the text directly
+            text = str(raw)
+            if text[-3:-2] == "." and "E" not in text:  # cents, as the engine gives them
+                return CellValue(None, text[:-3] if text.endswith(".00") else text)
+        return cell_value(raw, self.date1904)
 
     def style_for(self, base: int, write: ColumnWrite, value: CellValue) -> int | None:
         key = (base, write.number_format, value.is_date)
@@ -391,8 +396,11 @@ class _Filler:
         edits: list[tuple[int, int, bytes]] = []
         appended: list[tuple[int, bytes]] = []
         suffix = str(number).encode()
-        last_column = _last_cell_column(row, head_end, body_end)
-        if last_column is not None and last_column < self.min_column and not self_closing:
+        first_ref = b' r="' + self._letters[targets[0][0].column] + suffix + b'"'
+        last_column = -1  # the rightmost cell's column: looked for when a cell is missing
+        if row.find(first_ref, head_end, body_end) < 0:
+            last_column = _last_cell_column(row, head_end, body_end)
+        if last_column is not None and 0 <= last_column < self.min_column and not self_closing:
             # Every target is right of the row's cells (a first refresh): append them.
             cells = []
             for write, raw in targets:
@@ -406,6 +414,8 @@ class _Filler:
             found = row.find(b' r="' + ref + b'"', head_end, body_end)
             value = self.value_of(raw)
             if found < 0:
+                if last_column == -1:
+                    last_column = _last_cell_column(row, head_end, body_end)
                 if last_column is None or write.column <= last_column:
                     return None  # a cell to insert among others: the general path
                 style = self.style_for(0, write, value)
@@ -425,7 +435,7 @@ class _Filler:
                 end = close + 4
                 content = row[tag_end + 1 : close]
                 if b"<f" in content:
-                    formula = _formula_of(content)
+                    formula = self.formula_of(content)
                     if formula is None or _has_other_attributes(row[start:tag_end]):
                         return None
                 else:
@@ -459,6 +469,16 @@ class _Filler:
             done = end
         pieces.append(out[done:])
         return b"".join(pieces)
+
+    def formula_of(self, content: bytes) -> bytes | None:
+        """`_formula_of`, remembered: a computed column's rows hold the same formula (or
+        the same shared-formula follower), so each is checked once."""
+        close = content.find(b"</f>")
+        key = content[: close + 4] if close >= 0 else content[: content.find(b"/>") + 2]
+        found = self._formulas.get(key, False)
+        if found is False:
+            found = self._formulas[key] = _formula_of(content)
+        return found
 
     def _cell(self, ref: bytes, style: int | None, value: CellValue) -> bytes:
         return cell_xml(ref, style, value, self._text)
