@@ -1,7 +1,8 @@
 """`credit-control refresh` of a branch workbook of N ledger rows vs openpyxl's load + save.
 
-Run by hand: python -m benchmarks.bench_refresh [N] [ROUNDS]   (N 10000, 100000 or
-1000000; default 100,000 and one round).
+Run by hand: python -m benchmarks.bench_refresh [N] [ROUNDS] [--live]   (N 10000, 100000
+or 1000000; default 100,000 and one round; --live: the workbook `credit-control new`
+makes, whose computed cells are formulas, instead of the builder's plain one).
 
 Ours: the whole command in a fresh process (read, check, age, write the computed
 columns and the Aging sheet through a temporary file with a backup), as of the
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.commands import arguments, compare
+from benchmarks.commands import arguments, compare, live
 
 
 def refreshed(output: dict) -> str:
@@ -23,4 +24,4 @@ def refreshed(output: dict) -> str:
 
 if __name__ == "__main__":
     rows, rounds = arguments(sys.argv)
-    compare("refresh", rows, [], refreshed, rounds)
+    compare("refresh", rows, [], refreshed, rounds, live=live(sys.argv))

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.workbooks import branch_workbook
+from benchmarks.workbooks import branch_workbook, live_workbook
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -76,14 +76,17 @@ def compare(
     options: Sequence[str],
     documents: Callable[[dict], str],
     rounds: int = 1,
+    live: bool = False,
 ) -> None:
     """Measure openpyxl's load + save and `credit-control COMMAND` on N rows; print both.
 
     `options` follow the workbook on the command line (--out FOLDER is added where the
     command writes documents); `documents` says from the command's JSON what it issued.
     With several rounds the sides alternate and each side's best CPU run is kept.
+    `live`: the workbook `credit-control new` makes (formulas in every computed cell)
+    rather than the builder's plain one.
     """
-    source = branch_workbook(rows)
+    source = live_workbook(rows) if live else branch_workbook(rows)
     runs: dict[str, list[ChildRun]] = {"openpyxl": [], "ours": []}
     issued = ""
     for _ in range(rounds):
@@ -131,9 +134,15 @@ def compare(
 
 
 def arguments(argv: Sequence[str]) -> tuple[int, int]:
-    """N (default 100,000) and ROUNDS (default 1) from a bench script's command line."""
+    """N (default 100,000) and ROUNDS (default 1) from a bench script's command line
+    (a `--live` among them is read by `live`)."""
+    argv = [a for a in argv if a != "--live"]
     rows = int(argv[1].replace("_", "").replace(",", "")) if len(argv) > 1 else 100_000
     return rows, int(argv[2]) if len(argv) > 2 else 1
+
+
+def live(argv: Sequence[str]) -> bool:
+    return "--live" in argv
 
 
 if __name__ == "__main__":
