@@ -657,6 +657,61 @@ def _share(part: int, whole: int) -> str:
     return "" if not whole else f"{part / whole:.1%}"
 
 
+# --- head office ----------------------------------------------------------------------
+
+
+@app.command()
+def consolidate(
+    workbooks: Annotated[
+        list[Path], typer.Argument(help="The branch workbooks (.xlsx or .xlsm), any number.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The group report to write (.xlsx).")],
+    rates: Annotated[
+        Path | None,
+        typer.Option("--rates", help="Exchange rates CSV: Currency, Rate (base-currency units "
+                     "for one unit), Date. Needed for every currency other than the base."),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option("--base", help="The group's currency; default the first branch's "
+                     "BaseCurrency."),
+    ] = None,
+    as_of: AsOf = None,
+    output: Format = OutputFormat.table,
+) -> None:
+    """Head office's view of every branch: aging by branch and by customer, in one currency."""
+    from xl_addin.services import consolidate as group_service
+
+    report = Reporter(output)
+    try:
+        with report.steps() as step:
+            step(f"Reading {len(workbooks)} branch workbook(s)")
+            result = group_service.consolidate(workbooks, out, rates, _date(as_of), base)
+    except CreditControlError as error:
+        _fail(str(error))
+    if not isinstance(result, group_service.ConsolidateResult):
+        report.problems(result)
+        raise typer.Exit(1)
+    branches = [{"branch": b.branch, "file": str(b.path), "read": b.lines is not None,
+                 "as_of": b.as_of.isoformat() if b.as_of else None,
+                 "problems": list(b.problems)} for b in result.branches]  # fmt: skip
+    if report.json:
+        customers = result.customers
+        total = 0 if customers.empty else int(sum(c or 0 for c in customers["balance_base"]))
+        payload = {"report": str(result.out), "base": result.rates.base,
+                   "balance_in_base": float(to_decimal(total)), "branches": branches}  # fmt: skip
+        report.emit_json(json.dumps(payload, ensure_ascii=False, allow_nan=False))
+    else:
+        read = len(result.branches) - len(result.failed)
+        report.out.print(f"Group report {result.out}: {read} of {len(result.branches)} "
+                         f"branches, in {result.rates.base}.", markup=False)  # fmt: skip
+        for failed in result.failed:
+            report.err.print(f"  {failed.path.name}: NOT INCLUDED: {'; '.join(failed.problems)}",
+                             markup=False, soft_wrap=True)  # fmt: skip
+    if result.failed:
+        raise typer.Exit(1)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line (entry point of `credit-control`)."""
     app(args=list(argv) if argv is not None else None, prog_name="credit-control")

@@ -435,7 +435,7 @@ _TABLE_DOCS = {
 }
 _LEDGER_DOC = "The Ledger's input columns with their header: Ledger[[#All],[CustomerID]:[Notes]]."
 _CUSTOMERS_DOC = ("The Customers' input columns with their header: "
-                  "Customers[[#All],[CustomerID]:[ContractRatePer]].")  # fmt: skip
+                  "Customers[[#All],[CustomerID]:[TaxID]].")  # fmt: skip
 _last: tuple[tuple, object] | None = None  # the last block computed, for its twin's call
 
 

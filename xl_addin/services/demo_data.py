@@ -11,6 +11,7 @@ documents at all. The same seed gives the same data.
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
@@ -273,6 +274,13 @@ def _parties(rng: np.random.Generator, count: int) -> list[_Party]:
     return parties
 
 
+def _tax_id(name: str, currency: str) -> str:
+    """A made-up tax id, the same for the same company name: a 统一社会信用代码 shape (18
+    characters) for Chinese companies, a GB VAT number otherwise."""
+    digits = f"{zlib.crc32(name.encode('utf-8')):010d}"
+    return f"91310000{digits}" if currency == "CNY" else f"GB{digits[:9]}"
+
+
 def _customers(rng: np.random.Generator, count: int) -> pd.DataFrame:
     """Customers' master data; promises, contacts and some limits follow from their ledger."""
     parties = _parties(rng, count)
@@ -307,6 +315,7 @@ def _customers(rng: np.random.Generator, count: int) -> pd.DataFrame:
             "Notes": notes,
             "ContractRate": None,  # statutory interest only (docs/interest.md)
             "ContractRatePer": "",
+            "TaxID": [_tax_id(p.name, p.currency) for p in parties],
         }
     )
     return frame[[c.header for c in CUSTOMERS.columns]].astype(

@@ -28,6 +28,7 @@ class ReportSheet:
     rows: Sequence[Sequence[object]]
     title: tuple[str, ...] = ()
     widths: dict[int, float] = field(default_factory=dict)
+    chart_columns: tuple[int, ...] = ()  # a stacked bar chart of these columns per row
 
 
 def write_report(path: Path, sheets: Sequence[ReportSheet]) -> Path | None:
@@ -99,6 +100,25 @@ def _write_sheet(book: Workbook, spec: ReportSheet) -> None:
         ws.append([_cell(ws, value) for value in row])
     header_row = len(spec.title) + (2 if spec.title else 1)
     ws.freeze_panes = f"A{header_row + 1}"
+    if spec.chart_columns and spec.rows:
+        _add_chart(ws, spec, header_row)
+
+
+def _add_chart(ws, spec: ReportSheet, header_row: int) -> None:
+    """A stacked bar chart of the chart columns, one bar per data row (the first column's
+    text), placed right of the table."""
+    from openpyxl.chart import BarChart, Reference
+
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "bar", "stacked", 100
+    chart.title = spec.title[0] if spec.title else spec.name
+    chart.height, chart.width = 7 + 0.5 * len(spec.rows), 18
+    last = header_row + len(spec.rows)
+    for column in spec.chart_columns:
+        data = Reference(ws, min_col=column + 1, min_row=header_row, max_row=last)
+        chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=header_row + 1, max_row=last))
+    ws.add_chart(chart, f"{_letter(len(spec.headers) + 1)}{header_row}")
 
 
 def _cell(ws, value: object, bold: bool = False) -> WriteOnlyCell:

@@ -64,6 +64,8 @@ CUSTOMERS = TableSpec(
         # ContractRatePer says year or day (年 / 日), blank a year. See docs/interest.md.
         Column("ContractRate", "contract_rate", "raw", False, ("合同利率", "违约金利率")),
         Column("ContractRatePer", "contract_rate_per", "text", False, ("合同利率单位", "利率单位")),
+        # The customer's tax id: the group view matches a customer across branches by it.
+        Column("TaxID", "tax_id", "text", False, ("纳税人识别号", "税号", "统一社会信用代码")),
     ),
     (
         Column("Balance", "balance", "money", aliases=("余额",)),

@@ -1,0 +1,330 @@
+"""The group view (`credit-control consolidate`): every branch workbook read and aged as
+`refresh` ages it (in parallel, one process per core), then added up in one report for
+head office: aging by branch in the group's base currency, per branch and currency, per
+customer across branches (matched by TaxID, else CustomerID), the top overdue customers,
+and stage and credit-status counts per branch.
+
+Nothing is converted without a rate: a currency other than the base needs a line in the
+rates file (`--rates`: Currency, Rate (base units for one unit), Date), and the report
+says the rates' dates. A branch that cannot be read is listed on the Branches sheet with
+its problems, never silently left out; the command then exits 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import pandas as pd
+
+from xl_addin.core import group
+from xl_addin.core.dates import parse_dates
+from xl_addin.core.money import to_decimal
+from xl_addin.core.policy import DEFAULT_POLICY, ON_HOLD
+from xl_addin.core.problems import Problem, Source
+from xl_addin.errors import CreditControlError
+from xl_addin.workbook.report import ReportSheet, write_report
+
+TOP = 20
+STAGE_ORDER = [s.name for s in (*DEFAULT_POLICY.stages, ON_HOLD)]  # the ladder, then others
+STATUS_ORDER = ["OK", "Near limit", "Over limit", "Hold"]
+RATE_HEADERS = {"currency": "currency", "币种": "currency", "货币": "currency",
+                "rate": "rate", "汇率": "rate", "date": "date", "日期": "date",
+                "汇率日期": "date"}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class BranchRead:
+    """One branch workbook as read: its customer lines (None when it could not be read)."""
+
+    path: Path
+    branch: str
+    base_currency: str
+    as_of: dt.date | None
+    labels: tuple[str, ...]
+    lines: pd.DataFrame | None
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConsolidateResult:
+    out: Path
+    branches: list[BranchRead]
+    rates: group.Rates
+    customers: pd.DataFrame  # group.group_customers, with balance_base and overdue_base
+    backup: Path | None
+
+    @property
+    def failed(self) -> list[BranchRead]:
+        return [b for b in self.branches if b.lines is None]
+
+
+def read_branch(path: Path, as_of: dt.date | None = None) -> BranchRead:
+    """A branch's customer lines, as refresh computes them (for a worker process)."""
+    from xl_addin.services.refresh import RefreshResult, aging_frame, compute
+
+    try:
+        result = compute(path, as_of)
+    except CreditControlError as error:
+        return BranchRead(path, path.stem, "", None, (), None, (str(error),))
+    if not isinstance(result, RefreshResult):
+        return BranchRead(path, path.stem, "", None, (), None, tuple(map(str, result)))
+    settings = result.loaded.book.settings
+    frame = aging_frame(result)
+    tax = dict(zip(result.loaded.customers["customer_id"],
+                   result.loaded.customers.get("tax_id", pd.Series([""] * len(frame))),
+                   strict=False))  # fmt: skip
+    branch = settings.branch or path.stem
+    lines = frame.assign(branch=branch, tax_id=[tax.get(c) or "" for c in frame["customer_id"]])
+    labels = tuple(result.aging.labels)
+    return BranchRead(path, branch, settings.base_currency, result.as_of, labels, lines)
+
+
+def consolidate(
+    paths: Sequence[Path], out: Path, rates_file: Path | None = None,
+    as_of: dt.date | None = None, base: str | None = None, workers: int | None = None,
+) -> ConsolidateResult | tuple[Problem, ...]:  # fmt: skip
+    """Read every branch, add them up and write the group report at `out`."""
+    problems = _check_paths(paths, out)
+    if problems:
+        return problems
+    reads = _read_all([Path(p) for p in paths], as_of, workers)
+    reads = _distinct_names(reads)
+    good = [r for r in reads if r.lines is not None]
+    base = (base or next((r.base_currency for r in good if r.base_currency), "") or "CNY").upper()
+    rates, problems = read_rates(rates_file, base) if rates_file else (group.Rates(base, {}, {}),
+                                                                        [])  # fmt: skip
+    lines = pd.concat([r.lines for r in good], ignore_index=True) if good else None
+    if lines is not None:
+        missing = rates.missing(list(lines["currency"].unique()))
+        if missing:
+            where = Source(rates_file.name) if rates_file else Source("--rates")
+            message = (f"no rate to {base} for {', '.join(missing)}: give each currency a "
+                       "line (Currency, Rate, Date)")
+            problems.append(Problem(where, message))
+    if problems:
+        return tuple(problems)
+    labels = group.bucket_order([label for r in good for label in r.labels])
+    if lines is None:
+        lines = pd.DataFrame(columns=["branch", "customer_id", "tax_id", "name", "currency",
+                                      *labels, *group.AMOUNTS, "max_days_overdue",
+                                      "credit_status", "stage"])  # fmt: skip
+    lines = lines.reindex(columns=[c for c in lines.columns if c not in labels] + list(labels))
+    lines[list(labels)] = lines[list(labels)].fillna(0).astype("int64")
+    customers = group.group_customers(lines, labels) if len(lines) else pd.DataFrame()
+    if len(customers):
+        for name in ("balance", "overdue"):
+            customers[f"{name}_base"] = _in_base(customers[name], customers["currency"], rates)
+    sheets = report_sheets(reads, lines, customers, labels, rates)
+    backup = write_report(Path(out), sheets)
+    return ConsolidateResult(Path(out), reads, rates, customers, backup)
+
+
+def _check_paths(paths: Sequence[Path], out: Path) -> tuple[Problem, ...]:
+    problems = []
+    if not paths:
+        problems.append(Problem(Source("consolidate"), "name at least one branch workbook"))
+    for path in paths:
+        if not Path(path).is_file():
+            problems.append(Problem(Source(str(path)), "no such file"))
+    if Path(out).suffix.lower() != ".xlsx":
+        problems.append(Problem(Source(str(out)), "the group report is an .xlsx file"))
+    elif not Path(out).parent.is_dir():
+        problems.append(Problem(Source(str(out)), f"no such folder: {Path(out).parent}"))
+    return tuple(problems)
+
+
+def _read_all(paths: list[Path], as_of: dt.date | None, workers: int | None) -> list[BranchRead]:
+    """Each branch in a process of its own (reading and aging are CPU work), in order."""
+    workers = workers or min(len(paths), os.cpu_count() or 1)
+    if workers <= 1 or len(paths) == 1:
+        return [read_branch(p, as_of) for p in paths]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(read_branch, paths, [as_of] * len(paths)))
+
+
+def _distinct_names(reads: list[BranchRead]) -> list[BranchRead]:
+    """Two files of the same branch code are told apart by their file names."""
+    seen: dict[str, int] = {}
+    for r in reads:
+        seen[r.branch] = seen.get(r.branch, 0) + 1
+    out = []
+    for r in reads:
+        if seen[r.branch] > 1:
+            name = f"{r.branch} ({r.path.stem})"
+            lines = None if r.lines is None else r.lines.assign(branch=name)
+            r = BranchRead(r.path, name, r.base_currency, r.as_of, r.labels, lines, r.problems)
+        out.append(r)
+    return out
+
+
+def read_rates(path: Path, base: str) -> tuple[group.Rates, list[Problem]]:
+    """The rates file: Currency, Rate (base units for one unit of it), Date (optional);
+    English or Chinese headers, UTF-8 or GBK. Every bad cell is a located problem."""
+    problems: list[Problem] = []
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        return group.Rates(base, {}, {}), [Problem(Source(str(path)), str(error))]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gbk", errors="replace")
+    rows = list(csv.reader(io.StringIO(text)))
+    name = Path(path).name
+    if not rows:
+        return group.Rates(base, {}, {}), [Problem(Source(name), "the rates file is empty")]
+    columns = {RATE_HEADERS.get("".join(h.split()).lower()): i for i, h in enumerate(rows[0])}
+    for needed in ("currency", "rate"):
+        if needed not in columns:
+            problems.append(Problem(Source(name), f"no {needed.capitalize()} column "
+                                                  "(headers: Currency, Rate, Date)"))  # fmt: skip
+    if problems:
+        return group.Rates(base, {}, {}), problems
+    rates: dict[str, Decimal] = {}
+    dates: dict[str, dt.date | None] = {}
+    for number, row in enumerate(rows[1:], start=2):
+        def cell(key: str, row: list[str] = row) -> str:
+            at = columns.get(key)
+            return row[at].strip() if at is not None and at < len(row) else ""
+
+        currency = cell("currency").upper()
+        if not currency:
+            continue
+        try:
+            rate = Decimal(cell("rate").replace(",", ""))
+            if not rate.is_finite() or rate <= 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            problems.append(Problem(Source(name, number, "Rate"),
+                                    f"{cell('rate')!r} is not a rate above 0"))  # fmt: skip
+            continue
+        rates[currency] = rate
+        when = cell("date")
+        if when:
+            parsed, errors = parse_dates([when])
+            if errors:
+                problems.append(Problem(Source(name, number, "Date"), f"{when!r}: {errors[0][1]}"))
+                continue
+            dates[currency] = pd.Timestamp(parsed[0]).date()
+        else:
+            dates[currency] = None
+    return group.Rates(base, rates, dates), problems
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+def report_sheets(reads, lines, customers, labels, rates) -> list[ReportSheet]:
+    as_ofs = sorted({r.as_of for r in reads if r.as_of})
+    when = ", ".join(d.isoformat() for d in as_ofs) or "-"
+    rate_dates = sorted({d for d in rates.dates.values() if d})
+    rated = (f"; rates to {rates.base} as of {', '.join(d.isoformat() for d in rate_dates)}"
+             if rate_dates else "")  # fmt: skip
+    title = (f"Group aging as of {when}, in {rates.base}{rated}",
+             f"{len([r for r in reads if r.lines is not None])} of {len(reads)} branches read")
+    sheets = [_group_sheet(lines, labels, rates, title)]
+    sheets.append(_currency_sheet(lines, labels))
+    sheets.append(_customer_sheet(customers, labels, rates))
+    sheets.append(_top_sheet(customers, rates))
+    for column, name, order in (("stage", "Stages", STAGE_ORDER),
+                                ("credit_status", "Credit status", STATUS_ORDER)):  # fmt: skip
+        counts = group.status_counts(lines, column) if len(lines) else pd.DataFrame()
+        counts = counts[sorted(counts.columns, key=lambda v: (order.index(v) if v in order
+                                                              else len(order), v))]  # fmt: skip
+        rows = [[b, *map(int, row)] for b, row in zip(counts.index, counts.to_numpy())]
+        sheets.append(ReportSheet(name, ("Branch", *map(str, counts.columns)), rows))
+    sheets.append(ReportSheet("Branches", ("Branch", "File", "As of", "Base currency",
+                                           "Customers with a balance", "Status"), [
+        [r.branch, r.path.name, r.as_of, r.base_currency,
+         None if r.lines is None else len(r.lines),
+         "read" if r.lines is not None else "NOT INCLUDED: " + "; ".join(r.problems)[:500]]
+        for r in reads]))  # fmt: skip
+    sheets.append(ReportSheet("Rates", ("Currency", f"Rate to {rates.base}", "Date"), [
+        [c, rates.rates[c], rates.dates.get(c)] for c in sorted(rates.rates)]))  # fmt: skip
+    return sheets
+
+
+def _group_sheet(lines, labels, rates, title) -> ReportSheet:
+    """Per branch, every currency in the base currency: the aging and its total."""
+    header = ("Branch", *labels, "Unapplied", "Balance", "Overdue", "Overdue %", "Customers")
+    rows, total = [], None
+    if len(lines):
+        converted = lines.copy()
+        for name in (*labels, *group.AMOUNTS):
+            converted[name] = _in_base(converted[name], converted["currency"], rates)
+        sums = converted.groupby("branch", sort=True)[[*labels, *group.AMOUNTS]].sum()
+        counts = converted.groupby("branch", sort=True)["customer_id"].count()
+        for branch, row in sums.iterrows():
+            rows.append(_aging_row(branch, row, labels, int(counts[branch])))
+        total = sums.sum()
+        rows.append(_aging_row("Group total", total, labels, int(counts.sum())))
+    return ReportSheet(f"Group ({rates.base})"[:31], header, rows, title=title,
+                       chart_columns=tuple(range(1, 1 + len(labels))))  # fmt: skip
+
+
+def _aging_row(name, row, labels, customers: int) -> list[object]:
+    balance, overdue = int(row["balance"]), int(row["overdue"])
+    share = None if balance == 0 else round(overdue / balance, 4)
+    return [name, *(to_decimal(int(row[label])) for label in labels),
+            to_decimal(int(row["unapplied"])), to_decimal(balance), to_decimal(overdue), share,
+            customers]  # fmt: skip
+
+
+def _currency_sheet(lines, labels) -> ReportSheet:
+    header = ("Branch", "Currency", *labels, "Unapplied", "Balance", "Overdue", "Customers")
+    rows = []
+    if len(lines):
+        totals = group.branch_totals(lines, labels)
+        for _, row in totals.iterrows():
+            rows.append([row["branch"], row["currency"],
+                         *(to_decimal(int(row[n])) for n in (*labels, *group.AMOUNTS)),
+                         int(row["customers"])])  # fmt: skip
+        by_currency = totals.groupby("currency", sort=True)[[*labels, *group.AMOUNTS,
+                                                             "customers"]].sum()  # fmt: skip
+        for currency, row in by_currency.iterrows():
+            rows.append(["Group total", currency,
+                         *(to_decimal(int(row[n])) for n in (*labels, *group.AMOUNTS)),
+                         int(row["customers"])])  # fmt: skip
+    return ReportSheet("By currency", header, rows)
+
+
+def _customer_sheet(customers, labels, rates) -> ReportSheet:
+    header = ("Customer", "Name", "TaxID", "Currency", "Branches", *labels, "Unapplied",
+              "Balance", "Overdue", "Max days overdue", f"Balance in {rates.base}")
+    rows = []
+    for _, c in customers.iterrows() if len(customers) else ():
+        at = "; ".join(f"{b} {to_decimal(v):,.2f}" for b, v in
+                       zip(c["branches"], c["branch_balances"], strict=True))  # fmt: skip
+        rows.append([c["customer_id"], c["name"], c["tax_id"], c["currency"], at,
+                     *(to_decimal(int(c[n])) for n in (*labels, *group.AMOUNTS)),
+                     c["max_days_overdue"], _base(c["balance_base"])])  # fmt: skip
+    return ReportSheet("Customers", header, rows)
+
+
+def _top_sheet(customers, rates) -> ReportSheet:
+    header = ("Customer", "Name", "Currency", "Branches", "Overdue", f"Overdue in {rates.base}",
+              "Max days overdue")
+    rows = []
+    if len(customers):
+        top = customers[customers["overdue"] > 0].sort_values("overdue_base", ascending=False)
+        for _, c in top.head(TOP).iterrows():
+            rows.append([c["customer_id"], c["name"], c["currency"], ", ".join(c["branches"]),
+                         to_decimal(int(c["overdue"])), _base(c["overdue_base"]),
+                         c["max_days_overdue"]])  # fmt: skip
+    return ReportSheet(f"Top {TOP} overdue", header, rows)
+
+
+def _in_base(cents, currencies, rates: group.Rates) -> list[int | None]:
+    return [rates.to_base(c, cur) for c, cur in zip(cents, currencies, strict=True)]
+
+
+def _base(cents) -> Decimal | None:
+    return None if cents is None or pd.isna(cents) else to_decimal(int(cents))
