@@ -178,7 +178,8 @@ def demo(
     customers: Annotated[int, typer.Option(help="How many customers to invent.", min=1)] = 300,
     as_of: AsOf = None,
 ) -> None:
-    """Build a bilingual sample workbook and run the month on it, into ./demo-output."""
+    """Build a bilingual sample branch and run its month, add a London branch, and make
+    head office's group report of both, into ./demo-output."""
     from xl_addin.services import demo as demo_service
 
     console = Console(highlight=False)
@@ -210,6 +211,9 @@ def demo(
     console.print(f"Reconciliation of {result.reconciliation.customer_id}'s reply: difference "
                   f"{difference}, explained {explained}, unexplained {unexplained}; "
                   f"report {result.reconciliation.report}", markup=False)  # fmt: skip
+    if result.group is not None:
+        console.print(f"A second branch, London: {result.london}; head office's group report "
+                      f"of both: {result.group.out}", markup=False)  # fmt: skip
     if missing:
         raise typer.Exit(1)
 

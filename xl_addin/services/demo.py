@@ -19,7 +19,8 @@ import openpyxl
 from xl_addin.core.statements import Period
 from xl_addin.documents.pdf import soffice
 from xl_addin.errors import InputError
-from xl_addin.services.demo_data import make_demo_data
+from xl_addin.services.consolidate import ConsolidateResult, consolidate
+from xl_addin.services.demo_data import DEFAULT_SEED, make_demo_data
 from xl_addin.services.letters import LettersResult, run_letters
 from xl_addin.services.new_workbook import new_workbook
 from xl_addin.services.reconcile import ReconcileResult, reconcile
@@ -30,8 +31,11 @@ DEFAULT_AS_OF = dt.date(2026, 11, 30)
 WORKBOOK = "credit-control-demo.xlsm"
 OUR_FILES = (WORKBOOK, "credit-control-demo.bak.xlsm", "credit-control-demo.journal.sqlite",
              "credit-control-demo.journal.sqlite-wal", "credit-control-demo.journal.sqlite-shm",
-             "sample reply.xlsx")  # fmt: skip
-OUR_FOLDERS = ("letters", "statements", "reconciliation")
+             "sample reply.xlsx", "group.xlsx", "group.bak.xlsx", "rates.csv")  # fmt: skip
+OUR_FOLDERS = ("letters", "statements", "reconciliation", "london")
+LONDON = ("london", "credit-control-london.xlsm", 60)  # folder, workbook, customers
+# The group's rates to CNY for the demo's currencies (made up, dated the as-of date).
+RATES = {"GBP": "9.1234", "USD": "7.1043", "EUR": "7.7710"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,8 @@ class DemoResult:
     statements: StatementsResult
     reconciliation: ReconcileResult
     pdf: bool
+    london: Path | None = None  # the second branch's workbook
+    group: ConsolidateResult | None = None
 
 
 def run_demo(
@@ -68,7 +74,37 @@ def run_demo(
     reply, customer = _sample_reply(out, statements, refreshed)
     reconciliation = _ok(reconcile(workbook, str(reply), customer, str(period),
                                    out / "reconciliation"))  # fmt: skip
-    return DemoResult(workbook, refreshed, letters, statements, reconciliation, pdf)
+    step("A second branch, London, from the same template pack: its month")
+    london = _london(out, as_of, data, pdf)
+    step("Head office: the group report of both branches")
+    rates = out / "rates.csv"
+    rates.write_text("Currency,Rate,Date\n" + "".join(
+        f"{c},{r},{as_of.isoformat()}\n" for c, r in RATES.items()), encoding="utf-8")  # fmt: skip
+    group = _ok(consolidate([workbook, london], out / "group.xlsx", rates, as_of))
+    return DemoResult(workbook, refreshed, letters, statements, reconciliation, pdf, london,
+                      group)  # fmt: skip
+
+
+def _london(out: Path, as_of: dt.date, shanghai, pdf: bool) -> Path:
+    """The London branch (English): its own customers, and one of Shanghai's (the same
+    company, by tax id), refreshed and run for the day and the month."""
+    folder, name, count = LONDON
+    (out / folder).mkdir(exist_ok=True)
+    data = make_demo_data(as_of, count, seed=DEFAULT_SEED + 1)
+    shared = shanghai.customers.iloc[0]
+    data.customers.loc[0, ["Name", "TaxID", "Currency", "Language"]] = [
+        shared["Name"], shared["TaxID"], shared["Currency"], shared["Language"]]
+    data.ledger.loc[data.ledger["CustomerID"] == data.customers.loc[0, "CustomerID"],
+                    "Currency"] = shared["Currency"]  # fmt: skip
+    workbook = out / folder / name
+    new_workbook(workbook, language="en", branch="LDN", as_of=as_of, customers=data.customers,
+                 ledger=data.ledger, settings={**data.settings, "Language": "en",
+                                               "Branch": "LDN"})  # fmt: skip
+    _ok(refresh(workbook, as_of))
+    _ok(run_letters(workbook, as_of=as_of, out=out / folder / "letters", pdf=pdf, email=True))
+    _ok(run_statements(workbook, period=str(Period.of(as_of)), out=out / folder / "statements",
+                       pdf=pdf, email=True))  # fmt: skip
+    return workbook
 
 
 def _ok(result):
