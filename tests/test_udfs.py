@@ -125,3 +125,14 @@ def test_the_functions_follow_the_policy_tables_they_are_given():
 def test_a_policy_table_that_does_not_read_says_why_in_the_cell():
     assert udfs.escalation_stage(20, None, None, None, None, None, [["Key"], ["x"]]) == (
         "#Stages: table Stages has no column Name")
+
+
+def test_provision_by_age_from_the_document_date():
+    """账龄分析法: the age counts from the document date; within a year 5%, 1-2 years 10% ..."""
+    assert udfs.provision(1000, "2026-01-01", "2026-11-30") == 50.0
+    assert udfs.provision(1000, "2025-01-01", "2026-11-30") == 100.0  # 698 days
+    assert udfs.provision([[1000], [500]], [["2020-01-01"], ["2026-11-01"]], "2026-11-30") == [
+        [1000.0], [25.0]]
+    own = [["FromDays", "Rate"], [0, 0.01], [300, 0.2]]
+    assert udfs.provision(1000, "2025-01-01", "2026-11-30", own) == 200.0
+    assert udfs.provision("x", "2025-01-01", "2026-11-30") == "#bad amount"

@@ -661,6 +661,55 @@ def _share(part: int, whole: int) -> str:
     return "" if not whole else f"{part / whole:.1%}"
 
 
+# --- the controller's month-end ------------------------------------------------------------
+
+
+@app.command("close")
+def close_month(
+    workbook: WorkbookArg,
+    as_of: AsOf = None,
+    months: Annotated[
+        int, typer.Option("--months", min=1, max=60, help="How many month-ends to show.")
+    ] = 12,
+    output: Format = OutputFormat.table,
+) -> None:
+    """Month-end: the Provision sheet (bad-debt provision by age) and the Dashboard sheet
+    (DSO, days delinquent, collection effectiveness ... for twelve month-ends)."""
+    from xl_addin.services import cockpit
+
+    report = Reporter(output)
+    try:
+        result = cockpit.close(workbook, _date(as_of), months)
+    except CreditControlError as error:
+        _fail(str(error))
+    if not isinstance(result, cockpit.CloseResult):
+        report.problems(result)
+        raise typer.Exit(1)
+    latest = [m for m in result.months if m.end == result.refresh.as_of]
+    if report.json:
+        payload = {"as_of": result.refresh.as_of.isoformat(), "months": [
+            {"end": m.end.isoformat(), "currency": m.currency,
+             "receivables": float(to_decimal(m.receivables)),
+             "current": float(to_decimal(m.current)), "overdue": float(to_decimal(m.overdue)),
+             "sales": float(to_decimal(m.sales)), "dso": m.dso, "best_dso": m.best_dso,
+             "days_delinquent": m.add, "cei": m.cei, "top10_share": m.top10}
+            for m in result.months]}  # fmt: skip
+        report.emit_json(json.dumps(payload, ensure_ascii=False, allow_nan=False))
+        return
+    for m in latest:
+        dso = "-" if m.dso is None else f"{m.dso:.1f}"
+        best = "-" if m.best_dso is None else f"{m.best_dso:.1f}"
+        cei = "-" if m.cei is None else f"{m.cei:.1f}%"
+        report.out.print(f"{m.currency}: receivables {to_decimal(m.receivables):,}, overdue "
+                         f"{to_decimal(m.overdue):,}; DSO {dso} days (best possible {best}); "
+                         f"collection effectiveness {cei}", markup=False)  # fmt: skip
+    frame = result.provision
+    by_currency = frame.filter(like="provision:").sum(axis=1).groupby(frame["currency"]).sum()
+    provided = ", ".join(f"{c} {to_decimal(int(v)):,}" for c, v in by_currency.items())
+    report.out.print(f"Provision by age: {provided or 'none'}; Provision and Dashboard sheets "
+                     f"written to {workbook}.", markup=False)  # fmt: skip
+
+
 # --- head office ----------------------------------------------------------------------
 
 

@@ -320,6 +320,31 @@ def expected_recovery(days_overdue, recovery_table=None):
 
 
 @xw.func
+@xw.arg("amount", doc="The open amount of the item.")
+@xw.arg("doc_date", doc="The document date: the age (账龄) counts from it.")
+@xw.arg("as_of", doc="The date the age counts to (blank: today).")
+@xw.arg("provision_table", ndim=2,
+        doc="Provision[#All] of the Policy sheet (blank: within 1 year 5%, 1-2 years 10% ...).")
+@_udf
+def provision(amount, doc_date, as_of=None, provision_table=None):
+    """Bad-debt provision by age (账龄分析法): the amount x the rate of its age band."""
+    policy = _policy(Provision=provision_table)
+    if isinstance(policy, _Bad):
+        return policy.text
+    col = _Column(amount, doc_date, as_of)
+    owed, bad_amount = _numbers(col.values(amount), "amount")
+    dates, bad_date = _dates(col.values(doc_date), "document date")
+    until, bad_as_of = _as_of_dates(col.values(as_of))
+    age = aging.days_overdue(dates, until)
+    cents = recovery.provision_cents(_cents(owed), age, policy)
+
+    def cell(i: int) -> object:
+        return None if np.isnan(owed[i]) or np.isnan(age[i]) else _money_out(cents[i])
+
+    return col.result(_assemble(col.n, cell, bad_amount, bad_date, bad_as_of))
+
+
+@xw.func
 @xw.arg("amount", doc="The amount to write in words.")
 @xw.arg("lang", doc="zh for 大写金额, en for English words (blank: en).")
 @xw.arg("currency", doc="Currency code, e.g. CNY (人民币), GBP, USD (blank: none).")

@@ -1,0 +1,89 @@
+"""`credit-control close`: the Provision and Dashboard sheets, read back from the file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zipfile
+from decimal import ROUND_HALF_UP, Decimal
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from xl_addin.cli import app
+from xl_addin.core import kpis
+from xl_addin.core.policy import DEFAULT_PROVISION
+from xl_addin.services.book import load_book
+from xl_addin.services.demo_data import make_demo_data
+from xl_addin.services.new_workbook import new_workbook
+from xl_addin.services.refresh import compute
+
+AS_OF = dt.date(2026, 11, 30)
+runner = CliRunner()
+
+
+@pytest.fixture(params=["en", "zh"])
+def closed(request, tmp_path):
+    data = make_demo_data(AS_OF, 25)
+    path = tmp_path / "branch.xlsx"
+    new_workbook(path, language=request.param, branch="SH", as_of=AS_OF,
+                 customers=data.customers, ledger=data.ledger,
+                 settings={**data.settings, "Language": request.param})  # fmt: skip
+    result = runner.invoke(app, ["close", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return path, request.param, json.loads(result.stdout)
+
+
+def expected_provision(path) -> dict[str, Decimal]:
+    """Every open item's amount x the rate of its age band (from the document date), worked
+    here with Decimal, per currency."""
+    result = compute(path)
+    items, ledger = result.aging.items, result.loaded.ledger
+    currency = dict(zip(result.loaded.customers["customer_id"],
+                        result.loaded.customers["currency"], strict=True))  # fmt: skip
+    totals: dict[str, Decimal] = {}
+    for open_cents, in_scope, customer, doc_date in zip(
+            items["open_cents"], items["in_scope"], ledger["customer_id"], ledger["doc_date"],
+            strict=True):  # fmt: skip
+        if not in_scope or open_cents <= 0:
+            continue
+        age = (AS_OF - doc_date.date()).days
+        rate = [r for start, r in DEFAULT_PROVISION if start <= age][-1] if age >= 0 else (
+            DEFAULT_PROVISION[0][1])  # fmt: skip
+        amount = (Decimal(int(open_cents)) * rate).quantize(Decimal(1), ROUND_HALF_UP)
+        totals[currency[customer]] = totals.get(currency[customer], Decimal(0)) + amount / 100
+    return totals
+
+
+def test_the_provision_sheet_totals_are_the_items_by_age(closed):
+    path, lang, _ = closed
+    sheet = openpyxl.load_workbook(path, data_only=True)["Provision"]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    total = "合计" if lang == "zh" else "Total"
+    found = {r[2]: Decimal(str(r[-1])) for r in rows if str(r[0]).startswith(total)}
+    expected = expected_provision(path)
+    assert found == {c: v for c, v in expected.items() if v}
+    header = rows[2]
+    assert ("1年以内 坏账准备 5%" if lang == "zh" else "0-365 days Provision 5%") in header
+
+
+def test_the_dashboard_shows_the_kpis_of_twelve_month_ends(closed):
+    path, lang, answer = closed
+    loaded = load_book(path)
+    months = kpis.history(loaded.ledger, loaded.customers, AS_OF, loaded.book.policy)
+    assert len(answer["months"]) == len(months) and len({m["end"] for m in answer["months"]}) == 12
+    sheet = openpyxl.load_workbook(path, data_only=True)["Dashboard"]
+    rows = [list(r) for r in sheet.iter_rows(min_row=3, values_only=True)]
+    header, body = rows[0], rows[1:]
+    dso = header.index("应收账款周转天数（DSO）" if lang == "zh" else "DSO (days)")
+    by_label = {r[0]: r for r in body}
+    for month in months:
+        row = by_label[f"{month.end:%Y-%m-%d} {month.currency}"]
+        assert Decimal(str(row[header.index("应收余额" if lang == "zh" else "Receivables")])) == (
+            Decimal(month.receivables) / 100)
+        assert row[dso] == (None if month.dso is None else round(month.dso, 1))
+    # A native chart of the current and overdue receivables per month-end.
+    with zipfile.ZipFile(path) as archive:
+        charts = [archive.read(n) for n in archive.namelist() if n.startswith("xl/charts/chart")]
+    assert any(b"'Dashboard'!" in chart and b"<barChart>" in chart for chart in charts)

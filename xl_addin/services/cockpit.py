@@ -1,0 +1,178 @@
+"""The controller's month-end (`credit-control close`): the Provision and Dashboard sheets.
+
+- **Provision** (坏账准备, the percentage-by-age method of Chinese standards): every open
+  item's age from its document date (账龄) falls in a band of the Policy's Provision
+  table (within 1 year 5%, 1-2 years 10% ...); the sheet gives each customer's open amount
+  and provision per band, and the totals per currency.
+- **Dashboard**: per currency, twelve month-ends of receivables, current and overdue,
+  sales, DSO (countback), best possible DSO, days delinquent, collection effectiveness
+  and the top-ten concentration (core/kpis.py, defined in docs/kpis.md), with a chart of
+  current and overdue receivables per month.
+
+Both are computed from the ledger as it stands (a past month-end is the ledger aged as of
+that day) and written like refresh's sheets: into a temporary copy, swapped in
+atomically, the old workbook kept as a backup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from xl_addin.core import kpis
+from xl_addin.core.money import to_decimal
+from xl_addin.core.problems import Problem
+from xl_addin.core.recovery import provision_cents
+from xl_addin.services.refresh import MONEY_FORMAT, RefreshResult, compute
+from xl_addin.workbook.updates import SheetTable
+
+HEADERS = {
+    "en": {"month": "Month-end", "currency": "Currency", "receivables": "Receivables",
+           "current": "Not yet due", "overdue": "Overdue", "share": "Overdue %",
+           "sales": "Sales in month", "dso": "DSO (days)", "best": "Best possible DSO",
+           "add": "Days delinquent", "cei": "Collection effectiveness %",
+           "top10": "Top-10 share", "customer": "Customer", "name": "Name",
+           "open": "Open amount", "provision": "Provision", "total": "Total"},
+    "zh": {"month": "月末", "currency": "币种", "receivables": "应收余额",
+           "current": "未到期", "overdue": "逾期金额", "share": "逾期占比",
+           "sales": "本月销售", "dso": "应收账款周转天数（DSO）", "best": "最佳DSO",
+           "add": "平均逾期天数", "cei": "回款有效率（CEI）%", "top10": "前十大客户占比",
+           "customer": "客户编号", "name": "客户名称", "open": "未结金额",
+           "provision": "坏账准备", "total": "合计"},
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class CloseResult:
+    refresh: RefreshResult
+    months: list[kpis.Month]
+    provision: pd.DataFrame  # per customer: currency, open and provision cents per band
+    backup: Path | None
+
+
+def close(path: Path, as_of: dt.date | None = None, months: int = 12,
+          write: bool = True) -> CloseResult | tuple[Problem, ...]:  # fmt: skip
+    """Compute the month-end figures and write the Provision and Dashboard sheets."""
+    result = compute(path, as_of)
+    if not isinstance(result, RefreshResult):
+        return result
+    loaded = result.loaded
+    history = kpis.history(loaded.ledger, loaded.customers, result.as_of, loaded.book.policy,
+                           months)  # fmt: skip
+    provision = provision_frame(result)
+    backup = None
+    if write:
+        from xl_addin.workbook.writer import write_refresh
+
+        language = loaded.book.settings.language
+        sheets = [provision_sheet(result, provision, language),
+                  dashboard_sheet(history, result.as_of, language)]  # fmt: skip
+        backup = write_refresh(Path(path), [], sheets)
+    return CloseResult(result, history, provision, backup)
+
+
+def band_labels(bands: Sequence[tuple[int, object]], lang: str) -> list[str]:
+    """A Provision band by its days from the document date: 0-365 days, 366-730 ... (zh:
+    1年以内, 1-2年 ... where the bands are whole years)."""
+    labels = []
+    for i, (start, _) in enumerate(bands):
+        end = bands[i + 1][0] - 1 if i + 1 < len(bands) else None
+        if lang == "zh" and start % 365 in (0, 1) and (end is None or (end + 1) % 365 in (0, 1)):
+            low, high = start // 365, None if end is None else (end + 1) // 365
+            labels.append("1年以内" if low == 0 and high == 1 else
+                          f"{low}年以上" if high is None else f"{low}-{high}年")  # fmt: skip
+        else:
+            labels.append(f"{start}-{end} days" if end is not None else f"{start}+ days")
+    return labels
+
+
+def provision_frame(result: RefreshResult) -> pd.DataFrame:
+    """Per customer with anything open: each band's open amount and provision (cents)."""
+    items = result.aging.items
+    ledger = result.loaded.ledger
+    policy = result.loaded.book.policy
+    open_cents = items["open_cents"].to_numpy(dtype=np.int64)
+    rows = np.flatnonzero(items["in_scope"].to_numpy() & (open_cents > 0))
+    doc_date = ledger["doc_date"].to_numpy(dtype="datetime64[D]")[rows]
+    age = (np.datetime64(result.as_of, "D") - doc_date).astype(np.int64).astype(np.float64)
+    bands = sorted(policy.provision)
+    band = np.searchsorted([b for b, _ in bands], age, side="right") - 1
+    band = np.clip(band, 0, None)
+    cents = open_cents[rows]
+    provided = provision_cents(cents, age, policy)
+    frame = pd.DataFrame({
+        "customer_id": ledger["customer_id"].to_numpy(dtype=object)[rows],
+        "band": band, "open": cents, "provision": provided,
+    })  # fmt: skip
+    table = frame.pivot_table(index="customer_id", columns="band", values=["open", "provision"],
+                              aggfunc="sum", fill_value=0)  # fmt: skip
+    customers = result.loaded.customers.set_index("customer_id")
+    out = pd.DataFrame(index=table.index)
+    out["name"] = customers["name"].reindex(out.index).fillna("")
+    out["currency"] = customers["currency"].reindex(out.index)
+    for i in range(len(bands)):
+        for kind in ("open", "provision"):
+            out[f"{kind}:{i}"] = table[(kind, i)] if (kind, i) in table.columns else 0
+    return out.reset_index()
+
+
+def provision_sheet(result: RefreshResult, frame: pd.DataFrame, lang: str) -> SheetTable:
+    h = HEADERS[lang]
+    bands = sorted(result.loaded.book.policy.provision)
+    labels = band_labels(bands, lang)
+    rate_text = [f"{float(rate):.0%}" for _, rate in bands]
+    header = [h["customer"], h["name"], h["currency"],
+              *(f"{label} {h['open']}" for label in labels),
+              *(f"{label} {h['provision']} {rate}" for label, rate in
+                zip(labels, rate_text, strict=True)),
+              h["open"], h["provision"]]  # fmt: skip
+    rows, totals = [], []
+    for _, r in frame.iterrows():
+        opened = [int(r[f"open:{i}"]) for i in range(len(bands))]
+        provided = [int(r[f"provision:{i}"]) for i in range(len(bands))]
+        rows.append([r["customer_id"], r["name"], r["currency"], *map(to_decimal, opened),
+                     *map(to_decimal, provided), to_decimal(sum(opened)),
+                     to_decimal(sum(provided))])  # fmt: skip
+    for currency, part in frame.groupby("currency", sort=True):
+        opened = [int(part[f"open:{i}"].sum()) for i in range(len(bands))]
+        provided = [int(part[f"provision:{i}"].sum()) for i in range(len(bands))]
+        totals.append([f"{h['total']} {currency}", "", currency, *map(to_decimal, opened),
+                       *map(to_decimal, provided), to_decimal(sum(opened)),
+                       to_decimal(sum(provided))])  # fmt: skip
+    title = (f"坏账准备（账龄分析法） 截至 {result.as_of:%Y年%m月%d日}" if lang == "zh" else
+             f"Bad-debt provision by age as of {result.as_of:%d %B %Y} (age from the document "
+             "date; rates from the Policy's Provision table)")  # fmt: skip
+    formats = {name: MONEY_FORMAT for name in header[3:]}
+    return SheetTable("Provision", title, header, rows, totals, formats)
+
+
+def dashboard_sheet(months: list[kpis.Month], as_of: dt.date, lang: str) -> SheetTable:
+    h = HEADERS[lang]
+    header = [h["month"], h["currency"], h["current"], h["overdue"], h["receivables"],
+              h["share"], h["sales"], h["dso"], h["best"], h["add"], h["cei"], h["top10"]]
+    rows = []
+    for m in months:
+        rows.append([f"{m.end:%Y-%m-%d} {m.currency}", m.currency,
+                     to_decimal(m.current), to_decimal(m.overdue), to_decimal(m.receivables),
+                     _round(m.overdue_share, 4), to_decimal(m.sales), _round(m.dso, 1),
+                     _round(m.best_dso, 1), _round(m.add, 1),
+                     _round(m.cei, 1), _round(m.top10, 4)])  # fmt: skip
+    formats = {h["current"]: MONEY_FORMAT, h["overdue"]: MONEY_FORMAT,
+               h["receivables"]: MONEY_FORMAT, h["sales"]: MONEY_FORMAT, h["share"]: "0.0%",
+               h["top10"]: "0.0%", h["dso"]: "0.0", h["best"]: "0.0", h["add"]: "0.0",
+               h["cei"]: "0.0"}  # fmt: skip
+    title = (f"回款驾驶舱 截至 {as_of:%Y年%m月%d日}（近12个月，按币种；定义见 docs/kpis.md）"
+             if lang == "zh" else
+             f"Receivables dashboard as of {as_of:%d %B %Y}: twelve month-ends per currency "
+             "(definitions: docs/kpis.md)")  # fmt: skip
+    return SheetTable("Dashboard", title, header, rows, (), formats, chart=True,
+                      chart_columns=(h["current"], h["overdue"]))
+
+
+def _round(value: float | None, places: int) -> float | None:
+    return None if value is None else round(value, places)
