@@ -12,7 +12,8 @@ A run that issues documents holds two locks for its whole length:
 
 The locks are the operating system's (flock on POSIX, a locked byte on Windows; on the
 server, a session lock): a killed run loses them at once, nothing stale is left to clear
-by hand. The lock file carries who holds it, so the second run is told what runs, since
+by hand (a killed run's lock file stays until the next run takes and removes it).
+The lock file carries who holds it, so the second run is told what runs, since
 when and by whom (`RunBusyError`), and exits without touching anything.
 """
 
@@ -110,31 +111,46 @@ def _file_lock(path: Path, holder: Holder) -> Iterator[Holder | None]:
     """Lock `path` (created if missing) and write `holder` into it; yield None, or the
     holder named in the file when another process has the lock (nothing is written then).
 
-    The file is never deleted: a lock on a file that another process could unlink and
-    create again would let two runs hold "the same" lock.
+    The holder removes the file before letting the lock go, so a run leaves nothing beside
+    the workbook; a run that locked a file just removed that way (its name now another
+    file's, or none) tries again, so two runs never hold "the same" lock.
     """
-    try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as error:
-        raise RunBusyError(f"cannot create the lock file {path} ({error.strerror}); check that "
-                           "the folder exists and is writable") from error  # fmt: skip
-    try:
+    while True:
+        try:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0),
+                                 0o666)  # fmt: skip
+        except OSError as error:
+            raise RunBusyError(f"cannot create the lock file {path} ({error.strerror}); check "
+                               "that the folder exists and is writable") from error  # fmt: skip
         if not _try_lock(descriptor):
-            text = _read(descriptor)
-            found = Holder.parse(text)
-            yield found or Holder("another run", "an unknown time", "unknown", "unknown", 0)
+            try:
+                found = Holder.parse(_read(descriptor))
+                yield found or Holder("another run", "an unknown time", "unknown", "unknown", 0)
+            finally:
+                os.close(descriptor)
             return
+        if _same_file(descriptor, path):
+            break
+        _unlock(descriptor)
+        os.close(descriptor)
+    try:
         os.ftruncate(descriptor, 0)
         os.lseek(descriptor, 0, os.SEEK_SET)
         os.write(descriptor, holder.text().encode())
-        try:
-            yield None
-        finally:
-            with contextlib.suppress(OSError):
-                os.ftruncate(descriptor, 0)  # released: no holder named any more
-            _unlock(descriptor)
+        yield None
     finally:
+        if os.name == "posix":  # Windows keeps the file: it cannot remove an open one
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        _unlock(descriptor)
         os.close(descriptor)
+
+
+def _same_file(descriptor: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(descriptor), os.stat(path))
+    except OSError:
+        return False
 
 
 def _read(descriptor: int) -> str:
