@@ -24,6 +24,7 @@ from tests.services.runs import (
     pack_with_branch,
     start,
 )
+from xl_addin.documents.files import safe_file_name
 from xl_addin.journal.store import Journal, current_user, journal_url
 from xl_addin.services.letters import LettersResult, run_letters
 from xl_addin.services.run_lock import workbook_lock_path
@@ -170,6 +171,7 @@ def test_a_read_only_workbook_is_refused_before_anything_is_issued(tmp_path):
 KILLED = """
 import os, signal, sys
 from pathlib import Path
+from xl_addin.documents.files import safe_file_name
 from xl_addin.journal.store import Journal
 from xl_addin.services import issuing
 from xl_addin.services.letters import run_letters
@@ -199,6 +201,6 @@ def test_a_branch_code_with_a_bracket_does_not_defeat_the_orphan_search(tmp_path
     result = run_letters(book)
     assert isinstance(result, LettersResult), result
     aside = {p.name.split(" ", 1)[0] for p in result.issued.set_aside}
-    assert aside == in_flight
+    assert aside == {safe_file_name(r) for r in in_flight}  # the files, named S[H_-LTR-...
     out = tmp_path / "letters 2026-11-30"
     check_journal_and_files(journal_url(book), [out], [book])
