@@ -7,9 +7,12 @@ stay and DocumentError says so.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -62,7 +65,8 @@ def to_pdf(
             ]  # fmt: skip
             try:
                 subprocess.run(command, capture_output=True, check=False,
-                               timeout=TIMEOUT_PER_FILE * len(batch) + 60)  # fmt: skip
+                               timeout=TIMEOUT_PER_FILE * len(batch) + 60,
+                               preexec_fn=_die_with_parent())  # fmt: skip
             except subprocess.TimeoutExpired as error:
                 raise DocumentError(
                     f"LibreOffice did not finish converting {batch[0].name} ..."
@@ -91,3 +95,20 @@ def _sync(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def _die_with_parent():
+    """On Linux, a LibreOffice that is killed with the run that started it (a run killed
+    mid-conversion must not leave a converter writing into the folder the next run
+    cleans); elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+    def set_death_signal() -> None:
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+    return set_death_signal

@@ -289,8 +289,9 @@ def glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
-# documents.files.write_new's temporary files and documents.pdf's conversion folders
-TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$|^\.~pdf-\w+$")
+# documents.files.write_new's and workbook.safe_save's temporary files (a draft, a
+# document, a run summary) and documents.pdf's conversion folders
+TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp(\.\w+)?$|^\.~pdf-\w+$")
 
 
 def remove_temporary_files(out_dir: Path) -> list[Path]:
