@@ -7,9 +7,12 @@ stay and DocumentError says so.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -50,19 +53,29 @@ def to_pdf(
     batches = [list(paths[i::workers]) for i in range(workers)]
 
     def convert(batch: list[Path]) -> None:
-        with tempfile.TemporaryDirectory(prefix="xl-addin-lo-") as profile:
+        # LibreOffice writes into a hidden folder beside the PDFs; each finished PDF then
+        # takes its name at once: a run killed mid-conversion leaves no half-written PDF
+        # under a PDF's name (the next run removes the folder: services.issuing).
+        with tempfile.TemporaryDirectory(prefix="xl-addin-lo-") as profile, \
+                tempfile.TemporaryDirectory(prefix=".~pdf-", dir=out_dir) as made:  # fmt: skip
             command = [
                 program, "--headless", "--norestore",
                 f"-env:UserInstallation={Path(profile).as_uri()}",
-                "--convert-to", "pdf", "--outdir", str(out_dir), *map(str, batch),
+                "--convert-to", "pdf", "--outdir", made, *map(str, batch),
             ]  # fmt: skip
             try:
                 subprocess.run(command, capture_output=True, check=False,
-                               timeout=TIMEOUT_PER_FILE * len(batch) + 60)  # fmt: skip
+                               timeout=TIMEOUT_PER_FILE * len(batch) + 60,
+                               preexec_fn=_die_with_parent())  # fmt: skip
             except subprocess.TimeoutExpired as error:
                 raise DocumentError(
                     f"LibreOffice did not finish converting {batch[0].name} ..."
                 ) from error
+            for path in batch:
+                pdf = Path(made) / (path.stem + ".pdf")
+                if pdf.exists():
+                    _sync(pdf)
+                    os.replace(pdf, out_dir / pdf.name)
         if progress:
             progress(len(batch))
 
@@ -73,3 +86,29 @@ def to_pdf(
     if missing:
         raise DocumentError(f"LibreOffice made no PDF of {', '.join(missing[:5])}")
     return pdfs
+
+
+def _sync(path: Path) -> None:
+    """Flush a PDF's bytes before it takes its name (a power cut leaves it whole or absent)."""
+    descriptor = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _die_with_parent():
+    """On Linux, a LibreOffice that is killed with the run that started it (a run killed
+    mid-conversion must not leave a converter writing into the folder the next run
+    cleans); elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+    def set_death_signal() -> None:
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+    return set_death_signal

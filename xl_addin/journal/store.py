@@ -18,9 +18,12 @@ not wait on the disk thousands of times.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
-from collections.abc import Sequence
+import hashlib
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
@@ -32,15 +35,24 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     create_engine,
+    delete,
     event,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 
 from xl_addin.errors import JournalError
 
@@ -94,6 +106,29 @@ reservations = Table(
     Column("file", String(500), nullable=False),
     Column("reserved_at", DateTime, nullable=False),
     Column("done", Integer, nullable=False, default=0),
+)  # fmt: skip
+run_locks = Table(  # who holds an output folder's advisory lock, for the second run's message
+    "run_locks", metadata,
+    Column("scope", String(1000), primary_key=True),
+    Column("holder", Text, nullable=False),
+)  # fmt: skip
+# What a recorded document still needs from its run: PDF, e-mail draft, run summary and the
+# workbook's Contacts, LastStage and LastContactDate. Written in the transaction that
+# records the document, removed once the workbook is written: a run killed in between
+# leaves rows here that the next run of the same command on that workbook completes.
+unfinished = Table(
+    "unfinished", metadata,
+    Column("reference", String(60), primary_key=True),
+    Column("run_id", Integer, nullable=False),
+    Column("command", String(20), nullable=False),
+    Column("workbook", String(1000), nullable=False),
+    Column("pdf", Integer, nullable=False, default=0),
+    Column("email_to", String(500), nullable=False, default=""),
+    Column("subject", Text, nullable=False, default=""),
+    Column("body", Text, nullable=False, default=""),
+    Column("sender", String(500), nullable=False, default=""),
+    Column("summary", String(300), nullable=False, default=""),
+    Column("summary_title", String(300), nullable=False, default=""),
 )  # fmt: skip
 
 
@@ -178,7 +213,7 @@ class Journal:
             engine = create_engine(url, future=True)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
-            metadata.create_all(engine)
+            _create_tables(engine)
         except SQLAlchemyError as error:
             raise JournalError(f"the journal {url} cannot be opened ({error})") from error
         return cls(engine)
@@ -247,8 +282,11 @@ class Journal:
         """Store an issued document and close its reservation, in one transaction."""
         self.record_batch(run_id, [document])
 
-    def record_batch(self, run_id: int, batch: Sequence[DocumentRecord]) -> None:
-        """Store issued documents and close their reservations, all in one transaction."""
+    def record_batch(
+        self, run_id: int, batch: Sequence[DocumentRecord], work: Sequence[Mapping] = ()
+    ) -> None:
+        """Store issued documents and close their reservations, all in one transaction,
+        with what each still needs from its run (`work`: rows of the unfinished table)."""
         if not batch:
             return
         rows = []
@@ -262,6 +300,8 @@ class Journal:
         try:
             with self._write() as connection:
                 connection.execute(insert(documents), rows)
+                if work:
+                    connection.execute(insert(unfinished), [dict(w) for w in work])
                 for start in range(0, len(references), 500):
                     connection.execute(
                         update(reservations)
@@ -272,6 +312,70 @@ class Journal:
             recorded = self.recorded_references(references)
             named = next((r for r in references if r in recorded), references[0])
             raise JournalError(f"{named}: already in the journal ({error.orig})") from error
+
+    def unfinished_work(self, workbook: str, command: str) -> list[dict[str, object]]:
+        """What documents recorded by `command` runs on `workbook` still need (rows of the
+        unfinished table, each with its document's record under "record"), oldest first."""
+        query = select(unfinished).where(
+            unfinished.c.workbook == workbook, unfinished.c.command == command
+        ).order_by(unfinished.c.run_id, unfinished.c.reference)
+        with self.engine.connect() as connection:
+            rows = [dict(row) for row in connection.execute(query).mappings()]
+        if not rows:
+            return []
+        wanted = [str(row["reference"]) for row in rows]
+        records = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for record in self._records(select(documents).where(documents.c.reference.in_(chunk))):
+                records[record.reference] = record
+        return [row | {"record": records[row["reference"]]} for row in rows
+                if row["reference"] in records]  # fmt: skip
+
+    def finish_work(self, references: Sequence[str]) -> None:
+        """Forget the unfinished work of documents whose run is now complete."""
+        wanted = list(dict.fromkeys(references))
+        with self._write() as connection:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                connection.execute(delete(unfinished).where(unfinished.c.reference.in_(chunk)))
+
+    @contextlib.contextmanager
+    def scope_lock(self, scope: str, holder: str) -> Iterator[str | None]:
+        """Hold `scope` (an output folder) on a database server for a run: yield None, or
+        the holder text of the live run that has it.
+
+        A session advisory lock: the server drops it the moment the holder's connection
+        goes, so a killed run never leaves it behind. A SQLite journal has no server
+        to ask: the output folder's lock file does the same there (services.run_lock).
+        """
+        if self.engine.dialect.name != "postgresql":
+            yield None
+            return
+        key = _lock_key(scope)
+        connection = self.engine.connect()
+        try:
+            held = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+            got = bool(held.scalar())
+            connection.commit()
+            if not got:
+                query = select(run_locks.c.holder).where(run_locks.c.scope == scope)
+                with self.engine.connect() as reader:
+                    yield str(reader.execute(query).scalar() or "another run")
+                return
+            with self._write() as writer:
+                writer.execute(delete(run_locks).where(run_locks.c.scope == scope))
+                writer.execute(insert(run_locks).values(scope=scope, holder=holder))
+            try:
+                yield None
+            finally:
+                with contextlib.suppress(SQLAlchemyError):
+                    with self._write() as writer:
+                        writer.execute(delete(run_locks).where(run_locks.c.scope == scope))
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    connection.commit()
+        finally:
+            connection.close()
 
     def recorded_references(self, references: Sequence[str]) -> set[str]:
         """Those of `references` recorded as issued documents."""
@@ -402,6 +506,32 @@ def _take_numbers(connection, prefix: str, count: int) -> int:
     if done.rowcount != 1:
         raise IntegrityError("taken", None, Exception("raced"))
     return last + 1
+
+
+SCHEMA_LOCK = 0x63632D6A6F75726E  # the advisory lock under which tables are created ("cc-journ")
+
+
+def _create_tables(engine) -> None:
+    """Create the tables a journal lacks. Two runs opening a new journal at once take
+    turns: on a server under an advisory lock, in SQLite by trying again once the other's
+    tables exist (its CREATE TABLE then finds them)."""
+    for attempt in range(10):
+        try:
+            with engine.begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                       {"key": SCHEMA_LOCK})  # fmt: skip
+                metadata.create_all(connection)
+            return
+        except (IntegrityError, OperationalError, ProgrammingError):
+            if attempt == 9:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+def _lock_key(scope: str) -> int:
+    """A signed 64-bit advisory lock key for a scope."""
+    return int.from_bytes(hashlib.sha256(scope.encode()).digest()[:8], "big", signed=True)
 
 
 def _sqlite_pragmas(connection, _record) -> None:

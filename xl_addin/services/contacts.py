@@ -210,7 +210,10 @@ def contacts_sheet(loaded: LoadedBook, issued: Sequence, language: str) -> Sheet
                 r.outcome or "", _day(r.promise_date), _money(r.promise_amount_cents),
                 r.dispute or "", r.notes or "",
             ])  # fmt: skip
+    listed = {str(row[4]).strip() for row in rows if row[4]}
     for document in issued:
+        if document.reference in listed:
+            continue  # already written (by the run a killed one resumed): one row each
         planned = document.planned
         kind_en, kind_zh, _ = CONTACT_KINDS["call" if planned.kind == "call_sheet" else
                                            "legal_pack" if planned.kind == "legal_pack" else

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import os
+import re
 import shutil
 import sqlite3
+import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -36,7 +39,7 @@ from xl_addin.documents.eml import write_eml
 from xl_addin.documents.files import safe_file_name, sync_files, write_new
 from xl_addin.documents.pdf import to_pdf
 from xl_addin.documents.render import TemplateCache
-from xl_addin.errors import TemplateError
+from xl_addin.errors import TemplateError, WorkbookError
 from xl_addin.journal.store import (
     DocumentRecord,
     Journal,
@@ -47,8 +50,10 @@ from xl_addin.journal.store import (
     sqlite_file,
 )
 from xl_addin.packs.lookup import Pack, open_pack
+from xl_addin.services.run_lock import Holder, RunBusyError, folder_lock, workbook_lock
 from xl_addin.workbook.reader import read_history_references
 from xl_addin.workbook.report import ReportSheet, read_report, write_report
+from xl_addin.workbook.safe_save import remove_temporaries
 from xl_addin.workbook.writer import SheetTable, write_refresh
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -121,6 +126,15 @@ class IssueResult:
     pdf_problem: str = ""
     without_pdf: list[Path] = field(default_factory=list)  # .docx left without a PDF
     earlier_pdfs: list[Path] = field(default_factory=list)  # made for documents issued before
+    # Documents a killed run of the same command on the workbook recorded but did not
+    # finish (PDF, e-mail draft, summary, workbook): this run finished them.
+    resumed: list[IssuedDocument] = field(default_factory=list)
+    removed_temporary: list[Path] = field(default_factory=list)  # left behind by a killed run
+
+    @property
+    def finished(self) -> list[IssuedDocument]:
+        """The documents whose run this run completes: its own and the resumed ones."""
+        return [*self.resumed, *self.documents]
 
     @property
     def all_pdfs(self) -> bool:
@@ -142,15 +156,22 @@ def issue(
     sender: str = "",
     key: str = "",
     progress: Progress = lambda *_: None,
+    work: Work | None = None,
 ) -> IssueResult:
     """Issue every planned document; see the module docstring for the order of steps.
 
     With `pdf`, the documents recorded earlier for the same `key` (as-of date or period)
     in `out_dir` that still have no PDF are converted too: running again with --pdf makes
-    the PDFs a run could not.
+    the PDFs a run could not. With `work` (the command and workbook), each document is
+    recorded with what it still needs, and what a killed run of the same command on the
+    workbook left unfinished is finished first (its PDFs and drafts made if missing).
+    The caller holds the output folder (services.run_lock).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     result = IssueResult(run_id, set_aside=_set_aside_unrecorded(journal, out_dir), pdf=pdf)
+    result.removed_temporary = remove_temporary_files(out_dir)
+    if work is not None:
+        result.resumed = _unfinished(journal, work)
     cache = TemplateCache(pack)
     user = current_user()
     for start in range(0, len(planned), BATCH_SIZE):
@@ -182,25 +203,132 @@ def issue(
             with contextlib.suppress(Exception):
                 _record(journal, run_id, written)
             raise
-        _record(journal, run_id, written)
+        _record(journal, run_id, written, work, pdf, email, sender)
         result.documents.extend(issued for issued, _ in written)
     progress("Writing documents", len(planned), len(planned))
-    if pdf:
-        earlier = _earlier_without_pdf(journal, out_dir, key, {d.file for d in result.documents})
-        result.documents = _with_pdfs(result, earlier, out_dir, progress)
-    if email:
-        result.documents = [_with_eml(d, sender) for d in result.documents]
-        sync_files([d.eml for d in result.documents if d.eml])  # once for the run's drafts
+    _finish_files(result, journal, out_dir, key, pdf, email, sender, progress)
     return result
 
 
-def _record(journal: Journal, run_id: int, written) -> None:
-    """Sync the batch's files to disk, then record the batch: never a record before its bytes."""
+def _finish_files(result: IssueResult, journal: Journal, out_dir: Path, key: str, pdf: bool,
+                  email: bool, sender: str, progress: Progress) -> None:  # fmt: skip
+    """PDFs and e-mail drafts: the run's (as asked) and the resumed documents' (as their run
+    asked), each made only if missing."""
+    from xl_addin.errors import DocumentError
+
+    resumed_pdf = [d.file for d in result.resumed if d.planned.context.get("pdf")
+                   and d.file.exists() and not _pdf_of(d.file, d.file.parent).exists()]  # fmt: skip
+    here = out_dir.resolve()
+    elsewhere = [f for f in resumed_pdf if f.parent.resolve() != here]
+    if pdf or resumed_pdf:
+        result.pdf = result.pdf or bool(resumed_pdf)
+        now_issued = {d.file for d in result.documents}
+        earlier = _earlier_without_pdf(journal, out_dir, key, now_issued) if pdf else []
+        earlier += [f for f in resumed_pdf if f not in earlier and f not in elsewhere]
+        result.documents = _with_pdfs(result, earlier, out_dir, progress)
+    for folder in dict.fromkeys(f.parent for f in elsewhere):  # a killed run's other --out
+        with contextlib.suppress(DocumentError):
+            to_pdf([f for f in elsewhere if f.parent == folder], folder)
+    result.resumed = [_found_pdf(d) for d in result.resumed]
+    if email:
+        result.documents = [_with_eml(d, sender) for d in result.documents]
+    result.resumed = [_with_eml(d, str(d.planned.context.get("sender", "")))
+                      if d.planned.context.get("email") and d.eml is None else d
+                      for d in result.resumed]  # fmt: skip
+    sync_files([d.eml for d in result.finished if d.eml])  # once for the run's drafts
+
+
+def _found_pdf(document: IssuedDocument) -> IssuedDocument:
+    pdf = _pdf_of(document.file, document.file.parent)
+    return IssuedDocument(document.planned, document.reference, document.file,
+                          document.extra_file, pdf if pdf.exists() else None, document.eml)
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """What makes a run resumable: its command, its workbook and its run summary."""
+
+    command: str  # letters, statements
+    workbook: Path
+    summary: str = ""  # the run summary's file name
+    summary_title: str = ""
+
+    @property
+    def workbook_key(self) -> str:
+        return str(self.workbook.resolve())
+
+
+def _unfinished(journal: Journal, work: Work) -> list[IssuedDocument]:
+    """The documents an earlier, killed run of `work.command` on the workbook recorded and
+    did not finish, as issued documents (what they still need rides in their context)."""
+    resumed = []
+    for row in journal.unfinished_work(work.workbook_key, work.command):
+        record: DocumentRecord = row["record"]
+        file = Path(record.file)
+        planned = PlannedDocument(
+            customer_id=record.customer_id, kind=record.kind, stage=record.stage,
+            template_key=record.stage, lang="", key=record.key, amount=record.amount,
+            currency=record.currency, file_stem=file.stem, revision=record.revision,
+            opening=record.opening, closing=record.closing,
+            email_to=str(row["email_to"] or ""), subject=str(row["subject"] or ""),
+            body=str(row["body"] or ""),
+            context={"pdf": bool(row["pdf"]), "email": bool(row["email_to"]),
+                     "sender": row["sender"] or "", "summary": row["summary"] or "",
+                     "summary_title": row["summary_title"] or "", "run_id": row["run_id"]},
+        )  # fmt: skip
+        eml = file.with_suffix(".eml")
+        extra = next(iter(sorted(file.parent.glob(f"{glob_escape(record.reference)} *.xlsx"))),
+                     None)  # fmt: skip
+        resumed.append(IssuedDocument(planned, record.reference, file, extra, None,
+                                      eml if eml.exists() else None))  # fmt: skip
+    return resumed
+
+
+def glob_escape(text: str) -> str:
+    """`text` matched literally in a glob pattern (a branch code may hold `[`, `*` or `?`)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+# documents.files.write_new's and workbook.safe_save's temporary files (a draft, a
+# document, a run summary) and documents.pdf's conversion folders
+TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp(\.\w+)?$|^\.~pdf-\w+$")
+
+
+def remove_temporary_files(out_dir: Path) -> list[Path]:
+    """Remove what killed runs left half-made in the folder: write_new's temporary files
+    (a finished .docx or .eml under a temporary name, never recorded as such) and PDF
+    conversion folders. The caller holds the folder, so no live run owns them."""
+    removed = []
+    for entry in sorted(os.scandir(out_dir), key=lambda e: e.name):
+        if not TEMPORARY.match(entry.name):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _record(journal: Journal, run_id: int, written, work: Work | None = None, pdf: bool = False,
+            email: bool = False, sender: str = "") -> None:  # fmt: skip
+    """Sync the batch's files to disk, then record the batch, with what each document still
+    needs from its run (`work`): never a record before its bytes."""
     if not written:
         return
     sync_files([issued.file for issued, _ in written]
                + [issued.extra_file for issued, _ in written if issued.extra_file])  # fmt: skip
-    journal.record_batch(run_id, [record for _, record in written])
+    rows = [] if work is None else [
+        {"reference": issued.reference, "run_id": run_id, "command": work.command,
+         "workbook": work.workbook_key, "pdf": int(pdf),
+         "email_to": issued.planned.email_to if email else "",
+         "subject": issued.planned.subject.replace("{reference}", issued.reference),
+         "body": issued.planned.body.replace("{reference}", issued.reference),
+         "sender": sender, "summary": work.summary, "summary_title": work.summary_title}
+        for issued, _ in written
+    ]  # fmt: skip
+    journal.record_batch(run_id, [record for _, record in written], rows)
 
 
 def unknown_customers(customers, only: Sequence[str]) -> tuple[Problem, ...]:
@@ -301,37 +429,115 @@ def issue_run(
     pdf: bool = False,
     email: bool = False,
     progress: Progress = lambda *_: None,
+    workbook: Path | None = None,
 ) -> IssueResult:
     """One recorded run: start it, issue the documents, finish it (failed on any error),
     and write the run summary `summary` = (file name, title) beside the documents, with
-    the customers the run passed over and why (`skipped`)."""
-    run_id = journal.start_run(kind, as_of, period, None, settings.branch, pack.version)
-    key = as_of.isoformat() if as_of else str(period or "")
-    try:
-        result = issue(planned, journal=journal, run_id=run_id, pack=pack,
-                       branch=settings.branch, day=day, out_dir=out_dir, pdf=pdf, email=email,
-                       key=key, progress=progress)  # fmt: skip
-    except BaseException:
-        journal.finish_run(run_id, "failed")
-        raise
-    journal.finish_run(run_id, "done")
-    result.summary = write_summary(out_dir, summary[0], result, summary[1], skipped)
+    the customers the run passed over and why (`skipped`).
+
+    The run holds the output folder throughout (a file lock in it and, on a database
+    server, an advisory lock in the journal: services.run_lock); with `workbook`, what a
+    killed run of `kind` on it left unfinished is finished too (IssueResult.resumed, the
+    caller then writes them into the workbook with `write_back`)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = Work(kind, workbook, summary[0], summary[1]) if workbook is not None else None
+    with folder_lock(out_dir, kind, workbook) as holder, \
+            journal_scope(journal, out_dir, holder):  # fmt: skip
+        run_id = journal.start_run(kind, as_of, period, None, settings.branch, pack.version)
+        key = as_of.isoformat() if as_of else str(period or "")
+        try:
+            result = issue(planned, journal=journal, run_id=run_id, pack=pack,
+                           branch=settings.branch, day=day, out_dir=out_dir, pdf=pdf,
+                           email=email, key=key, progress=progress, work=work)  # fmt: skip
+        except BaseException:
+            journal.finish_run(run_id, "failed")
+            raise
+        journal.finish_run(run_id, "done")
+        result.summary = write_summary(out_dir, summary[0], result, summary[1], skipped)
+        _resumed_summaries(result, summary[0])
     return result
+
+
+def _resumed_summaries(result: IssueResult, written: str) -> None:
+    """The run summaries of resumed documents whose own summary is another file."""
+    by_name: dict[tuple[Path, str, str], list[IssuedDocument]] = {}
+    for d in result.resumed:
+        name = str(d.planned.context.get("summary") or "")
+        folder = d.file.parent
+        if name and not (name == written and result.summary is not None
+                         and folder.resolve() == result.summary.parent.resolve()):  # fmt: skip
+            title = str(d.planned.context.get("summary_title") or "")
+            by_name.setdefault((folder, name, title), []).append(d)
+    for (folder, name, title), documents in by_name.items():
+        write_summary(folder, name, IssueResult(result.run_id, documents=documents), title)
+
+
+@contextlib.contextmanager
+def journal_scope(journal: Journal, out_dir: Path, holder: Holder):
+    """Hold the output folder in the journal too (an advisory lock on a database server)."""
+    with journal.scope_lock(f"folder:{out_dir.resolve()}", holder.text()) as other:
+        if other is not None:
+            found = Holder.parse(other)
+            who = (f"{found.command} already writing into {out_dir} {found.describe()}"
+                   if found else f"another run is writing into {out_dir}")  # fmt: skip
+            raise RunBusyError(f"{who} (journal {journal_name(str(journal.engine.url))}); "
+                               "nothing was issued: wait for it to finish")  # fmt: skip
+        yield
 
 
 def write_back(
     path: Path, writer, updates, journal: Journal, language: str,
     progress: Progress = lambda *_: None, sheets: Sequence[SheetTable] = (),
-    policy: Policy = DEFAULT_POLICY,
+    policy: Policy = DEFAULT_POLICY, finished: IssueResult | None = None,
 ) -> Path | None:  # fmt: skip
     """Column updates, the History sheet and any other `sheets` into the workbook: the open
     book (a button's writer) or the file, safely. (A large workbook takes a while: the step
-    is shown.)"""
+    is shown.) Once written, the `finished` run's documents (its own and those it resumed)
+    need nothing more: the journal forgets their unfinished work."""
     progress("Updating the workbook", 0, 1)
     write = writer or (lambda columns, tables: write_refresh(path, columns, tables))
     backup = write(list(updates), [history_sheet(journal, language, policy), *sheets])
+    if finished is not None:
+        journal.finish_work([d.reference for d in finished.finished])
     progress("Updating the workbook", 1, 1)
     return backup
+
+
+def holds_workbook(command: str):
+    """Run a document service (path first; dry_run and writer keywords) holding the workbook:
+    one run at a time per workbook (services.run_lock), a read-only workbook refused before
+    anything is issued, and the temporary files of a killed save beside it removed."""
+
+    def decorate(run):
+        @functools.wraps(run)
+        def locked(path, *args, dry_run: bool = False, writer=None, **kwargs):
+            if dry_run:
+                return run(path, *args, dry_run=dry_run, writer=writer, **kwargs)
+            path = Path(path)
+            with workbook_lock(path, command):
+                if path.exists():
+                    refuse_read_only(path, writer)
+                    remove_temporaries(path)
+                return run(path, *args, dry_run=dry_run, writer=writer, **kwargs)
+
+        return locked
+
+    return decorate
+
+
+def refuse_read_only(path: Path, writer) -> None:
+    """Stop before anything is issued when the workbook cannot be written back: a
+    read-only file (its read-only attribute, even for an administrator) or folder."""
+    if writer is not None:
+        return  # the open book saves itself
+    mode = path.stat().st_mode
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(path, os.W_OK):
+        raise WorkbookError(f"{path} is read-only: nothing was issued (the documents would "
+                            "be issued and the workbook not updated); make it writable and "
+                            "run again")  # fmt: skip
+    if not os.access(path.parent, os.W_OK):
+        raise WorkbookError(f"the folder {path.parent} is read-only: nothing was issued (the "
+                            "workbook is saved through a new file beside it)")  # fmt: skip
 
 
 def _with_pdfs(
@@ -485,7 +691,9 @@ def write_summary(
         if not row[6] and pdf is not None and pdf.exists():
             row = (*row[:6], pdf.name, row[7])
         documents[str(row[0])] = tuple(row)
-    for d in result.documents:
+    resumed_here = [d for d in result.resumed if d.planned.context.get("summary") == name
+                    and d.file.parent.resolve() == out_dir.resolve()]  # fmt: skip
+    for d in [*resumed_here, *result.documents]:
         documents[d.reference] = (
             d.reference, d.planned.customer_id, d.planned.stage, d.planned.amount,
             d.planned.currency, d.file.name, d.pdf.name if d.pdf else "",

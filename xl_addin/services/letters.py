@@ -50,6 +50,7 @@ from xl_addin.services.issuing import (
     IssueResult,
     PlannedDocument,
     Progress,
+    holds_workbook,
     issue_run,
     money,
     ready_to_issue,
@@ -96,6 +97,7 @@ class LettersResult:
     problems: tuple[Problem, ...] = ()  # found while writing: e.g. an invoice with no rate
 
 
+@holds_workbook("letters")
 def run_letters(
     path: Path,
     *,
@@ -137,16 +139,17 @@ def run_letters(
             planned, journal=journal, kind="letters", pack=pack, settings=settings, as_of=when,
             period=None, day=when, out_dir=folder, pdf=pdf, email=email, progress=progress,
             summary=(f"summary letters {when}.xlsx", f"Letters as of {when}"),
-            skipped=_skipped(plan, loaded.customers, settings.base_currency),
+            skipped=_skipped(plan, loaded.customers, settings.base_currency), workbook=path,
         )  # fmt: skip
         # Stage and NextAction as they stand now that the documents are issued.
         after = after_issuing(state, loaded, journal, when)
         updates = [customer_update(loaded, after)]
-        if issued.documents:
+        if issued.finished:  # this run's documents and those of a killed run it finished
             updates.append(_contacts_update(loaded, issued, when))
-        sheets = [contacts_sheet(loaded, issued.documents, settings.language)]
+        sheets = [contacts_sheet(loaded, issued.finished, settings.language)]
         backup = write_back(path, writer, updates, journal, settings.language, progress,
-                            sheets=sheets, policy=loaded.book.policy)  # fmt: skip
+                            sheets=sheets, policy=loaded.book.policy,
+                            finished=issued)  # fmt: skip
     return LettersResult(when, plan, issued, backup, tuple(found))
 
 
@@ -348,9 +351,13 @@ def _contacts_update(loaded: LoadedBook, issued: IssueResult, when: dt.date) -> 
     went to (a call sheet is a task: the call counts once its outcome is logged)."""
     table = loaded.book.customers
     policy, language = loaded.book.policy, loaded.book.settings.language
-    stage_of = {d.planned.customer_id: _stage_name(policy, policy.stage_index(d.planned.stage),
-                                                   language)
-                for d in issued.documents if d.planned.kind != "call_sheet"}  # fmt: skip
+    # The latest document per customer: a resumed one (a killed run's) dated its own day.
+    latest = {}
+    for d in sorted(issued.finished, key=lambda d: d.planned.key):
+        if d.planned.kind != "call_sheet":
+            latest[d.planned.customer_id] = d
+    stage_of = {c: _stage_name(policy, policy.stage_index(d.planned.stage), language)
+                for c, d in latest.items()}  # fmt: skip
     ids = loaded.customers["customer_id"].to_numpy(dtype=object)
     rows = loaded.customers["row"].to_numpy()
     served = [i for i, c in enumerate(ids) if c in stage_of]
@@ -359,7 +366,8 @@ def _contacts_update(loaded: LoadedBook, issued: IssueResult, when: dt.date) -> 
         first_column=table.raw.first_column, table=table.raw.table,
         rows=[int(rows[i]) for i in served],
         values={"LastStage": [stage_of[ids[i]] for i in served],
-                "LastContactDate": [when] * len(served)},
+                "LastContactDate": [dt.date.fromisoformat(latest[ids[i]].planned.key)
+                                    for i in served]},
         number_formats={"LastContactDate": "yyyy-mm-dd"},
         aliases={c.header: c.aliases for c in CUSTOMERS.columns},
     )  # fmt: skip

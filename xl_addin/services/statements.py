@@ -45,6 +45,7 @@ from xl_addin.services.issuing import (
     IssueResult,
     PlannedDocument,
     Progress,
+    holds_workbook,
     issue_run,
     money,
     ready_to_issue,
@@ -78,6 +79,7 @@ class StatementsResult:
     backup: Path | None = None
 
 
+@holds_workbook("statements")
 def run_statements(
     path: Path,
     *,
@@ -125,10 +127,10 @@ def run_statements(
             as_of=None, period=str(month), day=issued_on, out_dir=folder, pdf=pdf,
             email=email, progress=progress,
             summary=(f"summary statements {month}.xlsx", f"Statements {month}"),
-            skipped=_skipped(plan, loaded.customers, settings.base_currency),
+            skipped=_skipped(plan, loaded.customers, settings.base_currency), workbook=path,
         )  # fmt: skip
         backup = write_back(path, writer, [], journal, settings.language, progress,
-                            policy=loaded.book.policy)  # fmt: skip
+                            policy=loaded.book.policy, finished=issued)  # fmt: skip
     return StatementsResult(month, plan, issued, backup)
 
 

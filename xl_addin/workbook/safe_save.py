@@ -141,3 +141,15 @@ def _remove_stale_temps(path: Path) -> None:
 
 def _glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def remove_temporaries(path: Path) -> list[Path]:
+    """Remove every temporary file a killed save left beside `path` (and its backup),
+    whatever its age: for a caller that holds the workbook, so no live save owns one."""
+    removed = []
+    for name in (path.name, backup_path(path).name):
+        for stale in path.parent.glob(f".~{_glob_escape(name)}.*.tmp{_glob_escape(path.suffix)}"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+                removed.append(stale)
+    return removed
