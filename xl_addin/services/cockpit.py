@@ -29,6 +29,7 @@ from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
 from xl_addin.core.recovery import provision_cents
 from xl_addin.services.refresh import MONEY_FORMAT, RefreshResult, compute
+from xl_addin.services.run_lock import workbook_lock
 from xl_addin.workbook.updates import SheetTable
 
 HEADERS = {
@@ -57,7 +58,15 @@ class CloseResult:
 
 def close(path: Path, as_of: dt.date | None = None, months: int = 12,
           write: bool = True) -> CloseResult | tuple[Problem, ...]:  # fmt: skip
-    """Compute the month-end figures and write the Provision and Dashboard sheets."""
+    """Compute the month-end figures and write the Provision and Dashboard sheets (holding
+    the workbook, as letters and statements do: one run at a time)."""
+    if write:
+        with workbook_lock(Path(path), "close"):
+            return _close(path, as_of, months, write)
+    return _close(path, as_of, months, write)
+
+
+def _close(path, as_of, months, write) -> CloseResult | tuple[Problem, ...]:
     result = compute(path, as_of)
     if not isinstance(result, RefreshResult):
         return result
