@@ -64,7 +64,7 @@ def test_sheets_tables_and_the_as_of_name(book_path):
     refs = {name: ref for sheet in book for name, ref in sheet.tables.items()}
     assert refs == {
         "Settings": "A1:B10",
-        "Customers": "A1:AB3",
+        "Customers": "A1:AC3",  # 21 input columns (TaxID last), 8 computed
         "Ledger": "A1:O4",
         "Buckets": "A2:B8",
         "Stages": "A12:F20",
@@ -183,7 +183,7 @@ def test_empty_frames_give_tables_with_one_blank_row(tmp_path):
     path = tmp_path / "new.xlsx"
     write_credit_workbook(path, {}, pd.DataFrame(), pd.DataFrame(), language="zh")
     book = openpyxl.load_workbook(path)
-    assert book["Customers"].tables["Customers"].ref == "A1:AB2"
+    assert book["Customers"].tables["Customers"].ref == "A1:AC2"
     assert book["Ledger"].tables["Ledger"].ref == "A1:O2"
     assert book["Settings"]["B3"].value == "zh"  # Language follows the builder's language
     assert book["Settings"]["B2"].value is None
