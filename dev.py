@@ -1,9 +1,10 @@
 """Set up a private environment and run the demo or the tests: `python dev.py demo|test`.
 
 Works with nothing but Python 3.11+ on Linux, macOS and Windows: it creates
-`.venv` beside this file, installs the package with the pinned versions of
-`constraints.txt` (again only when pyproject.toml or the constraints change),
-then runs `credit-control demo` or `pytest`. Extra arguments are passed on.
+`.venv` beside this file, installs the package with its test tools and the pinned
+versions of `constraints.txt` (again only when pyproject.toml or the constraints
+change), then runs `credit-control demo` or `pytest`. One environment serves both
+commands, so alternating them installs nothing. Extra arguments are passed on.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+EXTRA = "test"  # the package with its test tools: what the demo needs is a part of it
 
 
 def _stamp(extra: str) -> str:
@@ -50,11 +54,10 @@ def main(argv: list[str]) -> int:
         print("usage: python dev.py demo|test [arguments ...]", file=sys.stderr)
         return 2
     what, rest = argv[0], argv[1:]
+    ensure_environment(EXTRA)
     if what == "demo":
-        ensure_environment("")
         command = [str(PYTHON), "-m", "xl_addin.cli", "demo", *rest]
     else:
-        ensure_environment("test")
         command = [str(PYTHON), "-m", "pytest", *rest]
     return subprocess.call(command, cwd=ROOT)
 

@@ -62,13 +62,18 @@ def test_the_refresh_button_writes_what_the_command_writes(book_file, tmp_path):
             )
 
 
-def test_the_validate_button_lists_problems_in_the_problems_sheet(tmp_path):
+def test_the_validate_button_lists_problems_in_the_problems_sheet(book_file, tmp_path):
     path = tmp_path / "empty.xlsx"
-    new_workbook(path, as_of=AS_OF)
+    new_workbook(path, as_of=AS_OF, branch="SH")
     excel = Book(path)
+    macros.validate(excel)  # a workbook fresh from `new`: no documents yet, nothing wrong
+    assert excel.sheets["Start"].cells[(1, 4)] == "No problems."
+    excel = Book(book_file)
+    ledger = excel.sheets["Ledger"]
+    ledger.cells[(5, column_of(ledger, "Amount"))] = "12,3x"
     macros.validate(excel)
     problems = excel.sheets["Problems"].cells
-    assert problems[(4, 1)] == "Ledger" and "no documents" in problems[(4, 4)]
+    assert problems[(4, 1)] == "Ledger" and "is not a number" in problems[(4, 4)]
     assert excel.sheets["Start"].cells[(1, 4)] == "1 problem(s), see the Problems sheet."
 
 

@@ -9,26 +9,58 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from xl_addin.core.dates import parse_date_text
+from xl_addin.core.dates import DAY_FIRST, MONTH_FIRST, parse_date_text
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
 from xl_addin.errors import CreditControlError
 from xl_addin.services import refresh as refresh_service
+from xl_addin.workbook.ledger_file import LedgerFile
+
+FUTURE_WARNING_DAYS = 31  # an as-of date further ahead than this is most likely a typing slip
+
+def _plain_words(params: list) -> list:
+    """Help that speaks plainly: each option shows what it takes (DATE, FILE, table|json) or
+    nothing for a switch, never a Python type such as <bool> or <path>."""
+    for param in params:
+        if isinstance(param, typer.core.TyperArgument):
+            param.display_type_rich = _no_type  # the argument's name says it (WORKBOOK)
+        elif param.metavar is None and getattr(param, "is_flag", False):
+            param.metavar = ""  # --help and other switches take nothing
+    return params
+
+
+def _no_type(ctx) -> None:
+    return None
+
+
+class PlainHelpCommand(typer.core.TyperCommand):
+    def get_params(self, ctx):
+        return _plain_words(super().get_params(ctx))
+
+
+class PlainHelpGroup(typer.core.TyperGroup):
+    def get_params(self, ctx):
+        return _plain_words(super().get_params(ctx))
+
 
 app = typer.Typer(
     help="Credit control for Excel workbooks: aging, credit status and the collection ladder.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=PlainHelpGroup,
 )
+command = partial(app.command, cls=PlainHelpCommand)
 
 
 class OutputFormat(StrEnum):
@@ -47,29 +79,69 @@ def _date(value: str | None) -> dt.date | None:
     parsed = parse_date_text(value)
     if parsed is None:
         raise typer.BadParameter(f'"{value}" is not a date (use YYYY-MM-DD)')
+    ahead = (parsed - dt.date.today()).days
+    if ahead > FUTURE_WARNING_DAYS:
+        Console(stderr=True, highlight=False).print(
+            f"Warning: --as-of {parsed.isoformat()} is {ahead} days after today: every "
+            "document will be aged as of that day.", style="yellow", markup=False,
+        )  # fmt: skip
     return parsed
 
 
 AsOf = Annotated[
     str | None,
-    typer.Option("--as-of", help="Age as of this date (YYYY-MM-DD); default Settings.AsOfDate."),
-]
+    typer.Option("--as-of", metavar="DATE",
+                 help="Age as of this date (YYYY-MM-DD); default Settings.AsOfDate."),
+]  # fmt: skip
 Format = Annotated[
-    OutputFormat, typer.Option("--format", help="table for people, json for machines.")
+    OutputFormat,
+    typer.Option("--format", metavar="table|json", help="table for people, json for machines."),
 ]
-WorkbookArg = Annotated[Path, typer.Argument(help="The credit-control workbook (.xlsx or .xlsm).")]
+WorkbookArg = Annotated[
+    Path, typer.Argument(metavar="WORKBOOK", help="The credit-control workbook (.xlsx or .xlsm).")
+]
 LedgerCsv = Annotated[
     Path | None,
-    typer.Option("--ledger", help="Take the ledger from this CSV export (UTF-8 or GBK)."),
-]
+    typer.Option(
+        "--ledger", metavar="FILE",
+        help="Take the ledger from this ERP export instead of the Ledger sheet: .csv (UTF-8 "
+        "or GBK) or .xlsx; our Ledger layout, an open-items list or a debit/credit ledger "
+        "(docs/import.md).",
+    ),
+]  # fmt: skip
+DayFirst = Annotated[
+    bool,
+    typer.Option("--day-first", metavar="",
+                 help="Dates in the file are written day first: 05/11/2026 is 5 November."),
+]  # fmt: skip
+MonthFirst = Annotated[
+    bool,
+    typer.Option("--month-first", metavar="",
+                 help="Dates in the file are written month first: 05/11/2026 is 11 May."),
+]  # fmt: skip
 AgeFromOption = Annotated[
     AgeFrom,
     typer.Option(
-        "--age-from",
+        "--age-from", metavar="due|document",
         help="Count the age buckets from the due date or the document date. Days overdue, "
         "Stage, NextAction and credit status always count from the due date.",
     ),
-]
+]  # fmt: skip
+
+
+def _ledger_file(
+    ledger: Path | None, day_first: bool, month_first: bool, shape: str = "auto"
+) -> LedgerFile | None:
+    """The ERP export to read, with the order of its dates (a usage error if both)."""
+    if day_first and month_first:
+        raise typer.BadParameter("give --day-first or --month-first, not both")
+    order = DAY_FIRST if day_first else MONTH_FIRST if month_first else None
+    if ledger is None:
+        if order:
+            raise typer.BadParameter("--day-first and --month-first describe a file: "
+                                     "give the file too (--ledger FILE)")  # fmt: skip
+        return None
+    return LedgerFile(ledger, shape, order)
 
 
 class Reporter:
@@ -116,21 +188,23 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-@app.command()
+@command()
 def refresh(
     workbook: WorkbookArg,
     as_of: AsOf = None,
     ledger: LedgerCsv = None,
+    day_first: DayFirst = False,
+    month_first: MonthFirst = False,
     age_from: AgeFromOption = AgeFrom.due,
     output: Format = OutputFormat.table,
 ) -> None:
     """Compute open amounts, buckets, credit status and stages, and the Aging sheet."""
     report = Reporter(output)
+    source = _ledger_file(ledger, day_first, month_first)
+    when = _date(as_of)
     try:
         with report.steps() as step:
-            result = refresh_service.refresh(
-                workbook, _date(as_of), ledger, age_from.value, step=step
-            )
+            result = refresh_service.refresh(workbook, when, source, age_from.value, step=step)
     except CreditControlError as error:
         _fail(str(error))
     if not isinstance(result, refresh_service.RefreshResult):
@@ -146,18 +220,21 @@ def refresh(
     report.out.print(f"Updated {workbook}{where}.", markup=False)
 
 
-@app.command()
+@command()
 def validate(
     workbook: WorkbookArg,
     ledger: LedgerCsv = None,
+    day_first: DayFirst = False,
+    month_first: MonthFirst = False,
     output: Format = OutputFormat.table,
 ) -> None:
     """Check a workbook; list every problem (sheet, row, column) here and in its Problems sheet."""
     from xl_addin.services import validate as validate_service
 
     report = Reporter(output)
+    source = _ledger_file(ledger, day_first, month_first)
     try:
-        result = validate_service.validate(workbook, ledger)
+        result = validate_service.validate(workbook, source)
     except CreditControlError as error:
         _fail(str(error))
     if result.problems:
@@ -167,15 +244,98 @@ def validate(
     if report.json:
         report.emit_json(json.dumps({"problems": []}))
     else:
-        report.out.print(f"{workbook}: no problems found.", markup=False)
+        report.out.print(f"{workbook}: no problems found.", markup=False, soft_wrap=True)
 
 
-@app.command()
+class Shape(StrEnum):
+    auto = "auto"
+    ledger = "ledger"
+    open_items = "open-items"
+    debit_credit = "debit-credit"
+
+
+@command("import")
+def import_(
+    workbook: WorkbookArg,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            help="The ERP export: .csv (UTF-8, UTF-8 with BOM or GBK) or .xlsx (its first "
+            "sheet), with Chinese or English headers.",
+        ),
+    ],
+    shape: Annotated[
+        Shape,
+        typer.Option(
+            "--shape", metavar="auto|ledger|open-items|debit-credit",
+            help="What the file holds: our Ledger layout, an open-items list (no DocType: "
+            "positive amounts are invoices, negative ones credit notes) or a debit/credit "
+            "ledger (借方/贷方, its running balance checked); auto tells them apart by the "
+            "headers.",
+        ),
+    ] = Shape.auto,
+    day_first: DayFirst = False,
+    month_first: MonthFirst = False,
+    as_of: AsOf = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", metavar="",
+                     help="Say what would be added and replaced; write nothing."),
+    ] = False,
+    output: Format = OutputFormat.table,
+) -> None:
+    """Import an ERP export into the Ledger table (matched by DocNo: new documents added,
+    changed ones replaced), then refresh the workbook. Any problem: nothing is changed."""
+    from xl_addin.services import import_ledger as import_service
+
+    report = Reporter(output)
+    source = _ledger_file(file, day_first, month_first, shape.value)
+    when = _date(as_of)
+    try:
+        with report.steps() as step:
+            result = import_service.import_ledger(
+                workbook, source, as_of=when, dry_run=dry_run, step=step
+            )
+    except CreditControlError as error:
+        _fail(str(error))
+    if not isinstance(result, import_service.ImportResult):
+        report.problems(result)
+        raise typer.Exit(1)
+    if report.json:
+        payload = {
+            "file": str(result.file), "shape": result.shape, "documents": result.rows,
+            "added": list(result.added), "replaced": list(result.replaced),
+            "unchanged": list(result.unchanged), "dry_run": result.dry_run,
+            "backup": str(result.backup) if result.backup else None,
+            **refresh_service.as_json(result.refreshed),
+        }  # fmt: skip
+        report.emit_json(json.dumps(payload, ensure_ascii=False, allow_nan=False))
+        return
+    out = report.out
+    out.print(f"{result.file.name} ({result.shape}): {result.rows} document(s); "
+              f"{len(result.added)} added, {len(result.replaced)} replaced, "
+              f"{len(result.unchanged)} already there as they are.", markup=False)  # fmt: skip
+    for label, numbers in (("Added", result.added), ("Replaced", result.replaced)):
+        if numbers:
+            listed = ", ".join(numbers[:10]) + (" ..." if len(numbers) > 10 else "")
+            out.print(f"  {label}: {listed}", markup=False)
+    print_summary(out, result.refreshed)
+    if result.dry_run:
+        out.print(f"Dry run: {workbook} is unchanged.", markup=False)
+        return
+    where = f" (previous version kept as {result.backup.name})" if result.backup else ""
+    out.print(f"Updated {workbook}: Ledger, computed columns and Aging{where}.", markup=False)
+
+
+@command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the demo files.")] = Path(
-        "demo-output"
-    ),
-    customers: Annotated[int, typer.Option(help="How many customers to invent.", min=1)] = 300,
+    out: Annotated[
+        Path, typer.Option("--out", metavar="FOLDER", help="Folder for the demo files.")
+    ] = Path("demo-output"),
+    customers: Annotated[
+        int, typer.Option("--customers", metavar="N", help="How many customers to invent.", min=1)
+    ] = 300,
     as_of: AsOf = None,
 ) -> None:
     """Build a bilingual sample branch and run its month, add a London branch, and make
@@ -220,24 +380,32 @@ def demo(
 
 OutDir = Annotated[
     Path | None,
-    typer.Option("--out", help="Folder for the documents (default: beside the workbook)."),
-]
+    typer.Option("--out", metavar="FOLDER",
+                 help="Folder for the documents (default: beside the workbook)."),
+]  # fmt: skip
 Pdf = Annotated[
     bool,
     typer.Option(
-        "--pdf",
+        "--pdf", metavar="",
         help="Also convert each document to PDF (LibreOffice); exit 1 listing any left "
         "without one. Again with --pdf: the PDFs still missing are made.",
     ),
 ]
-Email = Annotated[bool, typer.Option("--email", help="Also write one .eml draft per customer.")]
-DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan; write nothing.")]
+Email = Annotated[
+    bool, typer.Option("--email", metavar="", help="Also write one .eml draft per customer.")
+]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", metavar="", help="Print the plan; write nothing.")
+]
 Force = Annotated[
-    bool, typer.Option("--force", help="Issue again (a new revision) where already issued.")
+    bool,
+    typer.Option("--force", metavar="", help="Issue again (a new revision) where already issued."),
 ]
 Only = Annotated[
-    list[str] | None, typer.Option("--customer", help="Only this customer (repeatable).")
-]
+    list[str] | None,
+    typer.Option("--customer", metavar="ID",
+                 help="Only this customer (give it again for more than one)."),
+]  # fmt: skip
 
 
 @contextmanager
@@ -264,7 +432,7 @@ def _documents_json(run: object, documents: list[dict]) -> str:
     )
 
 
-@app.command()
+@command()
 def letters(
     workbook: WorkbookArg,
     as_of: AsOf = None,
@@ -274,17 +442,22 @@ def letters(
     dry_run: DryRun = False,
     force: Force = False,
     customer: Only = None,
+    ledger: LedgerCsv = None,
+    day_first: DayFirst = False,
+    month_first: MonthFirst = False,
     output: Format = OutputFormat.table,
 ) -> None:
     """Write today's dunning letters and call sheets, and record them in the journal."""
     from xl_addin.services import letters as letters_service
 
     report = Reporter(output)
+    source = _ledger_file(ledger, day_first, month_first)
+    when = _date(as_of)
     try:
         with _progress(report) as progress:
             result = letters_service.run_letters(
-                workbook, as_of=_date(as_of), out=out, pdf=pdf, email=email, dry_run=dry_run,
-                force=force, only=customer or (), progress=progress,
+                workbook, as_of=when, out=out, pdf=pdf, email=email, dry_run=dry_run,
+                force=force, only=customer or (), progress=progress, ledger=source,
             )  # fmt: skip
     except CreditControlError as error:
         _fail(str(error))
@@ -323,11 +496,16 @@ def _print_letters(report: Reporter, result, dry_run: bool) -> None:
     table = Table(title=f"Collection plan as of {result.as_of}" + (" (dry run)" if dry_run else ""))
     for column in ("Customer", "Stage", "Next action", "Amount", "Action", "Reason"):
         table.add_column(column, justify="right" if column == "Amount" else "left")
-    for r in plan.sort_values(["action", "next_code"], ascending=[True, False]).itertuples():
+    # A person reads the customers with something open; the JSON keeps every customer.
+    shown = plan[(plan["balance_cents"] != 0) | (plan["action"] != "skip")]
+    for r in shown.sort_values(["action", "next_code"], ascending=[True, False]).itertuples():
         amount = f"{to_decimal(int(r.amount_cents)):,}" if r.amount_cents else ""
         table.add_row(r.customer_id, _label(r.stage) or "", _label(r.next_action) or "", amount,
                       r.action, r.reason)  # fmt: skip
     report.out.print(table)
+    if len(shown) < len(plan):
+        report.out.print(f"{len(plan) - len(shown)} customer(s) with nothing open are not "
+                         "listed.", markup=False)  # fmt: skip
     if issued is not None:
         _print_issued(report, issued, "document(s)")
         _exit_without_pdfs(report, issued)
@@ -381,17 +559,18 @@ def _exit_without_pdfs(report: Reporter, issued) -> None:
     raise typer.Exit(1)
 
 
-@app.command()
+@command()
 def statements(
     workbook: WorkbookArg,
     period: Annotated[
         str | None,
-        typer.Option("--period", help="Month YYYY-MM; default Settings.StatementPeriod."),
+        typer.Option("--period", metavar="YYYY-MM",
+                     help="Month YYYY-MM; default Settings.StatementPeriod."),
     ] = None,
     as_of: Annotated[
         str | None,
         typer.Option(
-            "--as-of",
+            "--as-of", metavar="DATE",
             help="Issue date (YYYY-MM-DD; the reply-by date counts from "
             "it); default Settings.AsOfDate, else today.",
         ),
@@ -403,20 +582,27 @@ def statements(
     force: Force = False,
     customer: Only = None,
     include_zero: Annotated[
-        bool, typer.Option("--include-zero", help="Also customers with no balance or activity.")
+        bool,
+        typer.Option("--include-zero", metavar="",
+                     help="Also customers with no balance or activity."),
     ] = False,
+    ledger: LedgerCsv = None,
+    day_first: DayFirst = False,
+    month_first: MonthFirst = False,
     output: Format = OutputFormat.table,
 ) -> None:
     """Write the month's statements of account (with the reply slip) and record them."""
     from xl_addin.services import statements as statements_service
 
     report = Reporter(output)
+    source = _ledger_file(ledger, day_first, month_first)
+    when = _date(as_of)
     try:
         with _progress(report) as progress:
             result = statements_service.run_statements(
-                workbook, period=period, as_of=_date(as_of), out=out, pdf=pdf, email=email,
+                workbook, period=period, as_of=when, out=out, pdf=pdf, email=email,
                 dry_run=dry_run, force=force, only=customer or (), include_zero=include_zero,
-                progress=progress,
+                progress=progress, ledger=source,
             )  # fmt: skip
     except CreditControlError as error:
         _fail(str(error))
@@ -453,12 +639,23 @@ def statements(
         _exit_without_pdfs(report, issued)
 
 
-@app.command()
+class DocumentKind(StrEnum):
+    letter = "letter"
+    call_sheet = "call_sheet"
+    legal_pack = "legal_pack"
+    statement = "statement"
+
+
+@command()
 def history(
     workbook: WorkbookArg,
-    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer.")] = None,
-    kind: Annotated[
-        str | None, typer.Option("--kind", help="letter, call_sheet, legal_pack or statement.")
+    customer: Annotated[
+        str | None, typer.Option("--customer", metavar="ID", help="Only this customer.")
+    ] = None,
+    kind_option: Annotated[
+        DocumentKind | None,
+        typer.Option("--kind", metavar="letter|call_sheet|legal_pack|statement",
+                     help="Only documents of this kind."),
     ] = None,
     output: Format = OutputFormat.table,
 ) -> None:
@@ -467,6 +664,7 @@ def history(
     from xl_addin.services import history as history_service
 
     report = Reporter(output)
+    kind = kind_option.value if kind_option else None
     try:
         records = history_service.history(workbook, customer, kind)
         contacts = history_service.logged_contacts(workbook, customer) if kind is None else []
@@ -508,22 +706,31 @@ class Language(StrEnum):
     zh = "zh"
 
 
-@app.command()
+@command()
 def new(
     path: Annotated[
-        Path, typer.Argument(help="The workbook to create (.xlsm, or .xlsx without buttons).")
+        Path,
+        typer.Argument(metavar="WORKBOOK",
+                       help="The workbook to create (.xlsm, or .xlsx without buttons)."),
     ],
-    branch: Annotated[str, typer.Option("--branch", help="Branch code, e.g. SH.")] = "",
-    language: Annotated[Language, typer.Option("--language", help="en or zh.")] = Language.en,
-    pack: Annotated[Path | None, typer.Option("--pack", help="Template pack folder.")] = None,
+    branch: Annotated[
+        str, typer.Option("--branch", metavar="CODE", help="Branch code, e.g. SH.")
+    ] = "",
+    language: Annotated[
+        Language, typer.Option("--language", metavar="en|zh", help="en or zh.")
+    ] = Language.en,
+    pack: Annotated[
+        Path | None, typer.Option("--pack", metavar="FOLDER", help="Template pack folder.")
+    ] = None,
     as_of: AsOf = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Replace an existing file (kept as a backup).")
+        bool,
+        typer.Option("--force", metavar="", help="Replace an existing file (kept as a backup)."),
     ] = False,
     interpreter: Annotated[
         list[str] | None,
         typer.Option(
-            "--interpreter",
+            "--interpreter", metavar="PATH",
             help="The Python Excel should run, as a full Windows (C:\\...\\python.exe) or "
             "macOS (/Users/.../bin/python) path; give it twice for both. Default: the Python "
             "running this command, when that is on Windows or macOS.",
@@ -532,7 +739,7 @@ def new(
     no_interpreter: Annotated[
         bool,
         typer.Option(
-            "--no-interpreter",
+            "--no-interpreter", metavar="",
             help="Record no Python: xlwings then runs the python on the PATH or its own settings.",
         ),
     ] = False,
@@ -565,24 +772,29 @@ def new(
                       "(see docs/excel.md, first open).", markup=False)  # fmt: skip
 
 
-@app.command()
+@command()
 def reconcile(
     workbook: WorkbookArg,
     reply: Annotated[
         str,
         typer.Argument(
+            metavar="REPLY",
             help="What the customer sent back: their confirmed balance (e.g. 12,345.67), or "
-            "their list of our documents (.xlsx or .csv, their own headers)."
+            "their list of our documents (.xlsx or .csv, their own headers).",
         ),
     ],
-    customer: Annotated[str, typer.Option("--customer", help="The customer's CustomerID.")],
+    customer: Annotated[
+        str, typer.Option("--customer", metavar="ID", help="The customer's CustomerID.")
+    ],
     period: Annotated[
         str | None,
-        typer.Option("--period", help="Statement month YYYY-MM; default Settings.StatementPeriod."),
+        typer.Option("--period", metavar="YYYY-MM",
+                     help="Statement month YYYY-MM; default Settings.StatementPeriod."),
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Folder for the report; default beside the workbook."),
+        typer.Option("--out", metavar="FOLDER",
+                     help="Folder for the report; default beside the workbook."),
     ] = None,
     output: Format = OutputFormat.table,
 ) -> None:
@@ -635,7 +847,11 @@ def reconcile(
 
 def print_summary(console: Console, result: refresh_service.RefreshResult) -> None:
     """Print the aging summary per currency and the customers at each stage."""
-    for totals in refresh_service.totals_by_currency(result):
+    all_totals = refresh_service.totals_by_currency(result)
+    if not all_totals:
+        console.print(f"Nothing open as of {result.as_of.isoformat()}: the ledger has no "
+                      "documents yet, or every one is settled.", markup=False)  # fmt: skip
+    for totals in all_totals:
         table = Table(
             title=f"Aged receivables {totals.currency}, as of {result.as_of.isoformat()}",
             title_justify="left",

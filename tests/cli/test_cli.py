@@ -64,7 +64,6 @@ def test_bad_input_exits_1_with_a_located_message_and_leaves_the_file(tmp_path, 
     ("kwargs", "message"),
     [
         ({"customers": [("C001", "A", "Standard", "CNY", -1, "")]}, "Customers!E2"),
-        ({"ledger": []}, "the ledger has no documents"),
         ({"ledger": None}, "no Ledger sheet"),
     ],
 )
@@ -74,6 +73,59 @@ def test_bad_workbooks(tmp_path, kwargs, message):
     result = runner.invoke(app, ["refresh", str(path)])
     assert result.exit_code == 1 and message in result.stderr
     assert path.read_bytes() == before
+
+
+def test_an_empty_workbook_refreshes_and_validates_cleanly(tmp_path):
+    path = make_book(tmp_path / "b.xlsx", ledger=[])
+    result = runner.invoke(app, ["refresh", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["items"] == []
+    result = runner.invoke(app, ["refresh", str(path)])
+    assert result.exit_code == 0 and "Nothing open as of" in result.stdout
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0 and "no problems found" in " ".join(result.stdout.split())
+
+
+def test_an_as_of_far_ahead_is_taken_with_a_warning(tmp_path):
+    path = make_book(tmp_path / "b.xlsx")
+    far = (dt.date.today() + dt.timedelta(days=400)).isoformat()
+    result = runner.invoke(app, ["refresh", str(path), "--as-of", far])
+    assert result.exit_code == 0, result.output
+    assert f"Warning: --as-of {far} is 400 days after today" in result.stderr
+    near = (dt.date.today() + dt.timedelta(days=31)).isoformat()
+    result = runner.invoke(app, ["refresh", str(path), "--as-of", near])
+    assert result.exit_code == 0 and "Warning" not in result.stderr
+
+
+def test_unknown_choices_are_usage_errors(tmp_path):
+    path = make_book(tmp_path / "b.xlsx")
+    result = runner.invoke(app, ["history", str(path), "--kind", "letterz"])
+    assert result.exit_code == 2 and "letterz" in result.output
+    result = runner.invoke(app, ["refresh", str(path), "--format", "yaml"])
+    assert result.exit_code == 2
+
+
+def test_a_reply_that_is_neither_an_amount_nor_a_file_is_explained(tmp_path):
+    path = make_book(tmp_path / "b.xlsx")
+    result = runner.invoke(app, ["reconcile", str(path), "12.345,67", "--customer", "C001"])
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert "neither an amount as we write them nor a file" in message
+    assert "12.345,67 written our way is 12,345.67" in message
+    result = runner.invoke(app, ["reconcile", str(path), "reply.xlsx", "--customer", "C001"])
+    assert result.exit_code == 1 and "no such file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["", "new", "refresh", "validate", "import", "letters", "statements", "reconcile",
+     "history", "demo"],
+)  # fmt: skip
+def test_help_texts_show_no_python_types(command):
+    result = runner.invoke(app, [*command.split(), "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    for word in ("<bool>", "<str>", "<path>", "<int>", "list[", "<table|json>"):
+        assert word not in result.stdout, (command, word)
 
 
 def test_not_a_workbook_and_usage_errors(tmp_path):

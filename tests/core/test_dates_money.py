@@ -99,3 +99,28 @@ def test_decimal_helpers():
     assert to_decimal(123456) == Decimal("1234.56")
     assert str(to_decimal(-5)) == "-0.05"
     assert quantize(Decimal("2.345")) == Decimal("2.35")
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "expected"),
+    [
+        ("30/11/2026", "day-first", dt.date(2026, 11, 30)),
+        ("05/11/2026", "day-first", dt.date(2026, 11, 5)),
+        ("05.11.2026", "day-first", dt.date(2026, 11, 5)),
+        ("11/30/2026", "month-first", dt.date(2026, 11, 30)),
+        ("05/11/2026", "month-first", dt.date(2026, 5, 11)),
+        ("11/30/2026", "day-first", None),  # no 11th day of month 30
+        ("2026-11-30", "day-first", dt.date(2026, 11, 30)),  # ISO whatever the order
+    ],
+)
+def test_day_and_month_in_the_order_the_file_uses(text, order, expected):
+    assert parse_date_text(text, order) == expected
+
+
+def test_without_the_order_day_month_text_is_refused_with_both_readings():
+    from xl_addin.core.dates import date_text
+
+    assert date_text("05/11/2026") == (None, '"05/11/2026" could be 5 November 2026 (day first) '
+                                       "or 11 May 2026 (month first): say which order the file "
+                                       "uses with --day-first or --month-first")  # fmt: skip
+    assert date_text("31/02/2026") == (None, '"31/02/2026" is not a date')

@@ -52,10 +52,24 @@ def test_customer_problems(tmp_path):
     ]
 
 
-def test_an_empty_ledger(tmp_path):
-    assert problems_of(make_book(tmp_path / "b.xlsx", ledger=[])) == [
-        "Ledger: the ledger has no documents"
+def test_an_empty_ledger_is_valid(tmp_path):
+    # A workbook fresh from `new` has no documents yet: nothing is open, nothing is wrong.
+    loaded = load_book(make_book(tmp_path / "b.xlsx", ledger=[]))
+    assert isinstance(loaded, LoadedBook) and len(loaded.ledger) == 0
+
+
+def test_every_problem_in_one_pass(tmp_path):
+    # A cell that does not read and problems across rows, all listed at once.
+    customers = [("C001", "A", "Standard", "CNY", -1, ""), ("C001", "B", "VIP", "CNY", 0, "")]
+    ledger = [
+        ("C001", "INV", "I1", dt.date(2026, 9, 1), dt.date(2026, 10, 1), "12,3x"),
+        ("C009", "INV", "I2", dt.date(2026, 9, 1), dt.date(2026, 10, 1), 5),
+        ("C001", "INV", "I2", dt.date(2026, 9, 1), dt.date(2026, 10, 1), 5),
     ]
+    problems = problems_of(make_book(tmp_path / "b.xlsx", customers=customers, ledger=ledger))
+    assert [p.split(":")[0] for p in problems] == [
+        "Ledger!F2", "Customers!A3", "Customers!E2", "Customers!C3", "Ledger!C4", "Ledger!A3",
+    ], problems
 
 
 def test_a_document_in_another_currency_than_its_customer(tmp_path):

@@ -110,11 +110,18 @@ def test_new_refuses_to_replace_a_file_without_force(tmp_path):
 
 def test_validate_writes_every_problem_into_the_problems_sheet(tmp_path):
     path = tmp_path / "empty.xlsx"
-    new_workbook(path, as_of=AS_OF)
+    new_workbook(path, as_of=AS_OF, branch="SH")
+    result = runner.invoke(app, ["validate", str(path)])  # fresh from `new`: nothing wrong
+    assert result.exit_code == 0 and "no problems found" in result.output
+    book = openpyxl.load_workbook(path)
+    for column, value in enumerate(["C404", "INV", "I1", "2026-13-01", None, 5], start=1):
+        book["Ledger"].cell(2, column).value = value  # the table's first row
+    book.save(path)
     result = runner.invoke(app, ["validate", str(path)])
-    assert result.exit_code == 1 and "the ledger has no documents" in result.output
+    assert result.exit_code == 1
     problems = openpyxl.load_workbook(path)["Problems"]
-    assert problems["A4"].value == "Ledger" and "no documents" in problems["D4"].value
+    listed = [(problems.cell(r, 1).value, problems.cell(r, 3).value) for r in range(4, 6)]
+    assert listed == [("Ledger", "D"), ("Ledger", "A")]  # a bad date and an unknown customer
 
 
 def test_the_live_blocks_are_dynamic_arrays_and_nothing_forces_a_full_recalculation(filled):

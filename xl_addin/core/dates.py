@@ -26,6 +26,11 @@ _DATE_TEXT = (
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
+# 30/11/2026, 11/30/2026, 30.11.2026, 30-11-2026: the order of day and month is the file's.
+_DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{4})(?: [\d:.]+)?$")
+DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")  # fmt: skip
 
 
 def serials_to_dates(serials: np.ndarray, date1904: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -48,27 +53,67 @@ def serials_to_dates(serials: np.ndarray, date1904: bool = False) -> tuple[np.nd
     return np.where(bad, NAT, dates).astype("datetime64[D]"), bad
 
 
-def parse_date_text(text: str) -> dt.date | None:
-    """Parse a date typed as text: ISO, 2026/11/30, 2026.11.30, 2026年11月30日 or 20261130."""
+def parse_date_text(text: str, order: str | None = None) -> dt.date | None:
+    """Parse a date typed as text: ISO, 2026/11/30, 2026.11.30, 2026年11月30日 or 20261130;
+    30/11/2026 or 11/30/2026 only when `order` (DAY_FIRST or MONTH_FIRST) says which."""
+    parsed, _ = date_text(text, order)
+    return parsed
+
+
+def date_text(text: str, order: str | None = None) -> tuple[dt.date | None, str]:
+    """Parse a date typed as text (see `parse_date_text`); return it, or None and why not."""
     cleaned = text.strip()
     for pattern in _DATE_TEXT:
         match = pattern.match(cleaned)
         if match:
             year, month, day = (int(g) for g in match.groups())
-            try:
-                return dt.date(year, month, day)
-            except ValueError:
-                return None
-    return None
+            return _date_or_reason(year, month, day, cleaned)
+    match = _DAY_MONTH_YEAR.match(cleaned)
+    if match is None:
+        return None, f'"{cleaned}" is not a date'
+    first, second, year = int(match[1]), int(match[3]), int(match[4])
+    if order == DAY_FIRST:
+        return _date_or_reason(year, second, first, cleaned, " (day first)")
+    if order == MONTH_FIRST:
+        return _date_or_reason(year, first, second, cleaned, " (month first)")
+    day_first = _valid(year, second, first)
+    month_first = _valid(year, first, second)
+    if day_first is None and month_first is None:
+        return None, f'"{cleaned}" is not a date'
+    # Refused even when only one reading is a date: a file writes all its dates one way,
+    # and 30/11/2026 read alone says nothing of the 05/11/2026 on the next line.
+    readings = " or ".join(
+        f"{_spoken(day)} ({how})"
+        for day, how in ((day_first, "day first"), (month_first, "month first"))
+        if day is not None
+    )
+    return None, (f'"{cleaned}" could be {readings}: say which order the file uses with '
+                  "--day-first or --month-first")
+
+
+def _valid(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _date_or_reason(year, month, day, text: str, how: str = "") -> tuple[dt.date | None, str]:
+    found = _valid(year, month, day)
+    return (found, "") if found else (None, f'"{text}" is not a date{how}')
+
+
+def _spoken(day: dt.date) -> str:
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def parse_dates(
-    values: Sequence[object], date1904: bool = False
+    values: Sequence[object], date1904: bool = False, order: str | None = None
 ) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Convert a column of cell values to datetime64[D].
 
     Blanks become NaT. Returns the dates and a list of (position, reason) for
-    values that are not dates.
+    values that are not dates. `order` reads 30/11/2026-style text (see `date_text`).
     """
     column = np.asarray(values, dtype=object).reshape(-1)
     out = np.full(len(column), NAT, dtype="datetime64[D]")
@@ -87,9 +132,9 @@ def parse_dates(
             errors.extend((int(i), _serial_reason(v)) for i, v in zip(where[bad], chunk[bad]))
         elif kind == "text":
             for i, value in zip(where, chunk):
-                parsed = parse_date_text(value)
+                parsed, reason = date_text(value, order)
                 if parsed is None:
-                    errors.append((int(i), f'"{value}" is not a date'))
+                    errors.append((int(i), reason))
                 else:
                     out[i] = np.datetime64(parsed, "D")
         else:

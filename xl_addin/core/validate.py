@@ -52,6 +52,8 @@ def _any_of(values: np.ndarray, choices: tuple[str, ...]) -> np.ndarray:
 
 def _positions(keys: pd.Series, wanted: np.ndarray) -> np.ndarray:
     """Position of each wanted value's first occurrence in keys (-1: absent); keys may repeat."""
+    if not len(keys):  # no customers yet: nothing is found
+        return np.full(len(wanted), -1, dtype=np.int64)
     unique_at = np.flatnonzero(~keys.duplicated(keep="first").to_numpy())
     found = pd.Index(keys.iloc[unique_at], dtype=object).get_indexer(
         pd.Index(np.asarray(wanted, dtype=object), dtype=object)
@@ -107,10 +109,11 @@ def _check_contract_rates(customers: pd.DataFrame) -> list[Problem]:
 
 
 def check_ledger(ledger: pd.DataFrame, customers: pd.DataFrame) -> list[Problem]:
-    """Return problems in the ledger: duplicates, unknown customers, bad AppliesTo, signs."""
-    sheet = ledger.attrs.get("sheet", "Ledger")
+    """Return problems in the ledger: duplicates, unknown customers, bad AppliesTo, signs.
+
+    An empty ledger (a workbook fresh from `new`) has none: it ages to nothing."""
     if not len(ledger):
-        return [Problem(Source(sheet), "the ledger has no documents")]
+        return []
     problems = _duplicates(ledger, "doc_no", "document number")
     customer_ids = ledger["customer_id"].to_numpy(dtype=object)
     known = _positions(customers["customer_id"], customer_ids) >= 0
@@ -162,11 +165,13 @@ def _check_applies_to(ledger: pd.DataFrame, doc_type: np.ndarray, amount) -> lis
 
 def _check_currency(ledger: pd.DataFrame, customers: pd.DataFrame) -> list[Problem]:
     expected_by_customer = dict(
-        zip(customers["customer_id"], customers["currency"].str.upper(), strict=False)
+        zip(customers["customer_id"], (str(c).upper() for c in customers["currency"]),
+            strict=False)
     )
     currency = ledger["currency"].fillna("").str.upper().to_numpy(dtype=object)
     customer = ledger["customer_id"].to_numpy(dtype=object)
-    expected = ledger["customer_id"].map(expected_by_customer).fillna("").to_numpy(dtype=object)
+    expected = np.array([expected_by_customer.get(c, "") for c in ledger["customer_id"]],
+                        dtype=object)  # a list: no customers at all maps to float NaN
     problems = []
     for i in np.flatnonzero((currency != "") & (expected != "") & (currency != expected)):
         problems.append(

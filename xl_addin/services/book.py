@@ -16,12 +16,16 @@ import pandas as pd
 from xl_addin.core.problems import Problem
 from xl_addin.core.statements import Period
 from xl_addin.core.validate import check_customers, check_ledger
-from xl_addin.workbook.csv_ledger import read_csv_ledger
 from xl_addin.workbook.frames import engine_customers, engine_ledger
+from xl_addin.workbook.ledger_file import LedgerFile, read_ledger_file
 from xl_addin.workbook.open_book import OpenBook, read_open_book
 from xl_addin.workbook.reader import CreditBook, read_workbook
+from xl_addin.workbook.tables import Table
 
 Workbook = Path | OpenBook  # a saved file, or a book open in Excel or xlwings Lite
+# Where the ledger comes from instead of the Ledger sheet: an ERP export (a path, or a
+# LedgerFile saying its shape and date order), or a table already read (an import's).
+LedgerSource = Path | LedgerFile | Table
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +39,19 @@ class LoadedBook:
 
 
 def load_book(
-    source: Workbook, ledger_csv: Path | None = None
+    source: Workbook, ledger_csv: LedgerSource | None = None
 ) -> LoadedBook | tuple[Problem, ...]:
-    """Read and check a workbook; return the loaded book, or the problems that stop the run."""
+    """Read and check a workbook; return the loaded book, or the problems that stop the run.
+
+    `ledger_csv` takes the ledger from an ERP export (or a table already read) instead of
+    the Ledger sheet."""
     problems: list[Problem] = []
-    ledger_table = read_csv_ledger(ledger_csv, problems) if ledger_csv else None
+    if isinstance(ledger_csv, Table) or ledger_csv is None:
+        ledger_table = ledger_csv
+    else:
+        ledger_table = read_ledger_file(ledger_csv, problems)
+        if ledger_table is None:
+            return tuple(problems)
     if isinstance(source, OpenBook):
         book, read_problems = read_open_book(source, ledger=ledger_table)
     else:
@@ -50,15 +62,17 @@ def load_book(
 def checked_book(
     book: CreditBook | None, problems: list[Problem]
 ) -> LoadedBook | tuple[Problem, ...]:
-    """A book as read (with the problems reading found), checked and framed for the engine."""
-    if book is None or book.ledger is None or problems:
+    """A book as read (with the problems reading found), checked and framed for the engine.
+
+    The checks across rows run even when some cells did not read, on the cells that did:
+    every problem is listed in one pass, not the rest only after the first are fixed."""
+    if book is None or book.ledger is None:
         return tuple(problems)
     customers = engine_customers(book.customers.frame, book.settings.base_currency)
     ledger = engine_ledger(book.ledger.frame, customers, book.settings.base_currency)
-    problems += check_customers(customers, book.policy)
-    problems += check_ledger(ledger, customers)
-    if problems:
-        return tuple(problems)
+    found = [*check_customers(customers, book.policy), *check_ledger(ledger, customers)]
+    if problems or found:
+        return tuple(dict.fromkeys([*problems, *found]))  # in order, each once
     return LoadedBook(book, customers, ledger, ())
 
 

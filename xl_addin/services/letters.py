@@ -39,7 +39,7 @@ from xl_addin.documents.fields import (
 )
 from xl_addin.journal.store import Journal, journal_url
 from xl_addin.packs.lookup import Pack
-from xl_addin.services.book import LoadedBook, load_book, resolve_as_of
+from xl_addin.services.book import LedgerSource, LoadedBook, load_book, resolve_as_of
 from xl_addin.services.contacts import (
     CollectionState,
     after_issuing,
@@ -110,10 +110,11 @@ def run_letters(
     only: Sequence[str] = (),
     progress: Progress = lambda *_: None,
     writer=None,
+    ledger: LedgerSource | None = None,
 ) -> LettersResult | tuple[Problem, ...]:
     """Plan the day's collection work and (unless a dry run) issue and record it."""
     progress("Reading the workbook", 0, 1)
-    loaded = load_book(path)
+    loaded = load_book(path, ledger)  # the Ledger sheet, or an ERP export in its place
     if not isinstance(loaded, LoadedBook):
         return loaded
     settings = loaded.book.settings

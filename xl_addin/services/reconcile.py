@@ -15,6 +15,7 @@ from xl_addin.core.money import decimal_to_cents, parse_amount_text, to_decimal
 from xl_addin.core.problems import Problem, Source
 from xl_addin.core.reconcile import Reconciliation, reconcile_balance, reconcile_documents
 from xl_addin.core.statements import Period, signed_cents
+from xl_addin.errors import WorkbookError
 from xl_addin.services.book import LoadedBook, load_book, resolve_period
 from xl_addin.workbook.reply import TOTAL_WORDS, read_reply
 from xl_addin.workbook.report import ReportSheet, write_report
@@ -37,6 +38,24 @@ class ReconcileResult:
     report: Path
 
 
+# Digits with separators and maybe a sign or currency mark: meant as an amount, not a file.
+_AMOUNT_LIKE = re.compile(r"^[-+(]?[¥$£€]?\s*[\d.,' \u00a0]*\d[\d.,' \u00a0]*\)?$")
+
+
+def _not_an_amount(text: str) -> str:
+    """Why a reply that looks like an amount is not read as one, and how to write it."""
+    digits = re.sub(r"[^\d.,]", "", text)
+    if "," in digits and "." in digits and digits.rfind(",") > digits.rfind("."):
+        guess = digits.replace(".", "").replace(",", ".")
+        example = f" ({text} written our way is {Decimal(guess):,})"
+    else:
+        example = ""
+    return (f'"{text}" is neither an amount as we write them nor a file: write the balance '
+            f"with a point for the decimals and commas (or nothing) for thousands, e.g. "
+            f"12,345.67 or 12345.67{example}; or give the path of the customer's .xlsx or "
+            ".csv file")
+
+
 def reconcile(
     workbook: Path,
     reply: str,
@@ -45,6 +64,9 @@ def reconcile(
     out: Path | None = None,
 ) -> ReconcileResult | tuple[Problem, ...]:
     """Reconcile `reply` (a balance such as "12,345.67", or an .xlsx/.csv file) for one customer."""
+    text = reply.strip().replace("，", ",")
+    if parse_amount_text(text) is None and not Path(reply).exists() and _AMOUNT_LIKE.match(text):
+        raise WorkbookError(_not_an_amount(text))
     loaded = load_book(workbook)
     if not isinstance(loaded, LoadedBook):
         return loaded

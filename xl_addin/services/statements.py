@@ -40,7 +40,13 @@ from xl_addin.documents.fields import (
 )
 from xl_addin.journal.store import Journal, journal_url
 from xl_addin.packs.lookup import Pack
-from xl_addin.services.book import LoadedBook, load_book, resolve_as_of, resolve_period
+from xl_addin.services.book import (
+    LedgerSource,
+    LoadedBook,
+    load_book,
+    resolve_as_of,
+    resolve_period,
+)
 from xl_addin.services.issuing import (
     IssueResult,
     PlannedDocument,
@@ -94,11 +100,12 @@ def run_statements(
     include_zero: bool = False,
     progress: Progress = lambda *_: None,
     writer=None,
+    ledger: LedgerSource | None = None,
 ) -> StatementsResult | tuple[Problem, ...]:
     """Build, issue and record the statements of one month, dated `as_of` (else
     Settings.AsOfDate, else today; never before the month's last day)."""
     progress("Reading the workbook", 0, 1)
-    loaded = load_book(path)
+    loaded = load_book(path, ledger)  # the Ledger sheet, or an ERP export in its place
     if not isinstance(loaded, LoadedBook):
         return loaded
     settings = loaded.book.settings

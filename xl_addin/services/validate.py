@@ -46,6 +46,16 @@ def validate(
         language = settings.language
     else:
         problems, language = tuple(result), "en"
+        path = saved_path(source)
+        if path is not None:  # what would stop letters, listed with the rest in one pass
+            from xl_addin.services.issuing import ready_to_issue
+            from xl_addin.workbook.reader import read_workbook
+
+            book, _ = read_workbook(path)
+            if book is not None:
+                language = book.settings.language
+                issuing = ready_to_issue(path, book.settings)[1]
+                problems = tuple(dict.fromkeys([*problems, *issuing]))
     sheet = problems_sheet(problems, language)
     write = writer or default_writer(source)
     return ValidateResult(problems, write([], [sheet]))

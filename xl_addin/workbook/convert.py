@@ -41,8 +41,14 @@ def parse_date_column(values: Sequence[object], date1904: bool) -> tuple[np.ndar
     return dates, [reason for _, reason in errors]
 
 
-def normalise(raw: RawTable, spec: TableSpec, date1904: bool, problems: list[Problem]) -> Table:
-    """Return a `Table` with the spec's fields; problems for anything that does not convert."""
+def normalise(
+    raw: RawTable, spec: TableSpec, date1904: bool, problems: list[Problem],
+    date_order: str | None = None,
+) -> Table:
+    """Return a `Table` with the spec's fields; problems for anything that does not convert.
+
+    `date_order` reads dates typed as 30/11/2026 or 11/30/2026 (core.dates.DAY_FIRST or
+    MONTH_FIRST); without it only a date that reads one way is taken."""
     positions = _match_headers(raw, spec, problems)
     # Only the contract's input columns count: a row holding nothing but computed values
     # (OpenAmount ... left by a refresh) or the user's own extra columns is no document.
@@ -62,7 +68,8 @@ def normalise(raw: RawTable, spec: TableSpec, date1904: bool, problems: list[Pro
         if position is not None:
             letters[column.field] = raw.letter(position)
         data[column.field] = _convert(
-            column, cells, excel_rows, raw.sheet, letters.get(column.field), date1904, problems
+            column, cells, excel_rows, raw.sheet, letters.get(column.field), date1904, problems,
+            date_order,
         )
     # Object columns stay object: pandas would otherwise copy every text column into
     # its string dtype, which costs more than reading them.
@@ -186,7 +193,7 @@ def _report_error_cells(raw, column: Column, position: int, rows: list[int], pro
     return found
 
 
-def _convert(column, cells: _Cells, rows, sheet, letter, date1904, problems):
+def _convert(column, cells: _Cells, rows, sheet, letter, date1904, problems, date_order=None):
     def problem(i: int, message: str) -> None:
         problems.append(Problem(Source(sheet, rows[i], letter), message))
 
@@ -200,7 +207,7 @@ def _convert(column, cells: _Cells, rows, sheet, letter, date1904, problems):
     if kind in ("text", "id"):
         return texts
     if kind == "date":
-        dates, errors = parse_dates(values, date1904)
+        dates, errors = parse_dates(values, date1904, date_order)
         for i, reason in errors:
             problem(i, f"{column.header} {reason}")
         return dates

@@ -44,7 +44,7 @@ BUNDLED = (  # the modules main.py carries, as they are in the package
     "core/contacts.py", "core/dunning.py", "core/next_action.py", "core/statements.py",
     "core/validate.py", "core/labels.py",
     "workbook/schema.py", "workbook/tables.py", "workbook/convert.py", "workbook/frames.py",
-    "workbook/reader.py", "workbook/open_book.py", "workbook/csv_ledger.py",
+    "workbook/reader.py", "workbook/open_book.py", "workbook/ledger_file.py",
     "workbook/updates.py", "workbook/access.py",
     "services/__init__.py", "services/book.py", "services/contacts.py", "services/problems.py",
     "services/refresh.py", "services/live.py",

@@ -18,7 +18,7 @@ import python_calamine as calamine
 from xl_addin.core.problems import Problem, Source
 from xl_addin.errors import WorkbookError
 from xl_addin.workbook.convert import normalise
-from xl_addin.workbook.csv_ledger import decode
+from xl_addin.workbook.ledger_file import decode
 from xl_addin.workbook.schema import Column, TableSpec, fold
 from xl_addin.workbook.tables import RawTable, Table
 

@@ -120,6 +120,8 @@ def _plan_columns(package: Package, styles: StyleBook, sheet: str, updates) -> N
         table = _find_table(package, entry, update.table) if update.table else None
         headers = (_table_headers(table[1]) if table is not None
                    else _plain_headers(package, entry.part, update))  # fmt: skip
+        if table is not None and update.rows:
+            _reach_row(package, entry, table, max(int(r) for r in update.rows))
         for header, values in update.values.items():
             column = _find_column(headers, update, header)
             if column is None:
@@ -238,6 +240,28 @@ def _add_column(package, entry, update: ColumnUpdate, table, headers, header: st
     if table is not None:
         _grow_table(package.edit(table[0]), column, header)
     return column
+
+
+def _reach_row(package: Package, entry, table, last_row: int) -> None:
+    """Grow the Excel table down to `last_row` (rows added under it, as an import adds)."""
+    c1, r1, c2, r2 = range_bounds(table[1].get("ref"))
+    if last_row <= r2:
+        return
+    for sheet, part, xml in package.tables():
+        if sheet.part != entry.part or part == table[0]:
+            continue
+        o1, or1, o2, _or2 = range_bounds(xml.get("ref"))
+        if o1 <= c2 and c1 <= o2 and r2 < or1 <= last_row:
+            raise WorkbookError(
+                f"{entry.name}: rows {r2 + 1} to {last_row} cannot be added to table "
+                f"{table[1].get('displayName')}, table {xml.get('displayName')} is in the way"
+            )
+    edited = package.edit(table[0])
+    edited.set("ref", f"{column_letter(c1)}{r1}:{column_letter(c2)}{last_row}")
+    auto_filter = edited.find(q("autoFilter"))
+    if auto_filter is not None and auto_filter.get("ref"):
+        f1, fr1, f2, _ = range_bounds(auto_filter.get("ref"))
+        auto_filter.set("ref", f"{column_letter(f1)}{fr1}:{column_letter(f2)}{last_row}")
 
 
 def _grow_table(table: etree._Element, column: int, header: str) -> None:

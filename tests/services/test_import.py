@@ -1,0 +1,180 @@
+"""Importing ERP exports as they come: each shape from a real-looking file in tests/data/erp
+(GBK bytes, a UTF-8 BOM, an .xlsx with title lines), with the balances a refresh then shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from tests.books import make_book
+from xl_addin.cli import app
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "erp"
+runner = CliRunner()
+
+
+def balances(path: Path) -> dict[str, float]:
+    """What a refresh of the saved workbook shows, read back from the file."""
+    result = runner.invoke(app, ["refresh", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return {c["CustomerID"]: c["Balance"] for c in json.loads(result.stdout)["customers"]}
+
+
+def rows_of(sheet) -> list[dict[str, object]]:
+    header = [c.value for c in sheet[1]]
+    return [dict(zip(header, row)) for row in sheet.iter_rows(2, values_only=True)]
+
+
+def imported(tmp_path: Path, name: str, *options: str, ledger=()) -> tuple[Path, dict]:
+    book = make_book(tmp_path / "branch.xlsx", ledger=list(ledger))
+    result = runner.invoke(app, ["import", str(book), str(DATA / name), *options,
+                                 "--format", "json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return book, json.loads(result.stdout)
+
+
+def test_our_ledger_layout_in_utf8_with_bom(tmp_path):
+    book, result = imported(tmp_path, "ledger-layout-utf8-bom.csv")
+    assert result["shape"] == "ledger"
+    assert result["added"] == ["INV-1001", "PAY-2001", "INV-1002", "CRN-3001"]
+    assert balances(book) == {"C001": 10000.5, "C002": 7500.0}
+    ledger = openpyxl.load_workbook(book)["Ledger"]
+    # Grown down to the four documents, and right by the columns the file fills.
+    assert ledger.tables["Ledger"].ref == "A1:O5"
+    rows = rows_of(ledger)
+    assert {k: v for k, v in rows[1].items() if k not in ("DaysOverdue", "Bucket", "Stage")} == {
+        "CustomerID": "C001", "DocType": "PAY", "DocNo": "PAY-2001",
+        "DocDate": dt.datetime(2026, 10, 15), "DueDate": None, "Amount": 2000,
+        "AppliesTo": "INV-1001", "Disputed": None, "Currency": "CNY",
+        "Reference": "bank 2026-10-15", "Notes": None, "OpenAmount": 0,
+    }  # fmt: skip
+
+
+def test_an_open_items_list_in_gbk_without_doc_type(tmp_path):
+    raw = (DATA / "open-items-gbk.csv").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")  # real GBK bytes, as 金蝶 and 用友 write them
+    book, result = imported(tmp_path, "open-items-gbk.csv")
+    assert result["shape"] == "open-items"
+    assert result["added"] == ["XS-0001", "XS-0002", "TH-0001", "XS-0003"]  # 合计 left out
+    assert balances(book) == {"C001": 14300.5, "C002": 8000.0}
+    credit = rows_of(openpyxl.load_workbook(book)["Ledger"])[2]
+    assert (credit["DocType"], credit["DocNo"], credit["Amount"]) == ("CRN", "TH-0001", 1200)
+    assert credit["Notes"] == "退货; credit note: amount -1,200.00 in open-items-gbk.csv"
+
+
+def test_a_kingdee_debit_credit_ledger_in_gbk_with_its_balance_checked(tmp_path):
+    book, result = imported(tmp_path, "debit-credit-kingdee-gbk.csv")
+    assert result["shape"] == "debit-credit"
+    assert result["added"] == ["OPENING-C001", "记-0012", "记-0045", "记-0061", "记-0050",
+                               "记-0070"]  # fmt: skip
+    # 期初 1,000 + 12,000.50 - 5,000 - 500 (红字); C002 ends 贷 1,000: a credit balance.
+    assert balances(book) == {"C001": 7500.5, "C002": -1000.0}
+    types = [r[1] for r in openpyxl.load_workbook(book)["Ledger"].iter_rows(2, 7, values_only=True)]
+    assert types == ["ADJ", "INV", "PAY", "CRN", "INV", "PAY"]
+
+
+def test_a_balance_that_does_not_follow_is_located_and_nothing_changes(tmp_path):
+    text = (DATA / "debit-credit-kingdee-gbk.csv").read_bytes().decode("gbk")
+    export = tmp_path / "明细账.csv"
+    export.write_bytes(text.replace('借,"8,000.50"', '借,"8,500.50"').encode("gbk"))
+    book = make_book(tmp_path / "branch.xlsx", ledger=[])
+    before = book.read_bytes()
+    result = runner.invoke(app, ["import", str(book), str(export)])
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert ("明细账.csv!I6: balance 8,500.50 does not follow from the line before: 13,000.50 "
+            "+ debit 0.00 - credit 5,000.00 = 8,000.50") in message
+    assert book.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [
+        "branch.xlsx", "明细账.csv"]  # fmt: skip
+
+
+def test_day_first_dates_in_an_xlsx_need_the_order(tmp_path):
+    book = make_book(tmp_path / "branch.xlsx", ledger=[])
+    export = DATA / "debit-credit-day-first.xlsx"
+    result = runner.invoke(app, ["import", str(book), str(export)])
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert ('[debit-credit-day-first.xlsx]Customer ledger!A4: DocDate "05/11/2026" could be '
+            "5 November 2026 (day first) or 11 May 2026 (month first)") in message
+    assert "DocDate is blank" not in message
+    book, result = imported(tmp_path, "debit-credit-day-first.xlsx", "--day-first")
+    assert result["added"] == ["INV-7001", "RCP-7002"]  # the Total line left out
+    assert balances(book)["C002"] == 5000.0
+    dates = [r[3] for r in openpyxl.load_workbook(book)["Ledger"].iter_rows(2, 3, values_only=True)]
+    assert dates == [dt.datetime(2026, 11, 5), dt.datetime(2026, 11, 20)]
+
+
+def test_a_second_import_replaces_what_changed_and_says_so(tmp_path):
+    book, _ = imported(tmp_path, "ledger-layout-utf8-bom.csv")
+    changed = tmp_path / "again.csv"
+    text = (DATA / "ledger-layout-utf8-bom.csv").read_text("utf-8-sig")
+    changed.write_text(text.replace("C002,INV,INV-1002,2026-11-01,2026-12-01,8000",
+                                    "C002,INV,INV-1002,2026-11-01,2026-12-01,9000")
+                       + "C002,INV,INV-1003,2026-11-20,2026-12-20,100,,CNY,,,\r\n",
+                       "utf-8")  # fmt: skip
+    dry = runner.invoke(app, ["import", str(book), str(changed), "--dry-run", "--format", "json"])
+    assert dry.exit_code == 0 and json.loads(dry.stdout)["replaced"] == ["INV-1002"]
+    assert balances(book) == {"C001": 10000.5, "C002": 7500.0}  # the dry run wrote nothing
+    result = runner.invoke(app, ["import", str(book), str(changed)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    assert "5 document(s); 1 added, 1 replaced, 3 already there as they are" in said
+    assert "Added: INV-1003" in said and "Replaced: INV-1002" in said
+    assert balances(book) == {"C001": 10000.5, "C002": 8600.0}
+    assert book.with_name("branch.bak.xlsx").exists()
+    assert openpyxl.load_workbook(book)["Ledger"].tables["Ledger"].ref == "A1:O6"
+
+
+def test_an_unknown_customer_is_located_in_the_file(tmp_path):
+    export = tmp_path / "export.csv"
+    export.write_bytes("客户编号,单据号,单据日期,金额\r\nC001,X-1,2026-11-01,5\r\n"
+                       "C404,X-2,2026-11-02,7\r\nC001,X-1,2026-11-03,9\r\n".encode("gbk"))
+    book = make_book(tmp_path / "branch.xlsx")
+    before = book.read_bytes()
+    result = runner.invoke(app, ["import", str(book), str(export), "--format", "json"])
+    assert result.exit_code == 1
+    problems = [(p["sheet"], p["row"], p["column"]) for p in json.loads(result.stdout)["problems"]]
+    assert problems == [("export.csv", 4, "B")]  # the repeated number, found first
+    export.write_bytes(export.read_bytes().replace(b"X-1,2026-11-03", b"X-3,2026-11-03"))
+    result = runner.invoke(app, ["import", str(book), str(export), "--format", "json"])
+    found = json.loads(result.stdout)["problems"]
+    assert [(p["sheet"], p["row"], p["column"]) for p in found] == [("export.csv", 3, "A")]
+    assert "customer C404 is not in Customers" in found[0]["message"]
+    assert book.read_bytes() == before
+
+
+def test_refresh_letters_and_statements_read_the_same_shapes(tmp_path):
+    book = make_book(tmp_path / "branch.xlsx", ledger=None)
+    for export, expected in (("open-items-gbk.csv", {"C001": 14300.5, "C002": 8000.0}),
+                             ("debit-credit-kingdee-gbk.csv", {"C001": 7500.5,
+                                                               "C002": -1000.0})):  # fmt: skip
+        result = runner.invoke(app, ["refresh", str(book), "--ledger", str(DATA / export),
+                                     "--format", "json"])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        found = {c["CustomerID"]: c["Balance"] for c in json.loads(result.stdout)["customers"]}
+        assert found == expected
+    xlsx = str(DATA / "debit-credit-day-first.xlsx")
+    for command in ("letters", "statements"):
+        result = runner.invoke(app, [command, str(book), "--ledger", xlsx, "--day-first",
+                                     "--dry-run", "--format", "json"])  # fmt: skip
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["refresh", str(book), "--ledger", xlsx])
+    assert result.exit_code == 1 and "--day-first or --month-first" in result.stderr
+
+
+def test_the_import_leaves_the_rest_of_the_workbook_alone(tmp_path):
+    book = make_book(tmp_path / "branch.xlsx", ledger=[])
+    shutil.copy(book, tmp_path / "before.xlsx")
+    runner.invoke(app, ["import", str(book), str(DATA / "open-items-gbk.csv")])
+    before = openpyxl.load_workbook(tmp_path / "before.xlsx")
+    after = openpyxl.load_workbook(book)
+    for name in ("Settings", "Customers"):
+        assert [[c.value for c in r] for r in before[name].iter_rows(max_col=6)] == [
+            [c.value for c in r] for r in after[name].iter_rows(max_col=6)]  # fmt: skip
