@@ -880,7 +880,7 @@ def _share(part: int, whole: int) -> str:
 # --- the controller's month-end ------------------------------------------------------------
 
 
-@app.command("close")
+@command("close")
 def close_month(
     workbook: WorkbookArg,
     as_of: AsOf = None,
@@ -929,7 +929,7 @@ def close_month(
 # --- head office ----------------------------------------------------------------------
 
 
-@app.command()
+@command()
 def consolidate(
     workbooks: Annotated[
         list[Path], typer.Argument(help="The branch workbooks (.xlsx or .xlsm), any number.")
