@@ -240,13 +240,13 @@ def make(lang: str) -> Path:
     for cell, text in zip(differences.rows[0].cells, t["diff_headers"], strict=True):
         _cell(cell, text, bold=True, shade=True, size=9)
     for row in differences.rows[1:]:
-        row.height = Cm(0.6)
+        row.height = Cm(0.55)
     _para(doc, "", space_after=0, size=6)
     boxes = doc.add_table(rows=2, cols=3)
     boxes.style = "Table Grid"
     for cell, text in zip(boxes.rows[0].cells, t["boxes"], strict=True):
         _cell(cell, text, bold=True, size=9, shade=True)
-    boxes.rows[1].height = Cm(1.9)
+    boxes.rows[1].height = Cm(1.5)
     _keep_together(doc.paragraphs[slip_start:], (differences, boxes))
 
     target = HERE / lang / "statement.docx"
@@ -358,7 +358,7 @@ def _page(doc) -> None:
     section.orientation = WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = Cm(21.0), Cm(29.7)  # A4
     section.left_margin = section.right_margin = Cm(1.8)
-    section.top_margin = section.bottom_margin = Cm(1.6)
+    section.top_margin = section.bottom_margin = Cm(1.3)
 
 
 def _styles(doc, lang: str) -> None:
@@ -387,7 +387,7 @@ def _styles(doc, lang: str) -> None:
     style = doc.styles["Normal"]
     style.font.name = latin
     style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), east_asia)
-    style.font.size = Pt(10)
+    style.font.size = Pt(9.5)
     style.element.get_or_add_rPr().append(language.__copy__())
     style.paragraph_format.space_after = Pt(4)
 
@@ -422,6 +422,8 @@ def _run(paragraph, text, *, size=None, bold=False, color=None):
 def _cell(cell, text, *, bold=False, right=False, shade=False, size=9, new=False):
     paragraph = cell.add_paragraph() if new else cell.paragraphs[0]
     paragraph.paragraph_format.space_after = Pt(0)
+    # An exact line: a Chinese face's own line height would make every row a third taller.
+    paragraph.paragraph_format.line_spacing = Pt(size + 2.5)
     if right:
         paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     _run(paragraph, text, size=size, bold=bold)
