@@ -32,8 +32,10 @@ LEDGER_HEADERS = ("CustomerID", "DocType", "DocNo", "DocDate", "DueDate", "Amoun
                   "Disputed", "Reference")  # fmt: skip
 # Customer: (language, lines in November 2026). Every customer also has two September invoices,
 # one overdue and one disputed, so that the statement carries the items table too.
-CUSTOMERS = {"S03": ("zh", 3), "E03": ("en", 3), "S06": ("zh", 6), "E10": ("en", 10),
-             "S15": ("zh", 15), "E15": ("en", 15), "S40": ("zh", 40), "E40": ("en", 40)}  # fmt: skip
+CUSTOMERS = {
+    "S03": ("zh", 3), "E03": ("en", 3), "S06": ("zh", 6), "E10": ("en", 10),
+    "S15": ("zh", 15), "E15": ("en", 15), "S40": ("zh", 40), "E40": ("en", 40),
+}  # fmt: skip
 NAMES = {"zh": "杭州宏图供应链管理有限公司", "en": "Davies' Textiles and Marine Services Ltd"}
 SLIP = {"en": ("Reply", ("Signature", "stamp")), "zh": ("回", ("经办人签字", "单位盖章"))}
 CJK_FACES = ("NotoSerifCJK", "NotoSansCJK", "SimSun", "DengXian")
