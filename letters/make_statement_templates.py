@@ -30,7 +30,9 @@ GREY = RGBColor(0x55, 0x55, 0x55)
 # Liberation Serif; SimSun: Noto Serif CJK SC for zh-CN text). Chinese documents pair 宋体 with
 # Times New Roman, as Chinese business documents do.
 FONTS = {"en": ("Calibri", "SimSun"), "zh": ("Times New Roman", "SimSun")}
-LANGUAGE = {"en": "en-GB", "zh": "zh-CN"}
+# The language of Latin-script text: zh-CN there would let Chinese line breaking split
+# "SH-LTR-20261130-0003" between letters. Chinese text is zh-CN (w:eastAsia).
+LANGUAGE = {"en": "en-GB", "zh": "en-US"}
 AGING_PER_ROW = 4
 MARK = RGBColor(0xA0, 0x10, 0x10)  # the "Disputed" marker: dark red, bold, still clear in grey
 
