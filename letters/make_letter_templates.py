@@ -51,7 +51,7 @@ COMMON = {
                     "{{ interest }}（截至{{ date }}）{% if compensation %}及固定补偿 {{ currency }} "
                     "{{ compensation }}{% endif %}，我司保留追索的权利。",
         "pay": "收款账户：{{ branch.bank }}。汇款时请注明编号 {{ reference }}。",
-        "close": "此致\n敬礼",
+        "close": "\u3000\u3000此致\n敬礼！",
         "sign": "{{ branch.name }}\n{{ branch.signatory }}",
     },
 }  # fmt: skip
@@ -220,7 +220,7 @@ def make_call_sheet(lang: str):
     _para(doc, COMMON[lang]["total"], bold=True, space_before=4)
     _para(doc, t["checklist_title"], bold=True, space_before=6)
     for line in t["checklist"]:
-        _para(doc, "☐ " + line, space_after=1)
+        _para(doc, "□ " + line, space_after=1)
     outcome = doc.add_table(rows=len(t["outcome"]), cols=2)
     outcome.style = "Table Grid"
     for row, label in zip(outcome.rows, t["outcome"], strict=True):
@@ -234,7 +234,7 @@ def make_call_sheet(lang: str):
 def _document(lang: str):
     doc = Document()
     _page(doc)
-    _styles(doc, "Calibri", "SimSun", lang)
+    _styles(doc, lang)
     _letterhead(doc)
     return doc
 

@@ -26,18 +26,26 @@ from docx.shared import Cm, Pt, RGBColor
 
 HERE = Path(__file__).resolve().parent
 GREY = RGBColor(0x55, 0x55, 0x55)
+# Word's faces, which LibreOffice replaces by metric twins (Calibri: Carlito; Times New Roman:
+# Liberation Serif; SimSun: Noto Serif CJK SC for zh-CN text). Chinese documents pair 宋体 with
+# Times New Roman, as Chinese business documents do.
+FONTS = {"en": ("Calibri", "SimSun"), "zh": ("Times New Roman", "SimSun")}
+# The language of Latin-script text: zh-CN there would let Chinese line breaking split
+# "SH-LTR-20261130-0003" between letters. Chinese text is zh-CN (w:eastAsia).
+LANGUAGE = {"en": "en-GB", "zh": "en-US"}
+AGING_PER_ROW = 4
 MARK = RGBColor(0xA0, 0x10, 0x10)  # the "Disputed" marker: dark red, bold, still clear in grey
 
 TEXT = {
     "en": {
-        "font": "Calibri", "east_asia": "SimSun",
         "title": "Statement of account",
         "period": "Period: {{ period_text }}",
         "to": "To",
-        "ref": "Reference: {{ reference }}    Date: {{ date }}    Customer No.: {{ customer.id }}",
+        "ref": ("Reference: {{ reference }}", "Date: {{ date }}",
+                "Customer No.: {{ customer.id }}"),
         "opening": "Opening balance at {{ opening_date }}",
         "headers": ("Date", "Type", "Document", "Description", "Debit", "Credit", "Balance"),
-        "widths": (3.0, 1.9, 2.3, 3.2, 2.3, 2.3, 2.4),  # cm, 17.4 between the margins
+        "widths": (2.9, 1.9, 2.9, 2.8, 2.3, 2.3, 2.3),  # cm, 17.4 between the margins
         "disputed": "Disputed",
         "closing": "Closing balance at {{ closing_date }}",
         "words": "{% if in_credit %}Amount we owe you, in words{% else %}Closing balance in "
@@ -49,7 +57,7 @@ TEXT = {
         "unapplied": "Unapplied payments and credits: {{ currency }} {{ unapplied }}",
         "items_title": "Items overdue or disputed at {{ closing_date }}",
         "item_headers": ("Document", "Date", "Due date", "Days overdue", "Open amount", "Status"),
-        "item_widths": (2.3, 3.2, 3.2, 2.6, 2.9, 2.2),
+        "item_widths": (2.9, 3.0, 3.0, 2.3, 2.8, 2.0),
         "overdue_mark": "Overdue",
         "credit": "The balance is in your favour: at {{ closing_date }} we owe you {{ currency }} "
                   "{{ closing_abs }}, and no payment is due from you. Please let us know whether "
@@ -71,30 +79,29 @@ TEXT = {
                  "{{ reply_by }}. If anything differs from your records, list the differences "
                  "on the slip so that we can settle them before the next statement.",
         "sign": "{{ branch.signatory }}\n{{ branch.name }}",
-        "cut": "✂ - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -",
+        "cut": "- - - - - - - - - - - - - - - - - - - -  cut here  - - - - - - - - - - - - - - - - - - - -",
         "slip_title": "Reply slip: balance confirmation",
         "slip_to": "Return to: {{ branch.name }}, {{ branch.address }}  {{ branch.email }}",
         "slip_ref": "Statement {{ reference }}, {{ customer.name }} ({{ customer.id }})",
-        "agree": "☐ We confirm that the balance of {{ currency }} {{ closing }} owed to "
+        "agree": "□ We confirm that the balance of {{ currency }} {{ closing }} owed to "
                  "{{ branch.name }} as at {{ closing_date }} is correct.",
-        "agree_credit": "☐ We confirm that the balance of {{ currency }} {{ closing_abs }} owed "
+        "agree_credit": "□ We confirm that the balance of {{ currency }} {{ closing_abs }} owed "
                         "to us by {{ branch.name }} as at {{ closing_date }} is correct.",
-        "agree_nil": "☐ We confirm that our account with {{ branch.name }} had a nil balance as "
+        "agree_nil": "□ We confirm that our account with {{ branch.name }} had a nil balance as "
                      "at {{ closing_date }}.",
-        "differ": "☐ The balance differs. Our records show {{ currency }} ______________ as at "
+        "differ": "□ The balance differs. Our records show {{ currency }} ______________ as at "
                   "{{ closing_date }}; the differences are listed below.",
         "diff_headers": ("Document", "Date", "Amount", "Explanation"),
         "boxes": ("Signature", "Company stamp", "Date"),
     },
     "zh": {
-        "font": "Calibri", "east_asia": "SimSun",
         "title": "对 账 单",
         "period": "对账期间：{{ period_text }}",
         "to": "致",
-        "ref": "编号：{{ reference }}    日期：{{ date }}    客户编号：{{ customer.id }}",
+        "ref": ("编号：{{ reference }}", "日期：{{ date }}", "客户编号：{{ customer.id }}"),
         "opening": "期初余额（{{ opening_date }}）",
         "headers": ("日期", "类型", "单据号", "摘要", "借方", "贷方", "余额"),
-        "widths": (3.4, 1.3, 2.3, 3.4, 2.3, 2.3, 2.4),  # 2026年11月18日 on one line
+        "widths": (3.2, 1.2, 2.9, 3.2, 2.3, 2.3, 2.3),  # 2026年11月18日 on one line
         "disputed": "有争议",
         "closing": "期末余额（{{ closing_date }}）",
         "words": "{% if in_credit %}本公司应付金额（大写）{% else %}大写金额{% endif %}："
@@ -106,7 +113,7 @@ TEXT = {
         "unapplied": "未核销收款及贷项：{{ currency }} {{ unapplied }}",
         "items_title": "逾期及有争议单据（截至{{ closing_date }}）",
         "item_headers": ("单据号", "单据日期", "到期日", "逾期天数", "未付金额", "状态"),
-        "item_widths": (2.3, 3.4, 3.4, 2.0, 2.9, 1.8),
+        "item_widths": (2.9, 3.2, 3.2, 2.0, 2.8, 1.8),
         "overdue_mark": "逾期",
         "credit": "截至{{ closing_date }}，贵司账户为贷方余额，本公司应付贵司{{ currency }} "
                   "{{ closing_abs }}，贵司无需付款。如需退款或抵扣今后货款，请告知本公司。",
@@ -123,17 +130,17 @@ TEXT = {
         "query": "请核对本对账单，并于{{ reply_by }}前将下方回执签章寄回。如与贵公司账面不符，"
                  "请在回执中列明差异，以便在下期对账前核实处理。",
         "sign": "{{ branch.signatory }}\n{{ branch.name }}",
-        "cut": "✂ - - - - - - - - - - - - - - 请沿此线剪下 - - - - - - - - - - - - - -",
+        "cut": "- - - - - - - - - - - - - - - - - - - -  请沿此线剪下  - - - - - - - - - - - - - - - - - - - -",
         "slip_title": "回  执（余额确认）",
         "slip_to": "请寄回：{{ branch.name }}，{{ branch.address }}  {{ branch.email }}",
         "slip_ref": "对账单编号{{ reference }}，{{ customer.name }}（{{ customer.id }}）",
-        "agree": "☐ 经核对，截至{{ closing_date }}，本公司欠{{ branch.name }}余额{{ currency }} "
+        "agree": "□ 经核对，截至{{ closing_date }}，本公司欠{{ branch.name }}余额{{ currency }} "
                  "{{ closing }}，数额相符。",
-        "agree_credit": "☐ 经核对，截至{{ closing_date }}，{{ branch.name }}应付本公司余额"
+        "agree_credit": "□ 经核对，截至{{ closing_date }}，{{ branch.name }}应付本公司余额"
                         "{{ currency }} {{ closing_abs }}，数额相符。",
-        "agree_nil": "☐ 经核对，截至{{ closing_date }}，本公司与{{ branch.name }}往来余额为零，"
+        "agree_nil": "□ 经核对，截至{{ closing_date }}，本公司与{{ branch.name }}往来余额为零，"
                      "数额相符。",
-        "differ": "☐ 数额不符。截至{{ closing_date }}，本公司账面余额为{{ currency }} "
+        "differ": "□ 数额不符。截至{{ closing_date }}，本公司账面余额为{{ currency }} "
                   "______________，差异明细如下。",
         "diff_headers": ("单据号", "日期", "金额", "差异说明"),
         "boxes": ("经办人签字", "单位盖章", "日期"),
@@ -145,17 +152,14 @@ def make(lang: str) -> Path:
     t = TEXT[lang]
     doc = Document()
     _page(doc)
-    _styles(doc, t["font"], t["east_asia"], lang)
+    _styles(doc, lang)
     _letterhead(doc)
     title = doc.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _run(title, t["title"], size=16, bold=True)
+    title.paragraph_format.space_after = Pt(0)
+    _run(title, t["title"], size=15, bold=True)
     _para(doc, t["period"], align=WD_ALIGN_PARAGRAPH.CENTER, color=GREY)
-    _para(doc, t["ref"], size=9, color=GREY)
-    _para(doc, t["to"], bold=True, space_after=0)
-    _para(doc, "{{ customer.name }}", space_after=0)
-    _para(doc, "{{ customer.contact }}", space_after=0)
-    _para(doc, "{{ customer.address }}")
+    _addressee(doc, t)
 
     table = doc.add_table(rows=6, cols=7)
     table.style = "Table Grid"
@@ -192,14 +196,16 @@ def make(lang: str) -> Path:
     _para(doc, t["words"], bold=True, space_before=6)
     _para(doc, "{%p endif %}", space_after=0)
     _para(doc, t["aging_title"], bold=True, space_before=6, space_after=2)
-    aging = doc.add_table(rows=3, cols=2)
+    # Four buckets a row, label then amount: two rows for the default seven, whatever the Policy.
+    aging = doc.add_table(rows=3, cols=2 * AGING_PER_ROW)
     aging.style = "Table Grid"
-    _cell(aging.rows[0].cells[0], "{%tr for bucket in aging %}")
-    _cell(aging.rows[1].cells[0], "{{ bucket.label }}", bold=True, shade=True)
-    _cell(aging.rows[1].cells[1], "{{ bucket.amount }}", right=True)
+    _cell(aging.rows[0].cells[0], f"{{%tr for row in aging|batch({AGING_PER_ROW}, '') %}}")
+    for position in range(AGING_PER_ROW):
+        label, amount = aging.rows[1].cells[2 * position:2 * position + 2]
+        _cell(label, f"{{{{ row[{position}].label }}}}", bold=True, shade=True)
+        _cell(amount, f"{{{{ row[{position}].amount }}}}", right=True)
     _cell(aging.rows[2].cells[0], "{%tr endfor %}")
-    for row in aging.rows:
-        row.cells[0].width, row.cells[1].width = Cm(3.5), Cm(3.5)
+    _grid(aging, (Cm(1.9), Cm(2.45)) * AGING_PER_ROW)
     # "Overdue: 0.00" says nothing when all that is overdue is disputed: the next line does.
     _para(doc, "{%p if closing_value > 0 and (total_overdue_value or not "
                "total_disputed_overdue_value) %}", space_after=0)  # fmt: skip
@@ -221,27 +227,28 @@ def make(lang: str) -> Path:
     _para(doc, t["sign"], space_before=6)
 
     slip_start = len(doc.paragraphs)
-    _para(doc, t["cut"], color=GREY, size=8, space_before=12, align=WD_ALIGN_PARAGRAPH.CENTER)
+    _para(doc, t["cut"], color=GREY, size=8, space_before=10, align=WD_ALIGN_PARAGRAPH.CENTER)
     slip = doc.add_paragraph()
     slip.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _run(slip, t["slip_title"], size=13, bold=True)
-    _para(doc, t["slip_to"], size=9, color=GREY, space_after=0)
-    _para(doc, t["slip_ref"], size=9, color=GREY)
+    slip.paragraph_format.space_after = Pt(2)
+    _run(slip, t["slip_title"], size=12, bold=True)
+    _para(doc, t["slip_to"], size=8.5, color=GREY, space_after=0)
+    _para(doc, t["slip_ref"], size=8.5, color=GREY)
     _choice(doc, (("in_credit", t["agree_credit"]), ("closing_value == 0", t["agree_nil"]),
                   ("", t["agree"])))  # fmt: skip
     _para(doc, t["differ"])
-    differences = doc.add_table(rows=4, cols=4)
+    differences = doc.add_table(rows=3, cols=4)
     differences.style = "Table Grid"
     for cell, text in zip(differences.rows[0].cells, t["diff_headers"], strict=True):
         _cell(cell, text, bold=True, shade=True, size=9)
     for row in differences.rows[1:]:
-        row.height = Cm(0.7)
-    _para(doc, "", space_after=4)
+        row.height = Cm(0.55)
+    _para(doc, "", space_after=0, size=6)
     boxes = doc.add_table(rows=2, cols=3)
     boxes.style = "Table Grid"
     for cell, text in zip(boxes.rows[0].cells, t["boxes"], strict=True):
         _cell(cell, text, bold=True, size=9, shade=True)
-    boxes.rows[1].height = Cm(2.4)
+    boxes.rows[1].height = Cm(1.5)
     _keep_together(doc.paragraphs[slip_start:], (differences, boxes))
 
     target = HERE / lang / "statement.docx"
@@ -251,6 +258,19 @@ def make(lang: str) -> Path:
     doc.save(target)
     _fix_timestamps(target)
     return target
+
+
+def _addressee(doc, t) -> None:
+    """The customer on the left, the statement's reference, date and customer number on the right."""
+    table = doc.add_table(rows=1, cols=2)
+    left, right = table.rows[0].cells
+    _cell(left, t["to"], bold=True, size=10)
+    for text in ("{{ customer.name }}", "{{ customer.contact }}", "{{ customer.address }}"):
+        _cell(left, text, size=10, new=True)
+    for position, text in enumerate(t["ref"]):
+        _cell(right, text, right=True, size=9, new=position > 0)
+    _grid(table, (Cm(10.4), Cm(7.0)))
+    _para(doc, "", space_after=0, size=4)
 
 
 def _grid(table, widths) -> None:
@@ -340,22 +360,37 @@ def _page(doc) -> None:
     section.orientation = WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = Cm(21.0), Cm(29.7)  # A4
     section.left_margin = section.right_margin = Cm(1.8)
-    section.top_margin = section.bottom_margin = Cm(1.6)
+    section.top_margin = section.bottom_margin = Cm(1.3)
 
 
-def _styles(doc, font: str, east_asia: str, lang: str) -> None:
-    style = doc.styles["Normal"]
-    style.font.name = font
-    style.font.size = Pt(10)
-    fonts = style.element.get_or_add_rPr().get_or_add_rFonts()
+def _styles(doc, lang: str) -> None:
+    """One Latin face and one Simplified Chinese face, declared in the document defaults.
+
+    The defaults, not only Normal, because tables take their text from the defaults: python-docx's
+    blank document says ja-JP and the theme's Japanese face there, and LibreOffice then set the
+    Chinese in tables with Japanese glyph forms.
+    """
+    latin, east_asia = FONTS[lang]
+    defaults = doc.styles.element.find(qn("w:docDefaults"))
+    r_pr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    fonts = r_pr.find(qn("w:rFonts"))
+    for name in list(fonts.attrib):
+        del fonts.attrib[name]
+    for slot in ("w:ascii", "w:hAnsi", "w:cs"):
+        fonts.set(qn(slot), latin)
     fonts.set(qn("w:eastAsia"), east_asia)
-    r_pr = style.element.get_or_add_rPr()
     language = r_pr.find(qn("w:lang"))
-    if language is None:
-        language = r_pr.makeelement(qn("w:lang"), {})
-        r_pr.append(language)
-    language.set(qn("w:val"), "en-GB")
+    language.set(qn("w:val"), LANGUAGE[lang])
     language.set(qn("w:eastAsia"), "zh-CN")
+    # Single line spacing, nothing after a paragraph unless asked: table rows stay one line high.
+    spacing = defaults.find(qn("w:pPrDefault")).find(qn("w:pPr")).find(qn("w:spacing"))
+    spacing.set(qn("w:after"), "0")
+    spacing.set(qn("w:line"), "240")
+    style = doc.styles["Normal"]
+    style.font.name = latin
+    style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), east_asia)
+    style.font.size = Pt(9.5)
+    style.element.get_or_add_rPr().append(language.__copy__())
     style.paragraph_format.space_after = Pt(4)
 
 
@@ -386,9 +421,11 @@ def _run(paragraph, text, *, size=None, bold=False, color=None):
     return run
 
 
-def _cell(cell, text, *, bold=False, right=False, shade=False, size=9):
-    paragraph = cell.paragraphs[0]
+def _cell(cell, text, *, bold=False, right=False, shade=False, size=9, new=False):
+    paragraph = cell.add_paragraph() if new else cell.paragraphs[0]
     paragraph.paragraph_format.space_after = Pt(0)
+    # An exact line: a Chinese face's own line height would make every row a third taller.
+    paragraph.paragraph_format.line_spacing = Pt(size + 2.5)
     if right:
         paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     _run(paragraph, text, size=size, bold=bold)

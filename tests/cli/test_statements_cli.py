@@ -107,6 +107,8 @@ def test_as_of_is_the_issue_date_the_reply_by_date_counts_from(book, tmp_path):
                  "--customer", "C002")  # fmt: skip
     assert result.exit_code == 0, result.output
     [path] = (tmp_path / "out").glob("*.docx")
-    text = "\n".join(p.text for p in docx.Document(path).paragraphs)
+    document = docx.Document(path)  # the date sits in the heading's table, beside the addressee
+    cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
+    text = "\n".join([p.text for p in document.paragraphs] + cells)
     assert "Date: 4 December 2026" in text and "reply slip below by 14 December 2026" in text
     assert run(book, "--as-of", "next week").exit_code == 2

@@ -27,24 +27,24 @@ OURS_ONLY, THEIRS_ONLY, AMOUNT, BY_AMOUNT = "ours_only", "theirs_only", "amount"
 EXPLANATIONS = {
     ("ours_only", "debit"): (
         "on our ledger, not on theirs: invoice not yet received or booked by the customer",
-        "我方有、对方无:发票对方尚未收到或尚未入账",
+        "我方有、对方无：发票对方尚未收到或尚未入账",
     ),
     ("ours_only", "credit"): (
         "on our ledger, not on theirs: a payment or credit the customer has not booked",
-        "我方有、对方无:对方尚未入账的收款或贷项",
+        "我方有、对方无：对方尚未入账的收款或贷项",
     ),
     ("theirs_only", "credit"): (
         "on their ledger, not on ours: payment in transit (after our cut-off) or not received",
-        "对方有、我方无:在途款项(我方截止日后到账)或尚未收到",
+        "对方有、我方无：在途款项（我方截止日后到账）或尚未收到",
     ),
     ("theirs_only", "debit"): (
         "on their ledger, not on ours: a debit note or document of theirs we do not have",
-        "对方有、我方无:对方的借项通知或我方没有的单据",
+        "对方有、我方无：对方的借项通知或我方没有的单据",
     ),
     ("amount", ""): ("the amounts differ", "金额不一致"),
     ("by_amount", ""): (
         "same amount and date under another number: matched, numbers differ",
-        "金额、日期相同但单据号不同:已匹配",
+        "金额、日期相同但单据号不同：已匹配",
     ),
 }  # fmt: skip
 _NOT_KEY = re.compile(r"[\W_]+")

@@ -136,7 +136,7 @@ def _sample_reply(out: Path, statements: StatementsResult, refreshed: RefreshRes
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "应付账款明细"
-    sheet.append([f"应付账款明细(截至{cutoff:%Y年%m月%d日})"])
+    sheet.append([f"应付账款明细（截至{cutoff:%Y年%m月%d日}）"])
     sheet.append(["凭证号", "单据号", "日期", "借方", "贷方", "摘要"])
     rows = list(mine.itertuples(index=False))
     invoices = [r for r in rows if r.doc_type == "INV"]
@@ -150,7 +150,7 @@ def _sample_reply(out: Path, statements: StatementsResult, refreshed: RefreshRes
         debit, credit = (None, amount) if is_our_debit else (amount, None)
         note = "采购发票" if is_our_debit else "付款"
         sheet.append([f"记-{n:04d}", r.doc_no, r.doc_date.date(), debit, credit, note])
-    sheet.append(["记-9999", "付款-1130", cutoff, 5000.00, None, "付款(银行在途)"])
+    sheet.append(["记-9999", "付款-1130", cutoff, 5000.00, None, "付款（银行在途）"])
     sheet.append(["合计", None, None, None, None, None])
     path = out / "sample reply.xlsx"
     book.save(path)

@@ -662,7 +662,7 @@ def history_sheet(journal: Journal, language: str, policy: Policy = DEFAULT_POLI
          d.reference, d.revision, d.file, d.amount, d.currency]
         for d in journal.documents()
     ]  # fmt: skip
-    title = "发文记录(日志)" if language == "zh" else "Documents issued (from the journal)"
+    title = "发文记录（日志）" if language == "zh" else "Documents issued (from the journal)"
     formats = {"Amount": "#,##0.00", "IssuedAt": "yyyy-mm-dd hh:mm"}
     return SheetTable("History", title, HISTORY_HEADERS, rows, number_formats=formats)
 

@@ -65,13 +65,13 @@ from xl_addin.workbook.writer import ColumnUpdate
 
 SUBJECTS = {
     "en": "{stage}: {name}, {currency} {amount} ({reference})",
-    "zh": "{stage}:{name},{currency} {amount}({reference})",
+    "zh": "{stage}：{name}，{currency} {amount}（{reference}）",
 }
 BODIES = {
     "en": "Dear {contact},\n\nplease find attached our letter {reference} about your account "
           "{id}.\n\nKind regards,\n{branch}",
-    "zh": "{contact}您好:\n\n附件为我司关于贵公司账户 {id} 的函件 {reference},请查收。"
-          "\n\n此致\n{branch}",
+    "zh": "{contact}您好：\n\n附件为我司关于贵公司账户 {id} 的函件 {reference}，请查收。"
+          "\n\n此致\n敬礼！\n\n{branch}",
 }  # fmt: skip
 
 

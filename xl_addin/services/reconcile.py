@@ -145,10 +145,10 @@ _LABELS = {
         "summary": "Summary", "differences": "Differences",
     },
     "zh": {
-        "title": "{name}({id})对账差异表,截至{date},币种 {currency}",
+        "title": "{name}（{id}）对账差异表，截至{date}，币种 {currency}",
         "ours": "我方余额", "theirs": "对方余额", "difference": "差额",
         "explained": "以下单据可解释的差额", "unexplained": "未解释差额",
-        "flipped": "对方金额按相反方向读取(应付账款视角)。",
+        "flipped": "对方金额按相反方向读取（应付账款视角）。",
         "headers": ("差异类型", "我方单据", "对方单据", "日期", "我方金额", "对方金额",
                     "对差额的影响", "说明"),
         "summary": "汇总", "differences": "差异明细",

@@ -73,7 +73,7 @@ BODIES = {
           "Kindly confirm the balance on the reply slip, or tell us of any difference.\n\n"
           "Kind regards,\n{branch}",
     "zh": "{contact}您好：\n\n附件为贵公司{period}的对账单，请核对后在回执上确认余额，"
-          "如有差异请告知。\n\n此致\n{branch}",
+          "如有差异请告知。\n\n此致\n敬礼！\n\n{branch}",
 }  # fmt: skip
 
 

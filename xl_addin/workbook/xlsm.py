@@ -109,7 +109,7 @@ def _add_buttons(source: Path, target: Path, buttons: Sequence[Button]) -> None:
         left = on_sheet[0].left if on_sheet[0].left is not None else column * 60.0
         app.sheet(sheet).add_shape(  # xlwings Lite runs its refresh script from this shape
             1, name=shape, left=left, top=(row - 1) * POINTS_PER_ROW, width=width,
-            height=height, text="Refresh with xlwings Lite / 刷新(无需本机 Python)",
+            height=height, text="Refresh with xlwings Lite / 刷新（无需本机 Python）",
         )  # fmt: skip
     for button in buttons:
         column, row = _cell_position(button.cell)
