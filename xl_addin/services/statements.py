@@ -40,7 +40,13 @@ from xl_addin.documents.fields import (
 )
 from xl_addin.journal.store import Journal, journal_url
 from xl_addin.packs.lookup import Pack
-from xl_addin.services.book import LoadedBook, load_book, resolve_as_of, resolve_period
+from xl_addin.services.book import (
+    LoadedBook,
+    load_book,
+    output_folder,
+    resolve_as_of,
+    resolve_period,
+)
 from xl_addin.services.issuing import (
     IssueResult,
     PlannedDocument,
@@ -119,7 +125,7 @@ def run_statements(
             return StatementsResult(month, plan, None)
         issued_on = issue_date(resolve_as_of(loaded.book, as_of), month)
         planned = statement_documents(loaded, statements, plan, pack, issued_on)
-        folder = out or path.parent / (settings.output_folder or f"statements {month}")
+        folder = output_folder(path, settings, out, f"statements {month}")
         issued = issue_run(
             planned, journal=journal, kind="statements", pack=pack, settings=settings,
             as_of=None, period=str(month), day=issued_on, out_dir=folder, pdf=pdf,

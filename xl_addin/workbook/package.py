@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +104,29 @@ class Package:
 
     def close(self) -> None:
         self._zip.close()
+
+    def refuse_doctypes(self) -> None:
+        """WorkbookError naming the first XML part that declares a DOCTYPE (or an entity).
+
+        Excel never writes one; a DOCTYPE can only be a hostile or broken file, and the
+        parsers reading the parts must never meet one (entity expansion, external files).
+        Only each part's beginning is read: a declaration must come before the root."""
+        for info in self._zip.infolist():
+            if not info.filename.endswith((".xml", ".rels", ".vml")) and \
+                    info.filename != "[Content_Types].xml":
+                continue
+            try:
+                with self._zip.open(info) as stream:
+                    head = stream.read(1 << 16)
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
+                raise WorkbookError(
+                    f"{self.path.name}: the part {info.filename} cannot be read ({error})"
+                ) from error
+            if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper():
+                raise WorkbookError(
+                    f"{self.path.name}: the part {info.filename} declares a DOCTYPE; Excel "
+                    "never writes one: refused"
+                )
 
     def exists(self, part: str) -> bool:
         if part in self._removed:
