@@ -122,6 +122,7 @@ def run_letters(
     pack, problems = ready_to_issue(path, settings)  # branch and journal checked first
     if problems:
         return problems
+    folder = None if dry_run else output_folder(path, settings, out, f"letters {when}")
     url = journal_url(path, settings.journal, dry_run)
     with Journal.open(url) as journal:
         state = collection_state(loaded, journal, when, force=force)
@@ -132,7 +133,6 @@ def run_letters(
             return LettersResult(when, plan, None)
         found: list[Problem] = []
         planned = _documents(loaded, state, plan, pack, when, found)
-        folder = output_folder(path, settings, out, f"letters {when}")
         issued = issue_run(
             planned, journal=journal, kind="letters", pack=pack, settings=settings, as_of=when,
             period=None, day=when, out_dir=folder, pdf=pdf, email=email, progress=progress,
