@@ -58,6 +58,8 @@ def _any_of(values: np.ndarray, choices: tuple[str, ...]) -> np.ndarray:
 
 def _positions(keys: pd.Series, wanted: np.ndarray) -> np.ndarray:
     """Position of each wanted value's first occurrence in keys (-1: absent); keys may repeat."""
+    if not len(keys):  # no customers at all: every wanted value is absent
+        return np.full(len(wanted), -1, dtype=np.int64)
     unique_at = np.flatnonzero(~keys.duplicated(keep="first").to_numpy())
     found = pd.Index(keys.iloc[unique_at], dtype=object).get_indexer(
         pd.Index(np.asarray(wanted, dtype=object), dtype=object)
@@ -168,11 +170,13 @@ def _check_applies_to(ledger: pd.DataFrame, doc_type: np.ndarray, amount) -> lis
 
 def _check_currency(ledger: pd.DataFrame, customers: pd.DataFrame) -> list[Problem]:
     expected_by_customer = dict(
-        zip(customers["customer_id"], customers["currency"].str.upper(), strict=False)
-    )
+        zip(customers["customer_id"], customers["currency"].astype(object).fillna("").map(
+            lambda code: str(code).upper()), strict=False)  # an empty frame's column is float
+    )  # fmt: skip
     currency = ledger["currency"].fillna("").str.upper().to_numpy(dtype=object)
     customer = ledger["customer_id"].to_numpy(dtype=object)
-    expected = ledger["customer_id"].map(expected_by_customer).fillna("").to_numpy(dtype=object)
+    expected = ledger["customer_id"].map(expected_by_customer).astype(object).fillna("")
+    expected = expected.to_numpy(dtype=object)
     problems = []
     for i in np.flatnonzero((currency != "") & (expected != "") & (currency != expected)):
         problems.append(

@@ -143,6 +143,10 @@ class Package:
             return self._zip.read(part)
         except KeyError as error:
             raise WorkbookError(f"{self.path.name}: the package has no part {part}") from error
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+            raise WorkbookError(
+                f"{self.path.name}: the part {part} is damaged and cannot be read ({error})"
+            ) from error
 
     def open(self, part: str):
         """A stream of a part's bytes as stored (for parts too big to hold)."""
@@ -151,7 +155,12 @@ class Package:
     def xml(self, part: str) -> etree._Element:
         """A small part parsed, to read (see `edit` to change it)."""
         if part not in self._xml:
-            self._xml[part] = parse(self.read(part))
+            try:
+                self._xml[part] = parse(self.read(part))
+            except WorkbookError as error:
+                if str(error).startswith(self.path.name):
+                    raise
+                raise WorkbookError(f"{self.path.name}: the part {part}: {error}") from None
         return self._xml[part]
 
     def edit(self, part: str) -> etree._Element:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+import zlib
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -113,8 +114,28 @@ def read_workbook(
     """Read Settings, Customers, Ledger and Policy; return the book and every problem found.
 
     Pass `ledger` to take the ledger from elsewhere (a CSV export); the workbook then
-    needs no Ledger sheet.
+    needs no Ledger sheet. A file calamine cannot read (a table whose range makes no
+    sense, a sheet cut short) is a WorkbookError naming it.
     """
+    try:
+        return _read_workbook(path, ledger)
+    except BaseException as error:
+        if not _unreadable(error):
+            raise
+        raise WorkbookError(f"{path.name}: cannot be read as a workbook ({error})") from None
+
+
+def _unreadable(error: BaseException) -> bool:
+    """Whether the file is damaged: calamine's errors and the panics of its Rust code
+    (pyo3's PanicException, a BaseException, not importable by name), a zip member that
+    does not inflate."""
+    import python_calamine as calamine
+
+    damaged = (calamine.CalamineError, zipfile.BadZipFile, zlib.error, EOFError)
+    return isinstance(error, damaged) or type(error).__name__ == "PanicException"
+
+
+def _read_workbook(path: Path, ledger: Table | None) -> tuple[CreditBook | None, list[Problem]]:
     book, date1904 = open_workbook(path)
     problems: list[Problem] = []
     sheets = {fold(name): name for name in book.sheet_names}
@@ -270,7 +291,8 @@ def _read_settings(table: Table, date1904: bool, problems: list[Problem]) -> Set
             values[name] = convert.cell_text(value)
     language = str(values.get("language") or "en").strip().lower()
     if language not in ("en", "zh"):
-        problems.append(Problem(Source(table.raw.sheet), f'Language "{language}" must be en or zh'))
+        where = cells.get("language", Source(table.raw.sheet))
+        problems.append(Problem(where, f'Language "{language}" must be en or zh'))
         values["language"] = "en"
     else:
         values["language"] = language
