@@ -18,6 +18,9 @@ CENT = Decimal("0.01")
 _AMOUNT_TEXT = re.compile(r"^(?P<neg>-)?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)$")
 _CURRENCY_MARKS = str.maketrans("", "", " \u00a0¥￥$£€")
 _INT64_MAX = 2**63 - 1
+# The largest amount accepted in a cell (either sign); Settings.AmountLimit changes it. Far
+# beyond any invoice, far inside int64 cents (9.2e16), so sums of a ledger never wrap.
+AMOUNT_LIMIT = Decimal(10**12)
 
 
 def quantize(value: Decimal) -> Decimal:

@@ -26,20 +26,26 @@ def _where(frame: pd.DataFrame, position: int, field: str | None = None) -> Sour
     )
 
 
-def _duplicates(frame: pd.DataFrame, field: str, what: str) -> list[Problem]:
+def _duplicates(
+    frame: pd.DataFrame, field: str, what: str, ignore_case: bool = False
+) -> list[Problem]:
+    """Problems for repeated values; `ignore_case`: C001 and c001 are the same (Excel's
+    lookups and comparisons ignore case, so the workbook's own formulas take them as one)."""
     values = frame[field]
-    repeated = values.duplicated(keep="first") & (values != "")
+    keys = values.astype(object).str.casefold() if ignore_case and len(values) else values
+    repeated = keys.duplicated(keep="first") & (values != "")
     if not repeated.any():
         return []
-    first = ~values.duplicated(keep="first")
-    first_row = dict(zip(values[first], frame["row"][first], strict=True))
-    return [
-        Problem(
-            _where(frame, i, field),
-            f"{what} {values.iat[i]} appears twice (first in row {first_row[values.iat[i]]})",
-        )
-        for i in np.flatnonzero(repeated.to_numpy())
-    ]
+    first = ~keys.duplicated(keep="first")
+    first_at = dict(zip(keys[first], zip(values[first], frame["row"][first])))
+    problems = []
+    for i in np.flatnonzero(repeated.to_numpy()):
+        value, (first_value, row) = values.iat[i], first_at[keys.iat[i]]
+        same = "" if first_value == value else f" as {first_value}, which differs only in case"
+        problems.append(Problem(
+            _where(frame, i, field), f"{what} {value} appears twice (first in row {row}{same})"
+        ))  # fmt: skip
+    return problems
 
 
 def _any_of(values: np.ndarray, choices: tuple[str, ...]) -> np.ndarray:
@@ -63,7 +69,7 @@ def _positions(keys: pd.Series, wanted: np.ndarray) -> np.ndarray:
 
 def check_customers(customers: pd.DataFrame, policy: Policy) -> list[Problem]:
     """Return problems in the customer list: duplicates, negative limits, unknown names."""
-    problems = _duplicates(customers, "customer_id", "customer")
+    problems = _duplicates(customers, "customer_id", "customer", ignore_case=True)
     for field, label in (
         ("credit_limit_cents", "credit limit"),
         ("open_orders_cents", "open orders"),

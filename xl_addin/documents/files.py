@@ -17,7 +17,9 @@ from pathlib import Path
 
 from xl_addin.errors import DocumentError
 
-_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')
+# Bidirectional controls go too: a right-to-left override shows "invoice\u202efdp.exe" as
+# "invoiceexe.pdf", a file name that lies about its type.
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+')
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
              *(f"lpt{i}" for i in range(1, 10))}  # fmt: skip
 

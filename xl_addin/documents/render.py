@@ -17,17 +17,25 @@ from __future__ import annotations
 
 import io
 import re
+import signal
 import struct
+import threading
+import time
 import zipfile
 import zlib
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 from docxtpl import DocxTemplate
-from jinja2 import meta
+from jinja2 import meta, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import safe_range as sandbox_range
+from lxml import etree
+from markupsafe import Markup
 
 from xl_addin.errors import TemplateError
 
@@ -36,9 +44,88 @@ _PARAGRAPH = re.compile(r"<w:p([ >])")
 _ESCAPED = (("{_{", "{{"), ("}_}", "}}"), ("{_%", "{%"), ("%_}", "%}"))
 
 
+@dataclass(frozen=True, slots=True)
+class RenderLimits:
+    """What one document may cost: seconds of rendering and bytes of XML written."""
+
+    seconds: float = 5.0
+    max_bytes: int = 5 * 1024 * 1024
+
+
+DEFAULT_LIMITS = RenderLimits()
+MAX_SEQUENCE = 1_000_000  # the longest string or list an operator in a template may build
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_REFUSED_TAGS = (nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)
+
+
+class _LimitExceeded(Exception):
+    """A template ran past its time or size limit."""
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox with limits: operators that would build huge strings, lists
+    or numbers are refused, and every call, attribute, operator and range() step looks at
+    the clock, so a loop that writes nothing still stops at the deadline."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "//", "%"})
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self._state = threading.local()
+        self.globals["range"] = self._range
+
+    def start(self, seconds: float) -> None:
+        self._state.deadline = time.monotonic() + seconds
+
+    def tick(self) -> None:
+        deadline = getattr(self._state, "deadline", None)
+        if deadline is not None and time.monotonic() > deadline:
+            raise _LimitExceeded("took longer than the time allowed")
+
+    def _range(self, *args):
+        for value in sandbox_range(*args):
+            self.tick()
+            yield value
+
+    def call_binop(self, context, operator, left, right):
+        self.tick()
+        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
+            raise SecurityError(f"a power of {right} is too large")
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                if isinstance(sequence, str | list | tuple) and isinstance(times, int) and \
+                        len(sequence) * times > MAX_SEQUENCE:
+                    raise SecurityError(f"a string or list of {len(sequence) * times:,} items")
+        if operator == "+" and isinstance(left, str | list | tuple) and \
+                isinstance(right, str | list | tuple) and len(left) + len(right) > MAX_SEQUENCE:
+            raise SecurityError("a string or list longer than allowed")
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context, __obj, *args, **kwargs):
+        __self.tick()
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def getattr(self, obj, attribute):
+        self.tick()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj, argument):
+        self.tick()
+        return super().getitem(obj, argument)
+
+
+def _printable(value: object) -> object:
+    """Every printed value without control characters (even after `| safe`): XML 1.0
+    cannot hold them, and Word refuses a document that does."""
+    if isinstance(value, str) and _CONTROL.search(value):
+        cleaned = _CONTROL.sub("", value)
+        return Markup(cleaned) if isinstance(value, Markup) else cleaned
+    return value
+
+
 def environment() -> jinja2.Environment:
     """The sandboxed Jinja environment every template renders in."""
-    env = ImmutableSandboxedEnvironment(autoescape=True, keep_trailing_newline=True)
+    env = _Sandbox(autoescape=True, keep_trailing_newline=True, finalize=_printable)
     return env
 
 
@@ -72,8 +159,17 @@ class CompiledTemplate:
                 continue
             source = _PARAGRAPH.sub(r"\n<w:p\1", cleaner.patch_xml(text))
             try:
+                tree = env.parse(source)
+                refused = next(tree.find_all(_REFUSED_TAGS), None)
+                if refused is not None:
+                    tag = type(refused).__name__.lower().replace("fromimport", "from import")
+                    raise TemplateError(
+                        f"{path.name}: {{% {tag} %}} is not allowed in a template: each "
+                        f"template stands alone (near paragraph {refused.lineno} of "
+                        f"{info.filename})"
+                    )
                 templates[info.filename] = env.from_string(source)
-                fields |= meta.find_undeclared_variables(env.parse(source))
+                fields |= meta.find_undeclared_variables(tree)
             except jinja2.TemplateSyntaxError as error:
                 raise TemplateError(
                     f"{path.name}: {error.message} (near paragraph {error.lineno} of "
@@ -83,30 +179,101 @@ class CompiledTemplate:
                   for info, data in members if info.filename not in templates}  # fmt: skip
         return cls(path, members, templates, frozenset(fields), packed)
 
-    def render(self, context: Mapping[str, object]) -> bytes:
-        """Return the complete .docx for one document."""
-        members = []
+    def render(self, context: Mapping[str, object], limits: RenderLimits = DEFAULT_LIMITS) -> bytes:
+        """Return the complete .docx for one document; TemplateError (naming the file and
+        the paragraph) for anything the template does wrong, runs out of time or size, or
+        a part that is not well-formed XML once rendered (Word would refuse the file)."""
+        members, budget = [], [limits.max_bytes]
+        deadline = time.monotonic() + limits.seconds
         for info, _ in self.members:
             template = self.templates.get(info.filename)
             if template is None:
                 members.append(self.packed[info.filename])
             else:
-                members.append(
-                    _Member.of(info.filename, self._render_part(template, info.filename, context))
-                )
+                xml = self._render_part(template, info.filename, context, deadline, budget)
+                members.append(_Member.of(info.filename, xml))
         return _package(members)
 
-    def _render_part(self, template: jinja2.Template, part: str, context) -> bytes:
+    def _render_part(self, template, part: str, context, deadline: float, budget) -> bytes:
+        env = template.environment
+        env.start(max(deadline - time.monotonic(), 0.0))
+        where = f"{self.path.name} ({part})"
         try:
-            xml = template.render(context)
+            with _alarm(deadline):
+                chunks, size = [], 0
+                for chunk in template.generate(context):
+                    size += len(chunk)
+                    if size > budget[0]:
+                        raise _LimitExceeded(f"writes more than {_megabytes(budget[0])}")
+                    env.tick()
+                    chunks.append(chunk)
+                budget[0] -= size
+                xml = "".join(chunks)
         except jinja2.exceptions.SecurityError as error:
-            raise TemplateError(f"{self.path.name}: not allowed in a template: {error}") from error
+            raise TemplateError(f"{self.path.name}: not allowed in a template: {error}"
+                                f"{_near(error)}") from None  # fmt: skip
         except jinja2.TemplateError as error:
-            raise TemplateError(f"{self.path.name} ({part}): {error}") from error
+            raise TemplateError(f"{where}: {error}{_near(error)}") from None
+        except _LimitExceeded as error:
+            raise TemplateError(f"{where}: the template {error}{_near(error)}") from None
+        except RecursionError as error:
+            raise TemplateError(f"{where}: the template calls itself without end"
+                                f"{_near(error)}") from None  # fmt: skip
+        except (ArithmeticError, LookupError, TypeError, ValueError, MemoryError) as error:
+            raise TemplateError(f"{where}: {type(error).__name__}: {error}"
+                                f"{_near(error)}") from None  # fmt: skip
         xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
         for escaped, plain in _ESCAPED:
             xml = xml.replace(escaped, plain)
-        return xml.encode("utf-8")
+        data = xml.encode("utf-8")
+        try:
+            etree.fromstring(data, _PARSER)
+        except etree.XMLSyntaxError as error:
+            raise TemplateError(
+                f"{where}: the document would not open in Word, its XML is broken at line "
+                f"{error.lineno} ({error.msg}); a `| safe` filter or markup in a field?"
+            ) from None
+        return data
+
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+
+
+def _near(error: BaseException) -> str:
+    """ " near paragraph N" where the template was when it failed (jinja maps its frames to
+    the template's lines; a line is a paragraph of the part)."""
+    line = getattr(error, "lineno", None)
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == "<template>":
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return f" (near paragraph {line})" if line else ""
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+@contextmanager
+def _alarm(deadline: float):
+    """Stop a render at the deadline even inside a loop that calls nothing (the main
+    thread of a Unix process; elsewhere the sandbox's own checks stop it)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def expire(*_):
+        raise _LimitExceeded("took longer than the time allowed")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, max(deadline - time.monotonic(), 0.001))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # The package is written here rather than with zipfile because zipfile compresses every

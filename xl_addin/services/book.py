@@ -8,14 +8,16 @@ buttons, the Lite script); both are read into the same `CreditBook` and checked 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from xl_addin.core.problems import Problem
+from xl_addin.core.problems import Problem, Source
 from xl_addin.core.statements import Period
 from xl_addin.core.validate import check_customers, check_ledger
+from xl_addin.errors import InputError
 from xl_addin.workbook.frames import engine_customers, engine_ledger
 from xl_addin.workbook.ledger_file import LedgerFile, read_ledger_file
 from xl_addin.workbook.open_book import OpenBook, read_open_book
@@ -90,6 +92,43 @@ def resolve_period(book: CreditBook, period: str | None) -> Period:
     return Period.of(resolve_as_of(book, None))
 
 
+# The as-of dates a run accepts: reply-by dates, periods and interest run on from them, and
+# the calendar ends at 9999-12-31.
+AS_OF_RANGE = (dt.date(1900, 3, 1), dt.date(9000, 12, 31))
+
+
 def resolve_as_of(book: CreditBook, as_of: dt.date | None) -> dt.date:
-    """The as-of date: the one asked for, else Settings.AsOfDate, else today."""
-    return as_of or book.settings.as_of or dt.date.today()
+    """The as-of date: the one asked for, else Settings.AsOfDate, else today (InputError
+    outside `AS_OF_RANGE`, naming the option or the cell)."""
+    when = as_of or book.settings.as_of or dt.date.today()
+    first, last = AS_OF_RANGE
+    if not first <= when <= last:
+        where = Source("--as-of") if as_of else book.settings.source("as_of")
+        raise InputError([Problem(where, f"the as-of date {when} is outside {first} to {last}")])
+    return when
+
+
+def output_folder(workbook: Path, settings, out: Path | None, default: str) -> Path:
+    """Where a run writes: `out` as given on the command line, else Settings.OutputFolder
+    (or `default`) inside the workbook's folder. InputError for an OutputFolder leading
+    outside that folder (`../..`, an absolute path elsewhere: a workbook travels, and what
+    it says must not write where its reader did not choose), and for a place that is a
+    file or a dangling link."""
+    base = Path(workbook).parent
+    if out is not None:
+        folder, where = Path(out), Source("--out")
+    else:
+        folder, where = base / (settings.output_folder or default), settings.source(
+            "output_folder"
+        )
+        inside = Path(os.path.realpath(base))
+        if not Path(os.path.realpath(folder)).is_relative_to(inside):
+            raise InputError([Problem(where, (
+                f'OutputFolder "{settings.output_folder}" leads outside the workbook\'s folder '
+                f"{base}; give --out on the command line to write there"
+            ))])  # fmt: skip
+    if folder.is_symlink() and not folder.exists():
+        raise InputError([Problem(where, f"{folder} is a link to nothing")])
+    if folder.exists() and not folder.is_dir():
+        raise InputError([Problem(where, f"{folder} is a file, not a folder")])
+    return folder

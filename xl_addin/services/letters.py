@@ -39,7 +39,13 @@ from xl_addin.documents.fields import (
 )
 from xl_addin.journal.store import Journal, journal_url
 from xl_addin.packs.lookup import Pack
-from xl_addin.services.book import LedgerSource, LoadedBook, load_book, resolve_as_of
+from xl_addin.services.book import (
+    LedgerSource,
+    LoadedBook,
+    load_book,
+    output_folder,
+    resolve_as_of,
+)
 from xl_addin.services.contacts import (
     CollectionState,
     after_issuing,
@@ -125,6 +131,7 @@ def run_letters(
     pack, problems = ready_to_issue(path, settings)  # branch and journal checked first
     if problems:
         return problems
+    folder = None if dry_run else output_folder(path, settings, out, f"letters {when}")
     url = journal_url(path, settings.journal, dry_run)
     with Journal.open(url) as journal:
         state = collection_state(loaded, journal, when, force=force)
@@ -135,7 +142,6 @@ def run_letters(
             return LettersResult(when, plan, None)
         found: list[Problem] = []
         planned = _documents(loaded, state, plan, pack, when, found)
-        folder = out or path.parent / (settings.output_folder or f"letters {when}")
         issued = issue_run(
             planned, journal=journal, kind="letters", pack=pack, settings=settings, as_of=when,
             period=None, day=when, out_dir=folder, pdf=pdf, email=email, progress=progress,

@@ -15,8 +15,9 @@ from xl_addin.core.money import decimal_to_cents, parse_amount_text, to_decimal
 from xl_addin.core.problems import Problem, Source
 from xl_addin.core.reconcile import Reconciliation, reconcile_balance, reconcile_documents
 from xl_addin.core.statements import Period, signed_cents
+from xl_addin.documents.files import safe_file_name
 from xl_addin.errors import WorkbookError
-from xl_addin.services.book import LoadedBook, load_book, resolve_period
+from xl_addin.services.book import LoadedBook, load_book, output_folder, resolve_period
 from xl_addin.workbook.reply import TOTAL_WORDS, read_reply
 from xl_addin.workbook.report import ReportSheet, write_report
 from xl_addin.workbook.schema import fold
@@ -24,7 +25,6 @@ from xl_addin.workbook.schema import fold
 CREDIT_TYPES = frozenset(
     {"pay", "payment", "crn", "creditnote", "收款", "付款", "贷项", "贷项通知"}
 )
-_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]+')
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +82,10 @@ def reconcile(
     ours = _our_documents(loaded.ledger, customer_id, when.last_day)
     problems: list[Problem] = []
     balance = parse_amount_text(reply.strip().replace("，", ","))
+    limit = loaded.book.settings.amount_limit
+    if balance is not None and abs(balance) > limit and not Path(reply).exists():
+        message = f"the balance {reply} is beyond the largest amount accepted, ±{limit:,}"
+        return (Problem(Source("reply"), message),)
     if balance is not None and not Path(reply).exists():
         result = reconcile_balance(int(ours["signed_cents"].sum()), decimal_to_cents(balance))
     else:
@@ -93,9 +97,9 @@ def reconcile(
     lang = "zh" if lang.lower().startswith("zh") or lang == "中文" else "en"
     name = str(customer.get("name") or "")
     currency = str(customer.get("currency") or loaded.book.settings.base_currency)
-    folder = out or workbook.parent / (loaded.book.settings.output_folder or "")
+    folder = output_folder(workbook, loaded.book.settings, out, "")
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / _UNSAFE.sub("_", f"reconciliation {customer_id} {when}.xlsx")
+    path = folder / f"{safe_file_name(f'reconciliation {customer_id} {when}')}.xlsx"
     write_report(path, _report(result, customer_id, name, currency, when, lang))
     return ReconcileResult(customer_id, name, lang, currency, when, result, path)
 

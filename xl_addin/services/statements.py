@@ -44,6 +44,7 @@ from xl_addin.services.book import (
     LedgerSource,
     LoadedBook,
     load_book,
+    output_folder,
     resolve_as_of,
     resolve_period,
 )
@@ -120,6 +121,7 @@ def run_statements(
     if problems:
         return problems
     statements = build_statements(loaded.ledger, loaded.customers, month, loaded.book.policy)
+    folder = None if dry_run else output_folder(path, settings, out, f"statements {month}")
     url = journal_url(path, settings.journal, dry_run)
     with Journal.open(url) as journal:
         served = journal.issued_keys(("statement",), str(month))
@@ -128,7 +130,6 @@ def run_statements(
             return StatementsResult(month, plan, None)
         issued_on = issue_date(resolve_as_of(loaded.book, as_of), month)
         planned = statement_documents(loaded, statements, plan, pack, issued_on)
-        folder = out or path.parent / (settings.output_folder or f"statements {month}")
         issued = issue_run(
             planned, journal=journal, kind="statements", pack=pack, settings=settings,
             as_of=None, period=str(month), day=issued_on, out_dir=folder, pdf=pdf,

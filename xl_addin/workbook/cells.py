@@ -32,6 +32,7 @@ from xl_addin.workbook.package import MAIN, Package, q
 from xl_addin.workbook.tables import column_index, column_letter
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML 1.0
+_EXCEL_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 _BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9,
                     "0.00%": 10}  # fmt: skip
 _EPOCH = {False: dt.date(1899, 12, 30), True: dt.date(1904, 1, 1)}
@@ -76,6 +77,14 @@ def clean_text(text: str) -> str:
     return _ILLEGAL.sub("", text)
 
 
+def excel_text(text: str) -> str:
+    """Text as a cell stores it: no characters XML cannot hold, and a _xHHHH_ that is
+    text has its underscore escaped (_x005F_), as Excel does, or Excel and calamine read
+    it as the character it names (_x0041_ as A)."""
+    text = clean_text(text)
+    return _EXCEL_ESCAPE.sub(r"_x005F_\1", text) if "_x" in text else text
+
+
 class CellValue(NamedTuple):
     """What goes into a cell: its t attribute (None: a number), the <v> text or an inline
     string, and whether it is a date (which wants a date number format). A named tuple,
@@ -105,7 +114,7 @@ def cell_value(value: object, date1904: bool = False) -> CellValue:
         return CellValue(None, str((value - _EPOCH[date1904]).days), True)
     if not isinstance(value, str):
         raise ValueError(f"a {type(value).__name__} cannot be stored in a cell")
-    text = clean_text(value)
+    text = excel_text(value)
     return CellValue("inlineStr", text) if text else CellValue("blank")
 
 
@@ -497,13 +506,21 @@ def cell_xml(ref: bytes, style: int | None, value: CellValue,
     if kind == "inlineStr":
         text = None if texts is None else texts.get(value.text)
         if text is None:
-            escaped = value.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            escaped = _escaped(value.text)
             space = ' xml:space="preserve"' if value.text != value.text.strip() else ""
             text = f"<is><t{space}>{escaped}</t></is>".encode()
             if texts is not None:
                 texts[value.text] = text
         return b'<c r="%s"%s t="inlineStr">%s</c>' % (ref, s, text)
     return b'<c r="%s"%s t="%s"><v>%s</v></c>' % (ref, s, kind.encode(), value.text.encode())
+
+
+def _escaped(text: str) -> str:
+    """Text as XML character data that reads back exactly: a carriage return is written as
+    a reference (a parser turns a literal one into a line feed)."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("\r", "&#13;") if "\r" in text else text
+
 
 
 def formula_cell_xml(ref: bytes, style: int | None, value: CellValue, formula: bytes) -> bytes:

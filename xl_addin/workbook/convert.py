@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import math
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
 from xl_addin.core.dates import parse_dates
-from xl_addin.core.money import decimal_to_cents, floats_to_cents, parse_amount_text
+from xl_addin.core.money import AMOUNT_LIMIT, decimal_to_cents, floats_to_cents, parse_amount_text
 from xl_addin.core.problems import Problem, Source
 from xl_addin.workbook.schema import DOC_TYPE_ALIASES, NO, YES, Column, TableSpec, fold
 from xl_addin.workbook.tables import RawTable, Table
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+WHOLE_NUMBER_LIMIT = 100_000  # days of payment terms and the like: 270 years
 
 
 def cell_text(value: object) -> str:
@@ -44,11 +50,14 @@ def parse_date_column(values: Sequence[object], date1904: bool) -> tuple[np.ndar
 def normalise(
     raw: RawTable, spec: TableSpec, date1904: bool, problems: list[Problem],
     date_order: str | None = None,
-) -> Table:
+    *, amount_limit: Decimal = AMOUNT_LIMIT,
+) -> Table:  # fmt: skip
     """Return a `Table` with the spec's fields; problems for anything that does not convert.
 
     `date_order` reads dates typed as 30/11/2026 or 11/30/2026 (core.dates.DAY_FIRST or
-    MONTH_FIRST); without it only a date that reads one way is taken."""
+    MONTH_FIRST); without it only a date that reads one way is taken. Money beyond
+    `amount_limit` (either sign) is a problem, never a rounded or wrapped number; control
+    characters (Excel's _x0001_ escapes) are taken out of text."""
     positions = _match_headers(raw, spec, problems)
     # Only the contract's input columns count: a row holding nothing but computed values
     # (OpenAmount ... left by a refresh) or the user's own extra columns is no document.
@@ -69,8 +78,9 @@ def normalise(
             letters[column.field] = raw.letter(position)
         data[column.field] = _convert(
             column, cells, excel_rows, raw.sheet, letters.get(column.field), date1904, problems,
+            amount_limit,
             date_order,
-        )
+        )  # fmt: skip
     # Object columns stay object: pandas would otherwise copy every text column into
     # its string dtype, which costs more than reading them.
     frame = pd.DataFrame({k: _keep_object(v) for k, v in data.items()}, copy=False)
@@ -136,10 +146,14 @@ class _Cells:
             self.values[i], self.strings[i], self.blank[i] = None, False, True
 
     def texts(self) -> np.ndarray:
-        """Return cell_text of every cell; text cells are already stripped."""
+        """Return cell_text of every cell, control characters taken out; text cells are
+        already stripped."""
         texts = self.stripped.copy()
         others = np.flatnonzero(~self.strings)
         texts[others] = [cell_text(v) for v in self.values[others]]
+        written = [t for t in texts if t]
+        if written and _CONTROL.search("".join(written)):  # one look at the whole column
+            texts[:] = [without_controls(t) if t else t for t in texts]
         return texts
 
 
@@ -193,7 +207,8 @@ def _report_error_cells(raw, column: Column, position: int, rows: list[int], pro
     return found
 
 
-def _convert(column, cells: _Cells, rows, sheet, letter, date1904, problems, date_order=None):
+def _convert(column, cells: _Cells, rows, sheet, letter, date1904, problems, amount_limit,
+             date_order=None):  # fmt: skip
     def problem(i: int, message: str) -> None:
         problems.append(Problem(Source(sheet, rows[i], letter), message))
 
@@ -212,7 +227,7 @@ def _convert(column, cells: _Cells, rows, sheet, letter, date1904, problems, dat
             problem(i, f"{column.header} {reason}")
         return dates
     if kind == "money":
-        return _money(column, values, blank, problem)
+        return _money(column, values, blank, problem, amount_limit)
     if kind == "int":
         return _whole_numbers(column, values, blank, problem)
     if kind == "yn":
@@ -232,7 +247,7 @@ def _convert(column, cells: _Cells, rows, sheet, letter, date1904, problems, dat
     raise ValueError(f"unknown column kind {kind}")
 
 
-def _money(column, values, blank, problem) -> np.ndarray:
+def _money(column, values, blank, problem, limit: Decimal) -> np.ndarray:
     """Return int64 cents; blanks are NaN-free zeros unless the column is optional (then NaN)."""
     cents = np.zeros(len(values), dtype=np.float64)
     numeric = np.array(
@@ -240,19 +255,45 @@ def _money(column, values, blank, problem) -> np.ndarray:
     )
     numbers = np.array([v for v, n in zip(values, numeric) if n], dtype=np.float64)
     finite = np.isfinite(numbers)
-    converted = floats_to_cents(np.where(finite, numbers, 0.0))
+    within = finite & (np.abs(np.where(finite, numbers, 0.0)) <= float(limit))
+    converted = floats_to_cents(np.where(within, numbers, 0.0))
     cents[numeric] = converted
-    for i in np.flatnonzero(numeric)[~finite]:
+    positions = np.flatnonzero(numeric)
+    for i in positions[~finite]:
         problem(int(i), f"{column.header} is not a finite number")
+    for i in positions[finite & ~within]:
+        problem(int(i), _beyond(column, values[i], limit))
     for i in np.flatnonzero(~numeric & ~blank):
         value = values[i]
         amount = parse_amount_text(value) if isinstance(value, str) else None
         if amount is None:
             problem(int(i), f'{column.header} "{value}" is not a number')
+        elif abs(amount) > limit:
+            problem(int(i), _beyond(column, value, limit))
         else:
             cents[i] = decimal_to_cents(amount)
     cents[blank] = np.nan
     return cents
+
+
+def _beyond(column, value: object, limit: Decimal) -> str:
+    return (f'{column.header} "{value}" is beyond the largest amount accepted, '
+            f"±{limit:,} (Settings AmountLimit)")  # fmt: skip
+
+
+def positive_amount(value: object) -> Decimal | None:
+    """A positive amount from a cell (a number or text such as 1,000,000), else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        amount = Decimal(repr(float(value))) if math.isfinite(value) else None
+    else:
+        amount = parse_amount_text(value) if isinstance(value, str) else None
+    return amount if amount is not None and amount > 0 else None
+
+
+def without_controls(text: str) -> str:
+    """Text without control characters (tab and line breaks stay): Excel writes them as
+    _x0001_ escapes, XML 1.0 cannot hold them and Word refuses a document that does."""
+    return _CONTROL.sub("", text)
 
 
 def _whole_numbers(column, values, blank, problem) -> np.ndarray:
@@ -267,6 +308,8 @@ def _whole_numbers(column, values, blank, problem) -> np.ndarray:
             number = np.nan
         if not np.isfinite(number) or not number.is_integer():
             problem(i, f'{column.header} "{value}" is not a whole number')
+        elif abs(number) > WHOLE_NUMBER_LIMIT:
+            problem(i, f'{column.header} "{value}" is beyond ±{WHOLE_NUMBER_LIMIT:,}')
         else:
             out[i] = number
     return out

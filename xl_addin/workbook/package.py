@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,29 @@ class Package:
     def close(self) -> None:
         self._zip.close()
 
+    def refuse_doctypes(self) -> None:
+        """WorkbookError naming the first XML part that declares a DOCTYPE (or an entity).
+
+        Excel never writes one; a DOCTYPE can only be a hostile or broken file, and the
+        parsers reading the parts must never meet one (entity expansion, external files).
+        Only each part's beginning is read: a declaration must come before the root."""
+        for info in self._zip.infolist():
+            if not info.filename.endswith((".xml", ".rels", ".vml")) and \
+                    info.filename != "[Content_Types].xml":
+                continue
+            try:
+                with self._zip.open(info) as stream:
+                    head = stream.read(1 << 16)
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
+                raise WorkbookError(
+                    f"{self.path.name}: the part {info.filename} cannot be read ({error})"
+                ) from error
+            if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper():
+                raise WorkbookError(
+                    f"{self.path.name}: the part {info.filename} declares a DOCTYPE; Excel "
+                    "never writes one: refused"
+                )
+
     def exists(self, part: str) -> bool:
         if part in self._removed:
             return False
@@ -119,6 +143,10 @@ class Package:
             return self._zip.read(part)
         except KeyError as error:
             raise WorkbookError(f"{self.path.name}: the package has no part {part}") from error
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+            raise WorkbookError(
+                f"{self.path.name}: the part {part} is damaged and cannot be read ({error})"
+            ) from error
 
     def open(self, part: str):
         """A stream of a part's bytes as stored (for parts too big to hold)."""
@@ -127,7 +155,12 @@ class Package:
     def xml(self, part: str) -> etree._Element:
         """A small part parsed, to read (see `edit` to change it)."""
         if part not in self._xml:
-            self._xml[part] = parse(self.read(part))
+            try:
+                self._xml[part] = parse(self.read(part))
+            except WorkbookError as error:
+                if str(error).startswith(self.path.name):
+                    raise
+                raise WorkbookError(f"{self.path.name}: the part {part}: {error}") from None
         return self._xml[part]
 
     def edit(self, part: str) -> etree._Element:

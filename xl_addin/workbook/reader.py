@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+import zlib
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from xl_addin.core.money import AMOUNT_LIMIT
 from xl_addin.core.policy import DEFAULT_POLICY, Policy, policy_from_tables
 from xl_addin.core.problems import Problem, Source
 from xl_addin.errors import WorkbookError
@@ -50,6 +53,7 @@ class Settings:
     journal: str = ""
     template_pack: str = ""
     pack_version: str = ""
+    amount_limit: Decimal = AMOUNT_LIMIT  # larger amounts are refused, never rounded or wrapped
     cells: dict[str, Source] = field(default_factory=dict, compare=False)  # key -> its Value cell
 
     def source(self, name: str) -> Source:
@@ -80,6 +84,7 @@ _SETTING_KEYS = {
     "journal": "journal", "日志": "journal",
     "templatepack": "template_pack", "模板包": "template_pack",
     "packversion": "pack_version", "模板版本": "pack_version",
+    "amountlimit": "amount_limit", "金额上限": "amount_limit",
 }  # fmt: skip
 
 
@@ -94,9 +99,10 @@ def open_workbook(path: Path) -> tuple[calamine.CalamineWorkbook, bool]:
     if path.suffix.lower() not in WORKBOOK_SUFFIXES or not zipfile.is_zipfile(path):
         raise WorkbookError(f"{path.name}: not an Excel workbook (.xlsx or .xlsm)")
     try:
-        book = calamine.CalamineWorkbook.from_path(str(path), load_tables=True)
         with Package(path) as package:
+            package.refuse_doctypes()
             date1904 = package.date1904()
+        book = calamine.CalamineWorkbook.from_path(str(path), load_tables=True)
     except (calamine.CalamineError, KeyError, zipfile.BadZipFile, OSError) as error:
         raise WorkbookError(f"{path.name}: cannot be read as a workbook ({error})") from error
     return book, date1904
@@ -108,8 +114,28 @@ def read_workbook(
     """Read Settings, Customers, Ledger and Policy; return the book and every problem found.
 
     Pass `ledger` to take the ledger from elsewhere (a CSV export); the workbook then
-    needs no Ledger sheet.
+    needs no Ledger sheet. A file calamine cannot read (a table whose range makes no
+    sense, a sheet cut short) is a WorkbookError naming it.
     """
+    try:
+        return _read_workbook(path, ledger)
+    except BaseException as error:
+        if not _unreadable(error):
+            raise
+        raise WorkbookError(f"{path.name}: cannot be read as a workbook ({error})") from None
+
+
+def _unreadable(error: BaseException) -> bool:
+    """Whether the file is damaged: calamine's errors and the panics of its Rust code
+    (pyo3's PanicException, a BaseException, not importable by name), a zip member that
+    does not inflate."""
+    import python_calamine as calamine
+
+    damaged = (calamine.CalamineError, zipfile.BadZipFile, zlib.error, EOFError)
+    return isinstance(error, damaged) or type(error).__name__ == "PanicException"
+
+
+def _read_workbook(path: Path, ledger: Table | None) -> tuple[CreditBook | None, list[Problem]]:
     book, date1904 = open_workbook(path)
     problems: list[Problem] = []
     sheets = {fold(name): name for name in book.sheet_names}
@@ -130,8 +156,8 @@ def read_workbook(
             raw = ledger_raw.result()
             if raw is not None:
                 found = errors if raw.sheet == likely else error_cells.of(raw.sheet)
-                raw = replace(raw, errors=found)
-            ledger = _normalised(raw, LEDGER, date1904, problems)
+                raw = _with_serial_60(replace(raw, errors=found), error_cells)
+            ledger = _normalised(raw, LEDGER, date1904, problems, settings.amount_limit)
     if customers is None:
         return None, problems
     return CreditBook(path, date1904, settings, customers, ledger, policy, contacts), problems
@@ -145,13 +171,16 @@ def _read_small_tables(book, sheets, error_cells, date1904, problems):
             convert.normalise(raw, SETTINGS, date1904, problems), date1904, problems
         )
     customers = _normalised(
-        _find_table(book, CUSTOMERS, sheets, error_cells), CUSTOMERS, date1904, problems
+        _find_table(book, CUSTOMERS, sheets, error_cells), CUSTOMERS, date1904, problems,
+        settings.amount_limit,
     )
     policy, policy_problems = _read_policy(book, sheets)
     problems.extend(policy_problems)
     contacts = _find_table(book, CONTACTS, sheets, error_cells)
     if contacts is not None:
-        contacts = convert.normalise(contacts, CONTACTS, date1904, problems)
+        contacts = convert.normalise(
+            contacts, CONTACTS, date1904, problems, amount_limit=settings.amount_limit
+        )
     return settings, customers, policy, contacts
 
 
@@ -161,11 +190,56 @@ def _parse_apart(path: Path, spec: TableSpec) -> RawTable | None:
     return _find_table(book, spec, {fold(n): n for n in book.sheet_names}, _NoErrorCells())
 
 
-def _normalised(raw: RawTable | None, spec, date1904, problems) -> Table | None:
+def _normalised(
+    raw: RawTable | None, spec, date1904, problems, amount_limit: Decimal = AMOUNT_LIMIT
+) -> Table | None:
     if raw is None:
         problems.append(Problem(Source(spec.name), f"the workbook has no {spec.name} sheet"))
         return None
-    return convert.normalise(raw, spec, date1904, problems)
+    problems.extend(raw.uncovered)
+    return convert.normalise(raw, spec, date1904, problems, amount_limit=amount_limit)
+
+
+_FEB_28, _FEB_28_DAY = dt.datetime(1900, 2, 28), dt.date(1900, 2, 28)  # calamine's serial 60
+
+
+def _with_serial_60(raw: RawTable, error_cells) -> RawTable:
+    """The table with each date cell of serial 60 given back as the number 60, which the
+    date conversion refuses (calamine reads it as 1900-02-28, the day before)."""
+    if not any(_FEB_28 in row or _FEB_28_DAY in row for row in raw.rows):
+        return raw  # no date cell reads 1900-02-28: no serial 60 (the usual case: no look)
+    sixties = getattr(error_cells, "serial_60", lambda sheet: set())(raw.sheet)
+    for row, column in sixties:
+        i, j = row - raw.header_row - 1, column - raw.first_column
+        inside = 0 <= i < len(raw.rows) and 0 <= j < len(raw.rows[i])
+        if inside and isinstance(raw.rows[i][j], dt.date):
+            raw.rows[i][j] = 60.0
+    return raw
+
+
+def _uncovered(book, sheet: str, name: str, ref_end: tuple[int, int], first_col: int,
+               width: int) -> tuple[Problem, ...]:  # fmt: skip
+    """A problem when cells right below a table hold data: its ref is shorter than its data
+    (rows typed or pasted under a table that did not grow), which would be left out."""
+    last_row = ref_end[0] + 1  # 1-based worksheet row of the table's last row
+    calamine_sheet = book.get_sheet_by_name(sheet)
+    if calamine_sheet.end is None or calamine_sheet.end[0] + 1 <= last_row:
+        return ()
+    values = calamine_sheet.to_python(skip_empty_area=False)
+    below = []
+    for number in range(last_row + 1, len(values) + 1):
+        cells = values[number - 1][first_col - 1 : first_col - 1 + width]
+        if not any(v not in ("", None) for v in cells):
+            break
+        below.append(number)
+    if not below:
+        return ()
+    rows = f"row {below[0]}" if len(below) == 1 else f"rows {below[0]}-{below[-1]}"
+    return (Problem(
+        Source(sheet, below[0], column_letter(first_col)),
+        f"the table {name} ends at row {last_row} but {rows} below it hold data, which would "
+        f"be left out: resize the table to take them in (Table Design > Resize Table)",
+    ),)  # fmt: skip
 
 
 def _find_table(book, spec: TableSpec, sheets: dict[str, str], error_cells) -> RawTable | None:
@@ -177,15 +251,11 @@ def _find_table(book, spec: TableSpec, sheets: dict[str, str], error_cells) -> R
             rows = table.to_python()
             if rows and all(v == "" for v in rows[-1]) and len(rows) == 1:
                 rows = []  # a table with a header and one empty row
-            return RawTable(
-                table.sheet,
-                name,
-                header_row,
-                first_col,
-                tuple(str(c) for c in table.columns),
-                rows,
-                error_cells.of(table.sheet),
-            )
+            headers = tuple(str(c) for c in table.columns)
+            uncovered = _uncovered(book, table.sheet, name, table.end, first_col, len(headers))
+            raw = RawTable(table.sheet, name, header_row, first_col, headers, rows,
+                           error_cells.of(table.sheet), uncovered)  # fmt: skip
+            return _with_serial_60(raw, error_cells)
     for candidate in (spec.name, *spec.sheet_aliases):
         sheet_name = sheets.get(fold(candidate))
         if sheet_name is None:
@@ -194,7 +264,8 @@ def _find_table(book, spec: TableSpec, sheets: dict[str, str], error_cells) -> R
         if not values:
             return RawTable(sheet_name, None, 1, 1, (), [], {})
         headers = tuple(str(h).strip() for h in values[0])
-        return RawTable(sheet_name, None, 1, 1, headers, values[1:], error_cells.of(sheet_name))
+        raw = RawTable(sheet_name, None, 1, 1, headers, values[1:], error_cells.of(sheet_name))
+        return _with_serial_60(raw, error_cells)
     return None
 
 
@@ -214,11 +285,19 @@ def _read_settings(table: Table, date1904: bool, problems: list[Problem]) -> Set
                 problems.append(Problem(table.source(int(row), "value"), f"AsOfDate {errors[0]}"))
                 continue
             values[name] = None if pd.isna(dates[0]) else pd.Timestamp(dates[0]).date()
+        elif name == "amount_limit":
+            limit = convert.positive_amount(value)
+            if limit is None:
+                message = f'AmountLimit "{value}" is not a positive amount'
+                problems.append(Problem(table.source(int(row), "value"), message))
+            else:
+                values[name] = limit
         else:
             values[name] = convert.cell_text(value)
     language = str(values.get("language") or "en").strip().lower()
     if language not in ("en", "zh"):
-        problems.append(Problem(Source(table.raw.sheet), f'Language "{language}" must be en or zh'))
+        where = cells.get("language", Source(table.raw.sheet))
+        problems.append(Problem(where, f'Language "{language}" must be en or zh'))
         values["language"] = "en"
     else:
         values["language"] = language

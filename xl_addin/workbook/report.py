@@ -13,6 +13,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from xl_addin.workbook.cells import excel_text
 from xl_addin.workbook.safe_save import save_atomically
 
 MONEY_FORMAT = "#,##0.00;[Red]-#,##0.00"
@@ -122,8 +123,12 @@ def _add_chart(ws, spec: ReportSheet, header_row: int) -> None:
 
 
 def _cell(ws, value: object, bold: bool = False) -> WriteOnlyCell:
+    if isinstance(value, str):
+        value = excel_text(value)
     cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, Decimal):
+    if isinstance(value, str):
+        cell.data_type = "s"  # text, never a formula (=HYPERLINK(...)) or an error (#N/A)
+    elif isinstance(value, Decimal):
         cell.number_format = MONEY_FORMAT
     elif isinstance(value, dt.date):
         cell.number_format = DATE_FORMAT

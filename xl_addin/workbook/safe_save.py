@@ -41,6 +41,7 @@ def save_atomically(path: Path, write: Callable[[Path], None], backup: bool = Tr
     path = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))  # replace the file, not the link
+    _refuse_non_files(path, backup)
     _remove_stale_temps(path)
     tmp = _reserve_temp(path)
     try:
@@ -56,6 +57,19 @@ def save_atomically(path: Path, write: Callable[[Path], None], backup: bool = Tr
         raise
     _fsync_directory(path.parent)
     return saved
+
+
+def _refuse_non_files(path: Path, backup: bool) -> None:
+    """WorkbookError before anything is written when the target or its backup's name is
+    taken by a folder (or anything but a file); a dangling link is replaced as a file."""
+    for target, what in ((path, "the file"), (backup_path(path), "the backup")):
+        if target is not path and not backup:
+            continue
+        if target.exists() and not target.is_file():
+            raise WorkbookError(
+                f"{target} is a folder or a device, not a file: {what} cannot be written "
+                "there; move it away and try again"
+            )
 
 
 def _temp_name(path: Path) -> Path:

@@ -36,6 +36,7 @@ class RawTable:
     headers: tuple[str, ...]
     rows: list[list[object]]
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) -> "#N/A"
+    uncovered: tuple[object, ...] = ()  # Problems: data found below the table's ref
 
     def letter(self, position: int) -> str:
         return column_letter(self.first_column + position)

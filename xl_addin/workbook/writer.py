@@ -137,11 +137,17 @@ def _plan_columns(package: Package, styles: StyleBook, sheet: str, updates) -> N
     columns = list(writes.values())
 
     def write(out) -> None:
-        with package.open(part) as source:
-            if splice_columns(source, out, columns, styles, entry.name, date1904):
-                return
-        with package.open(part) as source:  # markup the fast path leaves to lxml
-            stream_columns(source, out, columns, styles, entry.name, date1904)
+        try:
+            with package.open(part) as source:
+                if splice_columns(source, out, columns, styles, entry.name, date1904):
+                    return
+            with package.open(part) as source:  # markup the fast path leaves to lxml
+                stream_columns(source, out, columns, styles, entry.name, date1904)
+        except etree.XMLSyntaxError as error:  # calamine reads past what lxml refuses
+            raise WorkbookError(
+                f"{package.path.name}: the sheet {entry.name} ({part}) is not well-formed "
+                f"XML ({error.msg.strip()}): nothing was written"
+            ) from None
 
     package.put(part, write)
 
