@@ -149,9 +149,13 @@ def issue(
     in `out_dir` that still have no PDF are converted too: running again with --pdf makes
     the PDFs a run could not.
     """
+    cache = TemplateCache(pack)
+    # Every template the run needs is compiled before the first document: a broken one
+    # stops the run here, never after some customers have had their letter.
+    for template_key, lang in dict.fromkeys((d.template_key, d.lang) for d in planned):
+        cache.get(template_key, lang)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = IssueResult(run_id, set_aside=_set_aside_unrecorded(journal, out_dir), pdf=pdf)
-    cache = TemplateCache(pack)
     user = current_user()
     for start in range(0, len(planned), BATCH_SIZE):
         batch = planned[start : start + BATCH_SIZE]
