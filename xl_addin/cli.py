@@ -701,7 +701,7 @@ def pack_validate(
     if report.json:
         report.emit_json(json.dumps({"problems": []}))
     else:
-        report.out.print(f"{folder}: no problems found.", markup=False)
+        report.out.print(f"{folder}: no problems found.", markup=False, soft_wrap=True)
 
 
 @pack_app.command("info")

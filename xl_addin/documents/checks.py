@@ -32,6 +32,7 @@ from xl_addin.errors import TemplateError
 _MAIN_PART = "word/document.xml"
 _DICT_METHODS = frozenset({"get", "items", "keys", "values"})
 _TAG = re.compile(r"<[^>]*>")
+_PARAGRAPH_START = re.compile(r"<w:p[ >]")
 
 
 def template_problems(
@@ -108,12 +109,14 @@ def _constant(node) -> str | None:
 
 
 def _located(shown: str, part: str, line: int, source: str, message: str) -> Problem:
-    """A problem at the template's paragraph `line - 1`, quoting that paragraph's text."""
-    lines = source.split("\n")
-    text = html.unescape(_TAG.sub("", lines[line - 1])).strip() if 0 < line <= len(lines) else ""
+    """A problem at the paragraph of the source's `line` (each paragraph starts a line),
+    shown as `file:paragraph` with that paragraph's text."""
+    lines = source.split("\n")[: max(line, 1)]
+    paragraph = sum(1 for text in lines if _PARAGRAPH_START.match(text))
+    text = html.unescape(_TAG.sub("", lines[-1])).strip() if lines else ""
     quoted = f' "{text[:80]}{"..." if len(text) > 80 else ""}"' if text else ""
     where = "" if part == _MAIN_PART else f"{part}, "
-    return Problem(Source(f"{shown}:{max(line - 1, 1)}"),
+    return Problem(Source(f"{shown}:{max(paragraph, 1)}"),
                    f"{message} ({where}paragraph{quoted})")  # fmt: skip
 
 
