@@ -981,6 +981,78 @@ def consolidate(
         raise typer.Exit(1)
 
 
+# --- pack: head office's template pack (init, validate, info) --------------------------
+
+pack_app = typer.Typer(
+    help="Template packs: start one from the shipped pack, check it, describe it.",
+    no_args_is_help=True,
+)
+app.add_typer(pack_app, name="pack")
+PackDir = Annotated[Path, typer.Argument(help="The template pack folder.")]
+
+
+@pack_app.command("init")
+def pack_init(folder: PackDir) -> None:
+    """Copy the shipped pack into FOLDER (new or empty) to customise."""
+    from xl_addin.services import pack as pack_service
+
+    try:
+        made = pack_service.init_pack(folder)
+    except CreditControlError as error:
+        _fail(str(error))
+    Console(highlight=False).print(
+        f"Created the pack {made}: edit pack.toml (name, version), the templates in "
+        f"letters/<lang>/ and branches/<code>/branch.toml, then run "
+        f"credit-control pack validate {made}.", markup=False, soft_wrap=True)  # fmt: skip
+
+
+@pack_app.command("validate")
+def pack_validate(
+    folder: PackDir,
+    branch: Annotated[
+        str | None, typer.Option("--branch", help="Check this branch only (default: all).")
+    ] = None,
+    output: Format = OutputFormat.table,
+) -> None:
+    """Check every template, field, branch file and logo of a pack; list every problem."""
+    from xl_addin.services import pack as pack_service
+
+    report = Reporter(output)
+    _, problems = pack_service.validate_pack(folder, branch)
+    if problems:
+        report.problems(problems, written=False)
+        raise typer.Exit(1)
+    if report.json:
+        report.emit_json(json.dumps({"problems": []}))
+    else:
+        report.out.print(f"{folder}: no problems found.", markup=False, soft_wrap=True)
+
+
+@pack_app.command("info")
+def pack_info(folder: PackDir, output: Format = OutputFormat.table) -> None:
+    """Show a pack's name, version, the tool version it needs, templates and branches."""
+    from xl_addin.services import pack as pack_service
+
+    report = Reporter(output)
+    try:
+        info = pack_service.pack_info(folder)
+    except CreditControlError as error:
+        _fail(str(error))
+    if report.json:
+        report.emit_json(json.dumps(info.as_dict(), ensure_ascii=False))
+        return
+    out = report.out
+    out.print(f"{info.name or '(no name)'}  version {info.version}"
+              + (f"  (needs credit-control {info.requires} or newer)" if info.requires else ""),
+              markup=False)  # fmt: skip
+    out.print(f"Templates: {', '.join(info.templates) or 'none'}", markup=False, soft_wrap=True)
+    table = Table("Branch", "Name", "Language", "Own templates")
+    for branch in info.branches:
+        table.add_row(escape(branch.code), escape(branch.name), escape(branch.language),
+                      escape(", ".join(branch.overrides) or "-"))  # fmt: skip
+    out.print(table)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line (entry point of `credit-control`)."""
     app(args=list(argv) if argv is not None else None, prog_name="credit-control")

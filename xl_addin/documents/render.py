@@ -331,3 +331,22 @@ class TemplateCache:
             found = CompiledTemplate.load(self.pack.template(key, lang))
             self._compiled[(key, lang)] = found
         return found
+
+
+def template_sources(path: Path) -> dict[str, str]:
+    """The Jinja source of each part of the template at `path` that holds a placeholder,
+    cleaned as `CompiledTemplate.load` cleans it (line n + 1 is the part's nth paragraph):
+    what `pack validate` parses to list every syntax error and field of a template."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = {name: archive.read(name) for name in archive.namelist()
+                     if _RENDERED_PARTS.match(name)}  # fmt: skip
+        cleaner = DocxTemplate(str(path))
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise TemplateError(f"{path.name}: not a readable .docx template ({error})") from error
+    sources = {}
+    for name, data in parts.items():
+        text = data.decode("utf-8", errors="replace")
+        if "{" in text:
+            sources[name] = _PARAGRAPH.sub(r"\n<w:p\1", cleaner.patch_xml(text))
+    return sources

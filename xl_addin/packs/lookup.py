@@ -2,12 +2,15 @@
 
 A pack is a folder:
 
-    pack.toml                         [pack] name, version
+    pack.toml                         [pack] name, version, requires (the oldest
+                                      credit-control version that reads the pack)
     letters/<lang>/<key>.docx         the templates (stage keys and statement)
     branches/<code>/branch.toml       [branch] name, address, phone, email, bank, tax_id,
                                       signatory: the letterhead and payment details;
                                       [branch.en] / [branch.zh] the same in one language.
-                                      name (legal name), address and bank are required
+                                      name (legal name), address and bank are required;
+                                      language (en/zh) and logo (an image file beside
+                                      branch.toml) are optional
     branches/<code>/letters/<lang>/<key>.docx   a branch's own version of a template
 
 The pack shipped with the product is the repository's `letters/` folder.
@@ -16,7 +19,7 @@ The pack shipped with the product is the repository's `letters/` folder.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import xl_addin
@@ -33,6 +36,28 @@ class Pack:
     root: Path  # the folder holding letters/ (for the built-in pack: letters/ itself)
     version: str
     branch: str | None
+    name: str = ""
+    requires: str = ""  # the oldest credit-control version that reads the pack
+
+    def with_branch(self, branch: str | None) -> Pack:
+        """The same pack, for another branch."""
+        return replace(self, branch=branch or None)
+
+    def letters(self) -> Path:
+        """The folder holding the pack's <lang>/<key>.docx templates."""
+        return self._letters()
+
+    def branch_folder(self, code: str) -> Path:
+        """The folder of branch `code` (it may not exist)."""
+        return self._branches_base() / "branches" / code
+
+    def shown(self, path: Path) -> str:
+        """`path` as messages show it: relative to the folder holding the pack."""
+        base = self._branches_base().parent
+        try:
+            return path.relative_to(base).as_posix()
+        except ValueError:
+            return path.as_posix()
 
     def template(self, key: str, lang: str) -> Path:
         """The template for `key` in `lang`: the branch's own, else the pack's."""
@@ -130,5 +155,26 @@ def open_pack(folder: Path | None = None, branch: str | None = None) -> Pack:
             data = tomllib.loads(manifest.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise TemplateError(f"{manifest}: {error}") from error
-        version = str(data.get("pack", {}).get("version", version))
+        table = data.get("pack", {})
+        version = str(table.get("version", version))
+        name, requires = str(table.get("name", "")), str(table.get("requires", "")).strip()
+        if requires and too_new(requires):
+            raise TemplateError(
+                f"{manifest}: this pack needs credit-control {requires} or newer; this is "
+                f"{xl_addin.__version__}: upgrade credit-control (pip install -U xl-addin) "
+                "before using it"
+            )
+        return Pack(root, version, branch or None, name, requires)
     return Pack(root, version, branch or None)
+
+
+def version_key(text: str) -> tuple[int, ...]:
+    """2026.11.1 -> (2026, 11, 1); a part that is not a number counts as 0."""
+    return tuple(int(part) if part.isdigit() else 0 for part in text.strip().split("."))
+
+
+def too_new(requires: str, tool: str = xl_addin.__version__) -> bool:
+    """Whether a pack needing credit-control `requires` is beyond this `tool` version."""
+    needed, have = version_key(requires), version_key(tool)
+    width = max(len(needed), len(have))
+    return needed + (0,) * (width - len(needed)) > have + (0,) * (width - len(have))

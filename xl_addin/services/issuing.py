@@ -167,12 +167,16 @@ def issue(
     workbook left unfinished is finished first (its PDFs and drafts made if missing).
     The caller holds the output folder (services.run_lock).
     """
+    cache = TemplateCache(pack)
+    # Every template the run needs is compiled before the first document: a broken one
+    # stops the run here, never after some customers have had their letter.
+    for template_key, lang in dict.fromkeys((d.template_key, d.lang) for d in planned):
+        cache.get(template_key, lang)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = IssueResult(run_id, set_aside=_set_aside_unrecorded(journal, out_dir), pdf=pdf)
     result.removed_temporary = remove_temporary_files(out_dir)
     if work is not None:
         result.resumed = _unfinished(journal, work)
-    cache = TemplateCache(pack)
     user = current_user()
     for start in range(0, len(planned), BATCH_SIZE):
         batch = planned[start : start + BATCH_SIZE]

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from xl_addin.errors import WorkbookError
+from xl_addin.packs.lookup import open_pack
 from xl_addin.workbook.interpreter import interpreter_rows
 from xl_addin.workbook.template import BUTTON_ROWS, BUTTONS, build_template, start_left
 from xl_addin.workbook.xlsm import Button, make_xlsm
@@ -64,6 +65,9 @@ def new_workbook(
         values["Journal"] = journal_file_name(path)
     if pack is not None:
         values["TemplatePack"] = str(pack)
+    if not str(values.get("PackVersion") or "").strip():
+        # The pack the layout comes from (a pack needing a newer tool is refused here).
+        values["PackVersion"] = open_pack(pack).version
     if interpreters is None:
         interpreters = interpreter_rows()
     options = {"language": language, "branch": branch, "customers": customers,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xl_addin.core.problems import Problem
+from xl_addin.errors import TemplateError
 from xl_addin.services.book import Workbook, saved_path
 from xl_addin.services.problems import PROBLEMS_HEADERS, PROBLEMS_TITLE, problems_sheet
 from xl_addin.services.refresh import RefreshResult, Writer, compute, default_writer
@@ -27,7 +28,10 @@ def validate(
     """Check the workbook; write what was found (or that nothing was) into its Problems sheet.
 
     Beside the data, what would stop letters and statements is checked: a branch the
-    template pack does not have or with an incomplete branch.toml, and History references
+    template pack does not have or with an incomplete branch.toml, the pack's checks for
+    the branch and the workbook's Policy (services.pack: every template the policy needs
+    compiles, uses known fields and renders), a PackVersion that is not the pack's, and
+    History references
     the journal does not know (for an open book: as its saved file lists them; a book
     never saved has no journal and is not checked for them).
 
@@ -43,6 +47,7 @@ def validate(
         settings = result.loaded.book.settings
         path = saved_path(source)
         problems = ready_to_issue(path, settings)[1] if path is not None else ()
+        problems = _with_pack_checks(problems, settings, result.loaded.book.policy)
         language = settings.language
     else:
         problems, language = tuple(result), "en"
@@ -59,3 +64,20 @@ def validate(
     sheet = problems_sheet(problems, language)
     write = writer or default_writer(source)
     return ValidateResult(problems, write([], [sheet]))
+
+
+def _with_pack_checks(problems, settings, policy) -> tuple[Problem, ...]:
+    """`problems` and the pack's checks for the workbook's branch; the pack's list of what
+    its branch.toml lacks replaces the shorter one `ready_to_issue` gives."""
+    from xl_addin.services.issuing import pack_of
+    from xl_addin.services.pack import workbook_pack_problems
+
+    try:
+        pack = pack_of(settings)
+    except TemplateError:
+        return tuple(problems)  # ready_to_issue names it at Settings.TemplatePack
+    if pack.branch not in pack.branches():
+        return tuple(problems)
+    branch_file = pack.shown(pack.branch_folder(pack.branch) / "branch.toml")
+    kept = tuple(p for p in problems if p.source.sheet != branch_file)
+    return kept + workbook_pack_problems(settings, policy, pack)
