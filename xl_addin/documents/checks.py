@@ -125,8 +125,12 @@ def _render_problems(path: Path, shown: str, context) -> tuple[Problem, ...]:
     try:
         data = CompiledTemplate.load(path).render(context)
     except TemplateError as error:
-        message = str(error).split(": ", 1)[-1]
-        return (Problem(Source(shown), f"does not render for a sample customer: {message}"),)
+        message = str(error)  # "<file> (<part>): what": the file is named by the Source
+        if message.startswith(path.name):
+            message = message[len(path.name):].lstrip()
+        # "(part): what" follows with a space; "what" alone after a colon.
+        message = " " + message if message.startswith("(") else ": " + message.removeprefix(": ")
+        return (Problem(Source(shown), f"does not render for a sample customer{message}"),)
     problems = []
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         for name in archive.namelist():
