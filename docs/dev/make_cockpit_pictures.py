@@ -23,8 +23,10 @@ from xl_addin.services.new_workbook import new_workbook
 
 IMAGES = Path(__file__).resolve().parents[1] / "images"
 AS_OF = dt.date(2026, 11, 30)
-TITLES = {("dashboard", "en"): "Receivables dashboard", ("dashboard", "zh"): "回款驾驶舱",
-          ("provision", "en"): "Bad-debt provision by age", ("provision", "zh"): "坏账准备（账龄分析法）"}
+TITLES = {
+    ("dashboard", "en"): "Receivables dashboard", ("dashboard", "zh"): "回款驾驶舱",
+    ("provision", "en"): "Bad-debt provision by age", ("provision", "zh"): "坏账准备（账龄分析法）",
+}  # fmt: skip
 
 
 def page_with(pdf: Path, title: str) -> int:

@@ -87,3 +87,30 @@ def test_the_dashboard_shows_the_kpis_of_twelve_month_ends(closed):
     with zipfile.ZipFile(path) as archive:
         charts = [archive.read(n) for n in archive.namelist() if n.startswith("xl/charts/chart")]
     assert any(b"'Dashboard'!" in chart and b"<barChart>" in chart for chart in charts)
+
+
+def test_the_forecast_places_every_open_amount_in_a_week_or_later(closed):
+    """Thirteen weeks of expected collections per currency, and 'later': together they are
+    every open item's open amount."""
+    path, lang, _ = closed
+    result = compute(path)
+    items, ledger = result.aging.items, result.loaded.ledger
+    currency = dict(zip(result.loaded.customers["customer_id"],
+                        result.loaded.customers["currency"], strict=True))  # fmt: skip
+    expected: dict[str, Decimal] = {}
+    for cents, in_scope, customer in zip(items["open_cents"], items["in_scope"],
+                                         ledger["customer_id"], strict=True):  # fmt: skip
+        if in_scope and cents > 0:
+            expected[currency[customer]] = expected.get(currency[customer], 0) + Decimal(
+                int(cents)) / 100
+    sheet = openpyxl.load_workbook(path, data_only=True)["Forecast"]
+    rows = [list(r) for r in sheet.iter_rows(min_row=3, values_only=True)]
+    header, body = rows[0], [r for r in rows[1:] if r[0] is not None]
+    weeks = [r for r in body if isinstance(r[0], int)]
+    assert [r[0] for r in weeks] == list(range(1, 14))
+    total = next(r for r in body if r[0] == ("合计" if lang == "zh" else "Total"))
+    for code, amount in expected.items():
+        column = header.index(code)
+        assert Decimal(str(total[column])) == amount
+        listed = sum(Decimal(str(r[column])) for r in body if r is not total)
+        assert listed == amount

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xl_addin.core import kpis
+from xl_addin.core import forecast, kpis
+from xl_addin.core.contacts import promise_states
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
 from xl_addin.core.recovery import provision_cents
@@ -54,6 +55,7 @@ class CloseResult:
     months: list[kpis.Month]
     provision: pd.DataFrame  # per customer: currency, open and provision cents per band
     backup: Path | None
+    collections: pd.DataFrame | None = None  # per week and currency: expected cents
 
 
 def close(path: Path, as_of: dt.date | None = None, months: int = 12,
@@ -74,15 +76,70 @@ def _close(path, as_of, months, write) -> CloseResult | tuple[Problem, ...]:
     history = kpis.history(loaded.ledger, loaded.customers, result.as_of, loaded.book.policy,
                            months)  # fmt: skip
     provision = provision_frame(result)
+    collections = expected_collections(result)
     backup = None
     if write:
         from xl_addin.workbook.writer import write_refresh
 
         language = loaded.book.settings.language
         sheets = [provision_sheet(result, provision, language),
-                  dashboard_sheet(history, result.as_of, language)]  # fmt: skip
+                  dashboard_sheet(history, result.as_of, language),
+                  forecast_sheet(collections, result.as_of, language)]  # fmt: skip
         backup = write_refresh(Path(path), [], sheets)
-    return CloseResult(result, history, provision, backup)
+    return CloseResult(result, history, provision, backup, collections)
+
+
+def expected_collections(result: RefreshResult, weeks: int = 13) -> pd.DataFrame:
+    """The open items' expected payment dates (core/forecast.py: each customer's own habit,
+    its pending promise) added up per week and currency: week, from, currency, cents."""
+    loaded, as_of = result.loaded, result.as_of
+    items = result.aging.items
+    open_cents = items["open_cents"].to_numpy(dtype=np.int64)
+    rows = np.flatnonzero(items["in_scope"].to_numpy() & (open_cents > 0))
+    habit = forecast.habits(forecast.paid_dates(loaded.ledger, as_of), loaded.customers, as_of)
+    open_items = pd.DataFrame({
+        "customer_id": loaded.ledger["customer_id"].to_numpy(dtype=object)[rows],
+        "due": items["due_date"].to_numpy(dtype="datetime64[D]")[rows],
+    })  # fmt: skip
+    promises = promise_states(result.state.contacts, result.state.ledger,
+                              np.datetime64(as_of, "D"))  # fmt: skip
+    pending = promises[promises["state"] == "pending"]
+    promised = {c: pd.Timestamp(d).date() for c, d in
+                zip(pending["customer_id"], pending["promise_date"], strict=True)}  # fmt: skip
+    expected = forecast.expected_dates(open_items, habit, as_of, promised).to_numpy()
+    currency = loaded.customers.set_index("customer_id")["currency"]
+    currencies = open_items["customer_id"].map(currency).to_numpy(dtype=object)
+    frames = []
+    for code in sorted(set(currencies)):
+        mine = currencies == code
+        week = forecast.weekly(expected[mine], open_cents[rows][mine], as_of, weeks)
+        frames.append(week.assign(currency=code))
+    columns = ["week", "from", "cents", "currency"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def forecast_sheet(collections: pd.DataFrame, as_of: dt.date, lang: str) -> SheetTable:
+    """The thirteen weeks of expected collections, a column per currency."""
+    zh = lang == "zh"
+    currencies = sorted(collections["currency"].unique()) if len(collections) else []
+    header = ["周" if zh else "Week", "起始日" if zh else "From", *currencies]
+    rows = []
+    for week, part in collections.groupby("week", sort=True, dropna=False):
+        by_currency = dict(zip(part["currency"], part["cents"], strict=True))
+        label = (("以后" if zh else "later") if pd.isna(week) else int(week))
+        rows.append([label, part["from"].iloc[0],
+                     *(to_decimal(int(by_currency.get(c, 0))) for c in currencies)])  # fmt: skip
+    rows.sort(key=lambda r: (isinstance(r[0], str), r[0] if not isinstance(r[0], str) else 0))
+    totals = [["合计" if zh else "Total", None,
+               *(to_decimal(int(collections.loc[collections["currency"] == c, "cents"].sum()))
+                 for c in currencies)]]  # fmt: skip
+    title = (f"预计回款 截至 {as_of:%Y年%m月%d日}：按客户以往付款习惯及付款承诺，未来13周（见 "
+             "docs/kpis.md）" if zh else
+             f"Expected collections from {as_of:%d %B %Y}: the next 13 weeks, from each "
+             "customer's own payment habit and pending promises (docs/kpis.md)")  # fmt: skip
+    formats = {c: MONEY_FORMAT for c in currencies} | {header[1]: "yyyy-mm-dd"}
+    return SheetTable("Forecast", title, header, rows, totals, formats, chart=bool(rows),
+                      chart_columns=tuple(currencies))
 
 
 def band_labels(bands: Sequence[tuple[int, object]], lang: str) -> list[str]:

@@ -1,0 +1,82 @@
+"""Expected payment dates from each customer's own habit, worked by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import customers_frame, ledger_frame
+from xl_addin.core import forecast
+
+AS_OF = dt.date(2026, 11, 30)
+# A pays 10, 20 and 15 days late (median 15). B paid once, 45 days late. C never paid.
+# A's fourth invoice (due 30 November) and C's are open; B's second is half paid.
+LEDGER = """
+A INV A1 2026-06-01 2026-06-30 1000.00
+A PAY P1 2026-07-10 -          1000.00
+A INV A2 2026-07-01 2026-07-31 1000.00
+A PAY P2 2026-08-20 -          1000.00
+A INV A3 2026-08-01 2026-08-31 1000.00
+A PAY P3 2026-09-15 -          1000.00
+A INV A4 2026-10-31 2026-11-30 800.00
+B INV B1 2026-05-01 2026-05-31 500.00
+B PAY Q1 2026-07-15 -          700.00
+B INV B2 2026-06-01 2026-06-30 400.00
+C INV C1 2026-10-01 2026-10-31 300.00
+"""
+
+
+@pytest.fixture(scope="module")
+def learnt():
+    ledger = ledger_frame(LEDGER)
+    customers = customers_frame({"customer_id": "A"}, {"customer_id": "B"},
+                                {"customer_id": "C"})  # fmt: skip
+    invoices = forecast.paid_dates(ledger, AS_OF)
+    return invoices.set_index(ledger["doc_no"].to_numpy()[invoices["row"]]), forecast.habits(
+        invoices, customers, AS_OF)
+
+
+def test_invoices_are_paid_first_in_first_out(learnt):
+    invoices, _ = learnt
+    paid = invoices["paid"].dt.date
+    assert paid["A1"] == dt.date(2026, 7, 10) and paid["A3"] == dt.date(2026, 9, 15)
+    assert paid["B1"] == dt.date(2026, 7, 15)  # 700.00 pays B1 (500.00) in full
+    assert pd.isna(paid["B2"]) and pd.isna(paid["A4"]) and pd.isna(paid["C1"])  # B2 half paid
+
+
+def test_a_habit_is_the_median_shrunk_toward_the_segment_when_little_is_known(learnt):
+    _, habit = learnt
+    # The branch (one segment) paid 10, 20, 15 and 45 days late: median 17.5.
+    # A: own median 15 from 3 invoices, prior 3: (3 x 15 + 3 x 17.5) / 6 = 16.25.
+    assert habit.days_late["A"] == pytest.approx(16.25)
+    # B: one invoice 45 days late: (45 + 3 x 17.5) / 4 = 24.375. C: nothing: the segment's.
+    assert habit.days_late["B"] == pytest.approx(24.375)
+    assert habit.days_late["C"] == pytest.approx(17.5)
+
+
+def test_expected_dates_and_the_weeks(learnt):
+    _, habit = learnt
+    items = pd.DataFrame({"customer_id": ["A", "C", "B"],
+                          "due": np.array(["2026-11-30", "2026-10-31", "2026-06-30"],
+                                          dtype="datetime64[D]")})  # fmt: skip
+    expected = forecast.expected_dates(items, habit, AS_OF)
+    # A: 30 November + 16 days; C: already later than its habit: the next day; B: more than
+    # 90 days past its habit (due 30 June + 24): not expected within any forecast.
+    assert list(expected.dt.date) == [dt.date(2026, 12, 16), dt.date(2026, 12, 1),
+                                      AS_OF + dt.timedelta(days=forecast.FAR)]  # fmt: skip
+    promised = forecast.expected_dates(items, habit, AS_OF, {"A": dt.date(2026, 12, 5)})
+    assert promised.dt.date.iloc[0] == dt.date(2026, 12, 5)
+    weeks = forecast.weekly(expected.to_numpy(), np.array([80000, 30000, 20000]), AS_OF)
+    assert list(weeks["cents"][:3]) == [30000, 0, 80000] and weeks["cents"].iloc[-1] == 20000
+
+
+def test_an_item_long_past_its_habit_is_not_expected_in_the_forecast(learnt):
+    _, habit = learnt
+    items = pd.DataFrame({"customer_id": ["A"],
+                          "due": np.array(["2026-01-31"], dtype="datetime64[D]")})  # fmt: skip
+    expected = forecast.expected_dates(items, habit, AS_OF)
+    weeks = forecast.weekly(expected.to_numpy(), np.array([10000]), AS_OF)
+    assert weeks["cents"].iloc[-1] == 10000 and weeks["cents"].iloc[:-1].sum() == 0
