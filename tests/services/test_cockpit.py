@@ -114,3 +114,30 @@ def test_the_forecast_places_every_open_amount_in_a_week_or_later(closed):
         assert Decimal(str(total[column])) == amount
         listed = sum(Decimal(str(r[column])) for r in body if r is not total)
         assert listed == amount
+
+
+def test_the_broken_promise_rate_of_a_month(tmp_path):
+    """Two customers promised to pay in November: one paid, one did not: 50% broken."""
+    import pandas as pd
+
+    from xl_addin.services.cockpit import broken_promise_rates
+
+    data = make_demo_data(AS_OF, 25)
+    customers = data.customers.copy()
+    customers["PromiseDate"], customers["PromiseAmount"] = None, None
+    customers["LastStage"], customers["LastContactDate"] = "", None
+    cny = customers.index[customers["Currency"] == "CNY"][:2]
+    kept, broken = customers.loc[cny, "CustomerID"]
+    customers.loc[cny, "PromiseDate"] = dt.date(2026, 11, 20)
+    customers.loc[cny, "PromiseAmount"] = Decimal("100.00")
+    payment = {"CustomerID": kept, "DocType": "PAY", "DocNo": "PAY-KEPT",
+               "DocDate": dt.date(2026, 11, 18), "Amount": Decimal("150.00"), "Currency": "CNY"}
+    ledger = data.ledger[~((data.ledger["DocType"] == "PAY")
+                           & data.ledger["CustomerID"].isin([kept, broken])
+                           & (data.ledger["DocDate"] >= dt.date(2026, 10, 1)))]  # fmt: skip
+    ledger = pd.concat([ledger, pd.DataFrame([payment])], ignore_index=True)
+    path = tmp_path / "branch.xlsx"
+    new_workbook(path, language="en", branch="SH", as_of=AS_OF, customers=customers,
+                 ledger=ledger, settings={**data.settings, "Language": "en"})  # fmt: skip
+    rates = broken_promise_rates(compute(path), [dt.date(2026, 10, 31), AS_OF])
+    assert rates == {(AS_OF, "CNY"): 0.5}

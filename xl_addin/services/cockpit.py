@@ -38,13 +38,14 @@ HEADERS = {
            "current": "Not yet due", "overdue": "Overdue", "share": "Overdue %",
            "sales": "Sales in month", "dso": "DSO (days)", "best": "Best possible DSO",
            "add": "Days delinquent", "cei": "Collection effectiveness %",
-           "top10": "Top-10 share", "customer": "Customer", "name": "Name",
+           "top10": "Top-10 share", "broken": "Broken promises %", "customer": "Customer",
+           "name": "Name",
            "open": "Open amount", "provision": "Provision", "total": "Total"},
     "zh": {"month": "月末", "currency": "币种", "receivables": "应收余额",
            "current": "未到期", "overdue": "逾期金额", "share": "逾期占比",
            "sales": "本月销售", "dso": "应收账款周转天数（DSO）", "best": "最佳DSO",
            "add": "平均逾期天数", "cei": "回款有效率（CEI）%", "top10": "前十大客户占比",
-           "customer": "客户编号", "name": "客户名称", "open": "未结金额",
+           "broken": "承诺违约率", "customer": "客户编号", "name": "客户名称", "open": "未结金额",
            "provision": "坏账准备", "total": "合计"},
 }  # fmt: skip
 
@@ -82,8 +83,9 @@ def _close(path, as_of, months, write) -> CloseResult | tuple[Problem, ...]:
         from xl_addin.workbook.writer import write_refresh
 
         language = loaded.book.settings.language
+        broken = broken_promise_rates(result, [m.end for m in history])
         sheets = [provision_sheet(result, provision, language),
-                  dashboard_sheet(history, result.as_of, language),
+                  dashboard_sheet(history, result.as_of, language, broken),
                   forecast_sheet(collections, result.as_of, language)]  # fmt: skip
         backup = write_refresh(Path(path), [], sheets)
     return CloseResult(result, history, provision, backup, collections)
@@ -217,21 +219,46 @@ def provision_sheet(result: RefreshResult, frame: pd.DataFrame, lang: str) -> Sh
     return SheetTable("Provision", title, header, rows, totals, formats)
 
 
-def dashboard_sheet(months: list[kpis.Month], as_of: dt.date, lang: str) -> SheetTable:
+def broken_promise_rates(result: RefreshResult, ends: list[dt.date]) -> dict:
+    """(month-end, currency) -> the share of the promises falling due in that month that
+    were broken (not paid by their date), of those kept or broken; absent: no promise."""
+    contacts, ledger = result.state.contacts, result.state.ledger
+    currency = result.loaded.customers.set_index("customer_id")["currency"]
+    out = {}
+    starts = {end: end.replace(day=1) for end in ends}
+    for end in sorted(set(ends)):
+        states = promise_states(contacts, ledger, np.datetime64(end, "D"))
+        if states.empty:
+            continue
+        due = states["promise_date"].to_numpy(dtype="datetime64[D]")
+        month = (due >= np.datetime64(starts[end], "D")) & (due <= np.datetime64(end, "D"))
+        decided = states[month & states["state"].isin(("kept", "broken")).to_numpy()]
+        codes = decided["customer_id"].map(currency).to_numpy(dtype=object)
+        for code in set(codes):
+            mine = decided[codes == code]
+            out[(end, code)] = float((mine["state"] == "broken").mean())
+    return out
+
+
+def dashboard_sheet(months: list[kpis.Month], as_of: dt.date, lang: str,
+                    broken: dict | None = None) -> SheetTable:  # fmt: skip
     h = HEADERS[lang]
+    broken = broken or {}
     header = [h["month"], h["currency"], h["current"], h["overdue"], h["receivables"],
-              h["share"], h["sales"], h["dso"], h["best"], h["add"], h["cei"], h["top10"]]
+              h["share"], h["sales"], h["dso"], h["best"], h["add"], h["cei"], h["top10"],
+              h["broken"]]
     rows = []
     for m in months:
         rows.append([f"{m.end:%Y-%m-%d} {m.currency}", m.currency,
                      to_decimal(m.current), to_decimal(m.overdue), to_decimal(m.receivables),
                      _round(m.overdue_share, 4), to_decimal(m.sales), _round(m.dso, 1),
                      _round(m.best_dso, 1), _round(m.add, 1),
-                     _round(m.cei, 1), _round(m.top10, 4)])  # fmt: skip
+                     _round(m.cei, 1), _round(m.top10, 4),
+                     _round(broken.get((m.end, m.currency)), 4)])  # fmt: skip
     formats = {h["current"]: MONEY_FORMAT, h["overdue"]: MONEY_FORMAT,
                h["receivables"]: MONEY_FORMAT, h["sales"]: MONEY_FORMAT, h["share"]: "0.0%",
-               h["top10"]: "0.0%", h["dso"]: "0.0", h["best"]: "0.0", h["add"]: "0.0",
-               h["cei"]: "0.0"}  # fmt: skip
+               h["top10"]: "0.0%", h["broken"]: "0.0%", h["dso"]: "0.0", h["best"]: "0.0",
+               h["add"]: "0.0", h["cei"]: "0.0"}  # fmt: skip
     title = (f"回款驾驶舱 截至 {as_of:%Y年%m月%d日}（近12个月，按币种；定义见 docs/kpis.md）"
              if lang == "zh" else
              f"Receivables dashboard as of {as_of:%d %B %Y}: twelve month-ends per currency "
