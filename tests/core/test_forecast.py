@@ -80,3 +80,23 @@ def test_an_item_long_past_its_habit_is_not_expected_in_the_forecast(learnt):
     expected = forecast.expected_dates(items, habit, AS_OF)
     weeks = forecast.weekly(expected.to_numpy(), np.array([10000]), AS_OF)
     assert weeks["cents"].iloc[-1] == 10000 and weeks["cents"].iloc[:-1].sum() == 0
+
+
+def test_a_customers_payment_rhythm_is_a_day_of_the_month_or_a_weekday():
+    """A pays around the 25th; B pays on Fridays, on different days of the month; C keeps
+    no rhythm; D paid twice only: not yet known."""
+    rows = []
+    for month, day in ((6, 24), (7, 25), (8, 27), (9, 25), (10, 23)):
+        rows.append(f"A PAY PA{month} 2026-{month:02d}-{day:02d} - 10.00")
+    for n, day in enumerate(("2026-07-03", "2026-07-31", "2026-08-21", "2026-09-11",
+                             "2026-10-16")):  # fmt: skip
+        rows.append(f"B PAY PB{n} {day} - 10.00")
+    for n, day in enumerate(("2026-06-02", "2026-07-15", "2026-08-28", "2026-10-05")):
+        rows.append(f"C PAY PC{n} {day} - 10.00")
+    rows += ["D PAY PD1 2026-09-25 - 10.00", "D PAY PD2 2026-10-25 - 10.00"]
+    ledger = ledger_frame("\n".join(rows))
+    ids = pd.Series(["A", "B", "C", "D"])
+    timing = forecast.payment_timing(ledger, ids, AS_OF)
+    assert forecast.timing_text(timing, "en") == ["pays around the 25th", "pays on Fridays",
+                                                  "", ""]  # fmt: skip
+    assert forecast.timing_text(timing, "zh")[:2] == ["通常每月25日前后付款", "通常周五付款"]

@@ -64,7 +64,7 @@ def test_sheets_tables_and_the_as_of_name(book_path):
     refs = {name: ref for sheet in book for name, ref in sheet.tables.items()}
     assert refs == {
         "Settings": "A1:B10",
-        "Customers": "A1:AC3",  # 21 input columns (TaxID last), 8 computed
+        "Customers": "A1:AD3",  # 21 input columns (TaxID last), 9 computed
         "Ledger": "A1:O4",
         "Buckets": "A2:B8",
         "Stages": "A12:F20",
@@ -87,9 +87,9 @@ def test_headers_follow_the_contract(book_path):
     book = openpyxl.load_workbook(book_path)
     customers = [c.value for c in book["Customers"][1]]
     assert customers[:6] == ["CustomerID", "Name", "Segment", "Language", "Currency", "CreditLimit"]
-    assert customers[-8:] == [
+    assert customers[-9:] == [
         "Balance", "Overdue", "MaxDaysOverdue", "Headroom", "CreditStatus", "Stage", "NextAction",
-        "NextActionReason",
+        "NextActionReason", "PaymentHabit",
     ]  # fmt: skip
     ledger = [c.value for c in book["Ledger"][1]]
     assert ledger[-4:] == ["OpenAmount", "DaysOverdue", "Bucket", "Stage"]
@@ -183,7 +183,7 @@ def test_empty_frames_give_tables_with_one_blank_row(tmp_path):
     path = tmp_path / "new.xlsx"
     write_credit_workbook(path, {}, pd.DataFrame(), pd.DataFrame(), language="zh")
     book = openpyxl.load_workbook(path)
-    assert book["Customers"].tables["Customers"].ref == "A1:AC2"
+    assert book["Customers"].tables["Customers"].ref == "A1:AD2"
     assert book["Ledger"].tables["Ledger"].ref == "A1:O2"
     assert book["Settings"]["B3"].value == "zh"  # Language follows the builder's language
     assert book["Settings"]["B2"].value is None

@@ -139,3 +139,71 @@ def weekly(expected: np.ndarray, cents: np.ndarray, as_of: dt.date,
     return pd.DataFrame({"week": [*range(1, weeks + 1), None],
                          "from": [pd.Timestamp(s).date() for s in starts],
                          "cents": sums})  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """When each customer's payments usually arrive: a day of the month (1-31) or a weekday
+    (0 Monday .. 6 Sunday), or neither (-1) when they keep no rhythm."""
+
+    day: np.ndarray  # per customer, -1: none
+    weekday: np.ndarray  # per customer, -1: none
+
+
+MIN_PAYMENTS = 3
+SHARE = 0.6  # of a customer's payments on the habit (within two days of a day of the month)
+WEEKDAYS = {"en": ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays",
+                   "Sundays"),
+            "zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日")}  # fmt: skip
+
+
+def payment_timing(ledger: pd.DataFrame, customer_ids: pd.Series, as_of: dt.date,
+                   history_days: int = 365) -> Timing:  # fmt: skip
+    """Each customer's payment rhythm over its payments of the last `history_days`: the day
+    of the month that at least SHARE of them fall within two days of, else the weekday at
+    least SHARE of them fall on (supermarkets and projects pay in runs)."""
+    n = len(customer_ids)
+    when = ledger["doc_date"].to_numpy(dtype="datetime64[D]")
+    as_of64 = np.datetime64(as_of, "D")
+    paid = ((ledger["doc_type"].to_numpy(dtype=object) == "PAY") & (when <= as_of64)
+            & (when > as_of64 - history_days * DAY))  # fmt: skip
+    position = pd.Index(customer_ids.to_numpy(dtype=object)).get_indexer(
+        ledger["customer_id"].to_numpy(dtype=object)[paid])  # fmt: skip
+    dates = pd.DatetimeIndex(when[paid])
+    known = position >= 0
+    position, day, weekday = position[known], dates.day.to_numpy()[known], (
+        dates.day_of_week.to_numpy()[known])  # fmt: skip
+    by_day = np.zeros((n, 32), dtype=np.int64)
+    np.add.at(by_day, (position, day), 1)
+    by_weekday = np.zeros((n, 7), dtype=np.int64)
+    np.add.at(by_weekday, (position, weekday), 1)
+    total = by_day.sum(axis=1)
+    # Payments within two days of each day of the month (a window sum over the days).
+    window = sum(np.roll(by_day[:, 1:], shift, axis=1) for shift in (-2, -1, 0, 1, 2))
+    best_day = window.argmax(axis=1) + 1
+    day_share = np.where(total > 0, window.max(axis=1) / np.maximum(total, 1), 0)
+    best_weekday = by_weekday.argmax(axis=1)
+    weekday_share = np.where(total > 0, by_weekday.max(axis=1) / np.maximum(total, 1), 0)
+    enough = total >= MIN_PAYMENTS
+    on_day = enough & (day_share >= SHARE)
+    on_weekday = enough & ~on_day & (weekday_share >= SHARE)
+    return Timing(np.where(on_day, best_day, -1), np.where(on_weekday, best_weekday, -1))
+
+
+def timing_text(timing: Timing, lang: str) -> list[str]:
+    """'pays around the 25th' / 'pays on Fridays' (通常每月25日前后付款 / 通常周五付款), or ''."""
+    out = []
+    for day, weekday in zip(timing.day, timing.weekday, strict=True):
+        if day > 0:
+            out.append(f"通常每月{day}日前后付款" if lang == "zh" else
+                       f"pays around the {day}{_suffix(day)}")  # fmt: skip
+        elif weekday >= 0:
+            name = WEEKDAYS["zh" if lang == "zh" else "en"][weekday]
+            out.append(f"通常{name}付款" if lang == "zh" else f"pays on {name}")
+        else:
+            out.append("")
+    return out
+
+
+def _suffix(day: int) -> str:
+    return "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")

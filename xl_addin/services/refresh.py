@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from xl_addin.core.escalation import stage_keys
+from xl_addin.core.forecast import payment_timing, timing_text
 from xl_addin.core.labels import translator
 from xl_addin.core.ledger import AgingResult
 from xl_addin.core.money import to_decimal
@@ -161,6 +162,9 @@ def customer_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
         "Stage": [words(v) for v in summary["stage"]],
         "NextAction": [words(n) if isinstance(n, str) else "" for n in plan["next_action"]],
         "NextActionReason": list(reason),
+        "PaymentHabit": timing_text(
+            payment_timing(loaded.ledger, summary["customer_id"], state.aging.as_of), language
+        ),
     }
     return _update(table, CUSTOMERS, values, loaded.customers["row"])
 

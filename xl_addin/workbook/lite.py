@@ -42,7 +42,7 @@ BUNDLED = (  # the modules main.py carries, as they are in the package
     "core/aging.py", "core/credit.py", "core/escalation.py", "core/interest.py",
     "core/recovery.py", "core/words.py", "core/ledger.py",
     "core/contacts.py", "core/dunning.py", "core/next_action.py", "core/statements.py",
-    "core/validate.py", "core/labels.py",
+    "core/validate.py", "core/labels.py", "core/forecast.py",
     "workbook/schema.py", "workbook/tables.py", "workbook/convert.py", "workbook/frames.py",
     "workbook/reader.py", "workbook/open_book.py", "workbook/ledger_file.py",
     "workbook/updates.py", "workbook/access.py",

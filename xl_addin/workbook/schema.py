@@ -76,6 +76,8 @@ CUSTOMERS = TableSpec(
         Column("Stage", "stage", "text", aliases=("催收阶段",)),
         Column("NextAction", "next_action", "text", aliases=("下一步",)),
         Column("NextActionReason", "next_action_reason", "text", aliases=("下一步原因",)),
+        # When its payments usually arrive ("pays around the 25th"): core.forecast.
+        Column("PaymentHabit", "payment_habit", "text", aliases=("付款习惯",)),
     ),
 )
 
