@@ -34,6 +34,18 @@ def soffice() -> str | None:
     return found or next((c for c in _CANDIDATES if Path(c).exists()), None)
 
 
+RESTART = 81  # soffice.bin's "start me again" (what oosplash does for it)
+
+
+def _office_binary(program: str) -> str:
+    """LibreOffice's own program beside its launcher, where there is one (Linux): `soffice`
+    is a script that starts `oosplash`, which starts `soffice.bin` as a child of its own;
+    run directly, soffice.bin itself dies with the run (see `_die_with_parent`), so a
+    killed run leaves no converter writing into (and re-creating) its output folder."""
+    binary = Path(os.path.realpath(program)).with_name("soffice.bin")
+    return str(binary) if sys.platform.startswith("linux") and binary.is_file() else program
+
+
 def to_pdf(
     paths: Sequence[Path],
     out_dir: Path,
@@ -49,6 +61,7 @@ def to_pdf(
         )
     if not paths:
         return []
+    program = _office_binary(program)
     workers = max(1, min(workers or os.cpu_count() or 1, len(paths)))
     batches = [list(paths[i::workers]) for i in range(workers)]
 
@@ -64,9 +77,12 @@ def to_pdf(
                 "--convert-to", "pdf", "--outdir", made, *map(str, batch),
             ]  # fmt: skip
             try:
-                subprocess.run(command, capture_output=True, check=False,
-                               timeout=TIMEOUT_PER_FILE * len(batch) + 60,
-                               preexec_fn=_die_with_parent())  # fmt: skip
+                for _ in range(3):  # soffice.bin asks to be started again (81) on a new profile
+                    done = subprocess.run(command, capture_output=True, check=False,
+                                          timeout=TIMEOUT_PER_FILE * len(batch) + 60,
+                                          preexec_fn=_die_with_parent())  # fmt: skip
+                    if done.returncode != RESTART:
+                        break
             except subprocess.TimeoutExpired as error:
                 raise DocumentError(
                     f"LibreOffice did not finish converting {batch[0].name} ..."
