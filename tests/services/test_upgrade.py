@@ -161,7 +161,7 @@ def old(tmp_path, pack):
 
 
 def test_upgrade_keeps_every_data_cell_and_user_column(old, pack):
-    before = _load(old)
+    before, before_bytes = _load(old), old.read_bytes()
     result, problems = upgrade_workbook(old, pack)
     assert problems == () and result is not None
     after = _load(old)
@@ -176,7 +176,8 @@ def test_upgrade_keeps_every_data_cell_and_user_column(old, pack):
     assert [r["Collector"] for r in _table_rows(after, "Contacts")] == ["Li", "Wang"]
     assert [[c.value for c in row] for row in after["Notes"].iter_rows()] == [
         ["Who", "Limit"], ["Li", 100], ["total", "=SUM(B2:B2)"]]
-    assert result.backup is not None and result.backup.exists()
+    assert result.backup.name == "branch.before-upgrade.xlsx"
+    assert result.backup.read_bytes() == before_bytes  # the old file, whole
     assert result.user_columns == ("Customers.Region", "Contacts.Collector")
     assert result.user_sheets == ("Notes",)
     assert "Live" in result.sheets_added and "Customers.TaxID" in result.columns_added
@@ -214,7 +215,7 @@ def _stage_from_days(path) -> dict[str, int]:
     return {row["Key"]: row["FromDays"] for row in _table_rows(_load(path), "Stages")}
 
 
-def test_an_edited_policy_is_kept_and_replaced_on_request(old, pack, tmp_path):
+def test_an_edited_policy_is_kept_and_replaced_on_request(old, pack):
     result, _ = upgrade_workbook(old, pack)
     assert result.policy == "kept" and result.policy_tables == ("Stages",)
     assert _stage_from_days(old)["demand_letter"] == 45
@@ -223,6 +224,7 @@ def test_an_edited_policy_is_kept_and_replaced_on_request(old, pack, tmp_path):
     assert _stage_from_days(old)["demand_letter"] == 31
     result, _ = upgrade_workbook(old, pack)
     assert result.policy == "unchanged"
+    assert result.backup.name == "branch.before-upgrade-3.xlsx"  # each upgrade's old file kept
 
 
 def test_a_dry_run_changes_nothing(old, pack):
@@ -243,7 +245,8 @@ def test_a_pack_needing_a_newer_tool_is_refused(old, pack):
     result = runner.invoke(app, ["upgrade", str(old), "--pack", str(pack)])
     assert result.exit_code == 1
     assert "99.0" in " ".join(result.output.split())
-    assert old.read_bytes() == before and not old.with_name("branch.bak.xlsx").exists()
+    assert old.read_bytes() == before and sorted(p.name for p in old.parent.iterdir()) == [
+        "branch.xlsx", "pack"]
 
 
 def test_cli_upgrade_dry_run_and_json(old, pack):
@@ -259,7 +262,8 @@ def test_cli_upgrade_dry_run_and_json(old, pack):
     import json
 
     report = json.loads(done.stdout)
-    assert report["policy"] == "replaced" and report["backup"].endswith("branch.bak.xlsx")
+    assert report["policy"] == "replaced"
+    assert report["backup"].endswith("branch.before-upgrade.xlsx")
 
 
 def test_a_workbook_that_does_not_read_is_refused(tmp_path, pack):
@@ -270,3 +274,19 @@ def test_a_workbook_that_does_not_read_is_refused(tmp_path, pack):
     before = path.read_bytes()
     result = runner.invoke(app, ["upgrade", str(path), "--pack", str(pack)])
     assert result.exit_code == 1 and path.read_bytes() == before
+
+
+def test_a_macro_workbook_without_contacts_gets_them_and_runs(tmp_path, pack):
+    path = tmp_path / "branch.xlsm"
+    make_old_workbook(path, pack)
+    book = _load(path, keep_vba=True)
+    del book["Contacts"]  # made before the contact log
+    book.save(path)
+    result, problems = upgrade_workbook(path, pack)
+    assert problems == () and "Contacts" in result.sheets_added
+    assert result.rows["Contacts"] == 0
+    after = _load(path, keep_vba=True)
+    assert after.vba_archive is not None and "Contacts" in after.sheetnames
+    assert _data(after, "Customers", CUSTOMERS)[1]["CustomerID"] == "00042"
+    refreshed = runner.invoke(app, ["refresh", str(path)])
+    assert refreshed.exit_code == 0, refreshed.output

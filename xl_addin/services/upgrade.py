@@ -141,8 +141,21 @@ def upgrade_workbook(
         )  # fmt: skip
         if dry_run:
             return result, ()
-        backup = save_atomically(path, lambda target: shutil.copyfile(built, target))
+        # The old file is kept under a name of its own: the next Refresh replaces the
+        # `.bak` copy, and the old file holds what a copy of the user's sheets leaves out.
+        backup = _free_name(path.with_name(f"{path.stem}.before-upgrade{path.suffix}"))
+        save_atomically(backup, lambda target: shutil.copyfile(path, target), backup=False)
+        save_atomically(path, lambda target: shutil.copyfile(built, target), backup=False)
     return Upgrade(**{**_fields(result), "backup": backup}), ()
+
+
+def _free_name(path: Path) -> Path:
+    """`path`, or `<stem>-2<suffix>`, `-3`... when it is taken."""
+    candidate, number = path, 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+    return candidate
 
 
 def _fields(result: Upgrade) -> dict[str, object]:
