@@ -773,6 +773,65 @@ def new(
 
 
 @command()
+def upgrade(
+    workbook: WorkbookArg,
+    pack: Annotated[
+        Path, typer.Option("--pack", metavar="FOLDER", help="The template pack to follow.")
+    ],
+    replace_policy: Annotated[
+        bool,
+        typer.Option("--replace-policy", metavar="",
+                     help="Put the shipped Policy in place of the branch's edited one."),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", metavar="", help="Show what would change; write nothing.")
+    ] = False,
+    output: Format = OutputFormat.table,
+) -> None:
+    """Bring a branch workbook to the pack's and this version's layout, keeping its data."""
+    from xl_addin.services.upgrade import upgrade_workbook
+
+    report = Reporter(output)
+    try:
+        with report.err.status("Upgrading the workbook ..."):
+            result, problems = upgrade_workbook(workbook, pack, replace_policy=replace_policy,
+                                                dry_run=dry_run)  # fmt: skip
+    except CreditControlError as error:
+        _fail(str(error))
+    if result is None:
+        report.problems(problems)
+        raise typer.Exit(1)
+    if report.json:
+        report.emit_json(json.dumps(result.as_dict(), ensure_ascii=False))
+        return
+    out = report.out
+    before, after = result.pack_version
+    lines = [
+        ("Pack version", f"{before or '(none)'} -> {after}"),
+        ("Rows kept", ", ".join(f"{name} {count}" for name, count in result.rows.items())),
+        ("Sheets added", ", ".join(result.sheets_added)),
+        ("Columns added", ", ".join(result.columns_added)),
+        ("Formulas replaced", ", ".join(result.formulas_replaced)),
+        ("Your columns kept", ", ".join(result.user_columns)),
+        ("Your sheets copied", ", ".join(result.user_sheets)),
+        ("Policy", result.policy + (f" (edited: {', '.join(result.policy_tables)})"
+                                    if result.policy_tables else "")),
+    ]  # fmt: skip
+    for label, text in lines:
+        out.print(f"{label}: {text or '-'}", markup=False, soft_wrap=True)
+    if result.sheets_not_all_copied:
+        out.print(f"Only the values and formulas of {', '.join(result.sheets_not_all_copied)} "
+                  "are copied (tables, charts, pictures, merged cells stay in the old file).",
+                  markup=False, soft_wrap=True)  # fmt: skip
+    if dry_run:
+        out.print(f"Dry run: {workbook} is unchanged.", markup=False, soft_wrap=True)
+        return
+    out.print(f"Upgraded {workbook} (the previous file is kept as {result.backup.name}); "
+              "Refresh rebuilds Aging, History and the computed values.",
+              markup=False, soft_wrap=True)  # fmt: skip
+
+
+@command()
 def reconcile(
     workbook: WorkbookArg,
     reply: Annotated[

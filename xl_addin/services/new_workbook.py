@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from xl_addin.core.policy import DEFAULT_POLICY, Policy
 from xl_addin.errors import WorkbookError
 from xl_addin.packs.lookup import open_pack
 from xl_addin.workbook.interpreter import interpreter_rows
@@ -41,6 +42,10 @@ def new_workbook(
     ledger=None,
     settings: dict | None = None,
     interpreters: Mapping[str, str] | None = None,
+    policy: Policy = DEFAULT_POLICY,
+    contacts=None,
+    added: Mapping[str, Sequence[str]] | None = None,
+    sheets: Mapping[str, Sequence[Sequence[object]]] | None = None,
 ) -> Path | None:
     """Build the workbook at `path` (.xlsm with buttons and macros, or .xlsx without).
 
@@ -50,6 +55,8 @@ def new_workbook(
     copy of the workbook in that folder, under any name, keeps using the same journal.
     `interpreters` are the xlwings.conf rows naming the Python that runs the buttons and
     functions (interpreter.interpreter_rows); None records the Python running this.
+    `policy`, `contacts`, `added` and `sheets` are build_template's (an upgrade carries
+    the old workbook's into the new layout).
     """
     suffix = path.suffix.lower()
     if suffix not in (".xlsm", ".xlsx"):
@@ -71,7 +78,9 @@ def new_workbook(
     if interpreters is None:
         interpreters = interpreter_rows()
     options = {"language": language, "branch": branch, "customers": customers,
-               "ledger": ledger, "settings": values, "interpreters": interpreters}  # fmt: skip
+               "ledger": ledger, "settings": values, "interpreters": interpreters,
+               "policy": policy, "contacts": contacts, "added": added,
+               "sheets": sheets}  # fmt: skip
     if suffix == ".xlsx":
         return build_template(path, **options)
     with tempfile.TemporaryDirectory() as folder:

@@ -190,18 +190,20 @@ def settings_block(settings: Mapping[str, object], language: str) -> Block:
     )
 
 
-def frame_block(spec: TableSpec, frame: pd.DataFrame) -> Block:
+def frame_block(spec: TableSpec, frame: pd.DataFrame, added: Sequence[str] = ()) -> Block:
+    """The table of `spec` from `frame`; `added` names the user's own columns of the frame,
+    written as they are at the right of the contract's (any other unknown column is refused)."""
     columns = (*spec.columns, *spec.computed)
     headers = tuple(c.header for c in columns)
-    unknown = [str(c) for c in frame.columns if c not in headers]
+    unknown = [str(c) for c in frame.columns if c not in headers and c not in added]
     if unknown:
         raise ValueError(f"{spec.name}: unknown columns {', '.join(unknown)}")
     blank = [None] * len(frame)
     return _block(
         spec.name,
-        headers,
-        tuple(c.kind for c in columns),
-        [frame[h].tolist() if h in frame.columns else blank for h in headers],
+        (*headers, *added),
+        (*(c.kind for c in columns), *("raw",) * len(added)),
+        [frame[h].tolist() if h in frame.columns else blank for h in (*headers, *added)],
         frozenset(c.header for c in spec.computed),
     )
 
@@ -209,6 +211,27 @@ def frame_block(spec: TableSpec, frame: pd.DataFrame) -> Block:
 def contact_headers(language: str) -> tuple[str, ...]:
     """The Contacts table's headers in the workbook's language."""
     return CONTACT_HEADERS_ZH if language == "zh" else tuple(c.header for c in CONTACTS.columns)
+
+
+def contacts_block(language: str, frame: pd.DataFrame | None = None,
+                   added: Sequence[str] = ()) -> Block:  # fmt: skip
+    """The Contacts table in the workbook's language: `frame` (contract headers, plus the
+    user's `added` columns) written as it is, or empty."""
+    headers = contact_headers(language)
+    if frame is None:
+        return empty_block("Contacts", headers)
+    blank = [None] * len(frame)
+    names = [c.header for c in CONTACTS.columns]
+    columns = [frame[h].tolist() if h in frame.columns else blank for h in names]
+    columns += [frame[h].tolist() for h in added]
+    return _block("Contacts", (*headers, *added), ("raw",) * (len(headers) + len(added)), columns)
+
+
+def write_plain_sheet(book: Workbook, name: str, rows: Sequence[Sequence[object]]) -> None:
+    """A sheet of values and formulas (`Formula`) as they are, no table."""
+    sheet = book.create_sheet(name)
+    for row in rows:
+        sheet.append([_cell(sheet, _plain(value, "raw"), "raw") for value in row])
 
 
 def empty_block(name: str, headers: Sequence[str]) -> Block:

@@ -24,7 +24,7 @@ import datetime as dt
 import re
 import shutil
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -43,11 +43,12 @@ from xl_addin.workbook.builder import (
     PROBLEMS_HEADERS,
     YES_NO,
     Formula,
-    contact_headers,
+    contacts_block,
     empty_block,
     frame_block,
     policy_blocks,
     settings_block,
+    write_plain_sheet,
     write_policy_sheet,
     write_table_sheet,
 )
@@ -112,6 +113,10 @@ ORANGE = PatternFill("solid", fgColor="FCE4D6")
 
 
 LIVE_SHEET = "Live"
+# The sheets the layout has, in order (build_template writes them; the user's own go after
+# Problems).
+LAYOUT_SHEETS = ("Start", "Settings", "Customers", "Ledger", "Policy", "Aging", "Contacts",
+                 "History", "Problems", LIVE_SHEET, "xlwings.conf")  # fmt: skip
 LIVE_ANCHORS = {"Ledger": "A3", "Customers": "G3"}  # where each block spills from
 LIVE_NAMES = {"Ledger": "LedgerColumns", "Customers": "CustomerColumns"}
 POLICY_ARGUMENTS = ("Buckets", "Stages", "Segments", "Rules")
@@ -163,20 +168,30 @@ def build_template(
     ledger: pd.DataFrame | None = None,
     settings: Mapping[str, object] | None = None,
     interpreters: Mapping[str, str] | None = None,
+    contacts: pd.DataFrame | None = None,
+    added: Mapping[str, Sequence[str]] | None = None,
+    sheets: Mapping[str, Sequence[Sequence[object]]] | None = None,
 ) -> Path | None:
     """Write the branch workbook (.xlsx) at `path` safely; return the backup of a previous file.
 
-    `customers` and `ledger` (contract headers) fill the tables, e.g. from the demo;
+    `customers`, `ledger` and `contacts` (contract headers) fill the tables, e.g. from the
+    demo or the workbook being upgraded; `added` (table -> headers) names the user's own
+    columns of those frames, written at the right of the table; `sheets` (name -> rows)
+    are the user's own sheets, written as values and formulas after Problems;
     `interpreters` (xlwings.conf key -> path) are added below the xlwings settings.
     """
+    added = added or {}
     lang = "zh" if language == "zh" else "en"
     values = {"AsOfDate": dt.date.today(), "Language": lang, "Branch": branch, "BaseCurrency":
               "CNY" if lang == "zh" else "", **(settings or {})}  # fmt: skip
     blocks = (
         settings_block(values, lang),
-        frame_block(CUSTOMERS, _with_formulas(customers, CUSTOMERS, customer_formulas())),
-        frame_block(LEDGER, _with_formulas(ledger, LEDGER, ledger_formulas(policy))),
-    )
+        frame_block(CUSTOMERS, _with_formulas(customers, CUSTOMERS, customer_formulas()),
+                    added.get("Customers", ())),
+        frame_block(LEDGER, _with_formulas(ledger, LEDGER, ledger_formulas(policy)),
+                    added.get("Ledger", ())),
+        contacts_block(lang, contacts, added.get("Contacts", ())),
+    )  # fmt: skip
 
     def write(target: Path) -> None:
         book = Workbook(write_only=True)
@@ -195,9 +210,11 @@ def build_template(
         _overdue_formats(ledger_sheet, blocks[2])
         write_policy_sheet(book, policy_blocks(policy), lang)
         book.create_sheet("Aging").append([AGING_NOTE[lang]])
-        write_table_sheet(book, empty_block("Contacts", contact_headers(lang)), freeze="A2")
+        write_table_sheet(book, blocks[3], freeze="A2")
         write_table_sheet(book, empty_block("History", HISTORY_HEADERS), freeze="A2")
         write_table_sheet(book, empty_block("Problems", PROBLEMS_HEADERS), freeze="A2")
+        for name, rows in (sheets or {}).items():
+            write_plain_sheet(book, name, rows)
         _live_sheet(book, lang, {"Ledger": blocks[2].height, "Customers": blocks[1].height})
         conf = book.create_sheet("xlwings.conf")
         for key, value in (*XLWINGS_CONF, *(interpreters or {}).items()):
