@@ -269,3 +269,40 @@ def test_validate_workbook_names_a_broken_branch_template_and_letters_stop_befor
     result = run("letters", book, "--out", tmp_path / "out2")
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "out2").glob("*.docx"))) == 2
+
+
+def test_the_pack_gives_its_branches_its_policy(hq, tmp_path):
+    """Head office sets the Policy once, in the pack (policy/<Table>.csv, the Policy sheet's
+    tables): a branch built from it has that Policy, with the labels the pack gives."""
+    import csv
+
+    import openpyxl
+
+    stages = hq / "policy" / "Stages.csv"
+    rows = list(csv.reader(stages.read_text(encoding="utf-8-sig").splitlines()))
+    header = rows[0]
+    demand = next(r for r in rows if r[0] == "demand_letter")
+    demand[header.index("FromDays")] = "25"
+    demand[header.index("NameZh")] = "律师函前催款函"
+    with stages.open("w", encoding="utf-8-sig", newline="") as out:
+        csv.writer(out).writerows(rows)
+    assert run("pack", "validate", hq).exit_code == 0
+    book = tmp_path / "SH.xlsx"
+    made = run("new", book, "--branch", "SH", "--language", "zh", "--pack", hq)
+    assert made.exit_code == 0, made.output
+    policy = openpyxl.load_workbook(book)["Policy"]
+    found = next(r for r in policy.iter_rows(values_only=True) if r[0] == "demand_letter")
+    assert found[2] == "律师函前催款函" and found[3] == 25
+
+
+def test_a_broken_pack_policy_is_named_with_its_cell(hq, tmp_path):
+    (hq / "policy" / "Buckets.csv").write_text("UpToDays,Label\n0,Current\nthirty,1-30\n",
+                                               encoding="utf-8")  # fmt: skip
+    (hq / "policy" / "Limits.csv").write_text("Key,Value\n", encoding="utf-8")
+    result = run("pack", "validate", hq)
+    assert result.exit_code == 1
+    assert "hq/policy/Buckets.csv!A3" in said(result) and '"thirty" is not a number' in said(
+        result)  # fmt: skip
+    assert "hq/policy/Limits.csv: not a Policy table" in said(result)
+    made = run("new", tmp_path / "SH.xlsx", "--branch", "SH", "--pack", hq)
+    assert made.exit_code == 1 and not (tmp_path / "SH.xlsx").exists()

@@ -42,7 +42,7 @@ def new_workbook(
     ledger=None,
     settings: dict | None = None,
     interpreters: Mapping[str, str] | None = None,
-    policy: Policy = DEFAULT_POLICY,
+    policy: Policy | None = None,
     contacts=None,
     added: Mapping[str, Sequence[str]] | None = None,
     sheets: Mapping[str, Sequence[Sequence[object]]] | None = None,
@@ -75,6 +75,15 @@ def new_workbook(
     if not str(values.get("PackVersion") or "").strip():
         # The pack the layout comes from (a pack needing a newer tool is refused here).
         values["PackVersion"] = open_pack(pack).version
+    if policy is None:  # the pack's Policy (policy/*.csv), else the shipped defaults
+        policy = DEFAULT_POLICY
+        if pack is not None:
+            from xl_addin.services.pack import pack_policy
+
+            policy, problems = pack_policy(open_pack(pack))
+            if problems:
+                raise WorkbookError("the pack's Policy cannot be used: "
+                                    + "; ".join(map(str, problems[:5])))  # fmt: skip
     if interpreters is None:
         interpreters = interpreter_rows()
     options = {"language": language, "branch": branch, "customers": customers,

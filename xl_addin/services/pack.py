@@ -10,6 +10,10 @@ template compiled, its fields checked and rendered for a sample customer
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import datetime as dt
+import io
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +32,10 @@ from xl_addin.packs.checks import (
     stray_overrides,
 )
 from xl_addin.packs.lookup import BUILTIN, LANGUAGES, Pack, open_pack
+from xl_addin.workbook.builder import policy_blocks
+from xl_addin.workbook.reader import read_policy
+from xl_addin.workbook.schema import POLICY_TABLES
+from xl_addin.workbook.tables import RawTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,60 @@ class PackInfo:
                               "overrides": list(b.overrides)} for b in self.branches]}  # fmt: skip
 
 
+POLICY_FOLDER = "policy"  # the pack's Policy: policy/<Table>.csv, as the Policy sheet's tables
+
+
+def pack_policy(pack: Pack) -> tuple[Policy, tuple[Problem, ...]]:
+    """The Policy the pack gives its branches (policy/Buckets.csv, Stages.csv ...: the
+    Policy sheet's tables, headers first; a table left out keeps the shipped defaults),
+    and every problem in it, located (policy/Stages.csv!D3)."""
+    folder = pack.root / POLICY_FOLDER
+    if not folder.is_dir():
+        return DEFAULT_POLICY, ()
+    known = {name.casefold(): name for name in POLICY_TABLES}
+    tables, problems = {}, []
+    for path in sorted(folder.glob("*.csv")):
+        shown = pack.shown(path)
+        name = known.get(path.stem.casefold())
+        if name is None:
+            problems.append(Problem(Source(shown), f"not a Policy table: name it one of "
+                                                   f"{', '.join(POLICY_TABLES)}"))  # fmt: skip
+            continue
+        try:
+            rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            problems.append(Problem(Source(shown), f"cannot be read as UTF-8 CSV ({error})"))
+            continue
+        if not rows:
+            problems.append(Problem(Source(shown), "the file is empty"))
+            continue
+        body = [[_cell(v) for v in row] for row in rows[1:]]
+        tables[name] = RawTable(shown, name, 1, 1, tuple(h.strip() for h in rows[0]), body)
+    policy, found = read_policy(tables)
+    return policy, tuple(problems + found)
+
+
+def _cell(text: str) -> object:
+    """A CSV cell as the Policy sheet would hold it: an ISO date as a date, else the text
+    (the policy reader reads numbers from text)."""
+    text = text.strip()
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(text)
+    return text
+
+
+def write_policy_files(folder: Path, policy: Policy = DEFAULT_POLICY) -> None:
+    """The Policy as the pack's policy/<Table>.csv files (UTF-8, for Excel too)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for block in policy_blocks(policy):
+        with (folder / f"{block.name}.csv").open("w", encoding="utf-8-sig", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(block.headers)
+            for row in zip(*block.columns, strict=True):
+                writer.writerow(["" if v is None else v for v in row])
+
+
 def init_pack(folder: Path) -> Path:
     """Copy the shipped pack to `folder` (new or empty) as letters/, branches/, pack.toml."""
     folder = Path(folder)
@@ -66,6 +128,7 @@ def init_pack(folder: Path) -> Path:
     for lang in LANGUAGES:
         shutil.copytree(BUILTIN / lang, folder / "letters" / lang)
     shutil.copytree(BUILTIN / "branches", folder / "branches")
+    write_policy_files(folder / POLICY_FOLDER)
     (folder / "pack.toml").write_text(
         "[pack]\n"
         f'name = "{folder.name}"  # what head office calls this pack\n'
@@ -89,9 +152,13 @@ def open_checked(folder: Path | None, branch: str | None = None) -> tuple[Pack |
 def check_pack(
     pack: Pack, policy: Policy = DEFAULT_POLICY, branches: Sequence[str] | None = None
 ) -> tuple[Problem, ...]:
-    """Every problem of the pack for `branches` (default: all of its branches)."""
+    """Every problem of the pack for `branches` (default: all of its branches), with the
+    pack's own Policy (when it has one) deciding which templates are needed."""
+    own, policy_problems = pack_policy(pack)
+    if (pack.root / POLICY_FOLDER).is_dir():
+        policy = own
     needed = needed_templates(policy)
-    problems: list[Problem] = list(manifest_problems(pack))
+    problems: list[Problem] = [*manifest_problems(pack), *policy_problems]
     checked: set[tuple[Path, str, str]] = set()
     codes = list(branches) if branches is not None else pack.branches()
     for code in codes or [None]:

@@ -23,7 +23,7 @@ import pandas as pd
 from xl_addin.core.policy import DEFAULT_POLICY
 from xl_addin.core.problems import Problem, Source
 from xl_addin.services.new_workbook import new_workbook
-from xl_addin.services.pack import open_checked
+from xl_addin.services.pack import open_checked, pack_policy
 from xl_addin.workbook.builder import SETTINGS_KEYS, policy_blocks
 from xl_addin.workbook.carry import CellReader
 from xl_addin.workbook.reader import read_workbook
@@ -111,7 +111,7 @@ def upgrade_workbook(
     carried = {spec.name: _carry(cells, spec, raws[spec.name]) for spec in CARRIED}
     settings_sheet, settings = _settings(cells)
     settings |= {"TemplatePack": str(pack), "PackVersion": opened.version}
-    edited = _edited_policy_tables(book.policy)
+    edited = _edited_policy_tables(book.policy, pack_policy(opened)[0])
     keep_policy = bool(edited) and not replace_policy
     used = {raw.sheet for raw in raws.values() if raw is not None} | {settings_sheet}
     used |= {where[0] for name in POLICY_TABLES if (where := cells.table(name))}
@@ -121,7 +121,7 @@ def upgrade_workbook(
         new_workbook(
             built, language=book.settings.language, branch=book.settings.branch, pack=pack,
             settings=settings, interpreters=_interpreters(cells),
-            policy=book.policy if keep_policy else DEFAULT_POLICY,
+            policy=book.policy if keep_policy else None,  # None: the pack's (or the default)
             customers=carried["Customers"].frame, ledger=carried["Ledger"].frame,
             contacts=carried["Contacts"].frame,
             added={name: c.added for name, c in carried.items()},
@@ -248,8 +248,9 @@ def _interpreters(cells: CellReader) -> dict[str, str] | None:
             if len(row) > 1 and row[0] and row[0] not in own and row[1] is not None}  # fmt: skip
 
 
-def _edited_policy_tables(policy) -> tuple[str, ...]:
-    """The Policy tables whose values differ from the shipped defaults."""
+def _edited_policy_tables(policy, base=DEFAULT_POLICY) -> tuple[str, ...]:
+    """The Policy tables whose values differ from `base` (the pack's Policy, or the
+    shipped defaults)."""
     return tuple(mine.name for mine, shipped in zip(policy_blocks(policy),
-                                                    policy_blocks(DEFAULT_POLICY), strict=True)
+                                                    policy_blocks(base), strict=True)
                  if mine != shipped)  # fmt: skip
