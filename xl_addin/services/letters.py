@@ -147,6 +147,7 @@ def run_letters(
             period=None, day=when, out_dir=folder, pdf=pdf, email=email, progress=progress,
             summary=(f"summary letters {when}.xlsx", f"Letters as of {when}"),
             skipped=_skipped(plan, loaded.customers, settings.base_currency), workbook=path,
+            policy=loaded.book.policy,
         )  # fmt: skip
         # Stage and NextAction as they stand now that the documents are issued.
         after = after_issuing(state, loaded, journal, when)

@@ -136,6 +136,7 @@ def run_statements(
             email=email, progress=progress,
             summary=(f"summary statements {month}.xlsx", f"Statements {month}"),
             skipped=_skipped(plan, loaded.customers, settings.base_currency), workbook=path,
+            policy=loaded.book.policy,
         )  # fmt: skip
         backup = write_back(path, writer, [], journal, settings.language, progress,
                             policy=loaded.book.policy, finished=issued)  # fmt: skip
