@@ -15,11 +15,11 @@ from openpyxl.utils import get_column_letter
 
 from xl_addin.workbook.cells import excel_text
 from xl_addin.workbook.safe_save import save_atomically
+from xl_addin.workbook.updates import LANDSCAPE_FROM
 
 MONEY_FORMAT = "#,##0.00;[Red]-#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-LANDSCAPE_FROM = 8  # columns: a wider table prints across the page
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,11 +61,10 @@ from xl_addin.workbook.package import (
 )
 from xl_addin.workbook.safe_save import save_atomically
 from xl_addin.workbook.schema import fold
-from xl_addin.workbook.updates import HEADER_ROW, ColumnUpdate, SheetTable
+from xl_addin.workbook.updates import HEADER_ROW, LANDSCAPE_FROM, ColumnUpdate, SheetTable
 
 TABLE_STYLE = "TableStyleMedium2"
 MIN_WIDTH, MAX_WIDTH = 8, 50
-LANDSCAPE_FROM = 8  # columns: a wider table prints across the page
 WIDTH_SAMPLE_ROWS = 500  # enough rows to size a column without reading all of them
 _DRAWING = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
 _A = "http://schemas.openxmlformats.org/drawingml/2006/main"
