@@ -426,8 +426,9 @@ def _sheet_skeleton(spec, headers, kept, table_id: str, drawing_id) -> etree._El
     page = settings.setdefault("pageSetup", etree.Element(q("pageSetup")))
     page.set("fitToWidth", "1")  # one page wide, as many pages down as the rows need
     page.set("fitToHeight", "0")
-    if page.get("orientation") in (None, "default"):  # a user's choice stays
-        page.set("orientation", "landscape" if width > LANDSCAPE_FROM else "portrait")
+    # the table is ours and its width may change: orientation follows it (paper size,
+    # margins, headers and footers stay as the user set them)
+    page.set("orientation", "landscape" if width > LANDSCAPE_FROM else "portrait")
     for name in ("printOptions", "pageMargins", "pageSetup", "headerFooter"):
         if name in settings:
             root.append(settings[name])
