@@ -216,7 +216,8 @@ def test_a_same_day_rerun_merges_into_the_days_summary(tmp_path):
     assert sheet_rows("Skipped") == []  # C001 was passed over today, but it was served
     stages = {(r[0], r[1]): (r[2], r[3]) for r in sheet_rows("Summary")}
     assert sum(count for count, _ in stages.values()) == 2
-    assert stages[("demand_letter", "CNY")] == (1, 12000.5)
+    assert stages[("Demand letter", "CNY")] == (1, 12000.5)  # the stage named, not its key
+    assert {d[2] for d in documents} == {"Demand letter"}
     assert (out / "summary letters 2026-11-30.bak.xlsx").exists()  # replaced atomically
 
 

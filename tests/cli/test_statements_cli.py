@@ -76,7 +76,8 @@ def test_table_summary_history_and_email_drafts(book, tmp_path):
     attached = [p.get_filename() for p in drafts["ap@harbour.example"].iter_attachments()]
     assert len(attached) == 1 and attached[0].endswith(".docx")
     history = openpyxl.load_workbook(book)["History"]
-    rows = [r for r in history.iter_rows(values_only=True) if "statement" in r]
+    rows = [r for r in history.iter_rows(values_only=True) if "Statement" in r]
+    assert not any("statement" in r for r in history.iter_rows(values_only=True))  # no key
     assert sorted((r[2], r[7], r[8]) for r in rows) == [("C001", 400, "CNY"), ("C002", 800, "GBP")]
     again = run(book, "--period", "2026-11", "--out", tmp_path / "out")
     assert again.exit_code == 0 and "0 customer(s) to send, 3 skipped" in again.stdout

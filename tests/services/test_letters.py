@@ -12,10 +12,11 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from tests.books import make_book
+from tests.books import make_book, write_sheet
 from xl_addin.cli import app
 from xl_addin.journal.store import DocumentRecord, Journal, journal_url, now
 from xl_addin.services.letters import LettersResult, run_letters
+from xl_addin.workbook.schema import CONTACTS
 
 runner = CliRunner()
 CUSTOMERS = [
@@ -119,8 +120,56 @@ def test_the_legal_step_writes_a_hand_over_workbook(tmp_path):
         document.file
     )
     pack = openpyxl.load_workbook(document.extra_file)
-    assert pack.sheetnames == ["Customer", "Debt", "Documents"]
+    assert pack.sheetnames == ["Customer", "Claim", "Debt", "Documents", "Contact history"]
     assert [c.value for c in pack["Debt"][4]][:1] == ["INV-7"]
+
+
+def rows_of(sheet, first=4) -> list[list[object]]:
+    return [[c.value for c in row] for row in sheet.iter_rows(min_row=first)]
+
+
+def test_the_hand_over_claims_what_the_letter_claims_and_tells_the_contact_history(tmp_path):
+    customers = [("C009", "Long Overdue Ltd", "Standard", "GBP", 1000, "Credit hold", "en")]
+    ledger = [("C009", "INV", "INV-7", dt.date(2025, 1, 1), dt.date(2025, 2, 1), 900, "", ""),
+              ("C009", "INV", "INV-8", dt.date(2025, 3, 1), dt.date(2025, 4, 1), 1200.5, "", ""),
+              ("C009", "PAY", "PAY-3", dt.date(2025, 5, 1), None, 200, "INV-8", "")]
+    path = make_book(tmp_path / "b.xlsx", customers=customers, ledger=ledger,
+                     customer_headers=HEADERS)  # fmt: skip
+    book = openpyxl.load_workbook(path)
+    write_sheet(book, "Contacts", [c.header for c in CONTACTS.columns],
+                [(dt.datetime(2026, 10, 27), "C009", "call", "final_notice", "", "no answer",
+                  None, None, "", "rang twice")])  # fmt: skip
+    book.save(path)
+    with Journal.open(journal_url(path)) as journal:
+        run = journal.start_run("letters", dt.date(2026, 9, 1), None, "u", "", "v")
+        journal.record_batch(run, [DocumentRecord(
+            "letter", "C009", "final_notice", "2026-09-01", "LDN-LTR-20260901-0001", 0, "f.docx",
+            "0" * 64, Decimal("1900.50"), "GBP", now(), "u", "", "v")])  # fmt: skip
+    result = run_letters(path, out=tmp_path / "out")
+    [document] = result.issued.documents
+    assert document.planned.kind == "legal_pack"
+    letter = document.planned.context
+    pack = openpyxl.load_workbook(document.extra_file)
+    debt = rows_of(pack["Debt"])
+    assert debt[-1][0] == "Total"
+    assert debt[-1][3] == pytest.approx(sum(row[3] for row in debt[:-1]))
+    assert Decimal(str(debt[-1][3])) == letter["total_overdue_value"] == Decimal("1900.50")
+    claim = {row[0]: row[1] for row in rows_of(pack["Claim"])}
+    assert Decimal(str(claim["Interest claimed in the letter"])) == letter["interest_value"] > 0
+    assert Decimal(str(claim["Compensation claimed in the letter"])) == (
+        letter["compensation_value"]) > 0  # GBP: the Act's fixed sums
+    assert claim["Total claimed"] == pytest.approx(
+        claim["Overdue debt"] + claim["Interest claimed in the letter"]
+        + claim["Compensation claimed in the letter"])
+    facts = dict(rows_of(pack["Customer"]))
+    assert facts["Last stage"] == "Credit hold"
+    history = rows_of(pack["Contact history"])
+    assert [(r[0].date(), r[1], r[2]) for r in history] == [
+        (dt.date(2026, 9, 1), "Letter", "Final notice"),
+        (dt.date(2026, 10, 27), "call", "Final notice")]
+    assert pack["Contact history"]["A4"].number_format == "yyyy-mm-dd"
+    documents = rows_of(pack["Documents"])
+    assert [r[0] for r in documents] == ["Invoice", "Invoice", "Payment"]
 
 
 def test_a_file_left_by_an_interrupted_run_is_set_aside(book, tmp_path):

@@ -111,7 +111,7 @@ def test_the_run_summary_lists_who_was_passed_over_and_why(book, tmp_path):
     again = run_statements(book, period="2026-11", out=tmp_path / "again")
     sheet = openpyxl.load_workbook(again.issued.summary)["Skipped"]
     rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=4)]
-    assert rows and {r[1] for r in rows} == {"statement"}
+    assert rows and {r[1] for r in rows} == {"Statement"}  # the kind named, not its key
     assert all(r[4] == "already issued for this period (use --force to reissue)" for r in rows)
 
 

@@ -100,6 +100,11 @@ def test_headers_follow_the_contract(book_path):
     header = book["Ledger"]["A1"]
     assert header.font.b and header.fill.fill_type == "solid"
     assert book["Ledger"].freeze_panes == "A2"
+    for name, orientation in (("Customers", "landscape"), ("Problems", "portrait")):
+        sheet = book[name]  # prints one page wide, the header row on every page
+        assert sheet.print_title_rows == "$1:$1" and sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+        assert sheet.page_setup.orientation == orientation
 
 
 def test_values_keep_their_kind(book_path):

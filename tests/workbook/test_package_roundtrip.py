@@ -14,11 +14,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 import python_calamine as calamine
+from lxml import etree
 
 from xl_addin.services.demo_data import make_demo_data
 from xl_addin.services.new_workbook import new_workbook
 from xl_addin.services.refresh import RefreshResult, refresh
-from xl_addin.workbook.package import Package
+from xl_addin.workbook.package import Package, parse, q
 
 AS_OF = dt.date(2026, 11, 30)
 
@@ -39,6 +40,18 @@ def refreshed(tmp_path_factory) -> tuple[Path, dict[str, bytes], RefreshResult]:
     result = refresh(path)
     assert isinstance(result, RefreshResult), result
     return path, before, result
+
+
+def without_print_titles(workbook_xml: bytes) -> bytes:
+    """The workbook part, canonical, without its print titles and (then empty) defined names."""
+    root = parse(workbook_xml)
+    for name in list(root.iter(q("definedName"))):
+        if name.get("name") == "_xlnm.Print_Titles":
+            name.getparent().remove(name)
+    for names in list(root.iter(q("definedNames"))):
+        if len(names) == 0:
+            root.remove(names)
+    return etree.tostring(root, method="c14n")
 
 
 def libreoffice_resave(path: Path, folder: Path) -> None:
@@ -73,11 +86,17 @@ def test_every_part_not_ours_comes_back_byte_for_byte(refreshed):
     path, before, _ = refreshed
     after = parts_of(path)
     ours = our_parts(path)
-    kept = {name for name in before if name not in ours}
+    kept = {name for name in before if name not in ours and name != "xl/workbook.xml"}
     assert {"xl/vbaProject.bin", "xl/webextensions/webextension1.xml"} <= kept
     assert any(name.startswith("xl/ctrlProps/") or name.endswith(".vml") for name in kept)
     for name in kept:
         assert after.get(name) == before[name], name
+    assert without_print_titles(after["xl/workbook.xml"]) == without_print_titles(
+        before["xl/workbook.xml"])  # the workbook part gains the Aging sheet's print titles
+    with Package(path) as package:
+        titles = [n.text for n in package.xml("xl/workbook.xml").iter(q("definedName"))
+                  if n.get("name") == "_xlnm.Print_Titles"]  # fmt: skip
+    assert "'Aging'!$3:$3" in titles
     assert set(before) - set(after) <= ours  # nothing of the user's went missing
 
 

@@ -543,3 +543,25 @@ def test_shapes_text_boxes_and_pictures_survive_byte_for_byte(book_path):
     notes = openpyxl.load_workbook(book_path)["Notes"]
     assert len(notes._images) == 1 and notes._images[0].anchor._from.row == 1
     assert len(notes._charts) == 1
+
+
+def test_an_owned_sheet_prints_one_page_wide_with_its_header_on_every_page(book_path):
+    write_refresh(book_path, [], [aging()])
+    write_refresh(book_path, [], [aging()])  # written again: one print title, not two
+    book = openpyxl.load_workbook(book_path)
+    ws = book["Aging"]
+    assert ws.print_title_rows == "$3:$3"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+    assert ws.page_setup.orientation == "portrait"  # five columns
+    with zipfile.ZipFile(book_path) as package:
+        workbook = package.read("xl/workbook.xml").decode()
+    assert workbook.count("_xlnm.Print_Titles") == 1
+
+
+def test_a_wide_owned_sheet_prints_landscape(book_path):
+    header = [f"Column {n}" for n in range(1, 11)]
+    wide = SheetTable("History", "History", header, [list(range(10))])
+    write_refresh(book_path, [], [wide])
+    ws = openpyxl.load_workbook(book_path)["History"]
+    assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$3:$3"

@@ -15,6 +15,10 @@ from collections.abc import Callable
 
 from xl_addin.core.policy import ON_HOLD, Policy, bucket_labels
 
+DOC_TYPE_NAMES = {
+    "en": {"INV": "Invoice", "CRN": "Credit note", "PAY": "Payment", "ADJ": "Adjustment"},
+    "zh": {"INV": "发票", "CRN": "贷项", "PAY": "收款", "ADJ": "调整"},
+}  # what a document type code is called where a person reads it
 CREDIT_STATUS_ZH = {"OK": "正常", "Near limit": "接近额度", "Over limit": "超出额度",
                     "Hold": "停止供货"}  # fmt: skip
 

@@ -42,6 +42,16 @@ TITLES = {
 }
 
 
+def contact_kind_name(text: object, language: str) -> str:
+    """A contact's kind as the Contacts sheet writes it in `language` (电话 for "call");
+    a kind it does not know, as it was written."""
+    kind = _KIND_OF_TEXT.get(fold(str(text or "")))
+    if kind is None:
+        return str(text or "")
+    english, chinese, _ = CONTACT_KINDS[kind]
+    return chinese if language == "zh" else english
+
+
 class _NoJournal:
     """The journal of a workbook that has none to reach (xlwings Lite reaches no files):
     nothing issued, so the contact log is the Contacts sheet and the Customers' columns."""

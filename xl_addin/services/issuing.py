@@ -434,6 +434,7 @@ def issue_run(
     email: bool = False,
     progress: Progress = lambda *_: None,
     workbook: Path | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> IssueResult:
     """One recorded run: start it, issue the documents, finish it (failed on any error),
     and write the run summary `summary` = (file name, title) beside the documents, with
@@ -457,12 +458,14 @@ def issue_run(
             journal.finish_run(run_id, "failed")
             raise
         journal.finish_run(run_id, "done")
-        result.summary = write_summary(out_dir, summary[0], result, summary[1], skipped)
-        _resumed_summaries(result, summary[0])
+        stage_name = stage_namer(policy, settings.language)
+        result.summary = write_summary(out_dir, summary[0], result, summary[1], skipped,
+                                       stage_name)  # fmt: skip
+        _resumed_summaries(result, summary[0], stage_name)
     return result
 
 
-def _resumed_summaries(result: IssueResult, written: str) -> None:
+def _resumed_summaries(result: IssueResult, written: str, stage_name) -> None:
     """The run summaries of resumed documents whose own summary is another file."""
     by_name: dict[tuple[Path, str, str], list[IssuedDocument]] = {}
     for d in result.resumed:
@@ -473,7 +476,8 @@ def _resumed_summaries(result: IssueResult, written: str) -> None:
             title = str(d.planned.context.get("summary_title") or "")
             by_name.setdefault((folder, name, title), []).append(d)
     for (folder, name, title), documents in by_name.items():
-        write_summary(folder, name, IssueResult(result.run_id, documents=documents), title)
+        write_summary(folder, name, IssueResult(result.run_id, documents=documents), title,
+                      stage_name=stage_name)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -649,18 +653,26 @@ KIND_NAMES = {  # what History shows for a document's kind, per language
 }  # fmt: skip
 
 
-def history_sheet(journal: Journal, language: str, policy: Policy = DEFAULT_POLICY) -> SheetTable:
-    """The workbook's History sheet: every document of the journal, newest last, its kind
-    and stage named in the workbook's language (the journal keeps the keys)."""
+def stage_namer(policy: Policy, language: str) -> Callable[[str], str]:
+    """A function naming a stage key (or either name of it) as a person reads it: the
+    policy's name in `language`, or the document kind's (a statement); else unchanged."""
     kinds = KIND_NAMES["zh" if language == "zh" else "en"]
 
     def stage_name(key: str) -> str:
         index = policy.stage_index(key)
         if index is None:
-            return key
+            return kinds.get(key, key) if isinstance(key, str) else key
         stage = policy.stages[index]
         return stage.name_zh if language == "zh" and stage.name_zh else stage.name
 
+    return stage_name
+
+
+def history_sheet(journal: Journal, language: str, policy: Policy = DEFAULT_POLICY) -> SheetTable:
+    """The workbook's History sheet: every document of the journal, newest last, its kind
+    and stage named in the workbook's language (the journal keeps the keys)."""
+    kinds = KIND_NAMES["zh" if language == "zh" else "en"]
+    stage_name = stage_namer(policy, language)
     rows = [
         [d.issued_at, kinds.get(d.kind, d.kind), d.customer_id, stage_name(d.stage),
          d.reference, d.revision, d.file, d.amount, d.currency]
@@ -677,7 +689,8 @@ SUMMARY_SKIPPED = ("CustomerID", "Stage", "Amount", "Currency", "Reason")
 
 
 def write_summary(
-    out_dir: Path, name: str, result: IssueResult, title: str, skipped: Sequence[Skipped] = ()
+    out_dir: Path, name: str, result: IssueResult, title: str, skipped: Sequence[Skipped] = (),
+    stage_name: Callable[[str], str] = str,
 ) -> Path:
     """The run summary beside the documents: per stage (customers, amount), each document,
     and each customer passed over with the reason.
@@ -685,7 +698,8 @@ def write_summary(
     A summary already there (an earlier run of the same day or period) is merged, not
     replaced: its documents stay, this run's are added, a PDF made since is filled in,
     and its Skipped list is updated (this run's reasons; a customer served since leaves
-    it). The file is replaced atomically.
+    it). The file is replaced atomically. Stages are shown by `stage_name` (see
+    `stage_namer`), never as keys.
     """
     path = out_dir / name
     earlier = read_report(path, {"Documents": SUMMARY_DOCUMENTS, "Skipped": SUMMARY_SKIPPED})
@@ -694,22 +708,23 @@ def write_summary(
         pdf = _pdf_of(Path(str(row[5])), out_dir) if row[5] else None
         if not row[6] and pdf is not None and pdf.exists():
             row = (*row[:6], pdf.name, row[7])
-        documents[str(row[0])] = tuple(row)
+        documents[str(row[0])] = (row[0], row[1], stage_name(row[2]), *row[3:])
     resumed_here = [d for d in result.resumed if d.planned.context.get("summary") == name
                     and d.file.parent.resolve() == out_dir.resolve()]  # fmt: skip
     for d in [*resumed_here, *result.documents]:
         documents[d.reference] = (
-            d.reference, d.planned.customer_id, d.planned.stage, d.planned.amount,
+            d.reference, d.planned.customer_id, stage_name(d.planned.stage), d.planned.amount,
             d.planned.currency, d.file.name, d.pdf.name if d.pdf else "",
             d.eml.name if d.eml else "",
         )  # fmt: skip
     served = {row[1] for row in documents.values()}
-    passed_over = {str(row[0]): tuple(row) for row in earlier.get("Skipped", [])}
-    passed_over |= {s.customer_id: (s.customer_id, s.stage, s.amount, s.currency, s.reason)
-                    for s in skipped}  # fmt: skip
+    passed_over = {str(row[0]): (row[0], stage_name(row[1]), *row[2:])
+                   for row in earlier.get("Skipped", [])}  # fmt: skip
+    passed_over |= {s.customer_id: (s.customer_id, stage_name(s.stage), s.amount, s.currency,
+                                    s.reason) for s in skipped}  # fmt: skip
     by_stage: dict[tuple[str, str], list[Decimal]] = {}
-    for row in documents.values():
-        by_stage.setdefault((str(row[2]), str(row[4])), []).append(row[3])
+    for row in documents.values():  # an earlier summary's stage names named afresh
+        by_stage.setdefault((stage_name(str(row[2])), str(row[4])), []).append(row[3])
     stages = [(stage, currency, len(v), sum(v, Decimal(0)))
               for (stage, currency), v in sorted(by_stage.items())]  # fmt: skip
     write_report(path, [

@@ -52,6 +52,7 @@ from xl_addin.services.contacts import (
     collection_state,
     contacts_sheet,
 )
+from xl_addin.services.hand_over import Claim, hand_over
 from xl_addin.services.issuing import (
     IssueResult,
     PlannedDocument,
@@ -65,7 +66,6 @@ from xl_addin.services.issuing import (
     write_back,
 )
 from xl_addin.services.refresh import customer_update
-from xl_addin.workbook.report import ReportSheet, write_report
 from xl_addin.workbook.schema import CUSTOMERS
 from xl_addin.workbook.writer import ColumnUpdate
 
@@ -141,12 +141,13 @@ def run_letters(
         if dry_run:
             return LettersResult(when, plan, None)
         found: list[Problem] = []
-        planned = _documents(loaded, state, plan, pack, when, found)
+        planned = _documents(loaded, state, plan, pack, when, found, journal)
         issued = issue_run(
             planned, journal=journal, kind="letters", pack=pack, settings=settings, as_of=when,
             period=None, day=when, out_dir=folder, pdf=pdf, email=email, progress=progress,
             summary=(f"summary letters {when}.xlsx", f"Letters as of {when}"),
             skipped=_skipped(plan, loaded.customers, settings.base_currency), workbook=path,
+            policy=loaded.book.policy,
         )  # fmt: skip
         # Stage and NextAction as they stand now that the documents are issued.
         after = after_issuing(state, loaded, journal, when)
@@ -167,7 +168,8 @@ def _skipped(plan: pd.DataFrame, customers: pd.DataFrame, base_currency: str):
                              rows["overdue_cents"], rows["reason"])  # fmt: skip
 
 
-def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, problems):
+def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, problems,
+               journal: Journal):
     settings = loaded.book.settings
     policy = loaded.book.policy
     customers, aging = loaded.customers, state.aging
@@ -226,7 +228,8 @@ def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, 
             body=BODIES[lang].format(contact=customer.get("contact") or name,
                                      reference="{reference}", id=row.customer_id,
                                      branch=branches[lang]["name"]),
-            extra=_hand_over(state.ledger, customer, listed.iloc[at], when)
+            extra=hand_over(loaded, journal, customer, listed.iloc[at], when, lang,
+                            _claim(context, currency))
             if row.kind == "legal_pack"
             else None,
         ))  # fmt: skip
@@ -320,37 +323,11 @@ def _call_facts(customer, row, lang: str) -> dict[str, object]:
     }
 
 
-def _hand_over(ledger: pd.DataFrame, customer, items: pd.DataFrame, when: dt.date):
-    """The legal step's companion: a workbook of the debt, its documents and the contacts."""
-
-    def write(folder: Path, reference: str) -> Path:
-        from xl_addin.documents.files import safe_file_name
-
-        ledger_rows = ledger[ledger["customer_id"] == customer["customer_id"]]
-        documents = [
-            (r.doc_type, r.doc_no, pd.Timestamp(r.doc_date).date(),
-             None if pd.isna(r.due_date) else pd.Timestamp(r.due_date).date(),
-             money(int(r.amount_cents)), r.applies_to, "Y" if r.disputed else "")
-            for r in ledger_rows.itertuples(index=False)
-        ]  # fmt: skip
-        debt = [(i.doc_no, pd.Timestamp(i.due_date).date(), money(i.open_cents),
-                 int(i.days_overdue)) for i in items.itertuples(index=False)]  # fmt: skip
-        facts = [(k, str(customer.get(f) or "")) for k, f in (
-            ("Customer", "customer_id"), ("Name", "name"), ("Contact", "contact"),
-            ("Address", "address"), ("Phone", "phone"), ("Email", "email"),
-            ("Last stage", "last_stage"), ("Last contact", "last_contact_date"))]  # fmt: skip
-        stem = safe_file_name(f"{reference} hand-over {customer['customer_id']}")
-        path = folder / f"{stem}.xlsx"
-        title = f"Hand-over pack {reference}, as of {when}"
-        write_report(path, [
-            ReportSheet("Customer", ("Field", "Value"), facts, (title,)),
-            ReportSheet("Debt", ("Invoice", "Due date", "Open", "Days overdue"), debt, (title,)),
-            ReportSheet("Documents", ("Type", "Document", "Date", "Due", "Amount", "AppliesTo",
-                                      "Disputed"), documents, (title,)),
-        ])  # fmt: skip
-        return path
-
-    return write
+def _claim(context: dict[str, object], currency: str) -> Claim:
+    """What a letter's fields claim: the overdue total, interest and compensation."""
+    zero = Decimal(0)
+    return Claim(context["total_overdue_value"], context.get("interest_value", zero),
+                 context.get("compensation_value", zero), currency)  # fmt: skip
 
 
 def _contacts_update(loaded: LoadedBook, issued: IssueResult, when: dt.date) -> ColumnUpdate:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xl_addin.core.labels import bucket_text
+from xl_addin.core.labels import DOC_TYPE_NAMES, bucket_text
 from xl_addin.core.problems import Problem, Source
 from xl_addin.core.statements import Period, Statements, build_statements
 from xl_addin.documents.fields import (
@@ -61,10 +61,6 @@ from xl_addin.services.issuing import (
     write_back,
 )
 
-DOC_TYPES = {
-    "en": {"INV": "Invoice", "CRN": "Credit note", "PAY": "Payment", "ADJ": "Adjustment"},
-    "zh": {"INV": "发票", "CRN": "贷项", "PAY": "收款", "ADJ": "调整"},
-}
 MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
              "September", "October", "November", "December")  # fmt: skip
 SUBJECTS = {"en": "Statement of account {period}: {name} ({reference})",
@@ -136,6 +132,7 @@ def run_statements(
             email=email, progress=progress,
             summary=(f"summary statements {month}.xlsx", f"Statements {month}"),
             skipped=_skipped(plan, loaded.customers, settings.base_currency), workbook=path,
+            policy=loaded.book.policy,
         )  # fmt: skip
         backup = write_back(path, writer, [], journal, settings.language, progress,
                             policy=loaded.book.policy, finished=issued)  # fmt: skip
@@ -280,7 +277,7 @@ def _line(line, lang: str) -> dict[str, object]:
     description = line.reference or (f"→ {line.applies_to}" if line.applies_to else "")
     return {
         "date": date_text(line.doc_date, lang),
-        "doc_type": DOC_TYPES[lang].get(line.doc_type, line.doc_type),
+        "doc_type": DOC_TYPE_NAMES[lang].get(line.doc_type, line.doc_type),
         "doc_no": line.doc_no, "description": description, "disputed": bool(line.disputed),
         **money_fields("debit", money(int(line.debit_cents)), lang),
         **money_fields("credit", money(int(line.credit_cents)), lang),

@@ -34,6 +34,7 @@ from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyl
 from xl_addin.core.policy import DEFAULT_POLICY, Policy, bucket_labels
 from xl_addin.errors import WorkbookError
 from xl_addin.workbook.schema import CONTACT_HEADERS_ZH, CONTACTS, CUSTOMERS, LEDGER, TableSpec
+from xl_addin.workbook.updates import LANDSCAPE_FROM
 
 SETTINGS_KEYS = (
     "AsOfDate", "Language", "BaseCurrency", "Branch", "StatementPeriod",
@@ -476,6 +477,7 @@ def write_table_sheet(
     sheet = book.create_sheet(block.name)
     _set_widths(sheet, [block])
     sheet.freeze_panes = freeze
+    _print_setup(sheet, len(block.headers))
     _append_block(sheet, block)
     for validation in _validations(block, choices or {}, language):
         sheet.data_validations.append(validation)
@@ -486,6 +488,14 @@ def write_table_sheet(
             column.calculatedColumnFormula = TableFormula(attr_text=text)
     _add_table(sheet, table)
     return sheet
+
+
+def _print_setup(sheet, width: int) -> None:
+    """Print one page wide, the header row on every page, landscape when the table is wide."""
+    sheet.print_title_rows = "1:1"
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.page_setup.orientation = "landscape" if width > LANDSCAPE_FROM else "portrait"
 
 
 def write_policy_sheet(book: Workbook, blocks: Sequence[Block], language: str) -> None:

@@ -15,9 +15,11 @@ from openpyxl.utils import get_column_letter
 
 from xl_addin.workbook.cells import excel_text
 from xl_addin.workbook.safe_save import save_atomically
+from xl_addin.workbook.updates import LANDSCAPE_FROM
 
 MONEY_FORMAT = "#,##0.00;[Red]-#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,10 @@ def _write_sheet(book: Workbook, spec: ReportSheet) -> None:
         ws.column_dimensions[_letter(position)].width = spec.widths.get(
             position, min(max(longest + 2, 8), 60)
         )
+    header_row = len(spec.title) + (2 if spec.title else 1)
+    # a write-only sheet writes its views and page setup with the first row: set them first
+    ws.freeze_panes = f"A{header_row + 1}"
+    _print_setup(ws, header_row, len(spec.headers))
     for line in spec.title:
         ws.append([_cell(ws, line, bold=True)])
     if spec.title:
@@ -99,10 +105,16 @@ def _write_sheet(book: Workbook, spec: ReportSheet) -> None:
     ws.append([_cell(ws, h, bold=True) for h in spec.headers])
     for row in spec.rows:
         ws.append([_cell(ws, value) for value in row])
-    header_row = len(spec.title) + (2 if spec.title else 1)
-    ws.freeze_panes = f"A{header_row + 1}"
     if spec.chart_columns and spec.rows:
         _add_chart(ws, spec, header_row)
+
+
+def _print_setup(ws, header_row: int, width: int) -> None:
+    """Print the sheet one page wide, the header row on every page, landscape when wide."""
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.page_setup.orientation = "landscape" if width > LANDSCAPE_FROM else "portrait"
 
 
 def _add_chart(ws, spec: ReportSheet, header_row: int) -> None:
@@ -125,11 +137,15 @@ def _add_chart(ws, spec: ReportSheet, header_row: int) -> None:
 def _cell(ws, value: object, bold: bool = False) -> WriteOnlyCell:
     if isinstance(value, str):
         value = excel_text(value)
+    elif isinstance(value, dt.datetime) and value.time() == dt.time() and value.tzinfo is None:
+        value = value.date()  # a date read as a datetime: never "2026-10-27 00:00:00"
     cell = WriteOnlyCell(ws, value=value)
     if isinstance(value, str):
         cell.data_type = "s"  # text, never a formula (=HYPERLINK(...)) or an error (#N/A)
     elif isinstance(value, Decimal):
         cell.number_format = MONEY_FORMAT
+    elif isinstance(value, dt.datetime):
+        cell.number_format = DATETIME_FORMAT
     elif isinstance(value, dt.date):
         cell.number_format = DATE_FORMAT
     if bold:

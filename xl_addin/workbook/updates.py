@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 HEADER_ROW = 3  # of an owned sheet: title in row 1, a blank row, then the table
+LANDSCAPE_FROM = 8  # columns: a wider table prints landscape (every sheet we write)
 
 
 @dataclass(frozen=True, slots=True)

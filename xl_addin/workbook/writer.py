@@ -61,7 +61,7 @@ from xl_addin.workbook.package import (
 )
 from xl_addin.workbook.safe_save import save_atomically
 from xl_addin.workbook.schema import fold
-from xl_addin.workbook.updates import HEADER_ROW, ColumnUpdate, SheetTable
+from xl_addin.workbook.updates import HEADER_ROW, LANDSCAPE_FROM, ColumnUpdate, SheetTable
 
 TABLE_STYLE = "TableStyleMedium2"
 MIN_WIDTH, MAX_WIDTH = 8, 50
@@ -317,6 +317,7 @@ def write_owned_sheet(package: Package, styles: StyleBook, spec: SheetTable) -> 
         drawing_id = _add_chart(package, part, name, spec, headers)
     package.put(part, _sheet_writer(spec, headers, styles, kept, table_id, drawing_id))
     package.set_content_type(part, WORKSHEET_TYPE)
+    _set_print_titles(package, name)
 
 
 def _add_sheet(package: Package, name: str, part: str) -> None:
@@ -327,6 +328,29 @@ def _add_sheet(package: Package, name: str, part: str) -> None:
     element = etree.SubElement(sheets, q("sheet"), name=name, sheetId=str(max(ids, default=0) + 1))
     element.set(q("id", REL), rel_id)
     package.set_content_type(part, WORKSHEET_TYPE)
+
+
+def _set_print_titles(package: Package, sheet: str) -> None:
+    """Name the owned sheet's header row as its print titles (repeated on every page)."""
+    workbook = package.xml(package.workbook_part)
+    names = [s.get("name", "").casefold() for s in workbook.find(q("sheets"))]
+    index = str(names.index(sheet.casefold()))
+    text = "'" + sheet.replace("'", "''") + f"'!${HEADER_ROW}:${HEADER_ROW}"
+    titles = [n for n in workbook.iter(q("definedName"))
+              if n.get("name") == "_xlnm.Print_Titles" and n.get("localSheetId") == index]
+    if [n.text for n in titles] == [text]:
+        return  # already there: the workbook part stays as it was, byte for byte
+    workbook = package.edit(package.workbook_part)
+    defined = workbook.find(q("definedNames"))
+    if defined is None:
+        defined = etree.Element(q("definedNames"))
+        before = [workbook.find(q(t)) for t in ("sheets", "functionGroups", "externalReferences")]
+        [e for e in before if e is not None][-1].addnext(defined)  # the schema's order
+    for old in titles:
+        old.getparent().remove(old)
+    title = etree.SubElement(defined, q("definedName"), name="_xlnm.Print_Titles",
+                             localSheetId=index)  # fmt: skip
+    title.text = text
 
 
 _KEPT = ("sheetPr", "printOptions", "pageMargins", "pageSetup", "headerFooter")
@@ -368,8 +392,14 @@ def _sheet_skeleton(spec, headers, kept, table_id: str, drawing_id) -> etree._El
     """The owned sheet without its rows (an empty sheetData where they go)."""
     root = etree.Element(q("worksheet"), nsmap={None: MAIN, "r": REL})
     settings = {etree.QName(e).localname: e for e in kept}
-    if "sheetPr" in settings:
-        root.append(settings["sheetPr"])
+    properties = settings.get("sheetPr")
+    if properties is None:
+        properties = etree.Element(q("sheetPr"))
+    fit = properties.find(q("pageSetUpPr"))
+    if fit is None:
+        fit = etree.SubElement(properties, q("pageSetUpPr"))  # last child of sheetPr
+    fit.set("fitToPage", "1")
+    root.append(properties)
     width = len(headers)
     last = HEADER_ROW + max(len(spec.rows), 1) + (len(spec.totals) + 1 if spec.totals else 0)
     etree.SubElement(root, q("dimension"), ref=f"A1:{column_letter(width)}{last}")
@@ -389,14 +419,19 @@ def _sheet_skeleton(spec, headers, kept, table_id: str, drawing_id) -> etree._El
         etree.SubElement(cols, q("col"), min=str(column), max=str(column),
                          width=f"{column_width:g}", customWidth="1")  # fmt: skip
     etree.SubElement(root, q("sheetData"))
+    if "pageMargins" not in settings:
+        settings["pageMargins"] = etree.Element(q("pageMargins"), left="0.7", right="0.7",
+                                                top="0.75", bottom="0.75", header="0.3",
+                                                footer="0.3")  # fmt: skip
+    page = settings.setdefault("pageSetup", etree.Element(q("pageSetup")))
+    page.set("fitToWidth", "1")  # one page wide, as many pages down as the rows need
+    page.set("fitToHeight", "0")
+    # the table is ours and its width may change: orientation follows it (paper size,
+    # margins, headers and footers stay as the user set them)
+    page.set("orientation", "landscape" if width > LANDSCAPE_FROM else "portrait")
     for name in ("printOptions", "pageMargins", "pageSetup", "headerFooter"):
         if name in settings:
             root.append(settings[name])
-    if "pageMargins" not in settings:
-        margins = etree.Element(q("pageMargins"), left="0.7", right="0.7", top="0.75",
-                                bottom="0.75", header="0.3", footer="0.3")  # fmt: skip
-        position = root.index(settings["pageSetup"]) if "pageSetup" in settings else len(root)
-        root.insert(position, margins)
     if drawing_id is not None:
         etree.SubElement(root, q("drawing")).set(q("id", REL), drawing_id)
     parts = etree.SubElement(root, q("tableParts"), count="1")
