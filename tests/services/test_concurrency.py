@@ -211,3 +211,26 @@ def test_a_branch_code_with_a_bracket_does_not_defeat_the_orphan_search(tmp_path
     assert aside == {safe_file_name(r) for r in in_flight}  # the files, named S[H_-LTR-...
     out = tmp_path / "letters 2026-11-30"
     check_journal_and_files(journal_url(book), [out], [book])
+
+
+def test_refresh_and_import_hold_the_workbook_too(tmp_path):
+    """A refresh or an import while letters hold the workbook is refused, naming the run,
+    and writes nothing (issue 13: refresh did not take the lock)."""
+    from typer.testing import CliRunner
+
+    from xl_addin.cli import app
+    from xl_addin.errors import CreditControlError
+    from xl_addin.services.refresh import refresh
+    from xl_addin.services.run_lock import workbook_lock
+
+    book = branch_workbook(tmp_path / "branch.xlsx")
+    before = book.read_bytes()
+    export = Path(__file__).resolve().parents[1] / "data" / "erp" / "ledger-layout-utf8-bom.csv"
+    with workbook_lock(book, "letters"):
+        with pytest.raises(CreditControlError, match=r"letters already running on branch.xlsx"):
+            refresh(book)
+        imported = CliRunner().invoke(app, ["import", str(book), str(export)])
+        assert imported.exit_code == 1
+        assert "letters already running on branch.xlsx" in " ".join(imported.output.split())
+    assert book.read_bytes() == before
+    assert not list(tmp_path.glob("branch.bak*"))

@@ -31,6 +31,7 @@ from xl_addin.services.refresh import (
     customer_update,
     ledger_update,
 )
+from xl_addin.services.run_lock import workbook_lock
 from xl_addin.workbook.ledger_file import LedgerFile, read_ledger_file
 from xl_addin.workbook.reader import read_workbook
 from xl_addin.workbook.schema import LEDGER
@@ -65,7 +66,15 @@ def import_ledger(
     step: Step = lambda _: None,
 ) -> ImportResult | tuple[Problem, ...]:
     """Import the documents of `file` into the workbook's Ledger; return what changed, or
-    every problem found (and change nothing)."""
+    every problem found (and change nothing). The workbook is held for the run (as letters,
+    statements and refresh hold it)."""
+    if dry_run or not Path(workbook).is_file():
+        return _import(workbook, file, as_of, dry_run, step)
+    with workbook_lock(Path(workbook), "import"):
+        return _import(workbook, file, as_of, dry_run, step)
+
+
+def _import(workbook, file, as_of, dry_run, step) -> ImportResult | tuple[Problem, ...]:
     step(f"Reading {file.path.name}")
     problems: list[Problem] = []
     imported = read_ledger_file(file, problems)

@@ -107,7 +107,18 @@ def refresh(
 
     Nothing is written when problems stop the run. `writer` puts the results into the
     workbook: by default the file at `source` (safely, with a backup) or the open book.
+    A file is held for the run (services.run_lock), as letters and statements hold it: two
+    runs never write it at once.
     """
+    if writer is None and not isinstance(source, OpenBook) and Path(source).is_file():
+        from xl_addin.services.run_lock import workbook_lock  # files only: not in Lite
+
+        with workbook_lock(Path(source), "refresh"):
+            return _refresh(source, as_of, ledger_csv, age_from, step, writer)
+    return _refresh(source, as_of, ledger_csv, age_from, step, writer)
+
+
+def _refresh(source, as_of, ledger_csv, age_from, step, writer):
     result = compute(source, as_of, ledger_csv, age_from, step)
     if not isinstance(result, RefreshResult):
         return result
