@@ -363,3 +363,14 @@ def test_history_shows_documents_and_the_contacts_logged(book, tmp_path):
     assert contact["PromiseAmount"] == 500 and contact["Outcome"] == '=HYPERLINK("x")'
     table_output = runner.invoke(app, ["history", str(book)])
     assert table_output.exit_code == 0 and "Logged in Contacts: 1 contact" in table_output.stdout
+
+
+def test_a_chinese_workbooks_summary_gives_its_reasons_in_chinese(tmp_path):
+    settings = [("Branch", "SH"), ("Language", "zh")]
+    book = make_book(tmp_path / "branch.xlsx", customers=CUSTOMERS, ledger=LEDGER,
+                     customer_headers=HEADERS, settings=settings)  # fmt: skip
+    run_letters(book, out=tmp_path / "out")
+    again = run_letters(book, out=tmp_path / "again")
+    sheet = openpyxl.load_workbook(again.issued.summary)["Skipped"]
+    reasons = [row[4].value for row in sheet.iter_rows(min_row=4)]
+    assert reasons and all("今日已发出" in r for r in reasons), reasons

@@ -146,7 +146,8 @@ def run_letters(
             planned, journal=journal, kind="letters", pack=pack, settings=settings, as_of=when,
             period=None, day=when, out_dir=folder, pdf=pdf, email=email, progress=progress,
             summary=(f"summary letters {when}.xlsx", f"Letters as of {when}"),
-            skipped=_skipped(plan, loaded.customers, settings.base_currency), workbook=path,
+            skipped=_skipped(plan, loaded.customers, settings.base_currency, settings.language),
+            workbook=path,
             policy=loaded.book.policy,
         )  # fmt: skip
         # Stage and NextAction as they stand now that the documents are issued.
@@ -161,11 +162,14 @@ def run_letters(
     return LettersResult(when, plan, issued, backup, tuple(found))
 
 
-def _skipped(plan: pd.DataFrame, customers: pd.DataFrame, base_currency: str):
-    """Customers with something overdue whom the run passes over: stage, overdue, reason."""
+def _skipped(plan: pd.DataFrame, customers: pd.DataFrame, base_currency: str,
+             language: str = "en"):  # fmt: skip
+    """Customers with something overdue whom the run passes over: stage, overdue, and the
+    reason in the workbook's language."""
     rows = plan[(plan["action"] == SKIP) & (plan["overdue_cents"] > 0)]
+    reasons = rows["reason_zh" if language == "zh" else "reason"]
     return skipped_customers(customers, base_currency, rows["customer_id"], rows["stage"],
-                             rows["overdue_cents"], rows["reason"])  # fmt: skip
+                             rows["overdue_cents"], reasons)  # fmt: skip
 
 
 def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, problems,
