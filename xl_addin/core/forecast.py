@@ -40,9 +40,11 @@ class Habit:
     paid: pd.Series  # customer_id -> invoices paid in the window
 
 
-def paid_dates(ledger: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+def paid_dates(ledger: pd.DataFrame, as_of: dt.date, due: pd.Series | None = None) -> pd.DataFrame:
     """Each invoice (dated by `as_of`) with its due date, amount and the date it was paid
-    in full by the customer's credits up to `as_of` (NaT: still open)."""
+    in full by the customer's credits up to `as_of` (NaT: still open). `due`: every row's
+    due date as the engine fills it (a blank is the document date + the customer's terms,
+    `age_ledger`'s items); without it a blank due date is the document date + 30 days."""
     as_of64 = np.datetime64(as_of, "D")
     doc_date = ledger["doc_date"].to_numpy(dtype="datetime64[D]")
     known = doc_date <= as_of64
@@ -50,8 +52,11 @@ def paid_dates(ledger: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     amount = ledger["amount_cents"].to_numpy(dtype=np.int64)
     debit = kinds.debits(amount) & known
     credit = ~kinds.debits(amount) & known
-    due = ledger["due_date"].to_numpy(dtype="datetime64[D]")
-    due = np.where(np.isnat(due), doc_date + np.timedelta64(30, "D"), due)
+    if due is None:
+        due = ledger["due_date"].to_numpy(dtype="datetime64[D]")
+        due = np.where(np.isnat(due), doc_date + np.timedelta64(30, "D"), due)
+    else:
+        due = np.asarray(due, dtype="datetime64[D]")
     customer = ledger["customer_id"].to_numpy(dtype=object)
 
     invoices = pd.DataFrame({"customer_id": customer[debit], "due": due[debit],

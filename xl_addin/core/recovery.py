@@ -57,6 +57,12 @@ def _bands(policy: Policy) -> list:
     return bands
 
 
+def provision_band(days: np.ndarray, policy: Policy) -> np.ndarray:
+    """Each row's Provision band: the position of the last band starting at or before its
+    days (the first band below it)."""
+    return _band_index(np.asarray(days, dtype=np.float64), _bands(policy))
+
+
 def _band_index(days: np.ndarray, bands: list) -> np.ndarray:
     starts = np.array([from_days for from_days, _ in bands], dtype=np.float64)
     return np.clip(np.searchsorted(starts, days, side="right") - 1, 0, None)

@@ -28,7 +28,7 @@ from xl_addin.core import forecast, kpis
 from xl_addin.core.contacts import promise_states
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
-from xl_addin.core.recovery import provision_cents
+from xl_addin.core.recovery import provision_band, provision_cents
 from xl_addin.services.refresh import MONEY_FORMAT, RefreshResult, compute
 from xl_addin.services.run_lock import workbook_lock
 from xl_addin.workbook.updates import SheetTable
@@ -98,7 +98,8 @@ def expected_collections(result: RefreshResult, weeks: int = 13) -> pd.DataFrame
     items = result.aging.items
     open_cents = items["open_cents"].to_numpy(dtype=np.int64)
     rows = np.flatnonzero(items["in_scope"].to_numpy() & (open_cents > 0))
-    habit = forecast.habits(forecast.paid_dates(loaded.ledger, as_of), loaded.customers, as_of)
+    invoices = forecast.paid_dates(loaded.ledger, as_of, due=items["due_date"])
+    habit = forecast.habits(invoices, loaded.customers, as_of)
     open_items = pd.DataFrame({
         "customer_id": loaded.ledger["customer_id"].to_numpy(dtype=object)[rows],
         "due": items["due_date"].to_numpy(dtype="datetime64[D]")[rows],
@@ -169,8 +170,7 @@ def provision_frame(result: RefreshResult) -> pd.DataFrame:
     doc_date = ledger["doc_date"].to_numpy(dtype="datetime64[D]")[rows]
     age = (np.datetime64(result.as_of, "D") - doc_date).astype(np.int64).astype(np.float64)
     bands = sorted(policy.provision)
-    band = np.searchsorted([b for b, _ in bands], age, side="right") - 1
-    band = np.clip(band, 0, None)
+    band = provision_band(age, policy)
     cents = open_cents[rows]
     provided = provision_cents(cents, age, policy)
     frame = pd.DataFrame({

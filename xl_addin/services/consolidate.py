@@ -78,9 +78,8 @@ def read_branch(path: Path, as_of: dt.date | None = None) -> BranchRead:
         return BranchRead(path, path.stem, "", None, (), None, tuple(map(str, result)))
     settings = result.loaded.book.settings
     frame = aging_frame(result)
-    tax = dict(zip(result.loaded.customers["customer_id"],
-                   result.loaded.customers.get("tax_id", pd.Series([""] * len(frame))),
-                   strict=False))  # fmt: skip
+    customers = result.loaded.customers
+    tax = dict(zip(customers["customer_id"], customers["tax_id"], strict=True))
     branch = settings.branch or path.stem
     lines = frame.assign(branch=branch, tax_id=[tax.get(c) or "" for c in frame["customer_id"]])
     labels = tuple(result.aging.labels)
