@@ -374,3 +374,13 @@ def test_a_chinese_workbooks_summary_gives_its_reasons_in_chinese(tmp_path):
     sheet = openpyxl.load_workbook(again.issued.summary)["Skipped"]
     reasons = [row[4].value for row in sheet.iter_rows(min_row=4)]
     assert reasons and all("今日已发出" in r for r in reasons), reasons
+
+
+def test_a_chinese_summary_names_on_hold_in_chinese():
+    """A customer whose every open item is disputed stands On hold: the summary of a Chinese
+    workbook names it 暂缓催收, as the cells do, not the English word."""
+    from xl_addin.core.policy import DEFAULT_POLICY
+    from xl_addin.services.issuing import stage_namer
+
+    assert stage_namer(DEFAULT_POLICY, "zh")("On hold") == "暂缓催收"
+    assert stage_namer(DEFAULT_POLICY, "en")("On hold") == "On hold"

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from xl_addin.core.labels import translator
 from xl_addin.core.money import to_decimal
 from xl_addin.core.policy import DEFAULT_POLICY, Policy
 from xl_addin.core.problems import Problem, Source
@@ -655,13 +656,15 @@ KIND_NAMES = {  # what History shows for a document's kind, per language
 
 def stage_namer(policy: Policy, language: str) -> Callable[[str], str]:
     """A function naming a stage key (or either name of it) as a person reads it: the
-    policy's name in `language`, or the document kind's (a statement); else unchanged."""
+    policy's name in `language`, the document kind's (a statement), or the workbook's
+    word for it (On hold: core.labels); else unchanged."""
     kinds = KIND_NAMES["zh" if language == "zh" else "en"]
+    words = translator(policy, language)
 
     def stage_name(key: str) -> str:
         index = policy.stage_index(key)
         if index is None:
-            return kinds.get(key, key) if isinstance(key, str) else key
+            return kinds.get(key, words(key)) if isinstance(key, str) else key
         stage = policy.stages[index]
         return stage.name_zh if language == "zh" and stage.name_zh else stage.name
 
