@@ -29,8 +29,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -130,6 +132,27 @@ unfinished = Table(
     Column("summary", String(300), nullable=False, default=""),
     Column("summary_title", String(300), nullable=False, default=""),
 )  # fmt: skip
+# Month-end snapshots: per branch and month (YYYY-MM), each customer's open amount per aging
+# bucket on the month's last day (core/snapshots.py: the Policy's ladder and the month-wide
+# one). A month is recorded again by replacing all its rows, in one transaction.
+month_ends = Table(
+    "month_ends", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("branch", String(100), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("as_of", String(10), nullable=False),
+    Column("customer_id", String(100), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("ladder", String(10), nullable=False),
+    Column("bucket", String(20), nullable=False),
+    Column("cents", BigInteger, nullable=False),
+    Column("source", String(20), nullable=False),  # close, statements or reconstructed
+    Column("workbook", String(1000), nullable=False, default=""),
+    Column("recorded_at", DateTime, nullable=False),
+    UniqueConstraint("branch", "period", "customer_id", "ladder", "bucket"),
+    Index("month_ends_branch_period", "branch", "period"),
+)  # fmt: skip
+MONTH_END_FIELDS = ("customer_id", "currency", "ladder", "bucket", "cents")
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,6 +485,56 @@ class Journal:
                     .where(reservations.c.reference.in_(wanted[start : start + 500]))
                     .values(done=2)
                 )
+
+    def record_month_end(self, branch: str, period: str, as_of: dt.date,
+                         rows: Sequence[Mapping[str, object]], source: str,
+                         workbook: str = "") -> int:  # fmt: skip
+        """Record a branch's month-end snapshot (rows with MONTH_END_FIELDS), replacing what
+        was recorded for that month before, in one transaction; return the rows recorded.
+
+        On a server the month is locked for the transaction, so that two runs recording the
+        same month one after the other leave one run's rows, never both.
+        """
+        recorded_at = now()
+        values = [{**{name: row[name] for name in MONTH_END_FIELDS}, "cents": int(row["cents"]),
+                   "branch": branch, "period": period, "as_of": as_of.isoformat(),
+                   "source": source, "workbook": workbook, "recorded_at": recorded_at}
+                  for row in rows]  # fmt: skip
+        for _ in range(20):
+            try:
+                with self._write() as connection:
+                    if self.engine.dialect.name == "postgresql":
+                        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                           {"key": _lock_key(f"month-end:{branch}:{period}")})
+                    connection.execute(delete(month_ends).where(
+                        month_ends.c.branch == branch, month_ends.c.period == period))
+                    if values:
+                        connection.execute(insert(month_ends), values)
+                    return len(values)
+            except (IntegrityError, OperationalError):
+                continue  # another run recorded the month at the same moment: again
+        raise JournalError(f"could not record the month-end {period} of {branch}: "
+                           "the journal is busy")  # fmt: skip
+
+    def recorded_month_ends(self, branch: str) -> dict[str, str]:
+        """period -> how it was recorded (close, statements or reconstructed), oldest first."""
+        query = select(month_ends.c.period, month_ends.c.source).where(
+            month_ends.c.branch == branch).distinct().order_by(month_ends.c.period)
+        with self.engine.connect() as connection:
+            return {period: source for period, source in connection.execute(query)}
+
+    def month_end_rows(
+        self, branch: str, ladder: str | None = None, periods: Sequence[str] | None = None
+    ) -> list[dict[str, object]]:
+        """The recorded snapshot rows of a branch (period and MONTH_END_FIELDS), by period."""
+        query = select(month_ends.c.period, *(month_ends.c[n] for n in MONTH_END_FIELDS)).where(
+            month_ends.c.branch == branch).order_by(month_ends.c.period, month_ends.c.id)
+        if ladder is not None:
+            query = query.where(month_ends.c.ladder == ladder)
+        if periods is not None:
+            query = query.where(month_ends.c.period.in_(list(periods)))
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
 
     def _records(self, query) -> list[DocumentRecord]:
         with self.engine.connect() as connection:
