@@ -565,3 +565,20 @@ def test_a_wide_owned_sheet_prints_landscape(book_path):
     write_refresh(book_path, [], [wide])
     ws = openpyxl.load_workbook(book_path)["History"]
     assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$3:$3"
+
+
+def test_a_block_beside_the_table_is_written_after_one_blank_column(book_path):
+    """Provision's roll-rate matrix: plain cells right of the table from the header row, with
+    its own number formats, reaching below the table and its totals; the table unchanged."""
+    beside = [["Roll rates CNY", None, None], ["Bucket", "Roll rate", "ECL"],
+              *([f"B{n}", 0.5, Decimal("12.30")] for n in range(8))]  # fmt: skip
+    write_refresh(book_path, [], [aging(beside=beside, beside_formats={1: "0.0%", 2: MONEY})])
+    ws = openpyxl.load_workbook(book_path)["Aging"]
+    assert [c.value for c in ws[3]][:5] == ["Customer", "Name", "Current", "1-30", "Balance"]
+    assert ws["F3"].value is None and ws["G3"].value == "Roll rates CNY"
+    assert [ws.cell(4, c).value for c in (7, 8, 9)] == ["Bucket", "Roll rate", "ECL"]
+    assert ws["H5"].value == 0.5 and ws["H5"].number_format == "0.0%"
+    assert ws["I12"].value == 12.3 and ws["I12"].number_format == MONEY
+    assert ws["A7"].value == "Total CNY" and ws["G7"].value == "B2"  # a totals row shared
+    assert ws.tables["Aging"].ref == "A3:E5"
+    assert ws.max_row == 12

@@ -98,6 +98,11 @@ class XlwingsWriter:
         if spec.totals:
             first = HEADER_ROW + len(rows) + 1
             sheet.range((first, 1)).value = [[plain(v) for v in row] for row in spec.totals]
+        if spec.beside:
+            width = spec.beside_width
+            sheet.range((HEADER_ROW, spec.beside_column)).value = [
+                [plain(v) for v in row] + [None] * (width - len(row)) for row in spec.beside
+            ]
 
 
 def set_status(book, text: str) -> None:

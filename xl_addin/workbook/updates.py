@@ -41,3 +41,16 @@ class SheetTable:
     number_formats: Mapping[str, str] = field(default_factory=dict)  # header -> format
     chart: bool = False  # a stacked bar chart of chart_columns per row label (first column)
     chart_columns: Sequence[str] = ()
+    # A second, plain block to the right of the table (after one blank column), from the
+    # header row down: not part of the table (e.g. Provision's roll-rate matrix).
+    beside: Sequence[Sequence[object]] = ()
+    beside_formats: Mapping[int, str] = field(default_factory=dict)  # block column (0-based)
+
+    @property
+    def beside_column(self) -> int:
+        """The 1-based column where the block beside the table starts."""
+        return len(self.header) + 2
+
+    @property
+    def beside_width(self) -> int:
+        return max((len(row) for row in self.beside), default=0)

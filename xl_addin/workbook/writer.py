@@ -402,6 +402,9 @@ def _sheet_skeleton(spec, headers, kept, table_id: str, drawing_id) -> etree._El
     root.append(properties)
     width = len(headers)
     last = HEADER_ROW + max(len(spec.rows), 1) + (len(spec.totals) + 1 if spec.totals else 0)
+    if spec.beside:
+        width = spec.beside_column + spec.beside_width - 1
+        last = max(last, HEADER_ROW + len(spec.beside) - 1)
     etree.SubElement(root, q("dimension"), ref=f"A1:{column_letter(width)}{last}")
     views = etree.SubElement(root, q("sheetViews"))
     view = etree.SubElement(views, q("sheetView"), workbookViewId="0")
@@ -415,7 +418,8 @@ def _sheet_skeleton(spec, headers, kept, table_id: str, drawing_id) -> etree._El
                      sqref=f"A{HEADER_ROW + 1}")  # fmt: skip
     etree.SubElement(root, q("sheetFormatPr"), defaultRowHeight="15")
     cols = etree.SubElement(root, q("cols"))
-    for column, column_width in enumerate(_widths(headers, spec), start=1):
+    for column, column_width in enumerate(_widths(headers, spec) + _beside_widths(spec),
+                                          start=1):  # fmt: skip
         etree.SubElement(cols, q("col"), min=str(column), max=str(column),
                          width=f"{column_width:g}", customWidth="1")  # fmt: skip
     etree.SubElement(root, q("sheetData"))
@@ -453,27 +457,50 @@ def _owned_rows(spec, headers, styles: StyleBook):
         fmt = formats.get(column) or ("yyyy-mm-dd" if isinstance(plain(value), dt.date) else None)
         return styles.derive(0, fmt, bold=True)
 
+    def beside_style(column: int, value) -> int | None:
+        fmt = spec.beside_formats.get(column - spec.beside_column)
+        return None if fmt is None else styles.derive(0, fmt)
+
+    beside = {HEADER_ROW + i: _cells(HEADER_ROW + i, values, beside_style, spec.beside_column)
+              for i, values in enumerate(spec.beside)}  # fmt: skip
     title_style = styles.derive(0, bold=True, size=14)
-    yield _row(1, [spec.title], lambda _c, _v: title_style)
-    yield _row(HEADER_ROW, headers, lambda _c, _v: None)
-    for i, values in enumerate(spec.rows, start=HEADER_ROW + 1):
-        yield _row(i, values, data_style)
-    first_total = HEADER_ROW + max(len(spec.rows), 1) + 2
-    for i, values in enumerate(spec.totals, start=first_total):
-        yield _row(i, values, total_style)
+
+    def rows():
+        yield 1, _cells(1, [spec.title], lambda _c, _v: title_style)
+        yield HEADER_ROW, _cells(HEADER_ROW, headers, lambda _c, _v: None)
+        for i, values in enumerate(spec.rows, start=HEADER_ROW + 1):
+            yield i, _cells(i, values, data_style)
+        first_total = HEADER_ROW + max(len(spec.rows), 1) + 2
+        for i, values in enumerate(spec.totals, start=first_total):
+            yield i, _cells(i, values, total_style)
+
+    for number, cells in rows():  # the block beside merged in, rows in ascending order
+        for before in sorted(n for n in beside if n < number):
+            yield _row_xml(before, beside.pop(before))
+        yield _row_xml(number, cells + beside.pop(number, []))
+    for number in sorted(beside):
+        yield _row_xml(number, beside[number])
 
 
 def _row(number: int, values, style_of) -> bytes:
     """One row of an owned sheet as bytes; blank cells without a format are left out."""
+    return _row_xml(number, _cells(number, values, style_of))
+
+
+def _row_xml(number: int, cells: list[bytes]) -> bytes:
+    return b'<row r="' + str(number).encode() + b'">' + b"".join(cells) + b"</row>"
+
+
+def _cells(number: int, values, style_of, first_column: int = 1) -> list[bytes]:
     cells = []
     suffix = str(number).encode()
-    for column, raw in enumerate(values, start=1):
+    for column, raw in enumerate(values, start=first_column):
         value = cell_value(raw)
         style = style_of(column, raw)
         if value.kind == "blank" and style is None:
             continue
         cells.append(cell_xml(column_letter(column).encode() + suffix, style, value))
-    return b'<row r="' + suffix + b'">' + b"".join(cells) + b"</row>"
+    return cells
 
 
 def _table_xml(package: Package, sheet: str, headers: list[str], ref: str) -> etree._Element:
@@ -541,6 +568,18 @@ def _widths(headers: Sequence[str], spec: SheetTable) -> list[float]:
     return out
 
 
+def _beside_widths(spec: SheetTable) -> list[float]:
+    """The blank column, then the widths of the block beside the table."""
+    if not spec.beside:
+        return []
+    out = [float(MIN_WIDTH) / 2]
+    for column in range(spec.beside_width):
+        widest = max((_display_width(row[column]) for row in spec.beside if column < len(row)),
+                     default=0)  # fmt: skip
+        out.append(min(max(widest + 1, MIN_WIDTH), MAX_WIDTH))
+    return out
+
+
 def _display_width(value: object) -> int:
     value = plain(value)
     if value is None:
@@ -564,7 +603,8 @@ def _add_chart(package: Package, part: str, sheet: str, spec: SheetTable, header
     drawing_part = package.free_part_name("xl/drawings/drawing{}.xml")
     chart_id = package.add_relationship(drawing_part, REL + "/chart", chart_part)
     height = min(max(7.5, 2.5 + 0.6 * len(spec.rows)), 60)
-    package.put(drawing_part, _drawing_xml(chart_id, len(headers) + 1, HEADER_ROW - 1, 20, height))
+    left = len(headers) + 1 + (spec.beside_width + 1 if spec.beside else 0)
+    package.put(drawing_part, _drawing_xml(chart_id, left, HEADER_ROW - 1, 20, height))
     package.set_content_type(drawing_part, DRAWING_TYPE)
     return package.add_relationship(part, REL + "/drawing", drawing_part)
 
