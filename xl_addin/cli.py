@@ -946,24 +946,40 @@ def close_month(
     months: Annotated[
         int, typer.Option("--months", min=1, max=60, help="How many month-ends to show.")
     ] = 12,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", metavar="YYYY-MM",
+                     help="The month-end to record in the journal; default the last month "
+                     "ended by the as-of date."),
+    ] = None,
+    backfill: Annotated[
+        int,
+        typer.Option("--backfill", metavar="N", min=0, max=120,
+                     help="Also reconstruct from the ledger the N month-ends before it that "
+                     "the journal lacks (marked reconstructed)."),
+    ] = 0,
     output: Format = OutputFormat.table,
 ) -> None:
-    """Month-end: the Provision sheet (bad-debt provision by age), the Dashboard sheet (DSO,
-    days delinquent, collection effectiveness ... for twelve month-ends) and the Forecast
-    sheet (the collections expected in each of the next 13 weeks)."""
+    """Month-end: records the month-end's aging in the journal and writes the Provision sheet
+    (bad-debt provision by age, and by roll rates once twelve month-ends are recorded), the
+    Dashboard sheet (DSO, days delinquent, collection effectiveness ... for twelve
+    month-ends) and the Forecast sheet (the collections expected in the next 13 weeks)."""
     from xl_addin.services import cockpit
 
     report = Reporter(output)
     try:
-        result = cockpit.close(workbook, _date(as_of), months)
+        result = cockpit.close(workbook, _date(as_of), months, period=period, backfill=backfill)
     except CreditControlError as error:
         _fail(str(error))
     if not isinstance(result, cockpit.CloseResult):
         report.problems(result)
         raise typer.Exit(1)
     latest = [m for m in result.months if m.end == result.refresh.as_of]
+    recorded = result.month_ends
     if report.json:
-        payload = {"as_of": result.refresh.as_of.isoformat(), "months": [
+        payload = {"as_of": result.refresh.as_of.isoformat(),
+                   "period": str(recorded.period), "reconstructed": list(recorded.reconstructed),
+                   "month_ends": recorded.recorded, "months": [
             {"end": m.end.isoformat(), "currency": m.currency,
              "receivables": float(to_decimal(m.receivables)),
              "current": float(to_decimal(m.current)), "overdue": float(to_decimal(m.overdue)),
@@ -982,6 +998,20 @@ def close_month(
     frame = result.provision
     by_currency = frame.filter(like="provision:").sum(axis=1).groupby(frame["currency"]).sum()
     provided = ", ".join(f"{c} {to_decimal(int(v)):,}" for c, v in by_currency.items())
+    report.out.print(f"Month-end {recorded.period} recorded in the journal"
+                     + (f", {len(recorded.reconstructed)} before it reconstructed from the "
+                        "ledger" if recorded.reconstructed else "")
+                     + f"; {len(recorded.recorded)} month-end(s) recorded in all.",
+                     markup=False)  # fmt: skip
+    ecl = result.ecl
+    if ecl is not None and ecl.ready:
+        expected = ", ".join(f"{m.currency} {to_decimal(int(m.ecl.sum())):,}"
+                             for m in ecl.matrices)  # fmt: skip
+        report.out.print(f"Expected credit loss by roll rates: {expected or 'none'}.",
+                         markup=False)  # fmt: skip
+    elif ecl is not None:
+        report.out.print(f"Roll-rate matrix needs 12 month-ends; {ecl.recorded} recorded "
+                         "(--backfill 12 reconstructs them from the ledger).", markup=False)
     report.out.print(f"Provision by age: {provided or 'none'}; the Provision, Dashboard and "
                      f"Forecast sheets written to {workbook}.", markup=False)  # fmt: skip
 

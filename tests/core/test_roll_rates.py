@@ -18,7 +18,9 @@ from xl_addin.core.snapshots import (
     POLICY_LADDER,
     UNAPPLIED,
     last_month_end,
+    month_label,
     months_before,
+    months_overdue,
     snapshot_rows,
 )
 from xl_addin.core.statements import Period
@@ -131,9 +133,25 @@ def test_a_snapshot_in_the_policys_buckets_and_in_month_wide_buckets():
         ("A", "CNY", POLICY_LADDER, "Current"): 50000,
         ("A", "CNY", POLICY_LADDER, "61-90"): 100000,
         ("A", "CNY", POLICY_LADDER, "181-365"): 30000,
-        ("A", "CNY", MONTHS_LADDER, "Current"): 50000,
-        ("A", "CNY", MONTHS_LADDER, "61-90"): 100000,
-        ("A", "CNY", MONTHS_LADDER, "241-270"): 30000,
+        # By month-ends passed since the due date's month: I2, due on the month-end itself,
+        # is in "1 month" (Current is due after it); I1 (August) 3; I3 (February) 9.
+        ("A", "CNY", MONTHS_LADDER, "1 month"): 50000,
+        ("A", "CNY", MONTHS_LADDER, "3 months"): 100000,
+        ("A", "CNY", MONTHS_LADDER, "9 months"): 30000,
         ("B", "GBP", POLICY_LADDER, UNAPPLIED): -5000,
     }
     assert rows["cents"].dtype == np.int64
+
+
+def test_the_month_ladder_moves_one_bucket_a_month_whatever_the_months_length():
+    due = np.array(["2026-12-31", "2026-12-15", "2027-01-01", "2026-01-31", "2025-11-30"],
+                   dtype="datetime64[D]")
+    # At 31 December: due that day or earlier in December -> 1; due after it -> Current;
+    # January 2026 -> 12; November 2025 -> 14, capped at 13 (Over 12 months).
+    assert months_overdue(due, dt.date(2026, 12, 31)).tolist() == [1, 1, 0, 12, 13]
+    # A month on (31 days), each unpaid item is exactly one bucket further (30-day buckets
+    # would take the item due on the 31st from Current to 31-60).
+    assert months_overdue(due, dt.date(2027, 1, 31)).tolist() == [2, 2, 1, 13, 13]
+    assert month_label("3 months", "zh") == "逾期3个月"
+    assert month_label("Over 12 months", "zh") == "逾期12个月以上"
+    assert month_label("Current", "zh") == "未到期"

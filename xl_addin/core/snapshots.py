@@ -5,11 +5,15 @@ A snapshot is recorded in two ladders of buckets:
 - `POLICY_LADDER`: the Policy's own buckets (Current, 1-30 ... >365, as on the Aging
   sheet), plus the customer's unapplied credit (`UNAPPLIED`), so that a customer's rows
   add up to its balance: what the Dashboard's aging trend shows;
-- `MONTHS_LADDER`: buckets one month wide (Current, 1-30, 31-60 ... 331-360, >360), the
-  only ladder in which all of a bucket's amount moves to the next bucket a month later
-  if it is not paid: what the roll rates (core/roll_rates.py) are computed on.
+- `MONTHS_LADDER`: the month-ends passed since the due date (Current: due after the
+  month-end; "1 month": due in the month, on or before its last day, and not paid by it;
+  "2 months": due in the month before ... "Over 12 months"), the one ladder in which
+  everything in a bucket that is not paid is in the next bucket a month later, whatever
+  the months' lengths: what the roll rates (core/roll_rates.py) are computed on. (Buckets
+  of 30 days would not do: over a 31-day month an item due on the 31st goes from 0 days to
+  31, from Current straight to 31-60.)
 
-Both count the days past the due date, as the Aging sheet does.
+The Policy's ladder counts the days past the due date, as the Aging sheet does.
 """
 
 from __future__ import annotations
@@ -19,16 +23,17 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from xl_addin.core.aging import bucket_index
 from xl_addin.core.ledger import AgingResult
-from xl_addin.core.policy import bucket_labels
 from xl_addin.core.statements import Period
 
 POLICY_LADDER = "policy"
 MONTHS_LADDER = "months"
 UNAPPLIED = "Unapplied"
-MONTH_BOUNDS: tuple[int, ...] = tuple(range(0, 361, 30))  # Current, 1-30 ... 331-360, >360
-MONTH_LABELS: tuple[str, ...] = bucket_labels(MONTH_BOUNDS)
+MONTHS_OVERDUE = 12  # the last bucket: over this many months
+MONTH_LABELS: tuple[str, ...] = ("Current", "1 month",
+                                 *(f"{n} months" for n in range(2, MONTHS_OVERDUE + 1)),
+                                 f"Over {MONTHS_OVERDUE} months")  # fmt: skip
+LAST_BUCKET_DAYS = 365  # the days overdue the last bucket's loss rate is read at (about)
 SNAPSHOT_COLUMNS = ("customer_id", "currency", "ladder", "bucket", "cents")
 
 
@@ -52,8 +57,30 @@ def months_before(period: Period, count: int) -> list[Period]:
     return out[::-1]
 
 
-def snapshot_rows(aging: AgingResult, ledger: pd.DataFrame, customers: pd.DataFrame,
-                  month_bounds: tuple[int, ...] = MONTH_BOUNDS) -> pd.DataFrame:  # fmt: skip
+def months_overdue(due: np.ndarray, as_of: dt.date) -> np.ndarray:
+    """Each due date's bucket in the month ladder at `as_of` (a month-end): 0 when due after
+    it, else the month-ends passed since the due date's month, counting `as_of`'s own (a date
+    in its month gives 1), at most MONTHS_OVERDUE + 1."""
+    due = np.asarray(due, dtype="datetime64[D]")
+    month_of = due.astype("datetime64[M]").astype(np.int64)
+    now = np.datetime64(as_of, "M").astype(np.int64)
+    months = np.minimum(now - month_of + 1, MONTHS_OVERDUE + 1)
+    return np.where(due > np.datetime64(as_of, "D"), 0, months).astype(np.int64)
+
+
+def month_label(label: str, lang: str) -> str:
+    """A bucket of the month ladder in the language (逾期1个月 ...)."""
+    if lang != "zh":
+        return label
+    if label == "Current":
+        return "未到期"
+    if label.startswith("Over "):
+        return f"逾期{label.split()[1]}个月以上"
+    return f"逾期{label.split()[0]}个月"
+
+
+def snapshot_rows(aging: AgingResult, ledger: pd.DataFrame,
+                  customers: pd.DataFrame) -> pd.DataFrame:  # fmt: skip
     """The snapshot of an aging (the ledger aged as of a month's last day): one row per
     customer, ladder and bucket with a non-zero amount (SNAPSHOT_COLUMNS, cents int64)."""
     currency_of = pd.Series(customers["currency"].to_numpy(dtype=object),
@@ -68,11 +95,11 @@ def snapshot_rows(aging: AgingResult, ledger: pd.DataFrame, customers: pd.DataFr
     items = aging.items
     rows = np.flatnonzero(items["bucket_index"].to_numpy() >= 0)
     if len(rows):
-        month = bucket_index(items["days_overdue"].to_numpy(dtype=np.float64)[rows],
-                             month_bounds)  # fmt: skip
+        month = months_overdue(items["due_date"].to_numpy(dtype="datetime64[D]")[rows],
+                               aging.as_of)  # fmt: skip
         open_items = pd.DataFrame({
             "customer_id": ledger["customer_id"].to_numpy(dtype=object)[rows],
-            "bucket": np.asarray(bucket_labels(month_bounds), dtype=object)[month],
+            "bucket": np.asarray(MONTH_LABELS, dtype=object)[month],
             "cents": items["open_cents"].to_numpy(dtype=np.int64)[rows],
         })  # fmt: skip
         summed = open_items.groupby(["customer_id", "bucket"], sort=False)["cents"].sum()

@@ -9,6 +9,10 @@
   and the top-ten concentration (core/kpis.py, defined in docs/kpis.md), with a chart of
   current and overdue receivables per month.
 
+- **Month-end snapshots** (services/month_end.py): close records a month-end's aging in the
+  journal, and the Provision sheet gains the roll-rate expected-credit-loss matrix beside the
+  provision by age, the Dashboard the recorded aging per bucket.
+
 Both are computed from the ledger as it stands (a past month-end is the ledger aged as of
 that day) and written like refresh's sheets: into a temporary copy, swapped in
 atomically, the old workbook kept as a backup.
@@ -29,6 +33,8 @@ from xl_addin.core.contacts import promise_states
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
 from xl_addin.core.recovery import provision_band, provision_cents
+from xl_addin.journal.store import Journal, journal_url
+from xl_addin.services import month_end
 from xl_addin.services.refresh import MONEY_FORMAT, RefreshResult, compute
 from xl_addin.services.run_lock import workbook_lock
 from xl_addin.workbook.updates import SheetTable
@@ -57,23 +63,38 @@ class CloseResult:
     provision: pd.DataFrame  # per customer: currency, open and provision cents per band
     backup: Path | None
     collections: pd.DataFrame | None = None  # per week and currency: expected cents
+    month_ends: month_end.Recorded | None = None  # what was recorded in the journal
+    ecl: month_end.EclView | None = None
 
 
 def close(path: Path, as_of: dt.date | None = None, months: int = 12,
-          write: bool = True) -> CloseResult | tuple[Problem, ...]:  # fmt: skip
-    """Compute the month-end figures and write the Provision and Dashboard sheets (holding
-    the workbook, as letters and statements do: one run at a time)."""
+          write: bool = True, period: str | None = None,
+          backfill: int = 0) -> CloseResult | tuple[Problem, ...]:  # fmt: skip
+    """Compute the month-end figures, record the month-end `period` (default: the last month
+    ended by the as-of date) and `backfill` missing ones before it in the journal, and write
+    the Provision, Dashboard and Forecast sheets (holding the workbook, as letters and
+    statements do: one run at a time). With write=False nothing is recorded or written."""
     if write:
         with workbook_lock(Path(path), "close"):
-            return _close(path, as_of, months, write)
-    return _close(path, as_of, months, write)
+            return _close(path, as_of, months, write, period, backfill)
+    return _close(path, as_of, months, write, period, backfill)
 
 
-def _close(path, as_of, months, write) -> CloseResult | tuple[Problem, ...]:
+def _close(path, as_of, months, write, period, backfill) -> CloseResult | tuple[Problem, ...]:
     result = compute(path, as_of)
     if not isinstance(result, RefreshResult):
         return result
+    chosen = month_end.close_period(period, result.as_of)
+    if isinstance(chosen, Problem):
+        return (chosen,)
     loaded = result.loaded
+    settings = loaded.book.settings
+    branch = month_end.branch_key(settings, Path(path))
+    with Journal.open(journal_url(Path(path), settings.journal, dry_run=not write)) as journal:
+        recorded = (month_end.record_close(journal, loaded, Path(path), chosen, backfill)
+                    if write else None)  # fmt: skip
+        ecl = month_end.ecl_view(journal, branch, result.aging, loaded)
+        trend = month_end.aging_trend(journal, branch, result.aging.labels)
     history = kpis.history(loaded.ledger, loaded.customers, result.as_of, loaded.book.policy,
                            months)  # fmt: skip
     provision = provision_frame(result)
@@ -84,11 +105,12 @@ def _close(path, as_of, months, write) -> CloseResult | tuple[Problem, ...]:
 
         language = loaded.book.settings.language
         broken = broken_promise_rates(result, [m.end for m in history])
-        sheets = [provision_sheet(result, provision, language),
-                  dashboard_sheet(history, result.as_of, language, broken),
+        sheets = [provision_sheet(result, provision, language, ecl),
+                  dashboard_sheet(history, result.as_of, language, broken,
+                                  (result.aging.labels, trend)),
                   forecast_sheet(collections, result.as_of, language)]  # fmt: skip
         backup = write_refresh(Path(path), [], sheets)
-    return CloseResult(result, history, provision, backup, collections)
+    return CloseResult(result, history, provision, backup, collections, recorded, ecl)
 
 
 def expected_collections(result: RefreshResult, weeks: int = 13) -> pd.DataFrame:
@@ -189,7 +211,8 @@ def provision_frame(result: RefreshResult) -> pd.DataFrame:
     return out.reset_index()
 
 
-def provision_sheet(result: RefreshResult, frame: pd.DataFrame, lang: str) -> SheetTable:
+def provision_sheet(result: RefreshResult, frame: pd.DataFrame, lang: str,
+                    ecl: month_end.EclView | None = None) -> SheetTable:  # fmt: skip
     h = HEADERS[lang]
     bands = sorted(result.loaded.book.policy.provision)
     labels = band_labels(bands, lang)
@@ -216,7 +239,14 @@ def provision_sheet(result: RefreshResult, frame: pd.DataFrame, lang: str) -> Sh
              f"Bad-debt provision by age as of {result.as_of:%d %B %Y} (age from the document "
              "date; rates from the Policy's Provision table)")  # fmt: skip
     formats = {name: MONEY_FORMAT for name in header[3:]}
-    return SheetTable("Provision", title, header, rows, totals, formats)
+    if ecl is None:
+        return SheetTable("Provision", title, header, rows, totals, formats)
+    by_age = {str(currency): (int(part.filter(like="open:").to_numpy().sum()),
+                              int(part.filter(like="provision:").to_numpy().sum()))
+              for currency, part in frame.groupby("currency", sort=True)}  # fmt: skip
+    beside, beside_formats = month_end.provision_beside(ecl, by_age, lang)
+    return SheetTable("Provision", title, header, rows, totals, formats, beside=beside,
+                      beside_formats=beside_formats)
 
 
 def broken_promise_rates(result: RefreshResult, ends: list[dt.date]) -> dict:
@@ -241,21 +271,29 @@ def broken_promise_rates(result: RefreshResult, ends: list[dt.date]) -> dict:
 
 
 def dashboard_sheet(months: list[kpis.Month], as_of: dt.date, lang: str,
-                    broken: dict | None = None) -> SheetTable:  # fmt: skip
+                    broken: dict | None = None,
+                    trend: tuple[tuple[str, ...], dict] | None = None) -> SheetTable:  # fmt: skip
+    """The KPIs per month-end and currency; `trend` (bucket labels, (end, currency) -> cents
+    per bucket) adds the month-ends' recorded aging, blank where none is recorded."""
     h = HEADERS[lang]
     broken = broken or {}
+    labels, recorded = trend if trend and trend[1] else ((), {})
+    trend_headers = month_end.trend_headers(labels, lang)
     header = [h["month"], h["currency"], h["current"], h["overdue"], h["receivables"],
               h["share"], h["sales"], h["dso"], h["best"], h["add"], h["cei"], h["top10"],
-              h["broken"]]
+              h["broken"], *trend_headers]
     rows = []
     for m in months:
+        amounts = recorded.get((m.end, m.currency))
         rows.append([f"{m.end:%Y-%m-%d} {m.currency}", m.currency,
                      to_decimal(m.current), to_decimal(m.overdue), to_decimal(m.receivables),
                      _round(m.overdue_share, 4), to_decimal(m.sales), _round(m.dso, 1),
                      _round(m.best_dso, 1), _round(m.add, 1),
                      _round(m.cei, 1), _round(m.top10, 4),
-                     _round(broken.get((m.end, m.currency)), 4)])  # fmt: skip
-    formats = {h["current"]: MONEY_FORMAT, h["overdue"]: MONEY_FORMAT,
+                     _round(broken.get((m.end, m.currency)), 4),
+                     *((to_decimal(c) for c in amounts) if amounts else [None] * len(labels))])
+    formats = {name: MONEY_FORMAT for name in trend_headers} | {
+               h["current"]: MONEY_FORMAT, h["overdue"]: MONEY_FORMAT,
                h["receivables"]: MONEY_FORMAT, h["sales"]: MONEY_FORMAT, h["share"]: "0.0%",
                h["top10"]: "0.0%", h["broken"]: "0.0%", h["dso"]: "0.0", h["best"]: "0.0",
                h["add"]: "0.0", h["cei"]: "0.0"}  # fmt: skip
