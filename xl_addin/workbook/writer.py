@@ -60,7 +60,7 @@ from xl_addin.workbook.package import (
     serialise,
 )
 from xl_addin.workbook.safe_save import save_atomically
-from xl_addin.workbook.schema import fold
+from xl_addin.workbook.schema import POLICY_TABLES, fold
 from xl_addin.workbook.updates import HEADER_ROW, LANDSCAPE_FROM, ColumnUpdate, SheetTable
 
 TABLE_STYLE = "TableStyleMedium2"
@@ -528,7 +528,10 @@ def _used_names(package: Package) -> tuple[set[str], list[int]]:
 
 
 def _table_name(sheet: str, used: set[str]) -> str:
-    """A valid table name like the sheet's, unique among the workbook's tables and names."""
+    """A valid table name like the sheet's, unique among the workbook's tables and names,
+    and never a Policy table's name (the Provision sheet's table would otherwise be read as
+    the Policy's Provision table in a workbook without a Policy sheet)."""
+    used = used | {name.casefold() for name in POLICY_TABLES}
     base = re.sub(r"[^\w.]", "_", sheet)
     looks_like_a_cell = re.fullmatch(r"[A-Z]{1,3}\d+|R\d*C?\d*|C\d*", base.upper())
     if not (base[:1].isalpha() or base[:1] == "_") or looks_like_a_cell:
