@@ -371,6 +371,10 @@ def demo(
     console.print(f"Reconciliation of {result.reconciliation.customer_id}'s reply: difference "
                   f"{difference}, explained {explained}, unexplained {unexplained}; "
                   f"report {result.reconciliation.report}", markup=False)  # fmt: skip
+    if result.close is not None:
+        console.print(f"Month-end closed: {len(result.close.month_ends.recorded)} month-ends "
+                      "in the journal; Provision (by age and by roll rates), Dashboard and "
+                      "Forecast sheets in the workbook", markup=False)  # fmt: skip
     if result.group is not None:
         console.print(f"A second branch, London: {result.london}; head office's group report "
                       f"of both: {result.group.out}", markup=False)  # fmt: skip

@@ -2,9 +2,11 @@
 
 Steps: invent customers and documents; build the workbook (`new`: .xlsm with its
 buttons and functions); refresh it; write the day's letters and call sheets; the
-month's statements; and reconcile one customer's sample reply (their own
+month's statements; reconcile one customer's sample reply (their own
 payables ledger, with Chinese headers, a payment in transit and an invoice they
-have not booked). PDFs are made when LibreOffice is installed.
+have not booked); and close the month (`close --backfill 12`: the year of month-ends
+before it reconstructed from the ledger, so the roll-rate matrix shows).
+PDFs are made when LibreOffice is installed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import openpyxl
 from xl_addin.core.statements import Period
 from xl_addin.documents.pdf import soffice
 from xl_addin.errors import InputError
+from xl_addin.services.cockpit import CloseResult, close
 from xl_addin.services.consolidate import ConsolidateResult, consolidate
 from xl_addin.services.demo_data import DEFAULT_SEED, make_demo_data
 from xl_addin.services.letters import LettersResult, run_letters
@@ -36,6 +39,7 @@ OUR_FOLDERS = ("letters", "statements", "reconciliation", "london")
 LONDON = ("london", "credit-control-london.xlsm", 60)  # folder, workbook, customers
 # The group's rates to CNY for the demo's currencies (made up, dated the as-of date).
 RATES = {"GBP": "9.1234", "USD": "7.1043", "EUR": "7.7710"}
+CLOSE_BACKFILL = 12  # the month-ends before the demo's month, reconstructed from its ledger
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,8 @@ class DemoResult:
     pdf: bool
     london: Path | None = None  # the second branch's workbook
     group: ConsolidateResult | None = None
+    close: CloseResult | None = None  # the month-end: 13 month-ends recorded, so the
+    # Provision sheet shows the roll-rate matrix
 
 
 def run_demo(
@@ -74,6 +80,8 @@ def run_demo(
     reply, customer = _sample_reply(out, statements, refreshed)
     reconciliation = _ok(reconcile(workbook, str(reply), customer, str(period),
                                    out / "reconciliation"))  # fmt: skip
+    step("Closing the month: a year of month-ends from the ledger, provision, dashboard")
+    closed = _ok(close(workbook, as_of, backfill=CLOSE_BACKFILL))
     step("A second branch, London, from the same template pack: its month")
     london = _london(out, as_of, data, pdf)
     step("Head office: the group report of both branches")
@@ -82,7 +90,7 @@ def run_demo(
         f"{c},{r},{as_of.isoformat()}\n" for c, r in RATES.items()), encoding="utf-8")  # fmt: skip
     group = _ok(consolidate([workbook, london], out / "group.xlsx", rates, as_of))
     return DemoResult(workbook, refreshed, letters, statements, reconciliation, pdf, london,
-                      group)  # fmt: skip
+                      group, closed)  # fmt: skip
 
 
 def _london(out: Path, as_of: dt.date, shanghai, pdf: bool) -> Path:

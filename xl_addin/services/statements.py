@@ -6,7 +6,8 @@ and running balance, closing balance in figures and words, the aging of the
 closing balance, the items overdue or disputed at the period end, payment details
 and the reply slip. Issued, recorded and written back through services.issuing,
 like the letters; the journal's key is the period, so re-running a month issues
-nothing new without --force.
+nothing new without --force. Every run (not a dry run) also records the period's month-end
+aging in the journal (services/month_end.py), replacing what was recorded for it before.
 
 What the statement asks for follows the balance: a debit balance asks for the
 overdue amount without the disputed items (a statement whose overdue items are all
@@ -60,6 +61,7 @@ from xl_addin.services.issuing import (
     unknown_customers,
     write_back,
 )
+from xl_addin.services.month_end import STATEMENTS, record_aging
 
 MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
              "September", "October", "November", "December")  # fmt: skip
@@ -134,6 +136,8 @@ def run_statements(
             skipped=_skipped(plan, loaded.customers, settings.base_currency), workbook=path,
             policy=loaded.book.policy,
         )  # fmt: skip
+        # The period's month-end aging, for the trend and the roll rates (services/month_end)
+        record_aging(journal, statements.aging, loaded, Path(path), month, STATEMENTS)
         backup = write_back(path, writer, [], journal, settings.language, progress,
                             policy=loaded.book.policy, finished=issued)  # fmt: skip
     return StatementsResult(month, plan, issued, backup)
