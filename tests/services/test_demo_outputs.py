@@ -15,7 +15,8 @@ import xl_addin.services.demo as demo
 
 KEY = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")  # demand_letter, theirs_only, credit_hold
 FILE_NAME = re.compile(r"\.(docx|pdf|eml|xlsx)$")  # a file's name is not a label
-OWNED = ("Aging", "Contacts", "History", "Problems", "Provision", "Dashboard", "Forecast")  # the branch workbook's sheets we write
+# the branch workbook's sheets we write
+OWNED = ("Aging", "Contacts", "History", "Problems", "Provision", "Dashboard", "Forecast")
 NOT_OURS = ("sample reply.xlsx",)  # the customer's reply the demo makes up, not a report
 
 
