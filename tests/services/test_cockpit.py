@@ -62,8 +62,7 @@ def test_the_provision_sheet_totals_are_the_items_by_age(closed):
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     total = "合计" if lang == "zh" else "Total"
     header = rows[2]
-    last = max(i for i, h in enumerate(header) if h is not None and i < len(header) - 1
-               and header[i + 1] is None)  # the table's last column: a block is beside it
+    last = header.index(None) - 1  # the table's last column: a block is beside it
     found = {r[2]: Decimal(str(r[last])) for r in rows if str(r[0]).startswith(total)}
     expected = expected_provision(path)
     assert found == {c: v for c, v in expected.items() if v}
