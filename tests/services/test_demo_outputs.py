@@ -85,3 +85,16 @@ def test_money_has_the_money_format(outputs):
             continue
         amounts = [row[3] for row in sheet.iter_rows(min_row=4) if row[3].value is not None]
         assert amounts and all(c.number_format.startswith("#,##0.00") for c in amounts), name
+
+
+def test_the_demo_closes_its_month_with_a_year_of_month_ends(outputs):
+    """So that its Provision sheet shows the roll-rate matrix (services/month_end.py)."""
+    from xl_addin.journal.store import Journal, journal_url
+
+    workbook = outputs / demo.WORKBOOK
+    with Journal.open(journal_url(workbook)) as journal:
+        periods = journal.recorded_month_ends("SH")
+    assert len(periods) >= 12 and periods["2026-11"] == "close"
+    sheet = openpyxl.load_workbook(workbook, data_only=True)["Provision"]
+    texts = {str(c.value) for row in sheet.iter_rows() for c in row if c.value}
+    assert "逾期月数 CNY" in texts and not any(t.startswith("迁徙率矩阵需要") for t in texts)
