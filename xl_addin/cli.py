@@ -949,8 +949,9 @@ def close_month(
     output: Format = OutputFormat.table,
 ) -> None:
     """Month-end: the Provision sheet (bad-debt provision by age), the Dashboard sheet (DSO,
-    days delinquent, collection effectiveness ... for twelve month-ends) and the Forecast
-    sheet (the collections expected in each of the next 13 weeks)."""
+    days delinquent, collection effectiveness ... for twelve month-ends), the Forecast
+    sheet (the collections expected in each of the next 13 weeks) and the Risk sheet (the
+    customers whose paying is getting worse, with the reasons)."""
     from xl_addin.services import cockpit
 
     report = Reporter(output)
@@ -982,8 +983,8 @@ def close_month(
     frame = result.provision
     by_currency = frame.filter(like="provision:").sum(axis=1).groupby(frame["currency"]).sum()
     provided = ", ".join(f"{c} {to_decimal(int(v)):,}" for c, v in by_currency.items())
-    report.out.print(f"Provision by age: {provided or 'none'}; the Provision, Dashboard and "
-                     f"Forecast sheets written to {workbook}.", markup=False)  # fmt: skip
+    report.out.print(f"Provision by age: {provided or 'none'}; the Provision, Dashboard, "
+                     f"Forecast and Risk sheets written to {workbook}.", markup=False)  # fmt: skip
 
 
 # --- head office ----------------------------------------------------------------------

@@ -41,17 +41,20 @@ C INV C1 2026-10-01 2026-10-31 9000.00
 C INV C2 2026-11-10 2026-12-10 2000.00
 D INV D1 2026-11-20 2026-12-20 9500.00
 E INV E1 2026-11-01 2026-12-01 500.00
+F INV F1 2026-10-01 2026-10-31 500.00
 """
 # A paid 5 days late three times before September, then 25 and 21 days late: median 23
 # against 5, worse by 18 days. B has paid nothing since May while B1 is 152 days overdue;
 # its overdue share went from 5,000 / 8,000 on 31 August to 8,000 / 8,000. C owes 11,000.00
 # with 2,000.00 of open orders against a limit of 10,000.00 (owed 500.00 in August) and
 # broke one of its two promises due since September. D uses 9,500.00 of 10,000.00, nothing
-# three months ago. E is fine.
+# three months ago. E is fine. F's one invoice fell overdue: its overdue share rose from
+# nothing to all, a weak signal (1 point) on its own.
 CUSTOMERS = customers_frame(
     {"customer_id": "A"}, {"customer_id": "B", "segment": "Watch"},
     {"customer_id": "C", "credit_limit": "10000", "open_orders": "2000"},
     {"customer_id": "D", "credit_limit": "10000"}, {"customer_id": "E"},
+    {"customer_id": "F"},
 )  # fmt: skip
 CONTACTS = contact_frame([
     {"customer_id": "C", "date": "2026-09-01", "kind": "call", "outcome": "will pay",

@@ -15,10 +15,12 @@ are rows of the Policy's Rules table, `Rules.risk_*`; definitions in docs/kpis.m
 - **over limit** (超出信用额度) and **limit use** (额度使用率高): balance + open orders
   above the credit limit, or at `risk_limit_use` of it or more;
 - **limit use rising** (额度使用率上升): balance / limit up by `risk_limit_rise` or more;
-- **overdue share rising** (逾期占比上升): overdue / balance up by `risk_overdue_rise` or more.
+- **overdue share rising** (逾期占比上升): overdue / open invoices up by `risk_overdue_rise`
+  or more.
 
 Every reason carries POINTS; the score is their sum, and the worklist runs from the highest
-score (then the largest overdue amount). Customers owing nothing are not listed. The review
+score (then the largest overdue amount). Customers owing nothing, or scoring less than
+MIN_SCORE (a single weak signal), are not listed. The review
 suggested: hold new orders when an over-limit customer also pays worse; review the credit
 limit when the limit is the concern; otherwise put the customer on the Watch segment (or,
 already there, review its payment terms).
@@ -44,6 +46,7 @@ MIN_PAID = 2  # invoices paid in each window before a lateness trend is read
 POINTS = {"over_limit": 3, "lateness": 2, "no_payment": 2, "broken_promises": 2,
           "limit_use": 1, "limit_rise": 1, "overdue_share": 1}  # fmt: skip
 MAX_PROMISE_POINTS = 4  # two per broken promise, up to this
+MIN_SCORE = 2  # listed from this score: one strong signal, or two weak ones
 BEHAVIOUR = frozenset({"lateness", "no_payment", "broken_promises", "overdue_share"})
 LIMIT = frozenset({"over_limit", "limit_use", "limit_rise"})
 DAY = np.timedelta64(1, "D")
@@ -91,6 +94,10 @@ def worklist(ledger: pd.DataFrame, customers: pd.DataFrame, contacts: pd.DataFra
     limit = customers["credit_limit_cents"].to_numpy(dtype=np.int64)
     exposure = balance + customers["open_orders_cents"].to_numpy(dtype=np.int64)
     balance_then = then["balance_cents"].to_numpy(dtype=np.int64)
+    # Overdue share of the open invoices (unapplied cash set aside: it is not yet a payment
+    # of any of them, and would push the share past 100%).
+    open_now = balance - now["unapplied_cents"].to_numpy(dtype=np.int64)
+    open_then = balance_then - then["unapplied_cents"].to_numpy(dtype=np.int64)
     overdue_then = then["overdue_cents"].to_numpy(dtype=np.int64)
     oldest = now["max_days_overdue"].to_numpy(dtype=np.float64)
     recent, before = lateness(ledger, as_of, due)
@@ -130,12 +137,12 @@ def worklist(ledger: pd.DataFrame, customers: pd.DataFrame, contacts: pd.DataFra
             use_now, use_then = balance[i] / limit[i], max(balance_then[i], 0) / limit[i]
             if use_now - use_then >= float(rules.risk_limit_rise):
                 reasons.append(Reason("limit_rise", (use_then, use_now), POINTS["limit_rise"]))
-        share_now = overdue[i] / balance[i]
-        share_then = overdue_then[i] / balance_then[i] if balance_then[i] > 0 else 0.0
+        share_now = overdue[i] / open_now[i] if open_now[i] > 0 else 0.0
+        share_then = overdue_then[i] / open_then[i] if open_then[i] > 0 else 0.0
         if share_now - share_then >= float(rules.risk_overdue_rise) and overdue[i] >= minimum:
             reasons.append(Reason("overdue_share", (share_then, share_now),
                                   POINTS["overdue_share"]))  # fmt: skip
-        if reasons:
+        if sum(r.points for r in reasons) >= MIN_SCORE:
             reasons.sort(key=lambda r: -r.points)  # the weightiest reason first
             keys = {r.key for r in reasons}
             out.append(Assessment(
