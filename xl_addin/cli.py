@@ -987,6 +987,44 @@ def close_month(
                      f"Forecast and Risk sheets written to {workbook}.", markup=False)  # fmt: skip
 
 
+@command()
+def report(
+    workbook: WorkbookArg,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", metavar="YYYY-MM",
+                     help="Report as of this month's last day; default Settings.AsOfDate."),
+    ] = None,
+    out: OutDir = None,
+    output: Format = OutputFormat.table,
+) -> None:
+    """The monthly credit meeting's pack as one PDF in the workbook's language: aging,
+    bad-debt provision, the KPIs with their trend, the 13-week forecast and the risk worklist.
+    An earlier pack of the same month is kept (the new one is named "... (2).pdf")."""
+    from xl_addin.services import report as report_service
+
+    reporter = Reporter(output)
+    try:
+        with reporter.steps() as step:
+            result = report_service.meeting_pack(workbook, period, out, step)
+    except CreditControlError as error:
+        _fail(str(error))
+    if not isinstance(result, report_service.ReportResult):
+        reporter.problems(result)
+        raise typer.Exit(1)
+    if reporter.json:
+        reporter.emit_json(json.dumps({
+            "as_of": result.as_of.isoformat(), "language": result.language,
+            "file": str(result.pdf), "at_risk": result.at_risk,
+            "earlier": None if result.earlier is None else str(result.earlier)},
+            ensure_ascii=False))  # fmt: skip
+        return
+    if result.earlier is not None:
+        reporter.out.print(f"{result.earlier} already exists and is kept.", markup=False)
+    reporter.out.print(f"Meeting pack as of {result.as_of}: {result.pdf} ({result.at_risk} "
+                       "customer(s) on the risk worklist).", markup=False, soft_wrap=True)
+
+
 # --- head office ----------------------------------------------------------------------
 
 
