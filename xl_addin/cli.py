@@ -967,7 +967,8 @@ def close_month(
     """Month-end: records the month-end's aging in the journal and writes the Provision sheet
     (bad-debt provision by age, and by roll rates once twelve month-ends are recorded), the
     Dashboard sheet (DSO, days delinquent, collection effectiveness ... for twelve
-    month-ends) and the Forecast sheet (the collections expected in the next 13 weeks)."""
+    month-ends), the Forecast sheet (the collections expected in the next 13 weeks) and the
+    Risk sheet (the customers whose paying is getting worse, with the reasons)."""
     from xl_addin.services import cockpit
 
     report = Reporter(output)
@@ -1016,8 +1017,46 @@ def close_month(
     elif ecl is not None:
         report.out.print(f"Roll-rate matrix needs 12 month-ends; {ecl.recorded} recorded "
                          "(--backfill 12 reconstructs them from the ledger).", markup=False)
-    report.out.print(f"Provision by age: {provided or 'none'}; the Provision, Dashboard and "
-                     f"Forecast sheets written to {workbook}.", markup=False)  # fmt: skip
+    report.out.print(f"Provision by age: {provided or 'none'}; the Provision, Dashboard, "
+                     f"Forecast and Risk sheets written to {workbook}.", markup=False)  # fmt: skip
+
+
+@command()
+def report(
+    workbook: WorkbookArg,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", metavar="YYYY-MM",
+                     help="Report as of this month's last day; default Settings.AsOfDate."),
+    ] = None,
+    out: OutDir = None,
+    output: Format = OutputFormat.table,
+) -> None:
+    """The monthly credit meeting's pack as one PDF in the workbook's language: aging,
+    bad-debt provision, the KPIs with their trend, the 13-week forecast and the risk worklist.
+    An earlier pack of the same month is kept (the new one is named "... (2).pdf")."""
+    from xl_addin.services import report as report_service
+
+    reporter = Reporter(output)
+    try:
+        with reporter.steps() as step:
+            result = report_service.meeting_pack(workbook, period, out, step)
+    except CreditControlError as error:
+        _fail(str(error))
+    if not isinstance(result, report_service.ReportResult):
+        reporter.problems(result)
+        raise typer.Exit(1)
+    if reporter.json:
+        reporter.emit_json(json.dumps({
+            "as_of": result.as_of.isoformat(), "language": result.language,
+            "file": str(result.pdf), "at_risk": result.at_risk,
+            "earlier": None if result.earlier is None else str(result.earlier)},
+            ensure_ascii=False))  # fmt: skip
+        return
+    if result.earlier is not None:
+        reporter.out.print(f"{result.earlier} already exists and is kept.", markup=False)
+    reporter.out.print(f"Meeting pack as of {result.as_of}: {result.pdf} ({result.at_risk} "
+                       "customer(s) on the risk worklist).", markup=False, soft_wrap=True)
 
 
 # --- head office ----------------------------------------------------------------------

@@ -1,12 +1,15 @@
-"""Make the pictures of the Dashboard and Provision sheets in docs/images: run by hand, output
-committed.
+"""Make the pictures of the Dashboard, Provision and Risk sheets in docs/images: run by hand,
+output committed.
 
-    python docs/dev/make_cockpit_pictures.py
+    python docs/dev/make_cockpit_pictures.py [dashboard|provision|risk ...]
+
+(no names: every sheet)
 
 For each language it builds a small branch workbook from the demo's data (40 customers),
 runs `credit-control close` on it, has LibreOffice print the workbook to PDF, finds the
 first page of each sheet by its title and writes it with `pdftoppm -png -r 70 -singlefile`:
-docs/images/dashboard-en.png, dashboard-zh.png, provision-en.png, provision-zh.png.
+docs/images/dashboard-en.png, dashboard-zh.png, provision-en.png, provision-zh.png,
+risk-en.png, risk-zh.png.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ AS_OF = dt.date(2026, 11, 30)
 TITLES = {
     ("dashboard", "en"): "Receivables dashboard", ("dashboard", "zh"): "回款驾驶舱",
     ("provision", "en"): "Bad-debt provision by age", ("provision", "zh"): "坏账准备（账龄分析法）",
+    ("risk", "en"): "Risk worklist as of", ("risk", "zh"): "风险客户清单",
 }  # fmt: skip
 
 
@@ -42,6 +46,7 @@ def page_with(pdf: Path, title: str) -> int:
 
 
 def main() -> None:
+    wanted = sys.argv[1:] or ["dashboard", "provision", "risk"]
     with tempfile.TemporaryDirectory() as folder:
         for lang in ("en", "zh"):
             data = make_demo_data(AS_OF, 40)
@@ -55,7 +60,7 @@ def main() -> None:
             subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", folder,
                             str(book)], check=True, capture_output=True)  # fmt: skip
             pdf = book.with_suffix(".pdf")
-            for sheet in ("dashboard", "provision"):
+            for sheet in wanted:
                 page = page_with(pdf, TITLES[(sheet, lang)].replace(" ", ""))
                 target = IMAGES / f"{sheet}-{lang}"
                 subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-png", "-r", "70",

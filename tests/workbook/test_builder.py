@@ -69,11 +69,11 @@ def test_sheets_tables_and_the_as_of_name(book_path):
         "Buckets": "A2:B8",
         "Stages": "A12:F20",
         "Segments": "A24:C27",
-        "Rules": "A31:B43",
-        "Recovery": "A47:B53",
-        "Provision": "A57:B63",
-        "Interest": "A67:B83",
-        "Compensation": "A87:C91",
+        "Rules": "A31:B48",  # with the five Risk* rows (core/risk.py)
+        "Recovery": "A52:B58",
+        "Provision": "A62:B68",
+        "Interest": "A72:B88",
+        "Compensation": "A92:C96",
         "Contacts": "A1:J2",
         "History": "A1:G2",
         "Problems": "A1:D2",
@@ -242,8 +242,8 @@ def test_policy_tables_hold_numbers(book_path):
 
 def test_policy_rates_show_as_percentages(book_path):
     sheet = openpyxl.load_workbook(book_path)["Policy"]
-    assert (sheet["B68"].value, sheet["B68"].number_format) == (0.0075, "0.00%")
-    margin = next(row[1] for row in sheet.iter_rows(min_row=32, max_row=43)
+    assert (sheet["B73"].value, sheet["B73"].number_format) == (0.0075, "0.00%")
+    margin = next(row[1] for row in sheet.iter_rows(min_row=32, max_row=48)
                   if row[0].value == "StatutoryMargin")  # fmt: skip
     assert (margin.value, margin.number_format) == (0.08, "0.00%")
 

@@ -47,6 +47,12 @@ class Rules:
     """Single-valued policy settings (the Rules table: Key, Value)."""
 
     near_limit_share: Decimal = Decimal("0.8")
+    # The Risk worklist (core/risk.py): when a customer's paying counts as getting worse.
+    risk_lateness_days: int = 10  # median days late, last 3 months vs the 9 before
+    risk_broken_promises: int = 1  # promises broken in the last 90 days
+    risk_limit_use: Decimal = Decimal("0.9")  # exposure / credit limit
+    risk_limit_rise: Decimal = Decimal("0.25")  # balance / limit up by this in 3 months
+    risk_overdue_rise: Decimal = Decimal("0.2")  # overdue share up by this in 3 months
     minimum_amount: Decimal = Decimal("100")
     min_contact_interval_days: int = 7
     max_steps_per_run: int = 1
@@ -203,6 +209,11 @@ def bucket_labels(bounds: tuple[int, ...]) -> tuple[str, ...]:
 
 _RULE_FIELDS = {
     "nearlimitshare": ("near_limit_share", Decimal),
+    "risklatenessdays": ("risk_lateness_days", int),
+    "riskbrokenpromises": ("risk_broken_promises", int),
+    "risklimituse": ("risk_limit_use", Decimal),
+    "risklimitrise": ("risk_limit_rise", Decimal),
+    "riskoverduerise": ("risk_overdue_rise", Decimal),
     "minimumamount": ("minimum_amount", Decimal),
     "mincontactintervaldays": ("min_contact_interval_days", int),
     "maxstepsperrun": ("max_steps_per_run", int),
@@ -217,7 +228,8 @@ _RULE_FIELDS = {
 }
 
 
-_FRACTION_RULES = frozenset({"statutory_margin"})  # rates: fractions, as Excel stores 8%
+_FRACTION_RULES = frozenset({"statutory_margin", "risk_limit_use", "risk_limit_rise",
+                             "risk_overdue_rise"})  # rates: fractions, as Excel stores 8%
 
 
 class _TableReader:

@@ -36,6 +36,7 @@ from xl_addin.core.recovery import provision_band, provision_cents
 from xl_addin.journal.store import Journal, journal_url
 from xl_addin.services import month_end
 from xl_addin.services.refresh import MONEY_FORMAT, RefreshResult, compute
+from xl_addin.services.risk import risk_sheet
 from xl_addin.services.run_lock import workbook_lock
 from xl_addin.workbook.updates import SheetTable
 
@@ -109,6 +110,7 @@ def _close(path, as_of, months, write, period, backfill) -> CloseResult | tuple[
                   dashboard_sheet(history, result.as_of, language, broken,
                                   (result.aging.labels, trend)),
                   forecast_sheet(collections, result.as_of, language)]  # fmt: skip
+        sheets.append(risk_sheet(result, language))  # services/risk.py: the Risk worklist
         backup = write_refresh(Path(path), [], sheets)
     return CloseResult(result, history, provision, backup, collections, recorded, ecl)
 

@@ -276,6 +276,11 @@ def policy_blocks(policy: Policy) -> tuple[Block, ...]:
             ("text", "raw"),
             [
                 ("NearLimitShare", rules.near_limit_share),
+                ("RiskLatenessDays", rules.risk_lateness_days),
+                ("RiskBrokenPromises", rules.risk_broken_promises),
+                ("RiskLimitUse", Percent(rules.risk_limit_use)),
+                ("RiskLimitRise", Percent(rules.risk_limit_rise)),
+                ("RiskOverdueRise", Percent(rules.risk_overdue_rise)),
                 ("MinimumAmount", rules.minimum_amount),
                 ("MinContactIntervalDays", rules.min_contact_interval_days),
                 ("MaxStepsPerRun", rules.max_steps_per_run),
