@@ -71,7 +71,7 @@ def check_journal_and_files(url: str, folders: list[Path], workbooks: list[Path]
         open_reservations = journal.unrecorded()
     references = [r.reference for r in records]
     assert len(references) == len(set(references)), "a reference given twice"
-    identities = [(r.kind, r.customer_id, r.key, r.revision) for r in records]
+    identities = [(r.branch, r.kind, r.customer_id, r.key, r.revision) for r in records]
     assert len(identities) == len(set(identities)), "a document issued twice"
     missing = [r.file for r in records if not Path(r.file).is_file()]
     assert not missing, f"journal rows without their file: {missing[:3]}"

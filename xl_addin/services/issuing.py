@@ -211,12 +211,13 @@ def issue(
         _record(journal, run_id, written, work, pdf, email, sender)
         result.documents.extend(issued for issued, _ in written)
     progress("Writing documents", len(planned), len(planned))
-    _finish_files(result, journal, out_dir, key, pdf, email, sender, progress)
+    _finish_files(result, journal, out_dir, key, pdf, email, sender, progress, branch)
     return result
 
 
 def _finish_files(result: IssueResult, journal: Journal, out_dir: Path, key: str, pdf: bool,
-                  email: bool, sender: str, progress: Progress) -> None:  # fmt: skip
+                  email: bool, sender: str, progress: Progress,
+                  branch: str) -> None:  # fmt: skip
     """PDFs and e-mail drafts: the run's (as asked) and the resumed documents' (as their run
     asked), each made only if missing."""
     from xl_addin.errors import DocumentError
@@ -228,7 +229,7 @@ def _finish_files(result: IssueResult, journal: Journal, out_dir: Path, key: str
     if pdf or resumed_pdf:
         result.pdf = result.pdf or bool(resumed_pdf)
         now_issued = {d.file for d in result.documents}
-        earlier = _earlier_without_pdf(journal, out_dir, key, now_issued) if pdf else []
+        earlier = _earlier_without_pdf(journal, out_dir, key, now_issued, branch) if pdf else []
         earlier += [f for f in resumed_pdf if f not in earlier and f not in elsewhere]
         result.documents = _with_pdfs(result, earlier, out_dir, progress)
     for folder in dict.fromkeys(f.parent for f in elsewhere):  # a killed run's other --out
@@ -497,15 +498,16 @@ def journal_scope(journal: Journal, out_dir: Path, holder: Holder):
 def write_back(
     path: Path, writer, updates, journal: Journal, language: str,
     progress: Progress = lambda *_: None, sheets: Sequence[SheetTable] = (),
-    policy: Policy = DEFAULT_POLICY, finished: IssueResult | None = None,
+    policy: Policy = DEFAULT_POLICY, finished: IssueResult | None = None, *, branch: str,
 ) -> Path | None:  # fmt: skip
-    """Column updates, the History sheet and any other `sheets` into the workbook: the open
-    book (a button's writer) or the file, safely. (A large workbook takes a while: the step
-    is shown.) Once written, the `finished` run's documents (its own and those it resumed)
-    need nothing more: the journal forgets their unfinished work."""
+    """Column updates, the History sheet (the `branch`'s documents) and any other `sheets`
+    into the workbook: the open book (a button's writer) or the file, safely. (A large
+    workbook takes a while: the step is shown.) Once written, the `finished` run's
+    documents (its own and those it resumed) need nothing more: the journal forgets
+    their unfinished work."""
     progress("Updating the workbook", 0, 1)
     write = writer or (lambda columns, tables: write_refresh(path, columns, tables))
-    backup = write(list(updates), [history_sheet(journal, language, policy), *sheets])
+    backup = write(list(updates), [history_sheet(journal, language, policy, branch), *sheets])
     if finished is not None:
         journal.finish_work([d.reference for d in finished.finished])
     progress("Updating the workbook", 1, 1)
@@ -586,13 +588,15 @@ def _pdf_of(file: Path, out_dir: Path) -> Path:
     return out_dir / f"{file.stem}.pdf"
 
 
-def _earlier_without_pdf(journal: Journal, out_dir: Path, key: str, now_issued) -> list[Path]:
-    """Documents recorded for `key` in `out_dir`, still there, that have no PDF yet."""
+def _earlier_without_pdf(journal: Journal, out_dir: Path, key: str, now_issued,
+                         branch: str) -> list[Path]:  # fmt: skip
+    """The branch's documents recorded for `key` in `out_dir`, still there, that have no
+    PDF yet."""
     if not key:
         return []
     folder = out_dir.resolve()
     found = []
-    for record in journal.documents():
+    for record in journal.documents(branch=branch):
         file = Path(record.file)
         if (record.key == key and file not in now_issued and file.suffix == ".docx"
                 and file.exists() and file.parent.resolve() == folder
@@ -671,15 +675,17 @@ def stage_namer(policy: Policy, language: str) -> Callable[[str], str]:
     return stage_name
 
 
-def history_sheet(journal: Journal, language: str, policy: Policy = DEFAULT_POLICY) -> SheetTable:
-    """The workbook's History sheet: every document of the journal, newest last, its kind
+def history_sheet(journal: Journal, language: str, policy: Policy = DEFAULT_POLICY,
+                  branch: str | None = None) -> SheetTable:  # fmt: skip
+    """The workbook's History sheet: every document of the journal issued by `branch` (the
+    workbook's: a journal a group shares holds other branches' too), newest last, its kind
     and stage named in the workbook's language (the journal keeps the keys)."""
     kinds = KIND_NAMES["zh" if language == "zh" else "en"]
     stage_name = stage_namer(policy, language)
     rows = [
         [d.issued_at, kinds.get(d.kind, d.kind), d.customer_id, stage_name(d.stage),
          d.reference, d.revision, d.file, d.amount, d.currency]
-        for d in journal.documents()
+        for d in journal.documents(branch=branch)
     ]  # fmt: skip
     title = "发文记录（日志）" if language == "zh" else "Documents issued (from the journal)"
     formats = {"Amount": "#,##0.00", "IssuedAt": "yyyy-mm-dd hh:mm"}

@@ -158,7 +158,7 @@ def run_letters(
         sheets = [contacts_sheet(loaded, issued.finished, settings.language)]
         backup = write_back(path, writer, updates, journal, settings.language, progress,
                             sheets=sheets, policy=loaded.book.policy,
-                            finished=issued)  # fmt: skip
+                            finished=issued, branch=settings.branch)  # fmt: skip
     return LettersResult(when, plan, issued, backup, tuple(found))
 
 

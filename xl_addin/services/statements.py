@@ -120,7 +120,7 @@ def run_statements(
     folder = None if dry_run else output_folder(path, settings, out, f"statements {month}")
     url = journal_url(path, settings.journal, dry_run)
     with Journal.open(url) as journal:
-        served = journal.issued_keys(("statement",), str(month))
+        served = journal.issued_keys(("statement",), str(month), branch=settings.branch)
         plan = _plan(statements, include_zero, only, served, force)
         if dry_run:
             return StatementsResult(month, plan, None)
@@ -135,7 +135,8 @@ def run_statements(
             policy=loaded.book.policy,
         )  # fmt: skip
         backup = write_back(path, writer, [], journal, settings.language, progress,
-                            policy=loaded.book.policy, finished=issued)  # fmt: skip
+                            policy=loaded.book.policy, finished=issued,
+                            branch=settings.branch)  # fmt: skip
     return StatementsResult(month, plan, issued, backup)
 
 
