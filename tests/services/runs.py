@@ -20,13 +20,14 @@ PACK = ROOT / "letters"
 
 
 def branch_workbook(path: Path, branch: str = "SH", customers: int = 12, prefix: str = "",
-                    journal: str = "", pack: Path | None = None) -> Path:  # fmt: skip
-    """A demo workbook of `branch` whose customer IDs start with `prefix` (branches sharing
-    a journal keep their customers apart), on `journal` (blank: its own beside it)."""
+                    journal: str = "", pack: Path | None = None,
+                    settings: dict[str, object] | None = None) -> Path:  # fmt: skip
+    """A demo workbook of `branch` whose customer IDs start with `prefix`, on `journal`
+    (blank: its own beside it), with more Settings rows (`settings`)."""
     data = make_demo_data(DEFAULT_AS_OF, customers)
     data.customers["CustomerID"] = prefix + data.customers["CustomerID"]
     data.ledger["CustomerID"] = prefix + data.ledger["CustomerID"]
-    settings = {**data.settings, "Language": "en", "Branch": branch}
+    settings = {**data.settings, "Language": "en", "Branch": branch, **(settings or {})}
     if journal:
         settings["Journal"] = journal
     if pack is not None:
