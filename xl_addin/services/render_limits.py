@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from xl_addin.core.problems import Problem, Source
 from xl_addin.documents.render import (
@@ -28,7 +29,25 @@ from xl_addin.documents.render import (
 )
 from xl_addin.packs.lookup import Pack
 
-PACK_KEYS = ("time_limit", "size_limit")  # pack.toml's [render] keys
+
+@dataclass(frozen=True, slots=True)
+class _Limit:
+    """One limit and where each place writes it."""
+
+    setting: str  # the Settings attribute (workbook.reader.Settings)
+    key: str  # the Settings key
+    option: str  # the command line's
+    pack_key: str  # pack.toml's, under [render]
+    unit: str
+    bounds: tuple[float, float]
+    default: float
+
+
+TIME = _Limit("render_time_limit", "RenderTimeLimit", "--render-time-limit", "time_limit",
+              "seconds", SECONDS_RANGE, DEFAULT_LIMITS.seconds)  # fmt: skip
+SIZE = _Limit("render_size_limit", "RenderSizeLimit", "--render-size-limit", "size_limit", "MB",
+              MEGABYTES_RANGE, DEFAULT_LIMITS.max_bytes / MEGABYTE)  # fmt: skip
+PACK_KEYS = (TIME.pack_key, SIZE.pack_key)
 
 
 def render_limits(
@@ -36,36 +55,24 @@ def render_limits(
     megabytes: float | None = None,
 ) -> tuple[RenderLimits, tuple[Problem, ...]]:  # fmt: skip
     """The run's limits and every problem with a value given for them (see the module)."""
-    problems: list[Problem] = []
-    pack_values = dict(pack.render) if pack is not None else {}
-    manifest = Source(pack.shown(pack.root / "pack.toml")) if pack is not None else None
-    if manifest is not None:
-        problems += pack_render_problems(pack)
+    problems: list[Problem] = list(pack_render_problems(pack)) if pack is not None else []
+    in_pack = dict(pack.render) if pack is not None else {}
     chosen = []
-    for index, (name, option, unit, bounds, default) in enumerate((
-        ("RenderTimeLimit", "--render-time-limit", "seconds", SECONDS_RANGE,
-         DEFAULT_LIMITS.seconds),
-        ("RenderSizeLimit", "--render-size-limit", "MB", MEGABYTES_RANGE,
-         DEFAULT_LIMITS.max_bytes / MEGABYTE),
-    )):  # fmt: skip
-        attribute = "render_time_limit" if index == 0 else "render_size_limit"
-        given = (seconds, megabytes)[index]
-        typed = str(getattr(settings, attribute, "") or "").strip()
-        candidates = [
-            (given, Source(option), option),
-            (typed or None, settings.source(attribute) if typed else None, name),
-            (pack_values.get(PACK_KEYS[index]), None, ""),  # checked above
-        ]
+    for limit, given in ((TIME, seconds), (SIZE, megabytes)):
+        typed = str(getattr(settings, limit.setting, "") or "").strip()
+        places = [(given, Source(limit.option), limit.option),
+                  (typed or None, settings.source(limit.setting), limit.key),
+                  (in_pack.get(limit.pack_key), None, "")]  # fmt: skip
         value = None
-        for raw, where, label in candidates:
+        for raw, where, label in places:
             if raw is None:
                 continue
-            number, message = limit_value(raw, label, unit, bounds)
-            if message and where is not None:
+            number, message = limit_value(raw, label, limit.unit, limit.bounds)
+            if message and where is not None:  # the pack's: pack_render_problems
                 problems.append(Problem(where, message))
             if value is None and number is not None:
                 value = number
-        chosen.append(default if value is None else value)
+        chosen.append(limit.default if value is None else value)
     limits = RenderLimits(seconds=chosen[0], max_bytes=int(chosen[1] * MEGABYTE))
     return limits, tuple(dict.fromkeys(problems))
 
@@ -75,10 +82,9 @@ def pack_render_problems(pack: Pack) -> tuple[Problem, ...]:
     where = Source(pack.shown(pack.root / "pack.toml"))
     problems = []
     for key, raw in pack.render:
-        if key == "time_limit":
-            problems.append(limit_value(raw, "[render] time_limit", "seconds", SECONDS_RANGE)[1])
-        elif key == "size_limit":
-            problems.append(limit_value(raw, "[render] size_limit", "MB", MEGABYTES_RANGE)[1])
+        limit = next((limit for limit in (TIME, SIZE) if limit.pack_key == key), None)
+        if limit is not None:
+            problems.append(limit_value(raw, f"[render] {key}", limit.unit, limit.bounds)[1])
         elif key == "":
             problems.append("render must be a table ([render] time_limit, size_limit)")
         else:
