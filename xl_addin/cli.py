@@ -119,6 +119,19 @@ MonthFirst = Annotated[
     typer.Option("--month-first", metavar="",
                  help="Dates in the file are written month first: 05/11/2026 is 11 May."),
 ]  # fmt: skip
+RenderTime = Annotated[
+    float | None,
+    typer.Option("--render-time-limit", metavar="SECONDS",
+                 help="Stop a document whose template takes longer (0.5 to 120); default "
+                 "Settings.RenderTimeLimit, else the pack's [render] time_limit, else 5."),
+]  # fmt: skip
+RenderSize = Annotated[
+    float | None,
+    typer.Option("--render-size-limit", metavar="MB",
+                 help="Stop a document whose template writes more XML (0.1 to 100 MB); "
+                 "default Settings.RenderSizeLimit, else the pack's [render] size_limit, "
+                 "else 5."),
+]  # fmt: skip
 AgeFromOption = Annotated[
     AgeFrom,
     typer.Option(
@@ -449,6 +462,8 @@ def letters(
     ledger: LedgerCsv = None,
     day_first: DayFirst = False,
     month_first: MonthFirst = False,
+    render_time_limit: RenderTime = None,
+    render_size_limit: RenderSize = None,
     output: Format = OutputFormat.table,
 ) -> None:
     """Write today's dunning letters and call sheets, and record them in the journal."""
@@ -462,6 +477,7 @@ def letters(
             result = letters_service.run_letters(
                 workbook, as_of=when, out=out, pdf=pdf, email=email, dry_run=dry_run,
                 force=force, only=customer or (), progress=progress, ledger=source,
+                render_seconds=render_time_limit, render_megabytes=render_size_limit,
             )  # fmt: skip
     except CreditControlError as error:
         _fail(str(error))
@@ -593,6 +609,8 @@ def statements(
     ledger: LedgerCsv = None,
     day_first: DayFirst = False,
     month_first: MonthFirst = False,
+    render_time_limit: RenderTime = None,
+    render_size_limit: RenderSize = None,
     output: Format = OutputFormat.table,
 ) -> None:
     """Write the month's statements of account (with the reply slip) and record them."""
@@ -606,7 +624,8 @@ def statements(
             result = statements_service.run_statements(
                 workbook, period=period, as_of=when, out=out, pdf=pdf, email=email,
                 dry_run=dry_run, force=force, only=customer or (), include_zero=include_zero,
-                progress=progress, ledger=source,
+                progress=progress, ledger=source, render_seconds=render_time_limit,
+                render_megabytes=render_size_limit,
             )  # fmt: skip
     except CreditControlError as error:
         _fail(str(error))

@@ -306,3 +306,18 @@ def test_a_broken_pack_policy_is_named_with_its_cell(hq, tmp_path):
     assert "hq/policy/Limits.csv: not a Policy table" in said(result)
     made = run("new", tmp_path / "SH.xlsx", "--branch", "SH", "--pack", hq)
     assert made.exit_code == 1 and not (tmp_path / "SH.xlsx").exists()
+
+
+def test_render_limits_in_pack_toml_are_checked(hq):
+    manifest = hq / "pack.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8")
+                        + '\n[render]\ntime_limit = "fast"\nsize_limit = 500\n',
+                        encoding="utf-8")  # fmt: skip
+    result = run("pack", "validate", hq)
+    assert result.exit_code == 1
+    assert 'hq/pack.toml: [render] time_limit "fast" is not a number of seconds' in said(result)
+    assert 'hq/pack.toml: [render] size_limit "500" is outside 0.1 to 100 MB' in said(result)
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('"fast"', "10")
+                        .replace("500", "20"), encoding="utf-8")  # fmt: skip
+    assert run("pack", "validate", hq).exit_code == 0
+    assert open_pack(hq).render == (("time_limit", 10), ("size_limit", 20))

@@ -20,13 +20,14 @@ PACK = ROOT / "letters"
 
 
 def branch_workbook(path: Path, branch: str = "SH", customers: int = 12, prefix: str = "",
-                    journal: str = "", pack: Path | None = None) -> Path:  # fmt: skip
-    """A demo workbook of `branch` whose customer IDs start with `prefix` (branches sharing
-    a journal keep their customers apart), on `journal` (blank: its own beside it)."""
+                    journal: str = "", pack: Path | None = None,
+                    settings: dict[str, object] | None = None) -> Path:  # fmt: skip
+    """A demo workbook of `branch` whose customer IDs start with `prefix`, on `journal`
+    (blank: its own beside it), with more Settings rows (`settings`)."""
     data = make_demo_data(DEFAULT_AS_OF, customers)
     data.customers["CustomerID"] = prefix + data.customers["CustomerID"]
     data.ledger["CustomerID"] = prefix + data.ledger["CustomerID"]
-    settings = {**data.settings, "Language": "en", "Branch": branch}
+    settings = {**data.settings, "Language": "en", "Branch": branch, **(settings or {})}
     if journal:
         settings["Journal"] = journal
     if pack is not None:
@@ -71,7 +72,7 @@ def check_journal_and_files(url: str, folders: list[Path], workbooks: list[Path]
         open_reservations = journal.unrecorded()
     references = [r.reference for r in records]
     assert len(references) == len(set(references)), "a reference given twice"
-    identities = [(r.kind, r.customer_id, r.key, r.revision) for r in records]
+    identities = [(r.branch, r.kind, r.customer_id, r.key, r.revision) for r in records]
     assert len(identities) == len(set(identities)), "a document issued twice"
     missing = [r.file for r in records if not Path(r.file).is_file()]
     assert not missing, f"journal rows without their file: {missing[:3]}"

@@ -141,10 +141,10 @@ def test_the_hand_over_claims_what_the_letter_claims_and_tells_the_contact_histo
                   None, None, "", "rang twice")])  # fmt: skip
     book.save(path)
     with Journal.open(journal_url(path)) as journal:
-        run = journal.start_run("letters", dt.date(2026, 9, 1), None, "u", "", "v")
-        journal.record_batch(run, [DocumentRecord(
+        run = journal.start_run("letters", dt.date(2026, 9, 1), None, "u", "LDN", "v")
+        journal.record_batch(run, [DocumentRecord(  # the workbook's branch's letter
             "letter", "C009", "final_notice", "2026-09-01", "LDN-LTR-20260901-0001", 0, "f.docx",
-            "0" * 64, Decimal("1900.50"), "GBP", now(), "u", "", "v")])  # fmt: skip
+            "0" * 64, Decimal("1900.50"), "GBP", now(), "u", "LDN", "v")])  # fmt: skip
     result = run_letters(path, out=tmp_path / "out")
     [document] = result.issued.documents
     assert document.planned.kind == "legal_pack"

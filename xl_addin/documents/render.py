@@ -47,13 +47,24 @@ _ESCAPED = (("{_{", "{{"), ("}_}", "}}"), ("{_%", "{%"), ("%_}", "%}"))
 
 @dataclass(frozen=True, slots=True)
 class RenderLimits:
-    """What one document may cost: seconds of rendering and bytes of XML written."""
+    """What one document may cost: seconds of rendering and bytes of XML written.
+
+    A run takes them from the command line, the workbook's Settings or the pack's
+    pack.toml (services.render_limits), within `SECONDS_RANGE` and `MEGABYTES_RANGE`."""
 
     seconds: float = 5.0
     max_bytes: int = 5 * 1024 * 1024
 
 
 DEFAULT_LIMITS = RenderLimits()
+MEGABYTE = 1024 * 1024
+# What may be asked for: less than half a second fails honest documents on a busy machine,
+# more than two minutes lets one template stall a run of thousands; a statement of 10,000
+# lines is about 20 MB of XML.
+SECONDS_RANGE = (0.5, 120.0)
+MEGABYTES_RANGE = (0.1, 100.0)
+HOW_TO_CHANGE = ("RenderTimeLimit and RenderSizeLimit in Settings, [render] time_limit and "
+                 "size_limit in pack.toml, or --render-time-limit and --render-size-limit")
 MAX_SEQUENCE = 1_000_000  # the longest string or list an operator in a template may build
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _REFUSED_TAGS = (nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)
@@ -191,11 +202,13 @@ class CompiledTemplate:
             if template is None:
                 members.append(self.packed[info.filename])
             else:
-                xml = self._render_part(template, info.filename, context, deadline, budget)
+                xml = self._render_part(template, info.filename, context, deadline, budget,
+                                        limits)  # fmt: skip
                 members.append(_Member.of(info.filename, xml))
         return _package(members)
 
-    def _render_part(self, template, part: str, context, deadline: float, budget) -> bytes:
+    def _render_part(self, template, part: str, context, deadline: float, budget,
+                     limits: RenderLimits) -> bytes:  # fmt: skip
         env = template.environment
         env.start(max(deadline - time.monotonic(), 0.0))
         where = f"{self.path.name} ({part})"
@@ -216,7 +229,9 @@ class CompiledTemplate:
         except jinja2.TemplateError as error:
             raise TemplateError(f"{where}: {error}{_near(error)}") from None
         except _LimitExceeded as error:
-            raise TemplateError(f"{where}: the template {error}{_near(error)}") from None
+            allowed = f"{limits.seconds:g} s and {_megabytes(limits.max_bytes)} a document"
+            raise TemplateError(f"{where}: the template {error}{_near(error)}; the limits are "
+                                f"{allowed} ({HOW_TO_CHANGE})") from None  # fmt: skip
         except RecursionError as error:
             raise TemplateError(f"{where}: the template calls itself without end"
                                 f"{_near(error)}") from None  # fmt: skip

@@ -42,7 +42,10 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
+    inspect,
+    or_,
     select,
     text,
     update,
@@ -59,6 +62,11 @@ from sqlalchemy.exc import (
 from xl_addin.errors import JournalError
 
 KIND_CODES = {"letter": "LTR", "call_sheet": "CALL", "legal_pack": "LEGAL", "statement": "STM"}
+
+# What makes a document the same document: its branch, kind, customer, key (the as-of date
+# or period) and revision. Journals made before the branch was part of it are upgraded
+# when opened (`_upgrade`).
+DOCUMENT_IDENTITY = ("branch", "kind", "customer_id", "key", "revision")
 
 metadata = MetaData()
 runs = Table(
@@ -90,11 +98,12 @@ documents = Table(
     Column("currency", String(3), nullable=False),
     Column("issued_at", DateTime, nullable=False),
     Column("user", String(100)),
-    Column("branch", String(20)),
+    Column("branch", String(20), nullable=False, server_default=""),
     Column("pack_version", String(50)),
     Column("opening", String(40)),
     Column("closing", String(40)),
-    UniqueConstraint("kind", "customer_id", "key", "revision"),
+    # A document's identity: branches sharing a journal may share CustomerIDs (schema.py).
+    UniqueConstraint(*DOCUMENT_IDENTITY, name="documents_identity"),
 )  # fmt: skip
 sequences = Table(
     "sequences", metadata,
@@ -424,41 +433,56 @@ class Journal:
                     found.update(connection.execute(query).scalars())
         return found
 
-    def issued(self, kind: str, customer_id: str, key: str) -> list[DocumentRecord]:
-        query = select(documents).where(
+    def issued(
+        self, kind: str, customer_id: str, key: str, *, branch: str | None = None
+    ) -> list[DocumentRecord]:
+        """The revisions of a document issued (branch None: of every branch)."""
+        query = _of_branch(select(documents).where(
             documents.c.kind == kind, documents.c.customer_id == customer_id,
             documents.c.key == key,
-        ).order_by(documents.c.revision)  # fmt: skip
+        ), branch).order_by(documents.c.revision)  # fmt: skip
         return self._records(query)
 
-    def issued_keys(self, kinds: tuple[str, ...], key: str) -> dict[str, int]:
-        """customer -> highest revision already issued for `key` (one query for a whole run)."""
-        query = select(documents.c.customer_id, documents.c.revision).where(
+    def issued_keys(
+        self, kinds: tuple[str, ...], key: str, *, branch: str | None = None
+    ) -> dict[str, int]:
+        """customer -> highest revision the branch already issued for `key` (one query for
+        a whole run); branch None: any branch (a journal of one branch)."""
+        query = _of_branch(select(documents.c.customer_id, documents.c.revision).where(
             documents.c.kind.in_(kinds), documents.c.key == key
-        )
+        ), branch)  # fmt: skip
         found: dict[str, int] = {}
         with self.engine.connect() as connection:
             for customer, revision in connection.execute(query):
                 found[customer] = max(found.get(customer, -1), revision)
         return found
 
-    def documents(self, customer_id: str | None = None, kind: str | None = None):
-        query = select(documents).order_by(documents.c.issued_at, documents.c.id)
+    def documents(
+        self, customer_id: str | None = None, kind: str | None = None, *,
+        branch: str | None = None,
+    ) -> list[DocumentRecord]:  # fmt: skip
+        """The documents issued, oldest first: a customer's, a kind's, a branch's (None: all).
+
+        Branches sharing a journal may share CustomerIDs: whatever is asked for one
+        branch's customer gives the branch."""
+        query = _of_branch(select(documents), branch).order_by(
+            documents.c.issued_at, documents.c.id
+        )
         if customer_id is not None:
             query = query.where(documents.c.customer_id == customer_id)
         if kind is not None:
             query = query.where(documents.c.kind == kind)
         return self._records(query)
 
-    def last_contacts(self) -> dict[str, tuple[str, dt.date]]:
-        """customer -> (stage key, date) of the latest letter, call sheet or hand-over.
+    def last_contacts(self, *, branch: str | None = None) -> dict[str, tuple[str, dt.date]]:
+        """customer -> (stage key, date) of the branch's latest letter, call sheet or
+        hand-over (branch None: any branch's).
 
         The date is the run's as-of date (a letter's key), so that re-running a past
         date sees the contacts as they were then.
         """
-        query = select(documents.c.customer_id, documents.c.stage, documents.c.key).where(
-            documents.c.kind != "statement"
-        )
+        query = _of_branch(select(documents.c.customer_id, documents.c.stage, documents.c.key)
+                           .where(documents.c.kind != "statement"), branch)  # fmt: skip
         last: dict[str, tuple[str, dt.date]] = {}
         with self.engine.connect() as connection:
             for customer, stage, key in connection.execute(query):
@@ -556,6 +580,11 @@ class Journal:
             raise JournalError(f"the journal cannot be written ({error})") from error
 
 
+def _of_branch(query, branch: str | None):
+    """`query` narrowed to one branch's documents (None: every branch's)."""
+    return query if branch is None else query.where(documents.c.branch == branch)
+
+
 def reference_prefix(branch: str, kind: str, day: dt.date) -> str:
     """The part of a reference before its number: branch, kind and day (SH-LTR-20261130)."""
     return f"{branch or 'XX'}-{KIND_CODES.get(kind, kind.upper())}-{day:%Y%m%d}"
@@ -585,21 +614,81 @@ SCHEMA_LOCK = 0x63632D6A6F75726E  # the advisory lock under which tables are cre
 
 
 def _create_tables(engine) -> None:
-    """Create the tables a journal lacks. Two runs opening a new journal at once take
-    turns: on a server under an advisory lock, in SQLite by trying again once the other's
-    tables exist (its CREATE TABLE then finds them)."""
+    """Create the tables a journal lacks and upgrade an older journal's (`_upgrade`). Two
+    runs opening a new journal at once take turns: on a server under an advisory lock, in
+    SQLite by trying again once the other's tables exist (its CREATE TABLE then finds
+    them); an upgrade holds SQLite's write lock and looks again under it."""
     for attempt in range(10):
         try:
             with engine.begin() as connection:
                 if engine.dialect.name == "postgresql":
                     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                                        {"key": SCHEMA_LOCK})  # fmt: skip
+                if _outdated(connection):
+                    if engine.dialect.name == "sqlite":  # DDL inside the transaction
+                        connection.exec_driver_sql("BEGIN IMMEDIATE")
+                    if _outdated(connection):  # another run may have upgraded it meanwhile
+                        _upgrade(connection)
                 metadata.create_all(connection)
             return
         except (IntegrityError, OperationalError, ProgrammingError):
             if attempt == 9:
                 raise
             time.sleep(0.05 * (attempt + 1))
+
+
+# Upgrades of journals made by earlier versions, all here. Each looks at the schema it
+# finds, so running one twice, or on a journal already upgraded, changes nothing; each
+# runs in the opening transaction (rolled back whole on any error).
+
+
+def _outdated(connection) -> bool:
+    """Whether the journal has a documents table of an earlier schema: no branch in a
+    document's identity (journals before branches could share CustomerIDs)."""
+    found = inspect(connection)
+    if not found.has_table("documents"):
+        return False
+    columns = {c["name"]: c for c in found.get_columns("documents")}
+    identities = {tuple(u["column_names"]) for u in found.get_unique_constraints("documents")}
+    return ("branch" not in columns or columns["branch"]["nullable"]
+            or DOCUMENT_IDENTITY not in identities
+            or ("kind", "customer_id", "key", "revision") in identities)  # fmt: skip
+
+
+def _upgrade(connection) -> None:
+    """Make the branch part of a document's identity: add the column if missing, give
+    each document without one its run's branch, and replace the unique constraint
+    (SQLite cannot drop one: the table is rebuilt, in the same transaction)."""
+    columns = {c["name"] for c in inspect(connection).get_columns("documents")}
+    if "branch" not in columns:
+        connection.execute(text("ALTER TABLE documents ADD COLUMN branch VARCHAR(20) "
+                                "DEFAULT ''"))  # fmt: skip
+        columns.add("branch")
+    run_branch = select(runs.c.branch).where(runs.c.id == documents.c.run_id).scalar_subquery()
+    connection.execute(
+        update(documents)
+        .where(or_(documents.c.branch.is_(None), documents.c.branch == ""))
+        .values(branch=func.coalesce(run_branch, ""))
+    )
+    if connection.dialect.name == "sqlite":
+        staging = documents.to_metadata(MetaData(), name="documents_upgrade")
+        staging.create(connection)
+        kept = ", ".join(f'"{c.name}"' for c in documents.columns if c.name in columns)
+        connection.execute(text(f"INSERT INTO documents_upgrade ({kept}) "
+                                f"SELECT {kept} FROM documents"))  # fmt: skip
+        connection.execute(text("DROP TABLE documents"))
+        connection.execute(text("ALTER TABLE documents_upgrade RENAME TO documents"))
+        return
+    identities = {tuple(u["column_names"]): u["name"]
+                  for u in inspect(connection).get_unique_constraints("documents")}  # fmt: skip
+    for columns_of, name in identities.items():
+        if "reference" not in columns_of and columns_of != DOCUMENT_IDENTITY:  # the old one
+            connection.execute(text(f'ALTER TABLE documents DROP CONSTRAINT "{name}"'))
+    connection.execute(text("ALTER TABLE documents ALTER COLUMN branch SET DEFAULT ''"))
+    connection.execute(text("ALTER TABLE documents ALTER COLUMN branch SET NOT NULL"))
+    if DOCUMENT_IDENTITY not in identities:
+        connection.execute(text(f"ALTER TABLE documents ADD CONSTRAINT documents_identity "
+                                f"UNIQUE ({', '.join(DOCUMENT_IDENTITY)})"))  # fmt: skip
 
 
 def _lock_key(scope: str) -> int:

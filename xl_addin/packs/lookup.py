@@ -3,7 +3,9 @@
 A pack is a folder:
 
     pack.toml                         [pack] name, version, requires (the oldest
-                                      credit-control version that reads the pack)
+                                      credit-control version that reads the pack);
+                                      [render] time_limit (seconds), size_limit (MB):
+                                      what one document may cost to render (optional)
     letters/<lang>/<key>.docx         the templates (stage keys and statement)
     branches/<code>/branch.toml       [branch] name, address, phone, email, bank, tax_id,
                                       signatory: the letterhead and payment details;
@@ -38,6 +40,7 @@ class Pack:
     branch: str | None
     name: str = ""
     requires: str = ""  # the oldest credit-control version that reads the pack
+    render: tuple[tuple[str, object], ...] = ()  # pack.toml's [render], as written
 
     def with_branch(self, branch: str | None) -> Pack:
         """The same pack, for another branch."""
@@ -164,7 +167,9 @@ def open_pack(folder: Path | None = None, branch: str | None = None) -> Pack:
                 f"{xl_addin.__version__}: upgrade credit-control (pip install -U xl-addin) "
                 "before using it"
             )
-        return Pack(root, version, branch or None, name, requires)
+        render = data.get("render", {})
+        render = tuple(render.items()) if isinstance(render, dict) else (("", render),)
+        return Pack(root, version, branch or None, name, requires, render)
     return Pack(root, version, branch or None)
 
 

@@ -56,10 +56,10 @@ class _NoJournal:
     """The journal of a workbook that has none to reach (xlwings Lite reaches no files):
     nothing issued, so the contact log is the Contacts sheet and the Customers' columns."""
 
-    def issued_keys(self, kinds: Sequence[str], key: str) -> dict[str, int]:
+    def issued_keys(self, kinds: Sequence[str], key: str, *, branch: str | None) -> dict[str, int]:
         return {}
 
-    def documents(self) -> list:
+    def documents(self, *, branch: str | None) -> list:
         return []
 
 
@@ -88,6 +88,8 @@ def collection_state(
     """Age the ledger and decide Stage and NextAction from the journal and the contact log.
 
     `served` (customer -> highest revision issued on `as_of`) defaults to the journal's.
+    Only the workbook's branch's documents count (Settings.Branch): branches sharing a
+    journal may share CustomerIDs.
     Without a journal (None or NO_JOURNAL: the workbook's functions, xlwings Lite) the
     contact log is the Contacts table, where every run writes a row per document, and a
     letter logged there on `as_of` counts as served that day.
@@ -100,9 +102,10 @@ def collection_state(
             today = as_of.isoformat()
             served = {d.customer_id: 0 for d in documents if d.key == today}
     else:
+        branch = loaded.book.settings.branch
         if served is None:
-            served = journal.issued_keys(DUNNING_KINDS, as_of.isoformat())
-        contacts = contact_log(loaded, journal.documents(), policy)
+            served = journal.issued_keys(DUNNING_KINDS, as_of.isoformat(), branch=branch)
+        contacts = contact_log(loaded, journal.documents(branch=branch), policy)
     ledger = loaded.ledger
     disputed = disputed_by_contacts(ledger, contacts)
     if disputed.any():
@@ -147,9 +150,9 @@ def after_issuing(state: CollectionState, loaded: LoadedBook, journal: Journal,
                   as_of: dt.date) -> CollectionState:  # fmt: skip
     """NextAction once a run's documents are in the journal: the ledger and its aging are
     as they were (a document disputes nothing), only the contact log has grown."""
-    policy = loaded.book.policy
-    contacts = contact_log(loaded, journal.documents(), policy)
-    served = journal.issued_keys(DUNNING_KINDS, as_of.isoformat())
+    policy, branch = loaded.book.policy, loaded.book.settings.branch
+    contacts = contact_log(loaded, journal.documents(branch=branch), policy)
+    served = journal.issued_keys(DUNNING_KINDS, as_of.isoformat(), branch=branch)
     plan = plan_dunning(state.aging, state.ledger, loaded.customers, contacts, policy, served)
     return CollectionState(state.ledger, state.aging, contacts, plan)
 

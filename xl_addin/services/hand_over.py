@@ -106,7 +106,8 @@ def hand_over(
             ReportSheet(names[3], labels["documents"],
                         _document_rows(loaded.ledger, customer_id, lang, labels), title),
             ReportSheet(names[4], labels["history"],
-                        contact_history(loaded, journal.documents(customer_id), customer_id,
+                        contact_history(loaded, journal.documents(
+                            customer_id, branch=loaded.book.settings.branch), customer_id,
                                         lang), title),
         ])  # fmt: skip
         return path

@@ -39,7 +39,7 @@ from xl_addin.core.problems import Problem, Source
 from xl_addin.documents.eml import write_eml
 from xl_addin.documents.files import safe_file_name, sync_files, write_new
 from xl_addin.documents.pdf import to_pdf
-from xl_addin.documents.render import TemplateCache
+from xl_addin.documents.render import DEFAULT_LIMITS, RenderLimits, TemplateCache
 from xl_addin.errors import TemplateError, WorkbookError
 from xl_addin.journal.store import (
     DocumentRecord,
@@ -51,6 +51,7 @@ from xl_addin.journal.store import (
     sqlite_file,
 )
 from xl_addin.packs.lookup import Pack, open_pack
+from xl_addin.services.render_limits import render_limits
 from xl_addin.services.run_lock import Holder, RunBusyError, folder_lock, workbook_lock
 from xl_addin.workbook.reader import read_history_references
 from xl_addin.workbook.report import ReportSheet, read_report, write_report
@@ -158,6 +159,7 @@ def issue(
     key: str = "",
     progress: Progress = lambda *_: None,
     work: Work | None = None,
+    limits: RenderLimits = DEFAULT_LIMITS,
 ) -> IssueResult:
     """Issue every planned document; see the module docstring for the order of steps.
 
@@ -166,7 +168,8 @@ def issue(
     the PDFs a run could not. With `work` (the command and workbook), each document is
     recorded with what it still needs, and what a killed run of the same command on the
     workbook left unfinished is finished first (its PDFs and drafts made if missing).
-    The caller holds the output folder (services.run_lock).
+    Each document is rendered within `limits` (services.render_limits). The caller holds
+    the output folder (services.run_lock).
     """
     cache = TemplateCache(pack)
     # Every template the run needs is compiled before the first document: a broken one
@@ -191,7 +194,7 @@ def issue(
                 progress("Writing documents", start + n, len(planned))
                 template = cache.get(document.template_key, document.lang)
                 target = out_dir / f"{safe_file_name(reference + ' ' + document.file_stem)}.docx"
-                data = template.render({**document.context, "reference": reference})
+                data = template.render({**document.context, "reference": reference}, limits)
                 write_new(target, data, sync=False)
                 extra = document.extra(out_dir, reference) if document.extra else None
                 written.append((IssuedDocument(document, reference, target, extra), DocumentRecord(
@@ -203,20 +206,33 @@ def issue(
                     opening=document.opening, closing=document.closing,
                 )))  # fmt: skip
         except BaseException:
-            # The documents written before the failure are whole: record them (an error
-            # doing so gives way to the one that stopped the run).
+            # The documents written before the failure are whole: record them, and close
+            # the reservations of those never written (an error doing so gives way to the
+            # one that stopped the run).
             with contextlib.suppress(Exception):
                 _record(journal, run_id, written)
+                _release_unwritten(journal, out_dir, references[len(written):])
             raise
         _record(journal, run_id, written, work, pdf, email, sender)
         result.documents.extend(issued for issued, _ in written)
     progress("Writing documents", len(planned), len(planned))
-    _finish_files(result, journal, out_dir, key, pdf, email, sender, progress)
+    _finish_files(result, journal, out_dir, key, pdf, email, sender, progress, branch)
     return result
 
 
+def _release_unwritten(journal: Journal, out_dir: Path, references: Sequence[str]) -> None:
+    """Close the reservations of a failed batch's documents that left no file (a template
+    that stopped before writing): the next run has nothing of theirs to set aside. One
+    with a file, whole or temporary, stays open for the next run to set aside."""
+    on_disk = {_reference_of(entry.name) for entry in os.scandir(out_dir)}
+    unwritten = [r for r in references if safe_file_name(r) not in on_disk]
+    if unwritten:
+        journal.set_aside(unwritten)
+
+
 def _finish_files(result: IssueResult, journal: Journal, out_dir: Path, key: str, pdf: bool,
-                  email: bool, sender: str, progress: Progress) -> None:  # fmt: skip
+                  email: bool, sender: str, progress: Progress,
+                  branch: str) -> None:  # fmt: skip
     """PDFs and e-mail drafts: the run's (as asked) and the resumed documents' (as their run
     asked), each made only if missing."""
     from xl_addin.errors import DocumentError
@@ -228,7 +244,7 @@ def _finish_files(result: IssueResult, journal: Journal, out_dir: Path, key: str
     if pdf or resumed_pdf:
         result.pdf = result.pdf or bool(resumed_pdf)
         now_issued = {d.file for d in result.documents}
-        earlier = _earlier_without_pdf(journal, out_dir, key, now_issued) if pdf else []
+        earlier = _earlier_without_pdf(journal, out_dir, key, now_issued, branch) if pdf else []
         earlier += [f for f in resumed_pdf if f not in earlier and f not in elsewhere]
         result.documents = _with_pdfs(result, earlier, out_dir, progress)
     for folder in dict.fromkeys(f.parent for f in elsewhere):  # a killed run's other --out
@@ -353,14 +369,17 @@ def ready_to_issue(path: Path, settings) -> tuple[Pack | None, tuple[Problem, ..
     """The run's template pack, or what stops the run before anything is issued.
 
     Problems: a template pack that cannot be opened, a branch the pack does not have or
-    whose branch.toml lacks legal name, address or bank, and History references that the
-    journal does not know. Nothing is written (no journal is created).
+    whose branch.toml lacks legal name, address or bank, a render limit in Settings or the
+    pack's pack.toml that is not a number within bounds (services.render_limits), and
+    History references that the journal does not know. Nothing is written (no journal is
+    created).
     """
     try:
         pack = pack_of(settings)
     except TemplateError as error:
         return None, (Problem(settings.source("template_pack"), str(error)),)
-    problems = pack.branch_problems(settings.source("branch")) + history_problems(path, settings)
+    problems = (pack.branch_problems(settings.source("branch"))
+                + render_limits(settings, pack)[1] + history_problems(path, settings))
     return (None if problems else pack), problems
 
 
@@ -436,6 +455,7 @@ def issue_run(
     progress: Progress = lambda *_: None,
     workbook: Path | None = None,
     policy: Policy = DEFAULT_POLICY,
+    limits: RenderLimits = DEFAULT_LIMITS,
 ) -> IssueResult:
     """One recorded run: start it, issue the documents, finish it (failed on any error),
     and write the run summary `summary` = (file name, title) beside the documents, with
@@ -454,7 +474,8 @@ def issue_run(
         try:
             result = issue(planned, journal=journal, run_id=run_id, pack=pack,
                            branch=settings.branch, day=day, out_dir=out_dir, pdf=pdf,
-                           email=email, key=key, progress=progress, work=work)  # fmt: skip
+                           email=email, key=key, progress=progress, work=work,
+                           limits=limits)  # fmt: skip
         except BaseException:
             journal.finish_run(run_id, "failed")
             raise
@@ -497,15 +518,16 @@ def journal_scope(journal: Journal, out_dir: Path, holder: Holder):
 def write_back(
     path: Path, writer, updates, journal: Journal, language: str,
     progress: Progress = lambda *_: None, sheets: Sequence[SheetTable] = (),
-    policy: Policy = DEFAULT_POLICY, finished: IssueResult | None = None,
+    policy: Policy = DEFAULT_POLICY, finished: IssueResult | None = None, *, branch: str,
 ) -> Path | None:  # fmt: skip
-    """Column updates, the History sheet and any other `sheets` into the workbook: the open
-    book (a button's writer) or the file, safely. (A large workbook takes a while: the step
-    is shown.) Once written, the `finished` run's documents (its own and those it resumed)
-    need nothing more: the journal forgets their unfinished work."""
+    """Column updates, the History sheet (the `branch`'s documents) and any other `sheets`
+    into the workbook: the open book (a button's writer) or the file, safely. (A large
+    workbook takes a while: the step is shown.) Once written, the `finished` run's
+    documents (its own and those it resumed) need nothing more: the journal forgets
+    their unfinished work."""
     progress("Updating the workbook", 0, 1)
     write = writer or (lambda columns, tables: write_refresh(path, columns, tables))
-    backup = write(list(updates), [history_sheet(journal, language, policy), *sheets])
+    backup = write(list(updates), [history_sheet(journal, language, policy, branch), *sheets])
     if finished is not None:
         journal.finish_work([d.reference for d in finished.finished])
     progress("Updating the workbook", 1, 1)
@@ -586,13 +608,15 @@ def _pdf_of(file: Path, out_dir: Path) -> Path:
     return out_dir / f"{file.stem}.pdf"
 
 
-def _earlier_without_pdf(journal: Journal, out_dir: Path, key: str, now_issued) -> list[Path]:
-    """Documents recorded for `key` in `out_dir`, still there, that have no PDF yet."""
+def _earlier_without_pdf(journal: Journal, out_dir: Path, key: str, now_issued,
+                         branch: str) -> list[Path]:  # fmt: skip
+    """The branch's documents recorded for `key` in `out_dir`, still there, that have no
+    PDF yet."""
     if not key:
         return []
     folder = out_dir.resolve()
     found = []
-    for record in journal.documents():
+    for record in journal.documents(branch=branch):
         file = Path(record.file)
         if (record.key == key and file not in now_issued and file.suffix == ".docx"
                 and file.exists() and file.parent.resolve() == folder
@@ -671,15 +695,17 @@ def stage_namer(policy: Policy, language: str) -> Callable[[str], str]:
     return stage_name
 
 
-def history_sheet(journal: Journal, language: str, policy: Policy = DEFAULT_POLICY) -> SheetTable:
-    """The workbook's History sheet: every document of the journal, newest last, its kind
+def history_sheet(journal: Journal, language: str, policy: Policy = DEFAULT_POLICY,
+                  branch: str | None = None) -> SheetTable:  # fmt: skip
+    """The workbook's History sheet: every document of the journal issued by `branch` (the
+    workbook's: a journal a group shares holds other branches' too), newest last, its kind
     and stage named in the workbook's language (the journal keeps the keys)."""
     kinds = KIND_NAMES["zh" if language == "zh" else "en"]
     stage_name = stage_namer(policy, language)
     rows = [
         [d.issued_at, kinds.get(d.kind, d.kind), d.customer_id, stage_name(d.stage),
          d.reference, d.revision, d.file, d.amount, d.currency]
-        for d in journal.documents()
+        for d in journal.documents(branch=branch)
     ]  # fmt: skip
     title = "发文记录（日志）" if language == "zh" else "Documents issued (from the journal)"
     formats = {"Amount": "#,##0.00", "IssuedAt": "yyyy-mm-dd hh:mm"}

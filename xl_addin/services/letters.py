@@ -66,6 +66,7 @@ from xl_addin.services.issuing import (
     write_back,
 )
 from xl_addin.services.refresh import customer_update
+from xl_addin.services.render_limits import render_limits
 from xl_addin.workbook.schema import CUSTOMERS
 from xl_addin.workbook.writer import ColumnUpdate
 
@@ -117,8 +118,13 @@ def run_letters(
     progress: Progress = lambda *_: None,
     writer=None,
     ledger: LedgerSource | None = None,
+    render_seconds: float | None = None,
+    render_megabytes: float | None = None,
 ) -> LettersResult | tuple[Problem, ...]:
-    """Plan the day's collection work and (unless a dry run) issue and record it."""
+    """Plan the day's collection work and (unless a dry run) issue and record it.
+
+    `render_seconds` and `render_megabytes` (the command line's) bound each document's
+    rendering before the workbook's and the pack's limits (services.render_limits)."""
     progress("Reading the workbook", 0, 1)
     loaded = load_book(path, ledger)  # the Ledger sheet, or an ERP export in its place
     if not isinstance(loaded, LoadedBook):
@@ -129,8 +135,10 @@ def run_letters(
     if unknown:
         return unknown
     pack, problems = ready_to_issue(path, settings)  # branch and journal checked first
-    if problems:
-        return problems
+    limits, wrong = render_limits(settings, pack, seconds=render_seconds,
+                                  megabytes=render_megabytes)  # fmt: skip
+    if problems or wrong:
+        return tuple(dict.fromkeys(problems + wrong))
     folder = None if dry_run else output_folder(path, settings, out, f"letters {when}")
     url = journal_url(path, settings.journal, dry_run)
     with Journal.open(url) as journal:
@@ -149,6 +157,7 @@ def run_letters(
             skipped=_skipped(plan, loaded.customers, settings.base_currency, settings.language),
             workbook=path,
             policy=loaded.book.policy,
+            limits=limits,
         )  # fmt: skip
         # Stage and NextAction as they stand now that the documents are issued.
         after = after_issuing(state, loaded, journal, when)
@@ -158,7 +167,7 @@ def run_letters(
         sheets = [contacts_sheet(loaded, issued.finished, settings.language)]
         backup = write_back(path, writer, updates, journal, settings.language, progress,
                             sheets=sheets, policy=loaded.book.policy,
-                            finished=issued)  # fmt: skip
+                            finished=issued, branch=settings.branch)  # fmt: skip
     return LettersResult(when, plan, issued, backup, tuple(found))
 
 

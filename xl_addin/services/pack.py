@@ -32,6 +32,7 @@ from xl_addin.packs.checks import (
     stray_overrides,
 )
 from xl_addin.packs.lookup import BUILTIN, LANGUAGES, Pack, open_pack
+from xl_addin.services.render_limits import pack_render_problems
 from xl_addin.workbook.builder import policy_blocks
 from xl_addin.workbook.reader import read_policy
 from xl_addin.workbook.schema import POLICY_TABLES
@@ -133,7 +134,13 @@ def init_pack(folder: Path) -> Path:
         "[pack]\n"
         f'name = "{folder.name}"  # what head office calls this pack\n'
         f'version = "{shipped.version}"  # raise it with every change sent to the branches\n'
-        f'requires = "{xl_addin.__version__}"  # the oldest credit-control that reads it\n',
+        f'requires = "{xl_addin.__version__}"  # the oldest credit-control that reads it\n'
+        "\n"
+        "# What one document may cost to render; a branch's Settings (RenderTimeLimit,\n"
+        "# RenderSizeLimit) and the command line may change it.\n"
+        "# [render]\n"
+        "# time_limit = 5  # seconds (0.5 to 120)\n"
+        "# size_limit = 5  # MB of XML (0.1 to 100)\n",
         encoding="utf-8",
     )
     return folder
@@ -158,7 +165,8 @@ def check_pack(
     if (pack.root / POLICY_FOLDER).is_dir():
         policy = own
     needed = needed_templates(policy)
-    problems: list[Problem] = [*manifest_problems(pack), *policy_problems]
+    problems: list[Problem] = [*manifest_problems(pack), *pack_render_problems(pack),
+                               *policy_problems]  # fmt: skip
     checked: set[tuple[Path, str, str]] = set()
     codes = list(branches) if branches is not None else pack.branches()
     for code in codes or [None]:

@@ -62,6 +62,7 @@ from xl_addin.services.issuing import (
     write_back,
 )
 from xl_addin.services.month_end import STATEMENTS, record_aging
+from xl_addin.services.render_limits import render_limits
 
 MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
              "September", "October", "November", "December")  # fmt: skip
@@ -100,9 +101,13 @@ def run_statements(
     progress: Progress = lambda *_: None,
     writer=None,
     ledger: LedgerSource | None = None,
+    render_seconds: float | None = None,
+    render_megabytes: float | None = None,
 ) -> StatementsResult | tuple[Problem, ...]:
     """Build, issue and record the statements of one month, dated `as_of` (else
-    Settings.AsOfDate, else today; never before the month's last day)."""
+    Settings.AsOfDate, else today; never before the month's last day); each rendered
+    within the command line's `render_seconds` and `render_megabytes`, else the workbook's
+    or the pack's limits (services.render_limits)."""
     progress("Reading the workbook", 0, 1)
     loaded = load_book(path, ledger)  # the Ledger sheet, or an ERP export in its place
     if not isinstance(loaded, LoadedBook):
@@ -116,13 +121,15 @@ def run_statements(
     if unknown:
         return unknown
     pack, problems = ready_to_issue(path, settings)  # branch and journal checked first
-    if problems:
-        return problems
+    limits, wrong = render_limits(settings, pack, seconds=render_seconds,
+                                  megabytes=render_megabytes)  # fmt: skip
+    if problems or wrong:
+        return tuple(dict.fromkeys(problems + wrong))
     statements = build_statements(loaded.ledger, loaded.customers, month, loaded.book.policy)
     folder = None if dry_run else output_folder(path, settings, out, f"statements {month}")
     url = journal_url(path, settings.journal, dry_run)
     with Journal.open(url) as journal:
-        served = journal.issued_keys(("statement",), str(month))
+        served = journal.issued_keys(("statement",), str(month), branch=settings.branch)
         plan = _plan(statements, include_zero, only, served, force)
         if dry_run:
             return StatementsResult(month, plan, None)
@@ -134,12 +141,13 @@ def run_statements(
             email=email, progress=progress,
             summary=(f"summary statements {month}.xlsx", f"Statements {month}"),
             skipped=_skipped(plan, loaded.customers, settings.base_currency), workbook=path,
-            policy=loaded.book.policy,
+            policy=loaded.book.policy, limits=limits,
         )  # fmt: skip
         # The period's month-end aging, for the trend and the roll rates (services/month_end)
         record_aging(journal, statements.aging, loaded, Path(path), month, STATEMENTS)
         backup = write_back(path, writer, [], journal, settings.language, progress,
-                            policy=loaded.book.policy, finished=issued)  # fmt: skip
+                            policy=loaded.book.policy, finished=issued,
+                            branch=settings.branch)  # fmt: skip
     return StatementsResult(month, plan, issued, backup)
 
 

@@ -38,11 +38,13 @@ from xl_addin.workbook.template import (
 )
 
 # Settings keys as the reader accepts them (English or Chinese) -> the key the layout writes.
-SETTING_KEYS = {fold(key): key for key in (*SETTINGS_KEYS, "AmountLimit")} | {
+SETTING_KEYS = {fold(key): key for key in (*SETTINGS_KEYS, "AmountLimit", "RenderTimeLimit",
+                                           "RenderSizeLimit")} | {
     "截止日期": "AsOfDate", "账龄截止日": "AsOfDate", "语言": "Language", "本位币": "BaseCurrency",
     "分公司": "Branch", "网点": "Branch", "对账期间": "StatementPeriod",
     "输出文件夹": "OutputFolder", "日志": "Journal", "模板包": "TemplatePack",
-    "模板版本": "PackVersion", "金额上限": "AmountLimit",
+    "模板版本": "PackVersion", "金额上限": "AmountLimit", "生成时限": "RenderTimeLimit",
+    "生成大小上限": "RenderSizeLimit",
 }  # fmt: skip
 CARRIED = (CUSTOMERS, LEDGER, CONTACTS)
 

@@ -80,4 +80,4 @@ def _with_pack_checks(problems, settings, policy) -> tuple[Problem, ...]:
         return tuple(problems)
     branch_file = pack.shown(pack.branch_folder(pack.branch) / "branch.toml")
     kept = tuple(p for p in problems if p.source.sheet != branch_file)
-    return kept + workbook_pack_problems(settings, policy, pack)
+    return tuple(dict.fromkeys(kept + workbook_pack_problems(settings, policy, pack)))

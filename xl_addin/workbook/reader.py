@@ -54,6 +54,10 @@ class Settings:
     template_pack: str = ""
     pack_version: str = ""
     amount_limit: Decimal = AMOUNT_LIMIT  # larger amounts are refused, never rounded or wrapped
+    # Per-document render limits as typed (seconds, megabytes; blank: the pack's or the
+    # default), checked with the command line's and the pack's by services.render_limits.
+    render_time_limit: str = ""
+    render_size_limit: str = ""
     cells: dict[str, Source] = field(default_factory=dict, compare=False)  # key -> its Value cell
 
     def source(self, name: str) -> Source:
@@ -85,6 +89,8 @@ _SETTING_KEYS = {
     "templatepack": "template_pack", "模板包": "template_pack",
     "packversion": "pack_version", "模板版本": "pack_version",
     "amountlimit": "amount_limit", "金额上限": "amount_limit",
+    "rendertimelimit": "render_time_limit", "生成时限": "render_time_limit",
+    "rendersizelimit": "render_size_limit", "生成大小上限": "render_size_limit",
 }  # fmt: skip
 
 
