@@ -61,6 +61,7 @@ _SETTINGS = [["Key", "Value"], ["AsOfDate", "2026-11-30"], ["Branch", "SH"]]
 CALLS += [  # the Live sheet's blocks, from tables' values: one call each
     ("ledger_columns", [_LEDGER, _CUSTOMERS, _SETTINGS]),
     ("customer_columns", [_CUSTOMERS, _LEDGER, _SETTINGS]),
+    ("expected_pay_date", [[["I1"], ["I2"], ["P1"], ["X"]], _LEDGER, _CUSTOMERS, _SETTINGS]),
 ]
 BAD_AMOUNT = (5, "12,3x")  # Ledger row, Amount
 

@@ -172,6 +172,30 @@ def test_the_cells_of_a_workbook_with_an_edited_policy_equal_the_engine(tmp_path
     assert compare(path, answer, lang) > 60 * 8
 
 
+EXPECTED_PAY_DATE = ("=EXPECTED_PAY_DATE(Ledger[DocNo],Ledger[[#All],[CustomerID]:[Notes]],"
+                     "Customers[[#All],[CustomerID]:[TaxID]],Settings[#All],Contacts[#All],"
+                     "Buckets[#All],Stages[#All],Segments[#All],Rules[#All])")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_expected_pay_date_in_a_cell_equals_the_engine(tmp_path, lang):
+    """=EXPECTED_PAY_DATE over the Ledger's DocNo column (spilled) gives each open item
+    the date refresh's JSON and the Ledger's ExpectedPayDate give it, after a letters run
+    (promises and Contacts as the engine reads them); blank for what is not open."""
+    path = build(tmp_path / "branch.xlsx", lang)
+    run_letters(path, as_of=AS_OF, out=tmp_path / "letters")
+    answer = refreshed_json(path)
+    spilled = [row[0] for row in Evaluator(path).call(EXPECTED_PAY_DATE)]
+    header, rows = stored(path, "Ledger")
+    items = {(i["CustomerID"], i["DocNo"]): i for i in answer["items"]}
+    stored_dates = [_day(r[header.index("ExpectedPayDate")]) for r in rows]
+    assert spilled == stored_dates
+    keys = [(r[header.index("CustomerID")], r[header.index("DocNo")]) for r in rows]
+    assert [_day(items[k]["ExpectedPayDate"]) if k in items else None for k in keys] == spilled
+    assert sum(d is not None for d in spilled) > 60
+    assert all(d is None or d > AS_OF for d in spilled)
+
+
 def test_a_bad_amount_shows_in_the_cells_not_as_an_exception(tmp_path):
     path = build(tmp_path / "branch.xlsx", "en", customers=10)
     book = openpyxl.load_workbook(path)
