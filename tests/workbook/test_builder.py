@@ -265,3 +265,18 @@ def test_odd_values_do_not_break_the_write(tmp_path):
 def test_a_missing_folder_is_a_workbook_error(tmp_path):
     with pytest.raises(WorkbookError, match="cannot be written"):
         write_credit_workbook(tmp_path / "no" / "b.xlsx", SETTINGS, CUSTOMERS, LEDGER)
+
+
+def test_the_policy_sheet_shows_reminder_lead_days_only_when_set():
+    from dataclasses import replace
+
+    from xl_addin.core.policy import DEFAULT_POLICY
+    from xl_addin.workbook.builder import policy_blocks
+
+    def keys(policy):
+        block = next(b for b in policy_blocks(policy) if b.name == "Rules")
+        return list(block.columns[0])
+
+    assert "ReminderLeadDays" not in keys(DEFAULT_POLICY)
+    timed = replace(DEFAULT_POLICY, rules=replace(DEFAULT_POLICY.rules, reminder_lead_days=5))
+    assert keys(timed)[-1] == "ReminderLeadDays"

@@ -233,7 +233,7 @@ def settlement_cycles(invoices: pd.DataFrame, customer_ids: pd.Series, as_of: dt
         if len(np.unique(doc_month[mine])) < MIN_CYCLE_MONTHS:
             continue
         lags = lag[mine]
-        usual = int(np.bincount(np.maximum(lags, 0)).argmax())
+        usual = int(np.bincount(np.maximum(lags, 0).astype(np.intp)).argmax())  # wasm: int32
         day = round(float(np.median(paid_day[mine][lags == usual])))
         run = _day_of(paid[mine].astype("datetime64[M]"), np.full(mine.sum(), day))
         on = (lags == usual) & (np.abs((paid[mine] - run).astype(int)) <= 2)

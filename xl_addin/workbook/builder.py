@@ -287,6 +287,9 @@ def policy_blocks(policy: Policy) -> tuple[Block, ...]:
                 ("InterestFromStage", rules.interest_from_stage),
                 ("InterestCurrencies", rules.interest_currencies),
                 ("ReplyDays", rules.reply_days),
+                # Off unless set (a pack's Rules.csv, or a row the branch adds): no row.
+                *([("ReminderLeadDays", rules.reminder_lead_days)]
+                  if rules.reminder_lead_days is not None else []),
             ],
         ),
         _rows_block("Recovery", ("Days", "Probability"), ("int", "share"), policy.recovery),
