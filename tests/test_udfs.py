@@ -136,3 +136,37 @@ def test_provision_by_age_from_the_document_date():
     own = [["FromDays", "Rate"], [0, 0.01], [300, 0.2]]
     assert udfs.provision(1000, "2025-01-01", "2026-11-30", own) == 200.0
     assert udfs.provision("x", "2025-01-01", "2026-11-30") == "#bad amount"
+
+
+# Two customers: A paid its three invoices 10 days late each; its fourth is open, due
+# 30 November. B owes one invoice with a number for DocNo, and promised to pay on
+# 12 December (its PromiseDate on the Customers table).
+_PAY_LEDGER = [["CustomerID", "DocType", "DocNo", "DocDate", "DueDate", "Amount"],
+               ["A", "INV", "A1", "2026-06-01", "2026-07-01", 100.0],
+               ["A", "PAY", "P1", "2026-07-11", None, 100.0],
+               ["A", "INV", "A2", "2026-07-01", "2026-08-01", 100.0],
+               ["A", "PAY", "P2", "2026-08-11", None, 100.0],
+               ["A", "INV", "A3", "2026-08-01", "2026-09-01", 100.0],
+               ["A", "PAY", "P3", "2026-09-11", None, 100.0],
+               ["A", "INV", "A4", "2026-10-31", "2026-11-30", 100.0],
+               ["B", "INV", 1001.0, "2026-10-01", "2026-10-31", 500.0]]  # fmt: skip
+_PAY_CUSTOMERS = [["CustomerID", "Name", "PromiseDate", "PromiseAmount"], ["A", "Acme", None, None],
+                  ["B", "Beta", "2026-12-12", 500.0]]  # fmt: skip
+_PAY_SETTINGS = [["Key", "Value"], ["AsOfDate", "2026-11-30"]]
+
+
+def test_expected_pay_date_is_the_engines_for_each_invoice():
+    tables = (_PAY_LEDGER, _PAY_CUSTOMERS, _PAY_SETTINGS)
+    # A: 10 days late each time (the branch knows no one else): 30 November + 10.
+    assert udfs.expected_pay_date("A4", *tables) == dt.date(2026, 12, 10)
+    # A column spills; a paid invoice and a payment are blank, a number finds its DocNo.
+    assert udfs.expected_pay_date([["A4"], ["A1"], ["P1"], [1001], [None], ["Z9"]], *tables) == [
+        [dt.date(2026, 12, 10)], [None], [None], [dt.date(2026, 12, 12)], [None],
+        ["#unknown document"]]  # fmt: skip
+    # The same as the Ledger block's ExpectedPayDate (one engine).
+    block = udfs.ledger_columns(*tables)
+    assert [row[-1] for row in block] == [None] * 6 + [dt.date(2026, 12, 10),
+                                                      dt.date(2026, 12, 12)]  # fmt: skip
+    bad = [row[:] for row in _PAY_LEDGER]
+    bad[1][5] = "12,3x"
+    assert udfs.expected_pay_date("A4", bad, *tables[1:]).startswith("#Ledger!F2")

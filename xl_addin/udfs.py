@@ -530,3 +530,45 @@ def customer_columns(customers, ledger, settings=None, contacts=None, buckets=No
     policy = {"Buckets": buckets, "Stages": stages, "Segments": segments, "Rules": rules}
     blocks = _computed(ledger, customers, settings, contacts, policy)
     return _shown(blocks.customers, blocks.problems)
+
+
+
+@xw.func
+@xw.arg("doc_no", doc="The invoice's DocNo (a cell, or a column of them: the dates spill).")
+@_block_arguments("ledger", "customers")
+@_udf
+def expected_pay_date(doc_no, ledger, customers, settings=None, contacts=None, buckets=None,
+                      stages=None, segments=None, rules=None):  # fmt: skip
+    """When an open invoice is expected to be paid: its customer's habit, cycle or promise."""
+    from xl_addin.services.live import LEDGER_BLOCK
+    from xl_addin.workbook.schema import LEDGER, fold
+
+    policy = {"Buckets": buckets, "Stages": stages, "Segments": segments, "Rules": rules}
+    blocks = _computed(ledger, customers, settings, contacts, policy)
+    if blocks.problems:
+        return f"#{blocks.problems[0]}"[:255]
+    rows = _rows(ledger)
+    doc_no_column = next(c for c in LEDGER.columns if c.field == "doc_no")
+    headers = {fold(h) for h in (doc_no_column.header, *doc_no_column.aliases)}
+    where = next((k for k, h in enumerate(rows[0]) if fold(h) in headers), None)
+    if where is None:
+        return "#the Ledger range has no DocNo column"
+    position = {_doc_key(r[where]): k for k, r in enumerate(rows[1:]) if not _blank(r[where])}
+    col = _Column(doc_no)
+
+    def cell(i: int) -> object:
+        wanted = col.values(doc_no)[i]
+        if _blank(wanted):
+            return None
+        k = position.get(_doc_key(wanted))
+        return (_Bad("#unknown document") if k is None else
+                blocks.ledger[k][LEDGER_BLOCK.index("ExpectedPayDate")])  # fmt: skip
+
+    return col.result([cell(i) for i in range(col.n)])
+
+
+def _doc_key(value: object) -> str:
+    """A document number as text (a number typed in a cell, 1001.0, is 1001)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()

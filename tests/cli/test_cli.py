@@ -31,7 +31,7 @@ def test_refresh_json_has_the_contract_shape(tmp_path):
     )
     item = data["items"][0]
     assert set(item) == {"CustomerID", "DocNo", "OpenAmount", "DaysOverdue", "Bucket", "Stage",
-                         "StageKey"}  # fmt: skip
+                         "StageKey", "ExpectedPayDate"}  # fmt: skip
     # strict JSON: a customer with nothing open has null, never NaN
     assert "NaN" not in result.stdout
     quiet = [c for c in data["customers"] if c["Stage"] is None]

@@ -100,3 +100,91 @@ def test_a_customers_payment_rhythm_is_a_day_of_the_month_or_a_weekday():
     assert forecast.timing_text(timing, "en") == ["pays around the 25th", "pays on Fridays",
                                                   "", ""]  # fmt: skip
     assert forecast.timing_text(timing, "zh")[:2] == ["通常每月25日前后付款", "通常周五付款"]
+
+
+# S settles monthly (月结60天): each month's invoices, whatever their day, together on the
+# 25th two months later (24 October: a Saturday's run paid the day before). June's three
+# invoices (1,000 + 2,000 + 3,000) are paid by one payment of 6,000 on 25 August, and so
+# on. October's and November's invoices are open on 30 November.
+# P pays each invoice on its due date; its invoices are all dated in the first days of
+# the month, so every payment falls around the 1st: a day of the month, not a cycle.
+CYCLE_LEDGER = """
+S INV S01 2026-06-03 2026-07-03 1000.00
+S INV S02 2026-06-12 2026-07-12 2000.00
+S INV S03 2026-06-20 2026-07-20 3000.00
+S PAY T06 2026-08-25 -          6000.00
+S INV S04 2026-07-05 2026-08-04 1000.00
+S INV S05 2026-07-15 2026-08-14 1000.00
+S INV S06 2026-07-28 2026-08-27 1000.00
+S PAY T07 2026-09-25 -          3000.00
+S INV S07 2026-08-02 2026-09-01 500.00
+S INV S08 2026-08-18 2026-09-17 500.00
+S PAY T08 2026-10-24 -          1000.00
+S INV S09 2026-09-10 2026-10-10 700.00
+S INV S10 2026-09-22 2026-10-22 300.00
+S PAY T09 2026-11-25 -          1000.00
+S INV S11 2026-10-06 2026-11-05 400.00
+S INV S12 2026-10-19 2026-11-18 600.00
+S INV S13 2026-11-08 2026-12-08 900.00
+P INV P01 2026-06-01 2026-07-01 100.00
+P PAY Q01 2026-07-01 -          100.00
+P INV P02 2026-07-02 2026-08-01 100.00
+P PAY Q02 2026-08-01 -          100.00
+P INV P03 2026-08-03 2026-09-02 100.00
+P PAY Q03 2026-09-02 -          100.00
+P INV P04 2026-09-01 2026-10-01 100.00
+P PAY Q04 2026-10-01 -          100.00
+"""
+
+
+@pytest.fixture(scope="module")
+def cycle_book():
+    ledger = ledger_frame(CYCLE_LEDGER)
+    customers = customers_frame({"customer_id": "S"}, {"customer_id": "P"})
+    return ledger, customers
+
+
+def test_a_customer_settling_a_months_invoices_together_is_a_cycle(cycle_book):
+    ledger, customers = cycle_book
+    invoices = forecast.paid_dates(ledger, AS_OF)
+    cycle = forecast.settlement_cycles(invoices, customers["customer_id"], AS_OF)
+    # S: lag 2 months for all ten paid invoices; their days 25 (x8) and 24 (x2): median 25.
+    # P: lag 1, paid on the 1st-2nd, but its invoices' days spread over 3 days only.
+    assert list(cycle.months) == [2, -1] and list(cycle.day) == [25, -1]
+    timing = forecast.payment_timing(ledger, customers["customer_id"], AS_OF)
+    assert forecast.timing_text(timing, "en") == [
+        "pays each month's invoices on the 25th, 2 months later", "pays around the 1st"]
+    assert forecast.timing_text(timing, "zh") == ["月结60天：每月25日付款", "通常每月1日前后付款"]
+
+
+def test_a_cycle_customers_open_invoices_are_expected_on_its_run(cycle_book):
+    ledger, customers = cycle_book
+    invoices = forecast.paid_dates(ledger, AS_OF)
+    habit = forecast.habits(invoices, customers, AS_OF)
+    still = invoices[np.isnat(invoices["paid"].to_numpy())]
+    numbers = ledger["doc_no"].to_numpy()[still["row"].to_numpy()]
+    expected = dict(zip(numbers, forecast.expected_dates(still, habit, AS_OF).dt.date,
+                        strict=True))  # fmt: skip
+    # October's invoices (due 5 and 18 November) on 25 December, November's on 25 January:
+    # not the due date + S's lateness (about 45 days: 19 and 1 January).
+    assert expected == {"S11": dt.date(2026, 12, 25), "S12": dt.date(2026, 12, 25),
+                        "S13": dt.date(2027, 1, 25)}  # fmt: skip
+    # October's run missed (still open on 28 December): the next run, 25 January.
+    later = forecast.expected_dates(still, habit, dt.date(2026, 12, 28))
+    assert list(later.dt.date) == [dt.date(2027, 1, 25)] * 3
+    # A pending promise still wins.
+    promised = forecast.expected_dates(still, habit, AS_OF, {"S": dt.date(2026, 12, 10)})
+    assert set(promised.dt.date) == {dt.date(2026, 12, 10)}
+
+
+def test_the_next_payment_run(cycle_book):
+    ledger, customers = cycle_book
+    timing = forecast.payment_timing(ledger, customers["customer_id"], AS_OF)
+    assert list(pd.Series(forecast.next_runs(timing, AS_OF)).dt.date) == [
+        dt.date(2026, 12, 25), dt.date(2026, 12, 1)]
+    assert forecast.next_runs(timing, dt.date(2026, 12, 25))[0] == np.datetime64("2026-12-25")
+    fridays = forecast.Timing(np.array([-1]), np.array([4]))
+    assert forecast.next_runs(fridays, dt.date(2026, 11, 30))[0] == np.datetime64("2026-12-04")
+    # The 31st in a shorter month: its last day.
+    late = forecast.Timing(np.array([31]), np.array([-1]))
+    assert forecast.next_runs(late, dt.date(2026, 11, 2))[0] == np.datetime64("2026-11-30")

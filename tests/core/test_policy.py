@@ -96,3 +96,18 @@ def test_compensation_rows_per_currency_replace_that_currencys_rule():
     assert fixed_compensation(Decimal("500"), "GBP", policy) == Decimal("45.00")
     assert fixed_compensation(Decimal("5000"), "GBP", policy) == Decimal("70.00")
     assert CompensationTier("GBP", Decimal("0"), Decimal("45")) in policy.compensation
+
+
+def test_reminder_lead_days_is_off_unless_set():
+    assert DEFAULT_POLICY.rules.reminder_lead_days is None
+    rules = table({"Key": "A", "Value": "B"}, [("ReminderLeadDays", 5)], 32)
+    policy, problems = policy_from_tables({"Rules": rules})
+    assert problems == [] and policy.rules.reminder_lead_days == 5
+    rules = table({"Key": "A", "Value": "B"}, [("ReminderLeadDays", None)], 32)
+    policy, problems = policy_from_tables({"Rules": rules})
+    assert problems == [] and policy.rules.reminder_lead_days is None  # blank: off
+    rules = table({"Key": "A", "Value": "B"}, [("ReminderLeadDays", -2)], 32)
+    policy, problems = policy_from_tables({"Rules": rules})
+    assert [str(p) for p in problems] == ["Policy!B32: ReminderLeadDays must be 0 or more"]
+    assert policy.rules.reminder_lead_days is None
+

@@ -33,7 +33,7 @@ from xl_addin import macros, udfs
 from xl_addin.services.demo_data import make_demo_data
 from xl_addin.services.new_workbook import new_workbook
 from xl_addin.workbook import lite
-from xl_addin.workbook.schema import CUSTOMERS
+from xl_addin.workbook.schema import CUSTOMERS, LEDGER
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -61,6 +61,7 @@ _SETTINGS = [["Key", "Value"], ["AsOfDate", "2026-11-30"], ["Branch", "SH"]]
 CALLS += [  # the Live sheet's blocks, from tables' values: one call each
     ("ledger_columns", [_LEDGER, _CUSTOMERS, _SETTINGS]),
     ("customer_columns", [_CUSTOMERS, _LEDGER, _SETTINGS]),
+    ("expected_pay_date", [[["I1"], ["I2"], ["P1"], ["X"]], _LEDGER, _CUSTOMERS, _SETTINGS]),
 ]
 BAD_AMOUNT = (5, "12,3x")  # Ledger row, Amount
 
@@ -126,12 +127,12 @@ def test_the_refresh_script_writes_what_the_desktop_button_writes(lite_run):
     assert status.startswith("Refreshed as of 2026-11-30")
     for sheet in ("Customers", "Ledger", "Aging", "Start"):
         assert cells(lite_book["sheets"][sheet]) == desktop_cells(desktop, sheet), sheet
-    # One write per computed column (Customers 9, Ledger 4), then Aging and the status.
+    # One write per computed column (Customers 9, Ledger 5), then Aging and the status.
     writes = [(func, sheet) for func, sheet in lite_book["actions"] if func == "setValues"]
     columns = [sheet for _, sheet in writes if sheet in ("Customers", "Ledger")]
-    customers = len(CUSTOMERS.computed)
-    assert columns.count("Customers") <= customers and columns.count("Ledger") <= 4, writes
-    assert len(writes) <= customers + 4 + 3 + 1, writes  # Aging: title, table, totals
+    customers, ledger = len(CUSTOMERS.computed), len(LEDGER.computed)
+    assert columns.count("Customers") <= customers and columns.count("Ledger") <= ledger, writes
+    assert len(writes) <= customers + ledger + 3 + 1, writes  # Aging: title, table, totals
 
 
 def test_a_validation_failure_lists_the_problem_and_writes_nothing_else(lite_run):

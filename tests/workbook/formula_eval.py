@@ -32,6 +32,7 @@ from xl_addin import udfs
 FUNCTIONS: dict[str, Callable] = {
     "LEDGER_COLUMNS": udfs.ledger_columns,
     "CUSTOMER_COLUMNS": udfs.customer_columns,
+    "EXPECTED_PAY_DATE": udfs.expected_pay_date,  # a user's formula: tests call it by hand
 }
 PYTHON_FUNCTIONS = {  # the module's public functions: each is an Excel function
     name.upper() for name, f in vars(udfs).items()
@@ -116,6 +117,9 @@ class Evaluator:
             return sheet, (c1, r1, c2, r2)
         if spec == "#Headers":
             return sheet, (c1, r1, c2, r1)
+        if spec in headers:  # Table[Column]: the column's data rows
+            column = c1 + headers.index(spec)
+            return sheet, (column, r1 + 1, column, r2)
         columns = re.fullmatch(r"\[#All\],\[([^\]]+)\]:\[([^\]]+)\]", spec)
         if columns:
             first = c1 + headers.index(columns.group(1))

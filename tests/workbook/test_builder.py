@@ -65,7 +65,7 @@ def test_sheets_tables_and_the_as_of_name(book_path):
     assert refs == {
         "Settings": "A1:B10",
         "Customers": "A1:AD3",  # 21 input columns (TaxID last), 9 computed
-        "Ledger": "A1:O4",
+        "Ledger": "A1:P4",  # 11 input columns, 5 computed
         "Buckets": "A2:B8",
         "Stages": "A12:F20",
         "Segments": "A24:C27",
@@ -92,7 +92,7 @@ def test_headers_follow_the_contract(book_path):
         "NextActionReason", "PaymentHabit",
     ]  # fmt: skip
     ledger = [c.value for c in book["Ledger"][1]]
-    assert ledger[-4:] == ["OpenAmount", "DaysOverdue", "Bucket", "Stage"]
+    assert ledger[-5:] == ["OpenAmount", "DaysOverdue", "Bucket", "Stage", "ExpectedPayDate"]
     assert [c.value for c in book["History"][1]] == [
         "RunAt", "Kind", "CustomerID", "Stage", "Reference", "File", "Amount",
     ]  # fmt: skip
@@ -137,7 +137,7 @@ def test_calamine_reads_the_tables_back(book_path):
     assert set(book.table_names) >= {"Settings", "Customers", "Ledger", *POLICY_TABLES}
     ledger = book.get_table_by_name("Ledger")
     assert ledger.columns[:3] == ["CustomerID", "DocType", "DocNo"]
-    computed = [""] * 4
+    computed = [""] * 5
     assert ledger.to_python() == [
         ["C0001", "INV", "INV-2026-000001", dt.date(2026, 9, 1), dt.date(2026, 10, 1), 12000.5,
          "", "", "", "Y", "", *computed],
@@ -189,7 +189,7 @@ def test_empty_frames_give_tables_with_one_blank_row(tmp_path):
     write_credit_workbook(path, {}, pd.DataFrame(), pd.DataFrame(), language="zh")
     book = openpyxl.load_workbook(path)
     assert book["Customers"].tables["Customers"].ref == "A1:AD2"
-    assert book["Ledger"].tables["Ledger"].ref == "A1:O2"
+    assert book["Ledger"].tables["Ledger"].ref == "A1:P2"
     assert book["Settings"]["B3"].value == "zh"  # Language follows the builder's language
     assert book["Settings"]["B2"].value is None
     assert "请运行刷新" in book["Aging"]["A1"].value
@@ -265,3 +265,18 @@ def test_odd_values_do_not_break_the_write(tmp_path):
 def test_a_missing_folder_is_a_workbook_error(tmp_path):
     with pytest.raises(WorkbookError, match="cannot be written"):
         write_credit_workbook(tmp_path / "no" / "b.xlsx", SETTINGS, CUSTOMERS, LEDGER)
+
+
+def test_the_policy_sheet_shows_reminder_lead_days_only_when_set():
+    from dataclasses import replace
+
+    from xl_addin.core.policy import DEFAULT_POLICY
+    from xl_addin.workbook.builder import policy_blocks
+
+    def keys(policy):
+        block = next(b for b in policy_blocks(policy) if b.name == "Rules")
+        return list(block.columns[0])
+
+    assert "ReminderLeadDays" not in keys(DEFAULT_POLICY)
+    timed = replace(DEFAULT_POLICY, rules=replace(DEFAULT_POLICY.rules, reminder_lead_days=5))
+    assert keys(timed)[-1] == "ReminderLeadDays"

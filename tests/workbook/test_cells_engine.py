@@ -1,9 +1,10 @@
 """Cells = engine: every formula a branch workbook holds, evaluated as Excel would
 (tests/workbook/formula_eval.py: our functions called with the ranges' values, INDEX and
 ROW as Excel computes them), equals what `refresh --format json` says and what refresh
-stored in the file. On the demo's kind of workbook after a letters run (journal and
-Contacts filled), in Chinese, and on an English one whose Policy a branch edited.
-A full recalculation makes two Python calls, whatever the size of the ledger."""
+stored in the file (the Ledger's ExpectedPayDate included). On the demo's kind of
+workbook after a letters run (journal and Contacts filled), in Chinese, and on an English
+one whose Policy a branch edited. A full recalculation makes two Python calls, whatever
+the size of the ledger."""
 
 from __future__ import annotations
 
@@ -125,21 +126,30 @@ def compare(path, answer: dict, lang: str) -> int:
     header, rows = stored(path, "Ledger")
     items = {(i["CustomerID"], i["DocNo"]): i for i in answer["items"]}
     names = {"OpenAmount": "OpenAmount", "DaysOverdue": "DaysOverdue", "Bucket": "Bucket",
-             "Stage": "Stage"}  # fmt: skip
+             "Stage": "Stage", "ExpectedPayDate": "ExpectedPayDate"}  # fmt: skip
     for offset, row in enumerate(rows, start=2):
         key = (row[header.index("CustomerID")], row[header.index("DocNo")])
         for column in (c.header for c in LEDGER.computed):
             position = header.index(column) + 1
-            cell = cells["Ledger"][(offset, position)]
-            stored_value = row[position - 1]
+            cell = _day(cells["Ledger"][(offset, position)])
+            stored_value = _day(row[position - 1])
             assert (stored_value if stored_value != "" else None) == (
                 pytest.approx(cell) if isinstance(cell, float) else cell), (offset, column)
             if key in items:  # an open item: the JSON lists it
-                expected = shown(names[column], items[key], lang)
+                expected = _day(shown(names[column], items[key], lang))
                 assert cell == (pytest.approx(expected) if isinstance(expected, float)
                                 else expected), (offset, column)  # fmt: skip
             compared += 1
     return compared
+
+
+def _day(value: object) -> object:
+    """A date as the three routes give it (a stored datetime, JSON's ISO text), as a date."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        return dt.date.fromisoformat(value)
+    return value
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -150,6 +160,7 @@ def test_the_cells_after_a_letters_run_equal_the_engine(tmp_path, lang):
     answer = refreshed_json(path)
     assert compare(path, answer, lang) > 60 * 8
     assert any(c["NextAction"] for c in answer["customers"])
+    assert sum(i["ExpectedPayDate"] is not None for i in answer["items"]) > 60  # compared
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -159,6 +170,30 @@ def test_the_cells_of_a_workbook_with_an_edited_policy_equal_the_engine(tmp_path
     answer = refreshed_json(path)
     assert "1-20" in {i["Bucket"] for i in answer["items"]}  # the edited policy is in force
     assert compare(path, answer, lang) > 60 * 8
+
+
+EXPECTED_PAY_DATE = ("=EXPECTED_PAY_DATE(Ledger[DocNo],Ledger[[#All],[CustomerID]:[Notes]],"
+                     "Customers[[#All],[CustomerID]:[TaxID]],Settings[#All],Contacts[#All],"
+                     "Buckets[#All],Stages[#All],Segments[#All],Rules[#All])")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_expected_pay_date_in_a_cell_equals_the_engine(tmp_path, lang):
+    """=EXPECTED_PAY_DATE over the Ledger's DocNo column (spilled) gives each open item
+    the date refresh's JSON and the Ledger's ExpectedPayDate give it, after a letters run
+    (promises and Contacts as the engine reads them); blank for what is not open."""
+    path = build(tmp_path / "branch.xlsx", lang)
+    run_letters(path, as_of=AS_OF, out=tmp_path / "letters")
+    answer = refreshed_json(path)
+    spilled = [row[0] for row in Evaluator(path).call(EXPECTED_PAY_DATE)]
+    header, rows = stored(path, "Ledger")
+    items = {(i["CustomerID"], i["DocNo"]): i for i in answer["items"]}
+    stored_dates = [_day(r[header.index("ExpectedPayDate")]) for r in rows]
+    assert spilled == stored_dates
+    keys = [(r[header.index("CustomerID")], r[header.index("DocNo")]) for r in rows]
+    assert [_day(items[k]["ExpectedPayDate"]) if k in items else None for k in keys] == spilled
+    assert sum(d is not None for d in spilled) > 60
+    assert all(d is None or d > AS_OF for d in spilled)
 
 
 def test_a_bad_amount_shows_in_the_cells_not_as_an_exception(tmp_path):

@@ -15,6 +15,13 @@ customer has paid before, and the collections expected week by week.
   except that one more than STALE_DAYS past its habit is not expected within any forecast
   (it is the ladder's work); a pending promise moves the customer's items to the
   promised date.
+- **Settlement cycles (月结).** A customer that pays all of a month's invoices together on
+  one day of a later month (supermarkets, project customers: "月结60天, pays on the 25th")
+  is recognised from its paid invoices (`settlement_cycles`): its open invoice of month M
+  is expected on that day of month M + lag, or, when that run has passed, on its next run.
+- **Payment runs.** `payment_timing` gives the day of the month (or weekday, or cycle) a
+  customer's payments arrive on, `next_runs` the next such day: the Customers'
+  PaymentHabit, and the day a timed reminder is held for (core/next_action.py).
 """
 
 from __future__ import annotations
@@ -38,10 +45,12 @@ class Habit:
 
     days_late: pd.Series  # customer_id -> days (float)
     paid: pd.Series  # customer_id -> invoices paid in the window
+    cycle: Cycle | None = None  # per customer, in the order of `days_late`
 
 
 def paid_dates(ledger: pd.DataFrame, as_of: dt.date, due: pd.Series | None = None) -> pd.DataFrame:
-    """Each invoice (dated by `as_of`) with its due date, amount and the date it was paid
+    """Each invoice (dated by `as_of`) with its due and document dates, amount (`cents`),
+    ledger position (`row`) and the date it was paid
     in full by the customer's credits up to `as_of` (NaT: still open). `due`: every row's
     due date as the engine fills it (a blank is the document date + the customer's terms,
     `age_ledger`'s items); without it a blank due date is the document date + 30 days."""
@@ -60,7 +69,7 @@ def paid_dates(ledger: pd.DataFrame, as_of: dt.date, due: pd.Series | None = Non
     customer = ledger["customer_id"].to_numpy(dtype=object)
 
     invoices = pd.DataFrame({"customer_id": customer[debit], "due": due[debit],
-                             "cents": np.abs(amount[debit]),
+                             "doc": doc_date[debit], "cents": np.abs(amount[debit]),
                              "row": np.flatnonzero(debit)})  # fmt: skip
     invoices = invoices.sort_values(["customer_id", "due", "row"], kind="stable")
     credits = pd.DataFrame({"customer_id": customer[credit], "date": doc_date[credit],
@@ -109,26 +118,129 @@ def habits(invoices: pd.DataFrame, customers: pd.DataFrame, as_of: dt.date,
         else:
             out[customer_id] = base
         n_out[customer_id] = n
-    return Habit(pd.Series(out, dtype=float), pd.Series(n_out, dtype=int))
+    ids = customers["customer_id"]
+    cycle = settlement_cycles(invoices, ids, as_of, history_days)
+    return Habit(pd.Series(out, index=ids.to_numpy(dtype=object), dtype=float),
+                 pd.Series(n_out, index=ids.to_numpy(dtype=object), dtype=int), cycle)  # fmt: skip
 
 
 def expected_dates(items: pd.DataFrame, habit: Habit, as_of: dt.date,
                    promises: dict[str, dt.date] | None = None) -> pd.Series:  # fmt: skip
-    """The expected payment date of each open item (`items`: customer_id, due): its due
-    date plus its customer's lateness, not before the day after `as_of`; a customer's
+    """The expected payment date of each open item (`items`: customer_id, due, and `doc`,
+    the document date, for the settlement cycles): its due date plus its customer's
+    lateness, or for a customer settling in cycles the cycle's day for the item's month
+    (its next run when that has passed); not before the day after `as_of`; a customer's
     pending promise puts its items on the promised date."""
     as_of64 = np.datetime64(as_of, "D")
     late = items["customer_id"].map(habit.days_late).fillna(0.0).to_numpy(dtype=float)
     expected = items["due"].to_numpy(dtype="datetime64[D]") + np.round(late).astype(int) * DAY
+    floor = np.full(len(items), as_of64 + DAY)  # nothing still open is expected before it
+    if habit.cycle is not None and "doc" in items:
+        at = pd.Index(habit.days_late.index, dtype=object).get_indexer(
+            items["customer_id"].to_numpy(dtype=object))  # fmt: skip
+        lag = np.where(at >= 0, habit.cycle.months[np.maximum(at, 0)], -1)
+        day = np.where(at >= 0, habit.cycle.day[np.maximum(at, 0)], -1)
+        cycled = lag >= 0
+        if cycled.any():
+            doc = items["doc"].to_numpy(dtype="datetime64[D]")[cycled]
+            month = doc.astype("datetime64[M]") + lag[cycled].astype(int)
+            expected[cycled] = _day_of(month, day[cycled])
+            # A run already past (the item missed it): the customer's next run after as_of.
+            floor[cycled] = _next_day_of_month(as_of64 + DAY, day[cycled])
     # An item more than STALE_DAYS past its customer's habit is not expected soon: it goes
     # beyond any forecast window (its collection is the ladder's work, or the lawyers').
     stale = expected < as_of64 - STALE_DAYS * DAY
-    expected = np.maximum(expected, as_of64 + DAY)
+    expected = np.maximum(expected, floor)
     expected[stale] = as_of64 + FAR * DAY
     for customer_id, promised in (promises or {}).items():
         mine = (items["customer_id"] == customer_id).to_numpy()
         expected[mine] = max(np.datetime64(promised, "D"), as_of64 + DAY)
     return pd.Series(expected, index=items.index, name="expected")
+
+
+def open_item_dates(ledger: pd.DataFrame, customers: pd.DataFrame, due: np.ndarray,
+                    open_rows: np.ndarray, as_of: dt.date,
+                    promises: dict[str, dt.date] | None = None) -> np.ndarray:  # fmt: skip
+    """Every ledger row's expected payment date: NaT for a row that is not an open item
+    (`open_rows`: their positions) or one not expected within any forecast (STALE_DAYS
+    past its customer's habit). `due`: every row's due date as the engine fills it. The
+    one computation behind the Ledger's ExpectedPayDate, EXPECTED_PAY_DATE and Forecast."""
+    invoices = paid_dates(ledger, as_of, due=due)
+    habit = habits(invoices, customers, as_of)
+    items = pd.DataFrame({
+        "customer_id": ledger["customer_id"].to_numpy(dtype=object)[open_rows],
+        "due": np.asarray(due, dtype="datetime64[D]")[open_rows],
+        "doc": ledger["doc_date"].to_numpy(dtype="datetime64[D]")[open_rows],
+    })  # fmt: skip
+    expected = expected_dates(items, habit, as_of, promises).to_numpy(dtype="datetime64[D]")
+    expected[expected >= np.datetime64(as_of, "D") + FAR * DAY] = np.datetime64("NaT")
+    out = np.full(len(ledger), np.datetime64("NaT"), dtype="datetime64[D]")
+    out[open_rows] = expected
+    return out
+
+
+def _day_of(month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """That day of each month (datetime64[M]), the month's last day where it has fewer."""
+    month = np.asarray(month, dtype="datetime64[M]")
+    last = ((month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")).astype(int)
+    return month.astype("datetime64[D]") + (np.minimum(day, last) - 1) * DAY
+
+
+def _next_day_of_month(start: np.datetime64, day: np.ndarray) -> np.ndarray:
+    """The first date on or after `start` that is `day` of its month (or the month's last
+    day, in a month with fewer days)."""
+    month = np.full(len(day), np.datetime64(start, "M"))
+    this = _day_of(month, day)
+    return np.where(this >= start, this, _day_of(month + 1, day))
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    """Customers that settle in cycles (月结): all of a month's invoices paid together on
+    one day of a later month."""
+
+    months: np.ndarray  # per customer: months from the invoices' month to the run, -1: none
+    day: np.ndarray  # per customer: the run's day of the month (1-31), -1: none
+
+
+MIN_CYCLE_MONTHS = 3  # invoice months paid before a cycle is believed
+MIN_SPREAD = 7  # days between the earliest and latest invoice day of the month it pays
+
+
+def settlement_cycles(invoices: pd.DataFrame, customer_ids: pd.Series, as_of: dt.date,
+                      history_days: int = 365) -> Cycle:  # fmt: skip
+    """Each customer's settlement cycle from its invoices (`paid_dates`) paid in the last
+    `history_days`: a lag in months and a day such that at least SHARE of them were paid
+    that many months after their invoice's month within two days of that day, over at
+    least MIN_CYCLE_MONTHS invoice months, and their invoices' own days spread over at
+    least MIN_SPREAD days (else the due date explains the day as well: no cycle)."""
+    n = len(customer_ids)
+    months, days = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+    paid = invoices["paid"].to_numpy(dtype="datetime64[D]")
+    since = np.datetime64(as_of, "D") - history_days * DAY
+    done = ~np.isnat(paid) & (paid >= since)
+    if "doc" not in invoices or not done.any():
+        return Cycle(months, days)
+    position = pd.Index(customer_ids.to_numpy(dtype=object)).get_indexer(
+        invoices["customer_id"].to_numpy(dtype=object)[done])  # fmt: skip
+    paid, doc = paid[done], invoices["doc"].to_numpy(dtype="datetime64[D]")[done]
+    doc_month = doc.astype("datetime64[M]")
+    lag = (paid.astype("datetime64[M]") - doc_month).astype(np.int64)
+    paid_day = (paid - paid.astype("datetime64[M]").astype("datetime64[D]")).astype(int) + 1
+    doc_day = (doc - doc_month.astype("datetime64[D]")).astype(int) + 1
+    for c in np.unique(position[position >= 0]):
+        mine = position == c
+        if len(np.unique(doc_month[mine])) < MIN_CYCLE_MONTHS:
+            continue
+        lags = lag[mine]
+        usual = int(np.bincount(np.maximum(lags, 0).astype(np.intp)).argmax())  # wasm: int32
+        day = round(float(np.median(paid_day[mine][lags == usual])))
+        run = _day_of(paid[mine].astype("datetime64[M]"), np.full(mine.sum(), day))
+        on = (lags == usual) & (np.abs((paid[mine] - run).astype(int)) <= 2)
+        spread = np.ptp(doc_day[mine][on]) if on.any() else 0
+        if on.mean() >= SHARE and spread >= MIN_SPREAD:
+            months[c], days[c] = usual, day
+    return Cycle(months, days)
 
 
 def weekly(expected: np.ndarray, cents: np.ndarray, as_of: dt.date,
@@ -153,6 +265,7 @@ class Timing:
 
     day: np.ndarray  # per customer, -1: none
     weekday: np.ndarray  # per customer, -1: none
+    cycle_months: np.ndarray | None = None  # per customer: a settlement cycle's lag, -1: none
 
 
 MIN_PAYMENTS = 3
@@ -163,10 +276,11 @@ WEEKDAYS = {"en": ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", 
 
 
 def payment_timing(ledger: pd.DataFrame, customer_ids: pd.Series, as_of: dt.date,
-                   history_days: int = 365) -> Timing:  # fmt: skip
-    """Each customer's payment rhythm over its payments of the last `history_days`: the day
-    of the month that at least SHARE of them fall within two days of, else the weekday at
-    least SHARE of them fall on (supermarkets and projects pay in runs)."""
+                   history_days: int = 365, due: np.ndarray | None = None) -> Timing:  # fmt: skip
+    """Each customer's payment rhythm over its payments of the last `history_days`: its
+    settlement cycle (`settlement_cycles`; `due` as for `paid_dates`), else the day of the
+    month that at least SHARE of them fall within two days of, else the weekday at least
+    SHARE of them fall on (supermarkets and projects pay in runs)."""
     n = len(customer_ids)
     when = ledger["doc_date"].to_numpy(dtype="datetime64[D]")
     as_of64 = np.datetime64(as_of, "D")
@@ -192,14 +306,35 @@ def payment_timing(ledger: pd.DataFrame, customer_ids: pd.Series, as_of: dt.date
     enough = total >= MIN_PAYMENTS
     on_day = enough & (day_share >= SHARE)
     on_weekday = enough & ~on_day & (weekday_share >= SHARE)
-    return Timing(np.where(on_day, best_day, -1), np.where(on_weekday, best_weekday, -1))
+    cycle = settlement_cycles(paid_dates(ledger, as_of, due), customer_ids, as_of, history_days)
+    cycled = cycle.months >= 0
+    return Timing(np.where(cycled, cycle.day, np.where(on_day, best_day, -1)),
+                  np.where(on_weekday & ~cycled, best_weekday, -1), cycle.months)  # fmt: skip
+
+
+def next_runs(timing: Timing, as_of: dt.date) -> np.ndarray:
+    """Each customer's next payment run on or after `as_of` (NaT: it keeps no rhythm)."""
+    start = np.datetime64(as_of, "D")
+    out = np.full(len(timing.day), np.datetime64("NaT"), dtype="datetime64[D]")
+    on_day = timing.day > 0
+    out[on_day] = _next_day_of_month(start, timing.day[on_day])
+    on_weekday = timing.weekday >= 0
+    today = (start.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (3)
+    out[on_weekday] = start + ((timing.weekday[on_weekday] - today) % 7) * DAY
+    return out
 
 
 def timing_text(timing: Timing, lang: str) -> list[str]:
-    """'pays around the 25th' / 'pays on Fridays' (通常每月25日前后付款 / 通常周五付款), or ''."""
+    """'pays around the 25th' / 'pays on Fridays' (通常每月25日前后付款 / 通常周五付款), a
+    settlement cycle ('pays each month's invoices on the 25th, 2 months later' / 月结60天：
+    每月25日付款), or ''."""
     out = []
-    for day, weekday in zip(timing.day, timing.weekday, strict=True):
-        if day > 0:
+    cycles = timing.cycle_months if timing.cycle_months is not None else np.full(
+        len(timing.day), -1)  # fmt: skip
+    for day, weekday, lag in zip(timing.day, timing.weekday, cycles, strict=True):
+        if lag >= 0:
+            out.append(_cycle_text(int(day), int(lag), lang))
+        elif day > 0:
             out.append(f"通常每月{day}日前后付款" if lang == "zh" else
                        f"pays around the {day}{_suffix(day)}")  # fmt: skip
         elif weekday >= 0:
@@ -212,3 +347,11 @@ def timing_text(timing: Timing, lang: str) -> list[str]:
 
 def _suffix(day: int) -> str:
     return "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+
+
+def _cycle_text(day: int, lag: int, lang: str) -> str:
+    if lang == "zh":
+        return (f"月结：当月账款于每月{day}日付款" if lag == 0 else
+                f"月结{30 * lag}天：每月{day}日付款")  # fmt: skip
+    when = {0: "", 1: " of the next month"}.get(lag, f", {lag} months later")
+    return f"pays each month's invoices on the {day}{_suffix(day)}{when}"

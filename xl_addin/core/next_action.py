@@ -15,7 +15,12 @@ contact rules to it, first match wins:
    at most `max_steps_per_run` above the highest step used this episode, and
    never below it (the ladder does not go back down within an episode);
 5. a step already issued this episode is not issued again unless its Policy row
-   repeats it (RepeatDays) and that many days have passed.
+   repeats it (RepeatDays) and that many days have passed;
+6. timing (回款时机, only when the Policy's Rules set ReminderLeadDays): a friendly
+   reminder for a customer whose payments keep a rhythm (a day of the month, a weekday,
+   a settlement cycle: core.forecast) is held until that many days before its next
+   payment run, so that it lands while the run is being prepared; never past the last
+   day the debt stays at the friendly step (then it goes at once, as without timing).
 
 An episode is the time a customer has something overdue: it starts when the
 oldest open undisputed item enters the pre-due window (or falls due, where the
@@ -35,6 +40,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from xl_addin.core import forecast
 from xl_addin.core.contacts import CLEARED, counted, open_call_tasks, promise_states
 from xl_addin.core.escalation import (
     BLANK_CODE,
@@ -89,7 +95,13 @@ REASONS = {
     "after": ("after {step} of {date}", "上次为{date}的{step}"),
     "broken": ("payment promised for {date} not kept", "{date}的付款承诺未兑现"),
     "next_step": ("; next: {step} from {days} day(s) overdue", "；下一步：逾期{days}天起{step}"),
+    "held": (
+        "{step} held until {date}, {lead} day(s) before its payment run on {run} ({habit})",
+        "{step}暂缓至{date}，即付款日{run}前{lead}天（{habit}）",
+    ),
+    "timed": ("timed for its payment run on {run} ({habit})", "赶在付款日{run}前发出（{habit}）"),
 }
+TIMED_STEPS = ("friendly_reminder",)  # the steps ReminderLeadDays times
 
 
 def next_actions(
@@ -177,9 +189,14 @@ def next_actions(
     waited = as_of.astype(np.int64) - last_sent
     repeat_due = ~np.isnan(repeat) & (waited >= np.nan_to_num(repeat, nan=np.inf))
     sent_before = (last_sent != _NEVER) & ~repeat_due
-    then = _then(stage, segment_offsets(customers, policy), policy)
+    offsets = segment_offsets(customers, policy)
+    then = _then(stage, offsets, policy)
     rule(sent_before, "already_sent", step=_names(candidate, policy),
          date=_date_texts(last_sent), then=then)  # fmt: skip
+    timing = _Timing.of(aging, ledger, policy, stage, candidate, offsets, decided)
+    rule(timing.held, "held", step=_names(candidate, policy), date=_date_texts(timing.send_on),
+         lead=policy.rules.reminder_lead_days or 0, run=_date_texts(timing.run),
+         habit=timing.habit)  # fmt: skip
 
     send = ~decided
     next_code[send] = candidate[send]
@@ -196,7 +213,7 @@ def next_actions(
         }
     )
     facts = _SendFacts.of(summary, ledger, policy, history, candidate)
-    texts = [_send_reasons(i, facts, history, candidate, target, broken, contacted)
+    texts = [_send_reasons(i, facts, history, candidate, target, broken, contacted, timing)
              if r == ("send", {}) else r for i, r in enumerate(reason)]  # fmt: skip
     frame["reason"] = [_text(r, 0) for r in texts]
     frame["reason_zh"] = [_text(r, 1) for r in texts]
@@ -424,8 +441,10 @@ class _SendFacts(_Columns):
         )
 
 
-def _send_reasons(i, facts: _SendFacts, history, candidate, target, broken, contacted):
-    """Why customer i gets its step: the deciding item, then any cap or broken promise."""
+def _send_reasons(i, facts: _SendFacts, history, candidate, target, broken, contacted,
+                  timing: _Timing):  # fmt: skip
+    """Why customer i gets its step: the deciding item, then any cap, broken promise or
+    payment run it was timed for."""
     item, days, names = str(facts.item[i]), facts.days[i], facts.stage[i]
     parts: list[tuple[str, dict[str, object]]] = []
     if days > 0:
@@ -439,7 +458,58 @@ def _send_reasons(i, facts: _SendFacts, history, candidate, target, broken, cont
     elif contacted[i]:
         last = {"step": facts.top[i], "date": facts.top_date[i]}
         parts.append(("step_cap" if candidate[i] < target[i] else "after", last))
+    if timing.timed[i]:
+        parts.append(("timed", {"run": str(timing.run_day[i]), "habit": timing.habit[i]}))
     return ("many", {"parts": parts})
+
+
+class _Timing(_Columns):
+    """Each customer's next payment run and whether its friendly reminder waits for it
+    (`held`, until `send_on`) or goes today timed for it (`timed`); nothing without
+    ReminderLeadDays."""
+
+    @classmethod
+    def of(cls, aging: AgingResult, ledger, policy: Policy, stage, candidate, offsets,
+           decided) -> _Timing:  # fmt: skip
+        n = len(stage)
+        lead = policy.rules.reminder_lead_days
+        none = np.zeros(n, dtype=bool)
+        never = np.full(n, _NEVER, dtype=np.int64)
+        timed_steps = [policy.stage_index(k) for k in TIMED_STEPS]
+        timed_steps = [k for k in timed_steps if k is not None]
+        if lead is None or not n or not timed_steps:
+            return cls(held=none, timed=none, send_on=never, run=never,
+                       run_day=np.full(n, "", dtype=object), habit=np.full(n, "", dtype=object))
+        summary = aging.customers
+        as_of = np.datetime64(aging.as_of, "D")
+        rhythm = forecast.payment_timing(ledger, summary["customer_id"], aging.as_of,
+                                         due=aging.items["due_date"])  # fmt: skip
+        run = forecast.next_runs(rhythm, aging.as_of)
+        send_on = run - np.timedelta64(lead, "D")
+        # The last day the debt stays at this step: the next step's first day (real days
+        # overdue, after the segment's offset) less one.
+        days = summary["stage_days"].to_numpy(dtype=np.float64)
+        following = np.array([policy.stages[c + 1].from_days if 0 <= c < len(policy.stages) - 1
+                              and policy.stages[c + 1].from_days is not None else np.inf
+                              for c in candidate], dtype=np.float64)  # fmt: skip
+        next_start = np.maximum(following - offsets, first_overdue_days(policy))
+        step_days_left = np.nan_to_num(next_start - days - 1, nan=0.0, posinf=36500.0)
+        last_day = as_of + step_days_left.astype(np.int64) * np.timedelta64(1, "D")
+        timed_step = np.isin(candidate, timed_steps) & (candidate == stage) & ~decided
+        rhythmic = timed_step & ~np.isnat(run)
+        held = rhythmic & (send_on > as_of) & (send_on <= last_day)
+        timed = rhythmic & ~held & (send_on <= as_of)
+        habit = np.empty(n, dtype=object)
+        for k, pair in enumerate(zip(forecast.timing_text(rhythm, "en"),
+                                     forecast.timing_text(rhythm, "zh"), strict=True)):  # fmt: skip
+            habit[k] = pair
+        return cls(held=held, timed=timed, send_on=_day_numbers(send_on), run=_day_numbers(run),
+                   run_day=np.where(np.isnat(run), "", run.astype(str)), habit=habit)
+
+
+def _day_numbers(dates: np.ndarray) -> np.ndarray:
+    """Dates as int days (_NEVER for NaT), as the contact history keeps them."""
+    return np.where(np.isnat(dates), _NEVER, dates.astype("datetime64[D]").view(np.int64))
 
 
 def _text(reason: tuple[str, dict[str, object]], lang: int) -> str:

@@ -64,6 +64,9 @@ class Rules:
     interest_from_stage: str = "final_notice"  # letters from this step claim late interest
     interest_currencies: str = "GBP,EUR"  # where statutory interest applies (blank: nowhere)
     reply_days: int = 10  # a letter's or statement's reply-by date: as-of + these days
+    # Timing (回款时机): a friendly reminder is held until this many days before the
+    # customer's next payment run (core/next_action.py); None (blank): sent any day.
+    reminder_lead_days: int | None = None
 
 
 DEFAULT_BOUNDS: tuple[int, ...] = (0, 30, 60, 90, 180, 365)
@@ -225,7 +228,9 @@ _RULE_FIELDS = {
     "interestfromstage": ("interest_from_stage", str),
     "interestcurrencies": ("interest_currencies", str),
     "replydays": ("reply_days", int),
+    "reminderleaddays": ("reminder_lead_days", int),
 }
+_OPTIONAL_RULES = frozenset({"reminder_lead_days"})  # blank: off
 
 
 _FRACTION_RULES = frozenset({"statutory_margin", "risk_limit_use", "risk_limit_rise",
@@ -382,10 +387,16 @@ def policy_from_tables(
                     problems.append(Problem(t.where(r, "Key"), f'unknown rule "{r["Key"]}"'))
                     continue
                 name, kind = _RULE_FIELDS[key]
-                value = str(r["Value"]).strip() if kind is str else t.number(r, "Value", kind)
+                optional = name in _OPTIONAL_RULES
+                value = (str(r["Value"]).strip() if kind is str else
+                         t.number(r, "Value", kind, blank_ok=optional))  # fmt: skip
                 if name in _FRACTION_RULES and value is not None:
                     value = t.fraction(r, "Value", value, label=str(r["Key"]).strip())
-                if value is not None:
+                if optional and value is not None and value < 0:
+                    shown = str(r["Key"]).strip()
+                    problems.append(Problem(t.where(r, "Value"), f"{shown} must be 0 or more"))
+                    continue
+                if value is not None or optional:
                     rules = replace(rules, **{name: value})
             policy = replace(policy, rules=rules)
     for table, attr, (a, b), kinds in (

@@ -35,7 +35,13 @@ from xl_addin.core.problems import Problem
 from xl_addin.core.recovery import provision_band, provision_cents
 from xl_addin.journal.store import Journal, journal_url
 from xl_addin.services import month_end
-from xl_addin.services.refresh import MONEY_FORMAT, RefreshResult, compute
+from xl_addin.services.refresh import (
+    MONEY_FORMAT,
+    RefreshResult,
+    compute,
+    expected_pay_dates,
+    open_rows,
+)
 from xl_addin.services.risk import risk_sheet
 from xl_addin.services.run_lock import workbook_lock
 from xl_addin.workbook.updates import SheetTable
@@ -116,26 +122,18 @@ def _close(path, as_of, months, write, period, backfill) -> CloseResult | tuple[
 
 
 def expected_collections(result: RefreshResult, weeks: int = 13) -> pd.DataFrame:
-    """The open items' expected payment dates (core/forecast.py: each customer's own habit,
-    its pending promise) added up per week and currency: week, from, currency, cents."""
+    """The open items' expected payment dates (the Ledger's ExpectedPayDate: each
+    customer's own habit or settlement cycle, its pending promise) added up per week and
+    currency: week, from, currency, cents. An item not expected within any forecast counts
+    in the last row (later)."""
     loaded, as_of = result.loaded, result.as_of
-    items = result.aging.items
-    open_cents = items["open_cents"].to_numpy(dtype=np.int64)
-    rows = np.flatnonzero(items["in_scope"].to_numpy() & (open_cents > 0))
-    invoices = forecast.paid_dates(loaded.ledger, as_of, due=items["due_date"])
-    habit = forecast.habits(invoices, loaded.customers, as_of)
-    open_items = pd.DataFrame({
-        "customer_id": loaded.ledger["customer_id"].to_numpy(dtype=object)[rows],
-        "due": items["due_date"].to_numpy(dtype="datetime64[D]")[rows],
-    })  # fmt: skip
-    promises = promise_states(result.state.contacts, result.state.ledger,
-                              np.datetime64(as_of, "D"))  # fmt: skip
-    pending = promises[promises["state"] == "pending"]
-    promised = {c: pd.Timestamp(d).date() for c, d in
-                zip(pending["customer_id"], pending["promise_date"], strict=True)}  # fmt: skip
-    expected = forecast.expected_dates(open_items, habit, as_of, promised).to_numpy()
+    rows = open_rows(result.state)
+    open_cents = result.aging.items["open_cents"].to_numpy(dtype=np.int64)
+    expected = expected_pay_dates(loaded, result.state)[rows]
+    expected[np.isnat(expected)] = np.datetime64(as_of, "D") + forecast.FAR
     currency = loaded.customers.set_index("customer_id")["currency"]
-    currencies = open_items["customer_id"].map(currency).to_numpy(dtype=object)
+    currencies = pd.Series(loaded.ledger["customer_id"].to_numpy(dtype=object)[rows]).map(
+        currency).to_numpy(dtype=object)  # fmt: skip
     frames = []
     for code in sorted(set(currencies)):
         mine = currencies == code

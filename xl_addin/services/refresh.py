@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from xl_addin.core import forecast
+from xl_addin.core.contacts import promise_states
 from xl_addin.core.escalation import stage_keys
-from xl_addin.core.forecast import payment_timing, timing_text
 from xl_addin.core.labels import translator
 from xl_addin.core.ledger import AgingResult
 from xl_addin.core.money import to_decimal
@@ -164,6 +165,8 @@ def customer_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
     language = loaded.book.settings.language
     words = translator(loaded.book.policy, language)  # 催款函, 超出额度 in a Chinese book
     reason = plan["reason_zh" if language == "zh" else "reason"]
+    timing = forecast.payment_timing(loaded.ledger, summary["customer_id"], state.aging.as_of,
+                                     due=state.aging.items["due_date"])  # fmt: skip
     values = {
         "Balance": _money(summary["balance_cents"]),
         "Overdue": _money(summary["overdue_cents"]),
@@ -173,9 +176,7 @@ def customer_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
         "Stage": [words(v) for v in summary["stage"]],
         "NextAction": [words(n) if isinstance(n, str) else "" for n in plan["next_action"]],
         "NextActionReason": list(reason),
-        "PaymentHabit": timing_text(
-            payment_timing(loaded.ledger, summary["customer_id"], state.aging.as_of), language
-        ),
+        "PaymentHabit": forecast.timing_text(timing, language),
     }
     return _update(table, CUSTOMERS, values, loaded.customers["row"])
 
@@ -187,6 +188,7 @@ def ledger_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
     scope = items["in_scope"].to_numpy()
     open_cents = items["open_cents"].to_numpy()
     words = translator(loaded.book.policy, loaded.book.settings.language)
+    expected = expected_pay_dates(loaded, state)
     values = {
         "OpenAmount": [
             to_decimal(c) if s else None for c, s in zip(open_cents, scope, strict=True)
@@ -194,13 +196,36 @@ def ledger_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
         "DaysOverdue": _whole(items["days_overdue"].to_numpy()),
         "Bucket": [words(v) for v in items["bucket"]],
         "Stage": [words(v) for v in items["stage"]],
+        "ExpectedPayDate": [None if np.isnat(d) else d.item() for d in expected],
     }
     return _update(table, LEDGER, values, loaded.ledger["row"])
+
+
+def open_rows(state: CollectionState) -> np.ndarray:
+    """The ledger positions of the open items (in scope, something still owed)."""
+    items = state.aging.items
+    return np.flatnonzero(items["in_scope"].to_numpy() & (items["open_cents"].to_numpy() > 0))
+
+
+def expected_pay_dates(loaded: LoadedBook, state: CollectionState) -> np.ndarray:
+    """Every ledger row's expected payment date (NaT: not an open item, or not expected
+    within any forecast): its customer's habit or settlement cycle, moved by the
+    customer's pending promise (core.forecast.open_item_dates). The Ledger's
+    ExpectedPayDate, EXPECTED_PAY_DATE, the JSON items and the Forecast sheet all read it."""
+    as_of = state.aging.as_of
+    promises = promise_states(state.contacts, state.ledger, np.datetime64(as_of, "D"))
+    pending = promises[promises["state"] == "pending"]
+    promised = {c: pd.Timestamp(d).date() for c, d in
+                zip(pending["customer_id"], pending["promise_date"], strict=True)}  # fmt: skip
+    return forecast.open_item_dates(loaded.ledger, loaded.customers,
+                                    state.aging.items["due_date"].to_numpy(dtype="datetime64[D]"),
+                                    open_rows(state), as_of, promised)  # fmt: skip
 
 
 def _update(table, spec, values, rows) -> ColumnUpdate:
     formats = {c.header: MONEY_FORMAT for c in spec.computed if c.kind == "money"}
     formats |= {c.header: "0" for c in spec.computed if c.kind == "int"}
+    formats |= {c.header: "yyyy-mm-dd" for c in spec.computed if c.kind == "date"}
     return ColumnUpdate(
         sheet=table.raw.sheet,
         header_row=table.raw.header_row,
@@ -378,8 +403,10 @@ def as_json(result: RefreshResult) -> dict[str, object]:
     open_cents = items_frame["open_cents"].to_numpy()[open_rows]
     buckets = items_frame["bucket"].to_numpy(dtype=object)[open_rows]
     stages = items_frame["stage"].to_numpy(dtype=object)[open_rows]
+    expected = expected_pay_dates(result.loaded, result.state)[open_rows]
     columns = zip(customer_ids, doc_nos, open_cents.tolist(), days[open_rows].tolist(),
-                  buckets, stages, np.asarray(item_keys, dtype=object)[open_rows])  # fmt: skip
+                  buckets, stages, np.asarray(item_keys, dtype=object)[open_rows],
+                  expected)  # fmt: skip
     items = [
         {
             "CustomerID": customer_id,
@@ -389,8 +416,9 @@ def as_json(result: RefreshResult) -> dict[str, object]:
             "Bucket": _text(bucket),
             "Stage": _text(stage),
             "StageKey": _text(key),
+            "ExpectedPayDate": None if np.isnat(when) else str(when),
         }
-        for customer_id, doc_no, cents, day, bucket, stage, key in columns
+        for customer_id, doc_no, cents, day, bucket, stage, key, when in columns
     ]
     return {
         "as_of": result.as_of.isoformat(),

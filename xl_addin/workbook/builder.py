@@ -292,6 +292,9 @@ def policy_blocks(policy: Policy) -> tuple[Block, ...]:
                 ("InterestFromStage", rules.interest_from_stage),
                 ("InterestCurrencies", rules.interest_currencies),
                 ("ReplyDays", rules.reply_days),
+                # Off unless set (a pack's Rules.csv, or a row the branch adds): no row.
+                *([("ReminderLeadDays", rules.reminder_lead_days)]
+                  if rules.reminder_lead_days is not None else []),
             ],
         ),
         _rows_block("Recovery", ("Days", "Probability"), ("int", "share"), policy.recovery),
@@ -348,7 +351,10 @@ def _plain_number(value: float | Decimal, kind: str) -> object:
 def _cell(sheet, value: object, kind: str) -> object:
     """Return what to append for a plain value: itself, or a cell with a format or kept text."""
     if isinstance(value, Formula):
-        return WriteOnlyCell(sheet, str(value))
+        cell = WriteOnlyCell(sheet, str(value))
+        if kind == "date":  # a computed date (ExpectedPayDate) shows as one before a refresh
+            cell.number_format = DATE_FORMAT
+        return cell
     if isinstance(value, str):
         if not (value.startswith("=") or value in ERROR_CODES):
             return value

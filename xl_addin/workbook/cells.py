@@ -175,9 +175,8 @@ def set_cell(cell: etree._Element, value: CellValue, style: int | None = None) -
 
 
 def _set_result(cell: etree._Element, value: CellValue) -> None:
-    if value.is_date:
-        cell.attrib.pop("t", None)  # an old result's type goes with it
-        return  # a date result is Excel's to compute
+    # A date result (ExpectedPayDate) is stored as its serial number: the cell's date
+    # format shows it, as Excel shows the same formula's result.
     if value.kind in ("inlineStr", "blank"):
         cell.set("t", "str")
     elif value.kind:
@@ -525,10 +524,8 @@ def _escaped(text: str) -> str:
 
 def formula_cell_xml(ref: bytes, style: int | None, value: CellValue, formula: bytes) -> bytes:
     """A formula cell with `value` as its stored result (what `set_cell` makes of one): text
-    results are t="str", a date result is left for Excel to compute."""
+    results are t="str", a date result its serial number (its style a date format)."""
     s = b"" if style is None else b' s="%d"' % style
-    if value.is_date:
-        return b'<c r="%s"%s>%s</c>' % (ref, s, formula)
     text = value.text.encode()
     if value.kind in ("inlineStr", "blank"):
         kind = b' t="str"'

@@ -51,7 +51,8 @@ BUNDLED = (  # the modules main.py carries, as they are in the package
 )  # fmt: skip
 FUNCTIONS = ("age_days", "age_bucket", "credit_headroom", "credit_status", "escalation_stage",
              "late_interest", "expected_recovery", "amount_in_words",
-             "ledger_columns", "customer_columns", "provision")  # fmt: skip
+             "ledger_columns", "customer_columns", "provision",
+             "expected_pay_date")  # fmt: skip
 LITE_ADDIN = "wa200008175"  # xlwings Lite in the Office add-in store
 REFRESH_BUTTON = ("xl_addin_lite_refresh", "Start", "B17")  # shape name, sheet, cell
 # xlwings is pure Python: pinned; Pyodide provides the others, tied to its version: unpinned.

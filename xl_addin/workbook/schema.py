@@ -102,6 +102,9 @@ LEDGER = TableSpec(
         Column("DaysOverdue", "days_overdue", "int", aliases=("逾期天数",)),
         Column("Bucket", "bucket", "text", aliases=("账龄",)),
         Column("Stage", "stage", "text", aliases=("催收阶段",)),
+        # When an open item's payment is expected (its customer's habit or settlement
+        # cycle, a pending promise): core.forecast; blank when paid or long past its habit.
+        Column("ExpectedPayDate", "expected_pay_date", "date", aliases=("预计付款日",)),
     ),
 )
 
