@@ -680,6 +680,12 @@ def history(
         typer.Option("--kind", metavar="letter|call_sheet|legal_pack|statement",
                      help="Only documents of this kind."),
     ] = None,
+    all_branches: Annotated[
+        bool,
+        typer.Option("--all-branches",
+                     help="Every branch's documents in the journal the workbook uses (a "
+                     "group's shared journal), not only the workbook's own branch's."),
+    ] = False,
     output: Format = OutputFormat.table,
 ) -> None:
     """List what the journal records as issued (reference, customer, stage, amount, file) and
@@ -689,13 +695,14 @@ def history(
     report = Reporter(output)
     kind = kind_option.value if kind_option else None
     try:
-        records = history_service.history(workbook, customer, kind)
+        records = history_service.history(workbook, customer, kind, all_branches)
         contacts = history_service.logged_contacts(workbook, customer) if kind is None else []
     except CreditControlError as error:
         _fail(str(error))
     if report.json:
         documents = [
-            {"IssuedAt": r.issued_at.isoformat(), "Kind": r.kind, "CustomerID": r.customer_id,
+            {"IssuedAt": r.issued_at.isoformat(), "Branch": r.branch, "Kind": r.kind,
+             "CustomerID": r.customer_id,
              "Stage": _step_name(r.stage), "StageKey": r.stage, "Reference": r.reference,
              "Revision": r.revision,
              "File": r.file, "Amount": float(r.amount), "Currency": r.currency}
@@ -704,13 +711,19 @@ def history(
         report.emit_json(json.dumps({"documents": documents, "contacts": contacts},
                                          ensure_ascii=False, allow_nan=False))  # fmt: skip
         return
-    table = Table(title=f"Issued for {workbook.name}: {len(records)} document(s)")
-    for column in ("Issued", "Reference", "Customer", "Stage", "Amount", "File"):
+    scope = "every branch in its journal" if all_branches else workbook.name
+    table = Table(title=f"Issued for {scope}: {len(records)} document(s)")
+    columns = ("Issued", "Branch", "Reference", "Customer", "Stage", "Amount", "File")
+    for column in columns if all_branches else columns[:1] + columns[2:]:
         table.add_column(column, justify="right" if column == "Amount" else "left",
                          no_wrap=column == "Reference", overflow="fold")  # fmt: skip
     for r in records:
-        table.add_row(f"{r.issued_at:%Y-%m-%d %H:%M}", r.reference, r.customer_id, r.stage,
-                      f"{r.currency} {r.amount:,.2f}", Path(r.file).name)  # fmt: skip
+        cells = [f"{r.issued_at:%Y-%m-%d %H:%M}", r.reference, escape(r.customer_id),
+                 _step_name(r.stage), f"{r.currency} {r.amount:,.2f}",
+                 escape(Path(r.file).name)]  # fmt: skip
+        if all_branches:
+            cells.insert(1, escape(r.branch))
+        table.add_row(*cells)
     report.out.print(table)
     if contacts:
         logged = Table(title=f"Logged in Contacts: {len(contacts)} contact(s)")

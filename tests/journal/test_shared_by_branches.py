@@ -10,6 +10,7 @@ Real SQLite files and a real PostgreSQL server, real processes racing.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 import time
 from decimal import Decimal
@@ -17,10 +18,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect
+from typer.testing import CliRunner
 
 from tests.journal.postgres import postgres  # noqa: F401 (the fixture)
 from tests.services.runs import branch_workbook, check_journal_and_files, start
 from tests.services.test_concurrency import RACER
+from xl_addin.cli import app
 from xl_addin.errors import JournalError
 from xl_addin.journal.store import DOCUMENT_IDENTITY, DocumentRecord, Journal, now
 from xl_addin.services.demo import DEFAULT_AS_OF
@@ -228,6 +231,16 @@ def test_branches_with_the_same_customer_ids_each_keep_their_own_ladder(tmp_path
         customers = {code: {d.customer_id for d in journal.documents(branch=code)}
                      for code in ("SH", "LDN")}  # fmt: skip
     assert customers["SH"] & customers["LDN"]  # the same IDs, served by both
+    # Head office's view: every branch's documents from any branch's workbook.
+    everyone = history(shared["SH"], all_branches=True)
+    assert sorted(d.reference for d in everyone) == sorted(
+        d.reference for code in ("SH", "LDN") for d in history(shared[code]))  # fmt: skip
+    listed = CliRunner().invoke(app, ["history", str(shared["LDN"]), "--all-branches",
+                                      "--format", "json"])  # fmt: skip
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.stdout)["documents"]
+    assert {row["Branch"] for row in rows} == {"SH", "LDN"} and len(rows) == len(everyone)
+    assert all(row["Stage"] and "_" not in row["Stage"] for row in rows)  # names, not keys
     folders = [folder for book in shared.values() for folder in book.parent.glob("letters *")]
     assert len(folders) == 3
     check_journal_and_files(group, folders, list(shared.values()))

@@ -12,14 +12,15 @@ from xl_addin.workbook.reader import read_workbook
 
 
 def history(
-    path: Path, customer: str | None = None, kind: str | None = None
+    path: Path, customer: str | None = None, kind: str | None = None,
+    all_branches: bool = False,
 ) -> list[DocumentRecord]:
     """Every document recorded for the workbook's branch, oldest first (none if there is
     no journal yet): in a journal branches share, another branch's customer of the same
-    CustomerID is another customer."""
+    CustomerID is another customer. `all_branches`: every branch's, for head office."""
     book, _ = read_workbook(path)
     setting = book.settings.journal if book is not None else ""
-    branch = book.settings.branch if book is not None else None
+    branch = book.settings.branch if book is not None and not all_branches else None
     with Journal.open(journal_url(path, setting, dry_run=True)) as journal:  # never creates one
         return journal.documents(customer, kind, branch=branch)
 
