@@ -37,6 +37,7 @@ from xl_addin.core.money import to_decimal
 from xl_addin.core.policy import DEFAULT_POLICY, Policy
 from xl_addin.core.problems import Problem, Source
 from xl_addin.documents.eml import write_eml
+from xl_addin.documents.fields import unbroken
 from xl_addin.documents.files import safe_file_name, sync_files, write_new
 from xl_addin.documents.pdf import to_pdf
 from xl_addin.documents.render import TemplateCache
@@ -191,7 +192,7 @@ def issue(
                 progress("Writing documents", start + n, len(planned))
                 template = cache.get(document.template_key, document.lang)
                 target = out_dir / f"{safe_file_name(reference + ' ' + document.file_stem)}.docx"
-                data = template.render({**document.context, "reference": reference})
+                data = template.render({**document.context, "reference": unbroken(reference)})
                 write_new(target, data, sync=False)
                 extra = document.extra(out_dir, reference) if document.extra else None
                 written.append((IssuedDocument(document, reference, target, extra), DocumentRecord(

@@ -35,6 +35,7 @@ from xl_addin.documents.fields import (
     language_of,
     money_fields,
     money_text,
+    unbroken,
     words,
 )
 from xl_addin.journal.store import Journal, journal_url
@@ -242,7 +243,7 @@ def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, 
 
 def _item(item, lang: str) -> dict[str, object]:
     return {
-        "doc_no": item.doc_no, "doc_date": date_text(item.doc_date, lang),
+        "doc_no": unbroken(item.doc_no), "doc_date": date_text(item.doc_date, lang),
         "due_date": date_text(item.due_date, lang),
         **money_fields("amount", money(item.amount_cents), lang),
         **money_fields("open_amount", money(item.open_cents), lang),

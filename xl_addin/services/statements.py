@@ -36,6 +36,7 @@ from xl_addin.documents.fields import (
     date_text,
     language_of,
     money_fields,
+    unbroken,
     words,
 )
 from xl_addin.journal.store import Journal, journal_url
@@ -265,7 +266,7 @@ def _rows_by_customer(frame: pd.DataFrame) -> dict[str, list]:
 
 def _item(item, lang: str) -> dict[str, object]:
     return {
-        "doc_no": item.doc_no, "doc_date": date_text(item.doc_date, lang),
+        "doc_no": unbroken(item.doc_no), "doc_date": date_text(item.doc_date, lang),
         "due_date": date_text(item.due_date, lang),
         **money_fields("amount", money(int(item.amount_cents)), lang),
         **money_fields("open_amount", money(int(item.open_cents)), lang),
@@ -278,7 +279,8 @@ def _line(line, lang: str) -> dict[str, object]:
     return {
         "date": date_text(line.doc_date, lang),
         "doc_type": DOC_TYPE_NAMES[lang].get(line.doc_type, line.doc_type),
-        "doc_no": line.doc_no, "description": description, "disputed": bool(line.disputed),
+        "doc_no": unbroken(line.doc_no), "description": description,
+        "disputed": bool(line.disputed),
         **money_fields("debit", money(int(line.debit_cents)), lang),
         **money_fields("credit", money(int(line.credit_cents)), lang),
         **money_fields("balance", money(int(line.balance_cents)), lang),
