@@ -108,7 +108,7 @@ def hand_over(
             ReportSheet(names[4], labels["history"],
                         contact_history(loaded, journal.documents(customer_id), customer_id,
                                         lang), title),
-        ])  # fmt: skip
+        ], lang)  # fmt: skip
         return path
 
     return write

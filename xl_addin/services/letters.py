@@ -70,6 +70,14 @@ from xl_addin.services.refresh import customer_update
 from xl_addin.workbook.schema import CUSTOMERS
 from xl_addin.workbook.writer import ColumnUpdate
 
+
+def _summary_title(when: dt.date, language: str) -> str:
+    """The run summary's title: Letters as of 30 November 2026, 催款函件（截至2026年11月30日）."""
+    if language == "zh":
+        return f"催款函件（截至{date_text(when, 'zh')}）"
+    return f"Letters as of {date_text(when, 'en')}"
+
+
 SUBJECTS = {
     "en": "{stage}: {name}, {currency} {amount} ({reference})",
     "zh": "{stage}：{name}，{currency} {amount}（{reference}）",
@@ -146,7 +154,7 @@ def run_letters(
         issued = issue_run(
             planned, journal=journal, kind="letters", pack=pack, settings=settings, as_of=when,
             period=None, day=when, out_dir=folder, pdf=pdf, email=email, progress=progress,
-            summary=(f"summary letters {when}.xlsx", f"Letters as of {when}"),
+            summary=(f"summary letters {when}.xlsx", _summary_title(when, settings.language)),
             skipped=_skipped(plan, loaded.customers, settings.base_currency, settings.language),
             workbook=path,
             policy=loaded.book.policy,

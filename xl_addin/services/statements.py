@@ -131,7 +131,7 @@ def run_statements(
             planned, journal=journal, kind="statements", pack=pack, settings=settings,
             as_of=None, period=str(month), day=issued_on, out_dir=folder, pdf=pdf,
             email=email, progress=progress,
-            summary=(f"summary statements {month}.xlsx", f"Statements {month}"),
+            summary=(f"summary statements {month}.xlsx", _summary_title(month, settings.language)),
             skipped=_skipped(plan, loaded.customers, settings.base_currency), workbook=path,
             policy=loaded.book.policy,
         )  # fmt: skip
@@ -286,6 +286,13 @@ def _line(line, lang: str) -> dict[str, object]:
         **money_fields("balance", money(int(line.balance_cents)), lang),
     } | ({"debit": ""} if not line.debit_cents else {}) | (
         {"credit": ""} if not line.credit_cents else {})  # fmt: skip
+
+
+def _summary_title(month: Period, language: str) -> str:
+    """The run summary's title: Statements November 2026, 2026年11月对账单."""
+    lang = "zh" if language == "zh" else "en"
+    return (f"{_period_text(month, lang)}对账单" if lang == "zh"
+            else f"Statements {_period_text(month, lang)}")  # fmt: skip
 
 
 def _period_text(month: Period, lang: str) -> str:
