@@ -5,8 +5,10 @@ Excel. Refresh and Validate read the open book (workbook.open_book) and write th
 results back through this small seam, which speaks only the part of xlwings' object
 model that desktop xlwings and xlwings Lite share: `book.sheets[name]`,
 `sheet.range((row, column), (row, column))`, `.value`, `.formula`, `sheet.clear()`,
-`book.sheets.add(name, after=...)`. Per computed column: one read of its formulas and
-values, one write; the header row is one read. The tests drive it with stand-in books
+`book.sheets.add(name, after=...)`; and for an owned sheet's print setup (`print_setup`)
+what each engine has of it: `sheet.freeze_panes` in Lite, Excel's own PageSetup object
+and window on desktop. Per computed column: one read of its formulas and values, one
+write; the header row is one read. The tests drive it with stand-in books
 of the same shape, because Excel cannot run here.
 
 Formula cells in computed columns (the template's =AGE_BUCKET(...)) are left to
