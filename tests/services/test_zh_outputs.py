@@ -173,3 +173,24 @@ def test_a_chinese_reconciliation_report(outputs):
         "上海华信贸易有限公司（C001）对账差异表，截至2026年11月30日，币种 CNY")
     summary = {row[0].value: row[1].value for row in report["汇总"].iter_rows(min_row=4)}
     assert summary["我方余额"] == pytest.approx(10450.50) and summary["对方余额"] == 7000.50
+
+
+def test_a_summary_keeps_its_documents_when_the_workbook_changes_language(tmp_path):
+    path = make_book(tmp_path / "branch.xlsx", customers=CUSTOMERS[:1], ledger=LEDGER[:3],
+                     customer_headers=HEADERS,
+                     settings=[("Branch", "SH"), ("Language", "zh")])  # fmt: skip
+    first = run_letters(path, out=tmp_path / "out")
+    [document] = first.issued.documents
+    book = openpyxl.load_workbook(path)
+    settings = book["Settings"]
+    for row in settings.iter_rows(min_row=2):
+        if row[0].value == "Language":
+            row[1].value = "en"
+    book.save(path)
+    again = run_letters(path, out=tmp_path / "out")  # the same day: nothing new to issue
+    assert not again.issued.documents and again.issued.summary == first.issued.summary
+    summary = openpyxl.load_workbook(again.issued.summary)
+    assert summary.sheetnames == ["Summary", "Documents", "Skipped"]
+    rows = [[c.value for c in row] for row in summary["Documents"].iter_rows(min_row=4)]
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        (document.reference, "C001", "Demand letter")]  # named afresh in English
