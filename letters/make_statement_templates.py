@@ -33,15 +33,15 @@ FONTS = {"en": ("Calibri", "SimSun"), "zh": ("Times New Roman", "SimSun")}
 # The language of Latin-script text: zh-CN there would let Chinese line breaking split
 # "SH-LTR-20261130-0003" between letters. Chinese text is zh-CN (w:eastAsia).
 LANGUAGE = {"en": "en-GB", "zh": "en-US"}
+BODY_LINE = {"en": 11.5, "zh": 12.5}  # points, for the 9.5 pt body text
 AGING_PER_ROW = 4
 MARK = RGBColor(0xA0, 0x10, 0x10)  # the "Disputed" marker: dark red, bold, still clear in grey
 
 TEXT = {
     "en": {
         "title": "Statement of account",
-        "period": "Period: {{ period_text }}",
         "to": "To",
-        "ref": ("Reference: {{ reference }}", "Date: {{ date }}",
+        "ref": ("Reference: {{ reference }}", "Date: {{ date }}", "Period: {{ period_text }}",
                 "Customer No.: {{ customer.id }}"),
         "opening": "Opening balance at {{ opening_date }}",
         "headers": ("Date", "Type", "Document", "Description", "Debit", "Credit", "Balance"),
@@ -57,7 +57,7 @@ TEXT = {
         "unapplied": "Unapplied payments and credits: {{ currency }} {{ unapplied }}",
         "items_title": "Items overdue or disputed at {{ closing_date }}",
         "item_headers": ("Document", "Date", "Due date", "Days overdue", "Open amount", "Status"),
-        "item_widths": (2.9, 3.0, 3.0, 2.3, 2.8, 2.0),
+        "item_widths": (3.1, 3.2, 3.2, 2.5, 3.0, 2.4),
         "overdue_mark": "Overdue",
         "credit": "The balance is in your favour: at {{ closing_date }} we owe you {{ currency }} "
                   "{{ closing_abs }}, and no payment is due from you. Please let us know whether "
@@ -96,9 +96,9 @@ TEXT = {
     },
     "zh": {
         "title": "对 账 单",
-        "period": "对账期间：{{ period_text }}",
         "to": "致",
-        "ref": ("编号：{{ reference }}", "日期：{{ date }}", "客户编号：{{ customer.id }}"),
+        "ref": ("编号：{{ reference }}", "日期：{{ date }}", "对账期间：{{ period_text }}",
+                "客户编号：{{ customer.id }}"),
         "opening": "期初余额（{{ opening_date }}）",
         "headers": ("日期", "类型", "单据号", "摘要", "借方", "贷方", "余额"),
         "widths": (3.2, 1.2, 2.9, 3.2, 2.3, 2.3, 2.3),  # 2026年11月18日 on one line
@@ -113,7 +113,7 @@ TEXT = {
         "unapplied": "未核销收款及贷项：{{ currency }} {{ unapplied }}",
         "items_title": "逾期及有争议单据（截至{{ closing_date }}）",
         "item_headers": ("单据号", "单据日期", "到期日", "逾期天数", "未付金额", "状态"),
-        "item_widths": (2.9, 3.2, 3.2, 2.0, 2.8, 1.8),
+        "item_widths": (3.1, 3.4, 3.4, 2.3, 3.0, 2.2),
         "overdue_mark": "逾期",
         "credit": "截至{{ closing_date }}，贵司账户为贷方余额，本公司应付贵司{{ currency }} "
                   "{{ closing_abs }}，贵司无需付款。如需退款或抵扣今后货款，请告知本公司。",
@@ -156,14 +156,13 @@ def make(lang: str) -> Path:
     _letterhead(doc)
     title = doc.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    title.paragraph_format.space_after = Pt(0)
+    title.paragraph_format.space_after = Pt(3)
+    title.paragraph_format.line_spacing = Pt(18)
     _run(title, t["title"], size=15, bold=True)
-    _para(doc, t["period"], align=WD_ALIGN_PARAGRAPH.CENTER, color=GREY)
     _addressee(doc, t)
 
     table = doc.add_table(rows=6, cols=7)
     table.style = "Table Grid"
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
     widths = tuple(Cm(width) for width in t["widths"])
     header, opening, loop, body, end, closing = table.rows
     # docxtpl replaces a row holding a {%tr %} tag by the tag: the row between repeats.
@@ -171,6 +170,8 @@ def make(lang: str) -> Path:
     _cell(end.cells[0], "{%tr endfor %}")
     for cell, text in zip(header.cells, t["headers"], strict=True):
         _cell(cell, text, bold=True, shade=True)
+    # A long month runs onto a second page: the column headings come with it.
+    header._tr.get_or_add_trPr().append(header._tr.makeelement(qn("w:tblHeader"), {}))
     _cell(opening.cells[0], t["opening"], bold=True)
     opening.cells[0].merge(opening.cells[5])
     _cell(opening.cells[6], "{{ opening }}", right=True, bold=True)
@@ -193,9 +194,9 @@ def make(lang: str) -> Path:
     _grid(table, widths)
 
     _para(doc, "{%p if closing_value %}", space_after=0)
-    _para(doc, t["words"], bold=True, space_before=6)
+    _para(doc, t["words"], bold=True, space_before=4)
     _para(doc, "{%p endif %}", space_after=0)
-    _para(doc, t["aging_title"], bold=True, space_before=6, space_after=2)
+    _para(doc, t["aging_title"], bold=True, space_before=4, space_after=2)
     # Four buckets a row, label then amount: two rows for the default seven, whatever the Policy.
     aging = doc.add_table(rows=3, cols=2 * AGING_PER_ROW)
     aging.style = "Table Grid"
@@ -222,16 +223,17 @@ def make(lang: str) -> Path:
     _choice(doc, (("in_credit", t["credit"]), ("closing_value == 0", t["nil"]),
                   ("total_overdue_value", t["pay"]),
                   ("total_disputed_overdue_value", t["all_disputed"]), ("", t["not_due"])),
-            space_before=6)  # fmt: skip
+            space_before=4)  # fmt: skip
     _para(doc, t["query"])
-    _para(doc, t["sign"], space_before=6)
+    _para(doc, t["sign"], space_before=4)
 
     slip_start = len(doc.paragraphs)
-    _para(doc, t["cut"], color=GREY, size=8, space_before=10, align=WD_ALIGN_PARAGRAPH.CENTER)
+    _para(doc, t["cut"], color=GREY, size=8, space_before=6, align=WD_ALIGN_PARAGRAPH.CENTER)
     slip = doc.add_paragraph()
     slip.alignment = WD_ALIGN_PARAGRAPH.CENTER
     slip.paragraph_format.space_after = Pt(2)
-    _run(slip, t["slip_title"], size=12, bold=True)
+    slip.paragraph_format.line_spacing = Pt(14)
+    _run(slip, t["slip_title"], size=11, bold=True)
     _para(doc, t["slip_to"], size=8.5, color=GREY, space_after=0)
     _para(doc, t["slip_ref"], size=8.5, color=GREY)
     _choice(doc, (("in_credit", t["agree_credit"]), ("closing_value == 0", t["agree_nil"]),
@@ -242,13 +244,15 @@ def make(lang: str) -> Path:
     for cell, text in zip(differences.rows[0].cells, t["diff_headers"], strict=True):
         _cell(cell, text, bold=True, shade=True, size=9)
     for row in differences.rows[1:]:
-        row.height = Cm(0.55)
+        row.height = Cm(0.5)
+    _grid(differences, (Cm(17.4 / 4),) * 4)
     _para(doc, "", space_after=0, size=6)
     boxes = doc.add_table(rows=2, cols=3)
     boxes.style = "Table Grid"
     for cell, text in zip(boxes.rows[0].cells, t["boxes"], strict=True):
         _cell(cell, text, bold=True, size=9, shade=True)
     boxes.rows[1].height = Cm(1.5)
+    _grid(boxes, (Cm(17.4 / 3),) * 3)
     _keep_together(doc.paragraphs[slip_start:], (differences, boxes))
 
     target = HERE / lang / "statement.docx"
@@ -270,12 +274,17 @@ def _addressee(doc, t) -> None:
     for position, text in enumerate(t["ref"]):
         _cell(right, text, right=True, size=9, new=position > 0)
     _grid(table, (Cm(10.4), Cm(7.0)))
+    table.alignment = None  # no borders: its text, not its edge, lines up with the letterhead
     _para(doc, "", space_after=0, size=4)
 
 
 def _grid(table, widths) -> None:
-    """Fixed column widths, in the grid (which LibreOffice reads) and the cells (Word's)."""
+    """Fixed column widths, in the grid (which LibreOffice reads) and the cells (Word's).
+
+    Centred: every table is the 17.4 cm between the margins, so their edges line up.
+    """
     table.autofit = False
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
     for column, width in zip(table.columns, widths, strict=True):
         column.width = width
     for row in table.rows:
@@ -308,7 +317,7 @@ def _keep_together(paragraphs, tables) -> None:
 def _items(doc, t) -> None:
     """The open items overdue or disputed at the period end, shown only when there are some."""
     _para(doc, "{%p if items %}", space_after=0)
-    _para(doc, t["items_title"], bold=True, space_before=6, space_after=2)
+    _para(doc, t["items_title"], bold=True, space_before=4, space_after=2)
     table = doc.add_table(rows=4, cols=6)
     table.style = "Table Grid"
     header, loop, body, end = table.rows
@@ -344,6 +353,8 @@ def _choice(doc, branches, **spacing) -> None:
 
 def _letterhead(doc) -> None:
     head = doc.add_paragraph()
+    head.paragraph_format.line_spacing = Pt(17)
+    head.paragraph_format.space_after = Pt(2)
     _run(head, "{{ branch.name }}", size=14, bold=True)
     _para(doc, "{{ branch.address }}", size=9, color=GREY, space_after=0)
     _para(
@@ -360,7 +371,7 @@ def _page(doc) -> None:
     section.orientation = WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = Cm(21.0), Cm(29.7)  # A4
     section.left_margin = section.right_margin = Cm(1.8)
-    section.top_margin = section.bottom_margin = Cm(1.3)
+    section.top_margin = section.bottom_margin = Cm(1.0)
 
 
 def _styles(doc, lang: str) -> None:
@@ -391,7 +402,10 @@ def _styles(doc, lang: str) -> None:
     style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), east_asia)
     style.font.size = Pt(9.5)
     style.element.get_or_add_rPr().append(language.__copy__())
-    style.paragraph_format.space_after = Pt(4)
+    style.paragraph_format.space_after = Pt(3)
+    # An exact line, as Chinese business documents set it (固定值): a CJK face's own line is
+    # nearly half as tall again as its size, which cost a statement five lines of its table.
+    style.paragraph_format.line_spacing = Pt(BODY_LINE[lang])
 
 
 def _para(doc, text, *, size=None, bold=False, color=None, align=None, space_before=None,
@@ -403,6 +417,8 @@ def _para(doc, text, *, size=None, bold=False, color=None, align=None, space_bef
         paragraph.paragraph_format.space_before = Pt(space_before)
     if space_after is not None:
         paragraph.paragraph_format.space_after = Pt(space_after)
+    if size is not None:
+        paragraph.paragraph_format.line_spacing = Pt(size + 3)
     lines = text.split("\n")
     for i, line in enumerate(lines):
         run = _run(paragraph, line, size=size, bold=bold, color=color)
@@ -425,7 +441,7 @@ def _cell(cell, text, *, bold=False, right=False, shade=False, size=9, new=False
     paragraph = cell.add_paragraph() if new else cell.paragraphs[0]
     paragraph.paragraph_format.space_after = Pt(0)
     # An exact line: a Chinese face's own line height would make every row a third taller.
-    paragraph.paragraph_format.line_spacing = Pt(size + 2.5)
+    paragraph.paragraph_format.line_spacing = Pt(size + 2)
     if right:
         paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     _run(paragraph, text, size=size, bold=bold)

@@ -114,8 +114,9 @@ def test_refresh_costs_a_few_calls_per_column_not_per_cell(book_file):
     tables = sum(len(s.tables) for s in excel.sheets)
     # Reading: one per table. Writing: per computed column one header read, one formula
     # read, one value read, one write (8 Customers + 4 Ledger columns); the Aging sheet
-    # (clear, title, table, totals) and the status line.
-    assert excel.calls <= tables + 2 * (1 + 3 * 8) + 1 + 3 * 4 + 4 + 1, excel.calls
+    # (clear, title, table, totals, and its print setup: 5 PageSetup properties, 4 of the
+    # window, 2 activations) and the status line.
+    assert excel.calls <= tables + 2 * (1 + 3 * 8) + 1 + 3 * 4 + 4 + 11 + 1, excel.calls
     print(f"calls per refresh: {excel.calls} ({excel.writes} writes)")
 
 
@@ -134,3 +135,27 @@ def test_a_refresh_stopped_by_bad_input_writes_only_the_problems_sheet(book_file
     for sheet in excel.sheets:
         if sheet.name not in ("Problems", "Start"):
             assert sheet.cells == before.get(sheet.name), sheet.name
+
+
+def test_the_refresh_button_sets_up_the_sheets_it_writes_as_the_command_does(book_file, tmp_path):
+    """Desktop Excel: print titles, one page wide, orientation and the frozen header row,
+    through Excel's PageSetup and window (xlwings has no API of its own for them there)."""
+    excel = Book(book_file)
+    user_sheet = excel.sheets.active
+    macros.refresh(excel)
+    by_command = tmp_path / "command.xlsx"
+    shutil.copy(book_file, by_command)
+    refresh(by_command)
+    written = openpyxl.load_workbook(by_command)
+    owned = [s for s in excel.sheets if s.page_setup.api.set]
+    assert "Aging" in {s.name for s in owned}
+    for sheet in owned:
+        file = written[sheet.name]
+        page = sheet.page_setup.api
+        assert page.PrintTitleRows == "$3:$3" and file.print_title_rows == "$3:$3", sheet.name
+        assert (page.Zoom, page.FitToPagesWide, page.FitToPagesTall) == (False, 1, False)
+        assert (file.page_setup.fitToWidth, file.page_setup.fitToHeight) == (1, 0)
+        orientation = {1: "portrait", 2: "landscape"}[page.Orientation]
+        assert orientation == file.page_setup.orientation, sheet.name
+        assert sheet.frozen == (3, 0) and file.freeze_panes == "A4", sheet.name
+    assert excel.sheets.active is user_sheet  # the user's sheet is active again

@@ -6,6 +6,11 @@ xlwings: numbers as float, date cells as datetime, empty cells as None, a formul
 as its result (here None: no Excel computed it) and its `.formula` as the text, error
 cells as None unless `err_to_str`. A 1-row or 1-column range reads as a flat list, one
 cell as a scalar, unless `ndim=2`. `calls` counts what would cross COM.
+
+Page setup and frozen panes as desktop xlwings 0.37.8 on Windows offers them: a sheet's
+`freeze_panes` raises NotImplementedError (its Windows engine has none), `page_setup.api`
+is Excel's PageSetup object (here recording what is set on it), and the frozen rows are
+set on `book.app.api.ActiveWindow`, which acts on the active sheet (`sheet.activate()`).
 """
 
 from __future__ import annotations
@@ -90,10 +95,49 @@ class Tables(list):
         return super().__getitem__(key)
 
 
+class ComObject:
+    """An Excel COM object: every property set is one call, and recorded."""
+
+    def __init__(self, book, **defaults):
+        object.__setattr__(self, "_book", book)
+        object.__setattr__(self, "set", {})
+        for name, value in defaults.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        if not hasattr(self, name):
+            raise AttributeError(f"Excel has no property {name}")  # COM: unknown name
+        self._book.calls += 1
+        self.set[name] = value
+        object.__setattr__(self, name, value)
+
+
+class PageSetup:
+    def __init__(self, book):
+        # Excel's defaults for a new sheet: no titles, 100% zoom, portrait (xlPortrait = 1).
+        self.api = ComObject(book, PrintTitleRows="", Zoom=100, FitToPagesWide=1,
+                             FitToPagesTall=1, Orientation=1)  # fmt: skip
+
+
+class Window(ComObject):
+    """Excel's active window: freezing applies to the sheet active in it."""
+
+    def __init__(self, book):
+        super().__init__(book, FreezePanes=False, SplitRow=0, SplitColumn=0)
+
+    def __setattr__(self, name, value):
+        super().__setattr__(name, value)
+        sheet = self._book.sheets.active
+        if name == "FreezePanes":
+            sheet.frozen = (self.SplitRow, self.SplitColumn) if value else None
+
+
 class Sheet:
     def __init__(self, book, name, worksheet=None):
         self.book, self.name, self.cells, self.errors = book, name, {}, set()
         self.tables = Tables()
+        self.page_setup = PageSetup(book)
+        self.frozen = None  # (rows, columns) frozen in Excel's window
         if worksheet is not None:
             for row in worksheet.iter_rows():
                 for cell in row:
@@ -140,8 +184,18 @@ class Sheet:
         self.cells.clear()
         self.errors.clear()
 
+    @property
+    def freeze_panes(self):
+        raise NotImplementedError()  # as xlwings' Windows engine: base_classes.Sheet
+
+    def activate(self):
+        self.book.calls += 1
+        self.book.sheets.active = self
+
 
 class Sheets(list):
+    active = None
+
     def __getitem__(self, key):
         if isinstance(key, str):
             return next(s for s in self if s.name == key)
@@ -162,6 +216,18 @@ class Book:
         self.calls = self.writes = self.saved = 0
         loaded = openpyxl.load_workbook(path)
         self.sheets = Sheets(Sheet(self, ws.title, ws) for ws in loaded)
+        self.sheets.active = self.sheets[loaded.active.title]
+        self.app = App(self)
 
     def save(self):
         self.saved += 1
+
+
+class App:
+    def __init__(self, book):
+        self.api = AppApi(book)
+
+
+class AppApi:
+    def __init__(self, book):
+        self.ActiveWindow = Window(book)

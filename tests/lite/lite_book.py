@@ -13,9 +13,11 @@ date-time text as `datetime`, error text as None unless `err_to_str`; a single c
 reads as a scalar, a row or a column as a flat list, unless `ndim=2`. Formulas are not
 in the payload: `range.formula` raises, and `await range.get_formula()` answers from
 the test's `formulas` grid, standing in for the add-in's request to Excel. Writes are
-queued as actions (`setValues`, `addSheet`, `clearContents`) with the fields of
-xlwings.ts's `Action`, and applied to the grid once the script is done, as the client
-applies them.
+queued as actions (`setValues`, `addSheet`, `clearContents`, and `freezePaneAtRange`
+for `sheet.freeze_panes.freeze_at`, as xlwings' remote engine queues it) with the fields
+of xlwings.ts's `Action`, and applied to the grid once the script is done, as the client
+applies them. `sheet.page_setup` has only the print area there: its `api` is the
+sheet's JSON.
 """
 
 from __future__ import annotations
@@ -161,6 +163,31 @@ class Sheet:
             "func": "clearContents", "args": [], "values": [[]], "sheet_position": self.index,
             "start_row": 0, "start_column": 0, "row_count": 0, "column_count": 0,
         })  # fmt: skip
+
+    @property
+    def freeze_panes(self):
+        return FreezePanes(self)
+
+    @property
+    def page_setup(self):
+        return PageSetup(self)
+
+
+class FreezePanes:
+    def __init__(self, sheet):
+        self.sheet = sheet
+
+    def freeze_at(self, frozen_range):
+        self.sheet.book.actions.append({
+            "func": "freezePaneAtRange", "args": [frozen_range], "values": [[]],
+            "sheet_position": self.sheet.index, "start_row": 0, "start_column": 0,
+            "row_count": 0, "column_count": 0,
+        })  # fmt: skip
+
+
+class PageSetup:
+    def __init__(self, sheet):
+        self.api = {"name": sheet.name}  # the sheet's JSON, as xlwings' remote engine gives
 
 
 class Sheets(list):

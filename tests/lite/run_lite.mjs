@@ -88,7 +88,8 @@ for item in job["books"]:
     book = lite_book.Book(item["payload"], item["formulas"])
     await run_script(main.refresh, book)
     names = [s.name for s in book.sheets]
-    books.append({"actions": [[a["func"], names[a["sheet_position"]]] for a in book.actions],
+    books.append({"actions": [[a["func"], names[a["sheet_position"]], a["args"]]
+                              for a in book.actions],
                   "sheets": book.applied()})
 json.dumps({"functions": functions, "books": books, "python": sys.version.split()[0],
             "numpy": sys.modules["numpy"].__version__, "pandas": sys.modules["pandas"].__version__})

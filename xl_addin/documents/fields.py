@@ -22,6 +22,19 @@ BRANCH_FIELDS = ("code", "name", "address", "phone", "email", "bank", "tax_id", 
 CUSTOMER_FIELDS = ("id", "name", "contact", "address", "email", "phone", "segment", "currency")
 
 
+NON_BREAKING_HYPHEN = "\u2011"
+
+
+def unbroken(code: object) -> str:
+    """A reference or document number as a document prints it: never split at a line end.
+
+    Its hyphens become non-breaking (U+2011), which LibreOffice and Word draw with the face's
+    own hyphen, so the PDF still reads LDN-STM-20261130-0004 in ASCII; the journal, the file
+    names and e-mail keep the plain reference.
+    """
+    return str(code).replace("-", NON_BREAKING_HYPHEN)
+
+
 def money_text(value: Decimal | None, lang: str = "en") -> str:
     """1,234.56 in both languages (Chinese accounting uses the same separators); blank for None."""
     if value is None:

@@ -109,7 +109,7 @@ def hand_over(
                         contact_history(loaded, journal.documents(
                             customer_id, branch=loaded.book.settings.branch), customer_id,
                                         lang), title),
-        ])  # fmt: skip
+        ], lang)  # fmt: skip
         return path
 
     return write

@@ -37,6 +37,7 @@ from xl_addin.core.money import to_decimal
 from xl_addin.core.policy import DEFAULT_POLICY, Policy
 from xl_addin.core.problems import Problem, Source
 from xl_addin.documents.eml import write_eml
+from xl_addin.documents.fields import unbroken
 from xl_addin.documents.files import safe_file_name, sync_files, write_new
 from xl_addin.documents.pdf import to_pdf
 from xl_addin.documents.render import DEFAULT_LIMITS, RenderLimits, TemplateCache
@@ -194,7 +195,8 @@ def issue(
                 progress("Writing documents", start + n, len(planned))
                 template = cache.get(document.template_key, document.lang)
                 target = out_dir / f"{safe_file_name(reference + ' ' + document.file_stem)}.docx"
-                data = template.render({**document.context, "reference": reference}, limits)
+                context = {**document.context, "reference": unbroken(reference)}
+                data = template.render(context, limits)
                 write_new(target, data, sync=False)
                 extra = document.extra(out_dir, reference) if document.extra else None
                 written.append((IssuedDocument(document, reference, target, extra), DocumentRecord(
@@ -482,12 +484,12 @@ def issue_run(
         journal.finish_run(run_id, "done")
         stage_name = stage_namer(policy, settings.language)
         result.summary = write_summary(out_dir, summary[0], result, summary[1], skipped,
-                                       stage_name)  # fmt: skip
-        _resumed_summaries(result, summary[0], stage_name)
+                                       stage_name, settings.language)  # fmt: skip
+        _resumed_summaries(result, summary[0], stage_name, settings.language)
     return result
 
 
-def _resumed_summaries(result: IssueResult, written: str, stage_name) -> None:
+def _resumed_summaries(result: IssueResult, written: str, stage_name, language: str) -> None:
     """The run summaries of resumed documents whose own summary is another file."""
     by_name: dict[tuple[Path, str, str], list[IssuedDocument]] = {}
     for d in result.resumed:
@@ -499,7 +501,7 @@ def _resumed_summaries(result: IssueResult, written: str, stage_name) -> None:
             by_name.setdefault((folder, name, title), []).append(d)
     for (folder, name, title), documents in by_name.items():
         write_summary(folder, name, IssueResult(result.run_id, documents=documents), title,
-                      stage_name=stage_name)  # fmt: skip
+                      stage_name=stage_name, language=language)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -715,11 +717,20 @@ def history_sheet(journal: Journal, language: str, policy: Policy = DEFAULT_POLI
 SUMMARY_DOCUMENTS = ("Reference", "CustomerID", "Stage", "Amount", "Currency", "File", "PDF",
                      "E-mail")  # fmt: skip
 SUMMARY_SKIPPED = ("CustomerID", "Stage", "Amount", "Currency", "Reason")
+# The run summary's sheets and headings in the workbook's language: (sheet, headers) for the
+# stages, the documents and the customers passed over.
+SUMMARY_SHEETS = {
+    "en": (("Summary", ("Stage", "Currency", "Customers", "Amount")),
+           ("Documents", SUMMARY_DOCUMENTS), ("Skipped", SUMMARY_SKIPPED)),
+    "zh": (("汇总", ("阶段", "币种", "客户数", "金额")),
+           ("文件", ("编号", "客户编号", "阶段", "金额", "币种", "文件", "PDF", "电子邮件")),
+           ("未发送", ("客户编号", "阶段", "金额", "币种", "原因"))),
+}  # fmt: skip
 
 
 def write_summary(
     out_dir: Path, name: str, result: IssueResult, title: str, skipped: Sequence[Skipped] = (),
-    stage_name: Callable[[str], str] = str,
+    stage_name: Callable[[str], str] = str, language: str = "en",
 ) -> Path:
     """The run summary beside the documents: per stage (customers, amount), each document,
     and each customer passed over with the reason.
@@ -728,12 +739,19 @@ def write_summary(
     replaced: its documents stay, this run's are added, a PDF made since is filled in,
     and its Skipped list is updated (this run's reasons; a customer served since leaves
     it). The file is replaced atomically. Stages are shown by `stage_name` (see
-    `stage_namer`), never as keys.
+    `stage_namer`), never as keys; sheets and headings are in `language` (an earlier
+    summary in the other language is read too).
     """
     path = out_dir / name
-    earlier = read_report(path, {"Documents": SUMMARY_DOCUMENTS, "Skipped": SUMMARY_SKIPPED})
+    earlier_documents, earlier_skipped = [], []
+    for _, (documents_sheet, documents_headers), (skipped_sheet, skipped_headers) in \
+            SUMMARY_SHEETS.values():  # fmt: skip
+        found = read_report(path, {documents_sheet: documents_headers,
+                                   skipped_sheet: skipped_headers})  # fmt: skip
+        earlier_documents += found.get(documents_sheet, [])
+        earlier_skipped += found.get(skipped_sheet, [])
     documents: dict[str, tuple] = {}
-    for row in earlier.get("Documents", []):
+    for row in earlier_documents:
         pdf = _pdf_of(Path(str(row[5])), out_dir) if row[5] else None
         if not row[6] and pdf is not None and pdf.exists():
             row = (*row[:6], pdf.name, row[7])
@@ -748,7 +766,7 @@ def write_summary(
         )  # fmt: skip
     served = {row[1] for row in documents.values()}
     passed_over = {str(row[0]): (row[0], stage_name(row[1]), *row[2:])
-                   for row in earlier.get("Skipped", [])}  # fmt: skip
+                   for row in earlier_skipped}  # fmt: skip
     passed_over |= {s.customer_id: (s.customer_id, stage_name(s.stage), s.amount, s.currency,
                                     s.reason) for s in skipped}  # fmt: skip
     by_stage: dict[tuple[str, str], list[Decimal]] = {}
@@ -756,13 +774,15 @@ def write_summary(
         by_stage.setdefault((stage_name(str(row[2])), str(row[4])), []).append(row[3])
     stages = [(stage, currency, len(v), sum(v, Decimal(0)))
               for (stage, currency), v in sorted(by_stage.items())]  # fmt: skip
+    by_stage_sheet, documents_sheet, skipped_sheet = SUMMARY_SHEETS[
+        "zh" if language == "zh" else "en"]
     write_report(path, [
-        ReportSheet("Summary", ("Stage", "Currency", "Customers", "Amount"), stages, (title,)),
-        ReportSheet("Documents", SUMMARY_DOCUMENTS, list(documents.values()), (title,)),
-        ReportSheet("Skipped", SUMMARY_SKIPPED,
+        ReportSheet(*by_stage_sheet, stages, (title,)),
+        ReportSheet(*documents_sheet, list(documents.values()), (title,)),
+        ReportSheet(*skipped_sheet,
                     [row for customer, row in passed_over.items() if customer not in served],
                     (title,)),
-    ])  # fmt: skip
+    ], language)  # fmt: skip
     return path
 
 

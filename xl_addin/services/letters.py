@@ -35,6 +35,7 @@ from xl_addin.documents.fields import (
     language_of,
     money_fields,
     money_text,
+    unbroken,
     words,
 )
 from xl_addin.journal.store import Journal, journal_url
@@ -69,6 +70,14 @@ from xl_addin.services.refresh import customer_update
 from xl_addin.services.render_limits import render_limits
 from xl_addin.workbook.schema import CUSTOMERS
 from xl_addin.workbook.writer import ColumnUpdate
+
+
+def _summary_title(when: dt.date, language: str) -> str:
+    """The run summary's title: Letters as of 30 November 2026, 催款函件（截至2026年11月30日）."""
+    if language == "zh":
+        return f"催款函件（截至{date_text(when, 'zh')}）"
+    return f"Letters as of {date_text(when, 'en')}"
+
 
 SUBJECTS = {
     "en": "{stage}: {name}, {currency} {amount} ({reference})",
@@ -153,7 +162,7 @@ def run_letters(
         issued = issue_run(
             planned, journal=journal, kind="letters", pack=pack, settings=settings, as_of=when,
             period=None, day=when, out_dir=folder, pdf=pdf, email=email, progress=progress,
-            summary=(f"summary letters {when}.xlsx", f"Letters as of {when}"),
+            summary=(f"summary letters {when}.xlsx", _summary_title(when, settings.language)),
             skipped=_skipped(plan, loaded.customers, settings.base_currency, settings.language),
             workbook=path,
             policy=loaded.book.policy,
@@ -251,7 +260,7 @@ def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, 
 
 def _item(item, lang: str) -> dict[str, object]:
     return {
-        "doc_no": item.doc_no, "doc_date": date_text(item.doc_date, lang),
+        "doc_no": unbroken(item.doc_no), "doc_date": date_text(item.doc_date, lang),
         "due_date": date_text(item.due_date, lang),
         **money_fields("amount", money(item.amount_cents), lang),
         **money_fields("open_amount", money(item.open_cents), lang),

@@ -15,6 +15,7 @@ from xl_addin.core.money import decimal_to_cents, parse_amount_text, to_decimal
 from xl_addin.core.problems import Problem, Source
 from xl_addin.core.reconcile import Reconciliation, reconcile_balance, reconcile_documents
 from xl_addin.core.statements import Period, signed_cents
+from xl_addin.documents.fields import date_text
 from xl_addin.documents.files import safe_file_name
 from xl_addin.errors import WorkbookError
 from xl_addin.services.book import LoadedBook, load_book, output_folder, resolve_period
@@ -100,7 +101,7 @@ def reconcile(
     folder = output_folder(workbook, loaded.book.settings, out, "")
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{safe_file_name(f'reconciliation {customer_id} {when}')}.xlsx"
-    write_report(path, _report(result, customer_id, name, currency, when, lang))
+    write_report(path, _report(result, customer_id, name, currency, when, lang), lang)
     return ReconcileResult(customer_id, name, lang, currency, when, result, path)
 
 
@@ -169,7 +170,7 @@ _KINDS = {
 def _report(result: Reconciliation, customer_id, name, currency, period: Period, lang):
     labels = _LABELS[lang]
     title = labels["title"].format(
-        name=name, id=customer_id, date=period.last_day, currency=currency
+        name=name, id=customer_id, date=date_text(period.last_day, lang), currency=currency
     )
     summary_rows = [
         (labels["ours"], to_decimal(result.our_balance_cents)),

@@ -37,6 +37,7 @@ from xl_addin.documents.fields import (
     date_text,
     language_of,
     money_fields,
+    unbroken,
     words,
 )
 from xl_addin.journal.store import Journal, journal_url
@@ -139,7 +140,7 @@ def run_statements(
             planned, journal=journal, kind="statements", pack=pack, settings=settings,
             as_of=None, period=str(month), day=issued_on, out_dir=folder, pdf=pdf,
             email=email, progress=progress,
-            summary=(f"summary statements {month}.xlsx", f"Statements {month}"),
+            summary=(f"summary statements {month}.xlsx", _summary_title(month, settings.language)),
             skipped=_skipped(plan, loaded.customers, settings.base_currency), workbook=path,
             policy=loaded.book.policy, limits=limits,
         )  # fmt: skip
@@ -277,7 +278,7 @@ def _rows_by_customer(frame: pd.DataFrame) -> dict[str, list]:
 
 def _item(item, lang: str) -> dict[str, object]:
     return {
-        "doc_no": item.doc_no, "doc_date": date_text(item.doc_date, lang),
+        "doc_no": unbroken(item.doc_no), "doc_date": date_text(item.doc_date, lang),
         "due_date": date_text(item.due_date, lang),
         **money_fields("amount", money(int(item.amount_cents)), lang),
         **money_fields("open_amount", money(int(item.open_cents)), lang),
@@ -290,12 +291,20 @@ def _line(line, lang: str) -> dict[str, object]:
     return {
         "date": date_text(line.doc_date, lang),
         "doc_type": DOC_TYPE_NAMES[lang].get(line.doc_type, line.doc_type),
-        "doc_no": line.doc_no, "description": description, "disputed": bool(line.disputed),
+        "doc_no": unbroken(line.doc_no), "description": description,
+        "disputed": bool(line.disputed),
         **money_fields("debit", money(int(line.debit_cents)), lang),
         **money_fields("credit", money(int(line.credit_cents)), lang),
         **money_fields("balance", money(int(line.balance_cents)), lang),
     } | ({"debit": ""} if not line.debit_cents else {}) | (
         {"credit": ""} if not line.credit_cents else {})  # fmt: skip
+
+
+def _summary_title(month: Period, language: str) -> str:
+    """The run summary's title: Statements November 2026, 2026年11月对账单."""
+    lang = "zh" if language == "zh" else "en"
+    return (f"{_period_text(month, lang)}对账单" if lang == "zh"
+            else f"Statements {_period_text(month, lang)}")  # fmt: skip
 
 
 def _period_text(month: Period, lang: str) -> str:

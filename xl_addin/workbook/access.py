@@ -5,8 +5,10 @@ Excel. Refresh and Validate read the open book (workbook.open_book) and write th
 results back through this small seam, which speaks only the part of xlwings' object
 model that desktop xlwings and xlwings Lite share: `book.sheets[name]`,
 `sheet.range((row, column), (row, column))`, `.value`, `.formula`, `sheet.clear()`,
-`book.sheets.add(name, after=...)`. Per computed column: one read of its formulas and
-values, one write; the header row is one read. The tests drive it with stand-in books
+`book.sheets.add(name, after=...)`; and for an owned sheet's print setup (`print_setup`)
+what each engine has of it: `sheet.freeze_panes` in Lite, Excel's own PageSetup object
+and window on desktop. Per computed column: one read of its formulas and values, one
+write; the header row is one read. The tests drive it with stand-in books
 of the same shape, because Excel cannot run here.
 
 Formula cells in computed columns (the template's =AGE_BUCKET(...)) are left to
@@ -27,9 +29,10 @@ import numpy as np
 import pandas as pd
 
 from xl_addin.workbook.schema import fold
-from xl_addin.workbook.updates import HEADER_ROW, ColumnUpdate, SheetTable
+from xl_addin.workbook.updates import HEADER_ROW, LANDSCAPE_FROM, ColumnUpdate, SheetTable
 
 STATUS_CELL = (1, 4)  # Start!D1: the one-line status of the last button
+XL_PORTRAIT, XL_LANDSCAPE = 1, 2  # Excel's XlPageOrientation
 
 
 HEADER_WIDTH = 256  # columns read at once when looking for a table's headers
@@ -103,6 +106,45 @@ class XlwingsWriter:
             sheet.range((HEADER_ROW, spec.beside_column)).value = [
                 [plain(v) for v in row] + [None] * (width - len(row)) for row in spec.beside
             ]
+        print_setup(self.book, sheet, len(spec.header))
+
+
+def print_setup(book, sheet, width: int) -> None:
+    """Set an owned sheet up as the file route does (workbook.writer): the header row
+    frozen, printed on every page, one page wide, landscape when the table is wide.
+
+    Each engine offers part of it. xlwings Lite freezes panes (Office.js) but has no page
+    setup beyond the print area, so a sheet it adds prints with Excel's defaults (a sheet
+    it clears keeps the setup it had). Desktop xlwings has neither in its own API: the
+    page setup goes through its COM PageSetup object and the frozen header through
+    Excel's window, one line of glue each (Windows). Excel for Mac (appscript) keeps
+    Excel's defaults. docs/excel.md lists what to check by hand.
+    """
+    try:
+        sheet.freeze_panes.freeze_at(f"1:{HEADER_ROW}")  # xlwings Lite
+        return
+    except NotImplementedError:  # desktop xlwings: only through Excel itself
+        pass
+    page = sheet.page_setup.api
+    if not hasattr(page, "FitToPagesWide"):
+        return  # not Excel's COM object (Excel for Mac)
+    page.PrintTitleRows = f"${HEADER_ROW}:${HEADER_ROW}"
+    page.Zoom = False  # so that the fit below applies: one page wide, as many down as needed
+    page.FitToPagesWide, page.FitToPagesTall = 1, False
+    page.Orientation = XL_LANDSCAPE if width > LANDSCAPE_FROM else XL_PORTRAIT
+    _freeze_in_window(book, sheet)
+
+
+def _freeze_in_window(book, sheet) -> None:
+    """Freeze the rows down to the header in desktop Excel, which freezes panes per window
+    on its active sheet: the sheet is activated for it, then the user's sheet again."""
+    active = book.sheets.active
+    sheet.activate()
+    window = book.app.api.ActiveWindow
+    window.FreezePanes = False
+    window.SplitColumn, window.SplitRow = 0, HEADER_ROW
+    window.FreezePanes = True
+    active.activate()
 
 
 def set_status(book, text: str) -> None:

@@ -20,6 +20,9 @@ from xl_addin.workbook.updates import LANDSCAPE_FROM
 MONEY_FORMAT = "#,##0.00;[Red]-#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+# A Chinese report's date cells read 2026年11月30日, as its text does (still dates to Excel).
+DATE_FORMATS = {"en": (DATE_FORMAT, DATETIME_FORMAT),
+                "zh": ('yyyy"年"m"月"d"日"', 'yyyy"年"m"月"d"日" hh:mm')}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +37,17 @@ class ReportSheet:
     chart_columns: tuple[int, ...] = ()  # a stacked bar chart of these columns per row
 
 
-def write_report(path: Path, sheets: Sequence[ReportSheet]) -> Path | None:
-    """Write the report through a temporary file; return the backup of a previous one."""
+def write_report(
+    path: Path, sheets: Sequence[ReportSheet], language: str = "en"
+) -> Path | None:
+    """Write the report through a temporary file; return the backup of a previous one.
+    Date cells are formatted in `language` (en: 2026-11-30, zh: 2026年11月30日)."""
+    formats = DATE_FORMATS["zh" if language == "zh" else "en"]
 
     def write(target: Path) -> None:
         book = Workbook(write_only=True)
         for spec in sheets:
-            _write_sheet(book, spec)
+            _write_sheet(book, spec, formats)
         book.save(target)
 
     return save_atomically(path, write)
@@ -87,10 +94,11 @@ def _value(cell) -> object:
     return value
 
 
-def _write_sheet(book: Workbook, spec: ReportSheet) -> None:
+def _write_sheet(book: Workbook, spec: ReportSheet, formats: tuple[str, str]) -> None:
     ws = book.create_sheet(spec.name[:31])
     for position, header in enumerate(spec.headers):
-        longest = max([_display_width(header), *(_display_width(r[position]) for r in spec.rows)])
+        longest = max([_display_width(header),
+                       *(_display_width(r[position], formats) for r in spec.rows)])
         ws.column_dimensions[_letter(position)].width = spec.widths.get(
             position, min(max(longest + 2, 8), 60)
         )
@@ -104,7 +112,7 @@ def _write_sheet(book: Workbook, spec: ReportSheet) -> None:
         ws.append([])
     ws.append([_cell(ws, h, bold=True) for h in spec.headers])
     for row in spec.rows:
-        ws.append([_cell(ws, value) for value in row])
+        ws.append([_cell(ws, value, formats=formats) for value in row])
     if spec.chart_columns and spec.rows:
         _add_chart(ws, spec, header_row)
 
@@ -134,7 +142,8 @@ def _add_chart(ws, spec: ReportSheet, header_row: int) -> None:
     ws.add_chart(chart, f"{_letter(len(spec.headers) + 1)}{header_row}")
 
 
-def _cell(ws, value: object, bold: bool = False) -> WriteOnlyCell:
+def _cell(ws, value: object, bold: bool = False,
+          formats: tuple[str, str] = DATE_FORMATS["en"]) -> WriteOnlyCell:  # fmt: skip
     if isinstance(value, str):
         value = excel_text(value)
     elif isinstance(value, dt.datetime) and value.time() == dt.time() and value.tzinfo is None:
@@ -145,16 +154,21 @@ def _cell(ws, value: object, bold: bool = False) -> WriteOnlyCell:
     elif isinstance(value, Decimal):
         cell.number_format = MONEY_FORMAT
     elif isinstance(value, dt.datetime):
-        cell.number_format = DATETIME_FORMAT
+        cell.number_format = formats[1]
     elif isinstance(value, dt.date):
-        cell.number_format = DATE_FORMAT
+        cell.number_format = formats[0]
     if bold:
         cell.font = Font(bold=True)
     return cell
 
 
-def _display_width(value: object) -> int:
-    text = "" if value is None else (f"{value:,}" if isinstance(value, Decimal) else str(value))
+def _display_width(value: object, formats: tuple[str, str] = DATE_FORMATS["en"]) -> int:
+    if isinstance(value, dt.date):  # as the format shows it: 2026年11月30日 is 16 wide
+        shown = value.strftime("%Y年%m月%d日" if "年" in formats[0] else "%Y-%m-%d")
+        text = shown + (" 00:00" if isinstance(value, dt.datetime) else "")
+    else:
+        text = "" if value is None else (f"{value:,}" if isinstance(value, Decimal)
+                                         else str(value))  # fmt: skip
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)  # CJK characters are two wide
 
 
