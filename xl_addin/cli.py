@@ -982,15 +982,7 @@ def close_month(
     latest = [m for m in result.months if m.end == result.refresh.as_of]
     recorded = result.month_ends
     if report.json:
-        payload = {"as_of": result.refresh.as_of.isoformat(),
-                   "period": str(recorded.period), "reconstructed": list(recorded.reconstructed),
-                   "month_ends": recorded.recorded, "months": [
-            {"end": m.end.isoformat(), "currency": m.currency,
-             "receivables": float(to_decimal(m.receivables)),
-             "current": float(to_decimal(m.current)), "overdue": float(to_decimal(m.overdue)),
-             "sales": float(to_decimal(m.sales)), "dso": m.dso, "best_dso": m.best_dso,
-             "days_delinquent": m.add, "cei": m.cei, "top10_share": m.top10}
-            for m in result.months]}  # fmt: skip
+        payload = cockpit.close_json(result)
         report.emit_json(json.dumps(payload, ensure_ascii=False, allow_nan=False))
         return
     for m in latest:

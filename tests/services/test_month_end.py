@@ -42,10 +42,14 @@ def recorded(path, branch="LDN"):
 # INV-2, due 3 December, 250.00 (Current); INV-3 is dated in December. C002 (GBP) owes INV-9,
 # due 1 September, 800.00 (90 days: 61-90; due in September: 3 months).
 NOVEMBER = [
+    # What the KPIs need besides the aging: each customer's overdue and its month's sales.
+    ("2026-11", "C001", "figures", "Overdue", 40000),
+    ("2026-11", "C001", "figures", "Sales", 25000),
     ("2026-11", "C001", "months", "2 months", 40000),
     ("2026-11", "C001", "months", "Current", 25000),
     ("2026-11", "C001", "policy", "31-60", 40000),
     ("2026-11", "C001", "policy", "Current", 25000),
+    ("2026-11", "C002", "figures", "Overdue", 80000),
     ("2026-11", "C002", "months", "3 months", 80000),
     ("2026-11", "C002", "policy", "61-90", 80000),
 ]

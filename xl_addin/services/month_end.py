@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xl_addin.core import roll_rates
+from xl_addin.core import kpis, roll_rates
 from xl_addin.core.labels import bucket_text
 from xl_addin.core.ledger import AgingResult, age_ledger
 from xl_addin.core.money import to_decimal
@@ -232,6 +232,17 @@ def aging_trend(journal: Journal, branch: str, labels: tuple[str, ...]) -> dict:
         amounts = out.setdefault(key, [0] * len(labels))
         amounts[position[row["bucket"]]] += int(row["cents"])
     return out
+
+
+def recorded_kpis(journal: Journal, branch: str) -> dict:
+    """(month-end, currency) -> the KPIs' figures as recorded (core/kpis.py RecordedMonth):
+    recorded at the time (by close or statements) or reconstructed from the ledger."""
+    rows = pd.DataFrame(journal.month_end_rows(branch),
+                        columns=["period", "customer_id", "currency", "ladder", "bucket",
+                                 "cents"])  # fmt: skip
+    sources = {period: RECONSTRUCTED if source == RECONSTRUCTED else "recorded"
+               for period, source in journal.recorded_month_ends(branch).items()}  # fmt: skip
+    return kpis.recorded_months(rows, sources)
 
 
 def trend_headers(labels: tuple[str, ...], lang: str) -> list[str]:
