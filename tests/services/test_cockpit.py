@@ -63,7 +63,7 @@ def test_the_provision_sheet_totals_are_the_items_by_age(closed):
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     total = "合计" if lang == "zh" else "Total"
     header = rows[2]
-    last = header.index(None) - 1  # the table's last column: a block is beside it
+    last = max(i for i, h in enumerate(header) if h is not None)  # the table's last column
     found = {r[2]: Decimal(str(r[last])) for r in rows if str(r[0]).startswith(total)}
     expected = expected_provision(path)
     assert found == {c: v for c, v in expected.items() if v}
@@ -77,7 +77,7 @@ def test_the_dashboard_shows_the_kpis_of_twelve_month_ends(closed):
     assert len(answer["months"]) == len(months) and len({m["end"] for m in answer["months"]}) == 12
     sheet = openpyxl.load_workbook(path, data_only=True)["Dashboard"]
     rows = [list(r) for r in sheet.iter_rows(min_row=3, values_only=True)]
-    header, body = rows[0], rows[1:]
+    header, body = rows[0], rows[1:rows.index([None] * len(rows[0]))]  # the table: to a blank
     dso = header.index("应收账款周转天数（DSO）" if lang == "zh" else "DSO (days)")
     by_label = {r[0]: r for r in body}
     for month in months:
@@ -182,4 +182,5 @@ def test_close_json_gives_both_provisions_the_worklist_and_where_each_month_come
     dashboard = openpyxl.load_workbook(path, data_only=True)["Dashboard"]
     rows = [list(r) for r in dashboard.iter_rows(min_row=3, values_only=True)]
     column = rows[0].index("来源")
-    assert {r[column] for r in rows[1:] if r[0]} == {"按台账补建", "月末记录"}
+    table = rows[1:rows.index([None] * len(rows[0]))]  # the block under it after a blank row
+    assert {r[column] for r in table} == {"按台账补建", "月末记录"} and len(table) == 36

@@ -10,8 +10,8 @@
   current and overdue receivables per month.
 
 - **Month-end snapshots** (services/month_end.py): close records a month-end's aging in the
-  journal, and the Provision sheet gains the roll-rate expected-credit-loss matrix beside the
-  provision by age, the Dashboard the recorded aging per bucket.
+  journal, and the Provision sheet gains the roll-rate expected-credit-loss matrix under the
+  provision by age, the Dashboard its month-ends as recorded and the aging per bucket.
 
 Both are computed from the ledger as it stands (a past month-end is the ledger aged as of
 that day) and written like refresh's sheets: into a temporary copy, swapped in
@@ -329,9 +329,9 @@ def provision_sheet(result: RefreshResult, frame: pd.DataFrame, lang: str,
     by_age = {str(currency): (int(part.filter(like="open:").to_numpy().sum()),
                               int(part.filter(like="provision:").to_numpy().sum()))
               for currency, part in frame.groupby("currency", sort=True)}  # fmt: skip
-    beside, beside_formats = month_end.provision_beside(ecl, by_age, lang)
-    return SheetTable("Provision", title, header, rows, totals, formats, beside=beside,
-                      beside_formats=beside_formats)
+    below, below_formats = month_end.provision_below(ecl, by_age, lang)
+    return SheetTable("Provision", title, header, rows, totals, formats, below=below,
+                      below_formats=below_formats)
 
 
 def broken_promise_rates(result: RefreshResult, ends: list[dt.date]) -> dict:
@@ -358,27 +358,24 @@ def broken_promise_rates(result: RefreshResult, ends: list[dt.date]) -> dict:
 def dashboard_sheet(months: list[kpis.Month], as_of: dt.date, lang: str,
                     broken: dict | None = None,
                     trend: tuple[tuple[str, ...], dict] | None = None) -> SheetTable:  # fmt: skip
-    """The KPIs per month-end and currency; `trend` (bucket labels, (end, currency) -> cents
-    per bucket) adds the month-ends' recorded aging, blank where none is recorded."""
+    """The KPIs per month-end and currency, where each month's figures come from; under them
+    `trend` (bucket labels, (end, currency) -> cents per bucket): the month-ends' recorded
+    aging per bucket; then the chart."""
     h = HEADERS[lang]
     broken = broken or {}
-    labels, recorded = trend if trend and trend[1] else ((), {})
-    trend_headers = month_end.trend_headers(labels, lang)
     header = [h["month"], h["currency"], h["current"], h["overdue"], h["unapplied"],
               h["receivables"], h["share"], h["sales"], h["dso"], h["best"], h["add"], h["cei"],
-              h["top10"], h["broken"], h["source"], *trend_headers]
+              h["top10"], h["broken"], h["source"]]
     rows = []
     for m in months:
-        amounts = recorded.get((m.end, m.currency))
         rows.append([f"{m.end:%Y-%m-%d} {m.currency}", m.currency,
                      to_decimal(m.current), to_decimal(m.overdue), to_decimal(m.unapplied),
                      to_decimal(m.receivables),
                      _round(m.overdue_share, 4), to_decimal(m.sales), _round(m.dso, 1),
                      _round(m.best_dso, 1), _round(m.add, 1),
                      _round(m.cei, 1), _round(m.top10, 4),
-                     _round(broken.get((m.end, m.currency)), 4), SOURCES[lang][m.source],
-                     *((to_decimal(c) for c in amounts) if amounts else [None] * len(labels))])
-    formats = {name: MONEY_FORMAT for name in trend_headers} | {
+                     _round(broken.get((m.end, m.currency)), 4), SOURCES[lang][m.source]])
+    formats = {
                h["current"]: MONEY_FORMAT, h["overdue"]: MONEY_FORMAT,
                h["unapplied"]: MONEY_FORMAT,
                h["receivables"]: MONEY_FORMAT, h["sales"]: MONEY_FORMAT, h["share"]: "0.0%",
@@ -388,8 +385,11 @@ def dashboard_sheet(months: list[kpis.Month], as_of: dt.date, lang: str,
              if lang == "zh" else
              f"Receivables dashboard as of {as_of:%d %B %Y}: twelve month-ends per currency "
              "(definitions: docs/kpis.md)")  # fmt: skip
+    below, below_formats = month_end.trend_below(months, trend, lang)
     return SheetTable("Dashboard", title, header, rows, (), formats, chart=True,
-                      chart_columns=(h["current"], h["overdue"]))
+                      chart_columns=(h["current"], h["overdue"]), chart_by=h["currency"],
+                      below=below,
+                      below_formats=below_formats)
 
 
 def _round(value: float | None, places: int) -> float | None:
