@@ -591,7 +591,7 @@ def _display_width(value: object) -> int:
         return len(f"{value:,.2f}")
     if isinstance(value, dt.date):
         return 10
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in str(value))
+    return sum(2 if unicodedata.east_asian_width(c) in "WFA" else 1 for c in str(value))
 
 
 def _add_chart(package: Package, part: str, sheet: str, spec: SheetTable, headers) -> str | None:
