@@ -1,7 +1,7 @@
 """Make the pictures of the Dashboard, Provision, Forecast and Risk sheets in docs/images: run
 by hand, output committed.
 
-    python docs/dev/make_cockpit_pictures.py [dashboard|charts|provision|ecl|forecast|risk ...]
+    python docs/dev/make_cockpit_pictures.py [dashboard|charts|provision|forecast|risk ...]
 
 (no names: every one)
 
@@ -9,8 +9,7 @@ For each language it builds a small branch workbook from the demo's data (40 cus
 runs `credit-control close --backfill 12` on it (a year of month-ends, so the roll-rate
 matrix is there), has LibreOffice print the workbook to PDF, finds the printed page of each
 by its title and writes it with `pdftoppm -png -r 70 -singlefile`: docs/images/<name>-en.png
-and <name>-zh.png (charts: the Dashboard's last page, its charts; ecl: the Provision sheet's page
-with the roll-rate matrix).
+and <name>-zh.png (charts: the Dashboard's last page, its charts).
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ TITLES = {
     ("provision", "en"): "Bad-debt provision by age", ("provision", "zh"): "坏账准备（账龄分析法）",
     ("risk", "en"): "Risk worklist as of", ("risk", "zh"): "风险客户清单",
     ("forecast", "en"): "Expected collections from", ("forecast", "zh"): "预计回款",
-    ("ecl", "en"): "Expected credit loss by roll rates", ("ecl", "zh"): "迁徙率法（预期信用损失，",
 }  # fmt: skip
 PAGE_BEFORE = {"charts": "forecast"}  # the Dashboard's last page: its charts
 
@@ -50,7 +48,7 @@ def page_with(pdf: Path, title: str) -> int:
 
 
 def main() -> None:
-    wanted = sys.argv[1:] or ["dashboard", "charts", "provision", "ecl", "forecast", "risk"]
+    wanted = sys.argv[1:] or ["dashboard", "charts", "provision", "forecast", "risk"]
     with tempfile.TemporaryDirectory() as folder:
         for lang in ("en", "zh"):
             data = make_demo_data(AS_OF, 40)
