@@ -372,7 +372,7 @@ def demo(
         pdf = "with PDFs"
     console.print(f"Demo workbook (buttons, functions, macros): {result.workbook}", markup=False)
     console.print(f"Letters and call sheets: {len(letters.documents)} in {out / 'letters'} "
-                  f"({pdf}); summary {letters.summary.name}", markup=False)  # fmt: skip
+                  f"({pdf}); the run's summary: {letters.summary.name}", markup=False)  # fmt: skip
     console.print(f"Statements of account: {len(statements.documents)} in "
                   f"{out / 'statements'}", markup=False)  # fmt: skip
     if missing:
@@ -385,9 +385,14 @@ def demo(
                   f"{difference}, explained {explained}, unexplained {unexplained}; "
                   f"report {result.reconciliation.report}", markup=False)  # fmt: skip
     if result.close is not None:
-        console.print(f"Month-end closed: {len(result.close.month_ends.recorded)} month-ends "
-                      "in the journal; Provision (by age and by roll rates), Dashboard and "
-                      "Forecast sheets in the workbook", markup=False)  # fmt: skip
+        closed = result.close.month_ends
+        rebuilt = len(closed.reconstructed)
+        console.print(f"Month-end {closed.period} closed and recorded in the journal"
+                      + (f", with the {rebuilt} month-ends before it reconstructed from the "
+                         "ledger" if rebuilt else "")
+                      + "; the Provision (by age and by roll rates), Dashboard, Forecast and "
+                      f"Risk sheets are in the workbook; {len(result.close.risk)} customer(s) "
+                      "on the risk worklist", markup=False)  # fmt: skip
     if result.group is not None:
         console.print(f"A second branch, London: {result.london}; head office's group report "
                       f"of both: {result.group.out}", markup=False)  # fmt: skip
@@ -1014,24 +1019,17 @@ def close_month(
     latest = [m for m in result.months if m.end == result.refresh.as_of]
     recorded = result.month_ends
     if report.json:
-        payload = {"as_of": result.refresh.as_of.isoformat(),
-                   "period": str(recorded.period), "reconstructed": list(recorded.reconstructed),
-                   "month_ends": recorded.recorded, "months": [
-            {"end": m.end.isoformat(), "currency": m.currency,
-             "receivables": float(to_decimal(m.receivables)),
-             "current": float(to_decimal(m.current)), "overdue": float(to_decimal(m.overdue)),
-             "sales": float(to_decimal(m.sales)), "dso": m.dso, "best_dso": m.best_dso,
-             "days_delinquent": m.add, "cei": m.cei, "top10_share": m.top10}
-            for m in result.months]}  # fmt: skip
+        payload = cockpit.close_json(result)
         report.emit_json(json.dumps(payload, ensure_ascii=False, allow_nan=False))
         return
     for m in latest:
         dso = "-" if m.dso is None else f"{m.dso:.1f}"
         best = "-" if m.best_dso is None else f"{m.best_dso:.1f}"
         cei = "-" if m.cei is None else f"{m.cei:.1f}%"
+        share = "" if m.overdue_share is None else f" ({m.overdue_share:.1%} of open invoices)"
         report.out.print(f"{m.currency}: receivables {to_decimal(m.receivables):,}, overdue "
-                         f"{to_decimal(m.overdue):,}; DSO {dso} days (best possible {best}); "
-                         f"collection effectiveness {cei}", markup=False)  # fmt: skip
+                         f"{to_decimal(m.overdue):,}{share}; DSO {dso} days (best possible "
+                         f"{best}); collection effectiveness {cei}", markup=False)  # fmt: skip
     frame = result.provision
     by_currency = frame.filter(like="provision:").sum(axis=1).groupby(frame["currency"]).sum()
     provided = ", ".join(f"{c} {to_decimal(int(v)):,}" for c, v in by_currency.items())

@@ -8,7 +8,9 @@ import pytest
 
 from tests.conftest import customers_frame, ledger_frame
 from xl_addin.core import kpis
+from xl_addin.core.ledger import age_ledger
 from xl_addin.core.policy import DEFAULT_POLICY
+from xl_addin.core.snapshots import snapshot_rows
 
 AS_OF = dt.date(2026, 11, 30)
 # One customer. September: invoice 3,000.00 (due 10 October), paid in full on 20 October.
@@ -68,3 +70,48 @@ def test_countback_runs_out_and_month_ends():
     assert kpis.month_ends(dt.date(2026, 3, 15), 3) == [dt.date(2026, 1, 31),
                                                        dt.date(2026, 2, 28),
                                                        dt.date(2026, 3, 15)]  # fmt: skip
+
+
+# Unapplied cash on the other side. X owes 1,000.00 overdue; Y paid 1,200.00 against a
+# 600.00 invoice, so 600.00 of credit is unapplied; Z owes 500.00 not yet due.
+CREDIT = """
+X INV X1 2026-09-01 2026-10-01 1000.00
+Y INV Y1 2026-10-01 2026-10-31 600.00
+Y PAY Y2 2026-11-05 -          1200.00
+Z INV Z1 2026-11-10 2026-12-10 500.00
+"""
+
+
+def test_overdue_and_top_ten_shares_are_of_what_is_owed_before_unapplied_credit():
+    customers = customers_frame({"customer_id": "X"}, {"customer_id": "Y"},
+                                {"customer_id": "Z"})  # fmt: skip
+    (month,) = kpis.history(ledger_frame(CREDIT), customers, AS_OF, DEFAULT_POLICY, months=1)
+    # Receivables 1,000 - 600 + 500 = 900.00; the open invoices 1,500.00, 600.00 unapplied.
+    assert (month.receivables, month.open_invoices, month.unapplied) == (90000, 150000, -60000)
+    # Overdue 1,000.00 of 1,500.00 open: 66.7% (netted, 1,000 / 900 would be 111%).
+    assert month.overdue_share == pytest.approx(1000 / 1500)
+    # Top ten: X and Z owe 1,500.00 between them, all that is owed (1,500 / 900 would be 167%).
+    assert month.top10 == pytest.approx(1.0)
+
+
+def test_a_recorded_month_end_is_given_as_recorded_the_others_from_the_ledger():
+    ledger = ledger_frame(LEDGER)
+    ledger = ledger[ledger["customer_id"] == "A"]
+    customers = customers_frame({"customer_id": "A"})
+    october = age_ledger(ledger, customers, dt.date(2026, 10, 31), DEFAULT_POLICY)
+    rows = snapshot_rows(october, ledger, customers).assign(period="2026-10")
+    recorded = kpis.recorded_months(rows, {"2026-10": "recorded"})
+    # Since then the ledger was purged of the paid September invoice and its payment.
+    purged = ledger[~ledger["doc_no"].isin(["I1", "P1"])]
+    found = {m.end: m for m in kpis.history(purged, customers, AS_OF, DEFAULT_POLICY, 3,
+                                            recorded)}  # fmt: skip
+    october = found[dt.date(2026, 10, 31)]
+    # As recorded: 2,000.00 owed (I2, not yet due), October's sales 2,000.00.
+    assert (october.source, october.receivables, october.current, october.sales) == (
+        "recorded", 200000, 200000, 200000)
+    # September is not recorded: the purged ledger has nothing then (3,000.00 was owed).
+    september = found[dt.date(2026, 9, 30)]
+    assert (september.source, september.receivables) == ("ledger", 0)
+    # November from the ledger, its CEI opening with October's recorded 2,000.00: 0%.
+    assert found[AS_OF].source == "ledger" and found[AS_OF].cei == pytest.approx(0.0)
+    assert found[AS_OF].dso == pytest.approx(61.0)

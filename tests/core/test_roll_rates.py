@@ -14,8 +14,11 @@ from xl_addin.core import roll_rates
 from xl_addin.core.ledger import age_ledger
 from xl_addin.core.policy import DEFAULT_POLICY
 from xl_addin.core.snapshots import (
+    FIGURES,
     MONTHS_LADDER,
+    OVERDUE,
     POLICY_LADDER,
+    SALES,
     UNAPPLIED,
     last_month_end,
     month_label,
@@ -139,6 +142,9 @@ def test_a_snapshot_in_the_policys_buckets_and_in_month_wide_buckets():
         ("A", "CNY", MONTHS_LADDER, "3 months"): 100000,
         ("A", "CNY", MONTHS_LADDER, "9 months"): 30000,
         ("B", "GBP", POLICY_LADDER, UNAPPLIED): -5000,
+        # For the KPIs: A's overdue (I1 and I3) and its October sales (I2).
+        ("A", "CNY", FIGURES, OVERDUE): 130000,
+        ("A", "CNY", FIGURES, SALES): 50000,
     }
     assert rows["cents"].dtype == np.int64
 

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from xl_addin.cli import app
 from xl_addin.core import kpis
 from xl_addin.core.policy import DEFAULT_PROVISION
+from xl_addin.core.risk import REASON_NAMES
 from xl_addin.services.book import load_book
 from xl_addin.services.demo_data import make_demo_data
 from xl_addin.services.new_workbook import new_workbook
@@ -62,7 +63,7 @@ def test_the_provision_sheet_totals_are_the_items_by_age(closed):
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     total = "合计" if lang == "zh" else "Total"
     header = rows[2]
-    last = header.index(None) - 1  # the table's last column: a block is beside it
+    last = max(i for i, h in enumerate(header) if h is not None)  # the table's last column
     found = {r[2]: Decimal(str(r[last])) for r in rows if str(r[0]).startswith(total)}
     expected = expected_provision(path)
     assert found == {c: v for c, v in expected.items() if v}
@@ -76,7 +77,7 @@ def test_the_dashboard_shows_the_kpis_of_twelve_month_ends(closed):
     assert len(answer["months"]) == len(months) and len({m["end"] for m in answer["months"]}) == 12
     sheet = openpyxl.load_workbook(path, data_only=True)["Dashboard"]
     rows = [list(r) for r in sheet.iter_rows(min_row=3, values_only=True)]
-    header, body = rows[0], rows[1:]
+    header, body = rows[0], rows[1:rows.index([None] * len(rows[0]))]  # the table: to a blank
     dso = header.index("应收账款周转天数（DSO）" if lang == "zh" else "DSO (days)")
     by_label = {r[0]: r for r in body}
     for month in months:
@@ -142,3 +143,44 @@ def test_the_broken_promise_rate_of_a_month(tmp_path):
                  ledger=ledger, settings={**data.settings, "Language": "en"})  # fmt: skip
     rates = broken_promise_rates(compute(path), [dt.date(2026, 10, 31), AS_OF])
     assert rates == {(AS_OF, "CNY"): 0.5}
+
+
+def test_close_json_gives_both_provisions_the_worklist_and_where_each_month_comes_from(tmp_path):
+    data = make_demo_data(AS_OF, 25)
+    path = tmp_path / "branch.xlsx"
+    new_workbook(path, language="zh", branch="SH", as_of=AS_OF, customers=data.customers,
+                 ledger=data.ledger, settings={**data.settings, "Language": "zh"})  # fmt: skip
+    result = runner.invoke(app, ["close", str(path), "--backfill", "12", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    provision = answer["provision"]
+    assert provision["roll_rates_ready"] and len(provision["window"]) == 12
+    by_age = expected_provision(path)
+    for entry in provision["currencies"]:
+        assert Decimal(str(entry["by_age"]["provision"])) == by_age.get(entry["currency"], 0)
+        ecl = entry["roll_rates"]
+        buckets = ecl["buckets"]
+        assert buckets[0]["bucket"] == "Current" and buckets[-1]["roll_rate"] is None
+        assert sum(Decimal(str(b["ecl"])) for b in buckets) == Decimal(str(ecl["ecl"]))
+        assert ecl["open"] == entry["by_age"]["open"]  # the same open amount, two methods
+        for b in buckets:  # each bucket's ECL is its open amount times its loss rate
+            assert b["ecl"] == pytest.approx(b["open"] * b["loss_rate"], abs=0.01)
+    # The worklist: reasons by key and as the Risk sheet words them (the workbook's language).
+    assert answer["risk"], "the demo has customers whose paying gets worse"
+    first = answer["risk"][0]
+    assert first["score"] >= 2 and first["suggested_review"] and first["review"]
+    assert all(r["key"] in REASON_NAMES["zh"] and r["text"] for r in first["reasons"])
+    sheet = openpyxl.load_workbook(path, data_only=True)["Risk"]
+    texts = {r[9] for r in sheet.iter_rows(min_row=4, values_only=True)}
+    assert {r["text"] for a in answer["risk"] for r in a["reasons"]} <= texts
+    # Eleven month-ends reconstructed by the backfill, November recorded by this close; the
+    # Dashboard says which, and its overdue share stays within 100%.
+    sources = [m["source"] for m in answer["months"] if m["currency"] == "CNY"]
+    assert sources == ["reconstructed"] * 11 + ["recorded"]
+    assert all(0 <= m["overdue_share"] <= 1 for m in answer["months"] if m["overdue_share"])
+    assert all(0 <= m["top10_share"] <= 1 for m in answer["months"] if m["top10_share"])
+    dashboard = openpyxl.load_workbook(path, data_only=True)["Dashboard"]
+    rows = [list(r) for r in dashboard.iter_rows(min_row=3, values_only=True)]
+    column = rows[0].index("来源")
+    table = rows[1:rows.index([None] * len(rows[0]))]  # the block under it after a blank row
+    assert {r[column] for r in table} == {"按台账补建", "月末记录"} and len(table) == 36

@@ -42,10 +42,14 @@ def recorded(path, branch="LDN"):
 # INV-2, due 3 December, 250.00 (Current); INV-3 is dated in December. C002 (GBP) owes INV-9,
 # due 1 September, 800.00 (90 days: 61-90; due in September: 3 months).
 NOVEMBER = [
+    # What the KPIs need besides the aging: each customer's overdue and its month's sales.
+    ("2026-11", "C001", "figures", "Overdue", 40000),
+    ("2026-11", "C001", "figures", "Sales", 25000),
     ("2026-11", "C001", "months", "2 months", 40000),
     ("2026-11", "C001", "months", "Current", 25000),
     ("2026-11", "C001", "policy", "31-60", 40000),
     ("2026-11", "C001", "policy", "Current", 25000),
+    ("2026-11", "C002", "figures", "Overdue", 80000),
     ("2026-11", "C002", "months", "3 months", 80000),
     ("2026-11", "C002", "policy", "61-90", 80000),
 ]
@@ -109,11 +113,12 @@ def test_statements_record_their_period_and_a_dry_run_records_nothing(book, tmp_
 
 
 def provision_block(path):
-    """The Provision sheet's rows, and the block beside its table (from its first column)."""
+    """The Provision sheet's rows, and the block under its table (from its first heading)."""
     sheet = openpyxl.load_workbook(path, data_only=True)["Provision"]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-    width = next(i for i, h in enumerate(rows[2]) if h is None)
-    return rows, [r[width + 1:] for r in rows[2:]]
+    start = next(i for i, r in enumerate(rows) if r[0] in ("两种方法对比",
+                                                            "The two methods side by side"))
+    return rows, rows[start:]
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -144,7 +149,7 @@ def year_closed(request, tmp_path):
     return path, request.param, result.output
 
 
-def test_the_roll_rate_matrix_beside_the_provision_by_age(year_closed):
+def test_the_roll_rate_matrix_under_the_provision_by_age(year_closed):
     path, lang, output = year_closed
     assert "Expected credit loss by roll rates: CNY" in " ".join(output.split())
     rows, block = provision_block(path)
@@ -183,15 +188,20 @@ def test_the_dashboard_shows_the_recorded_aging_per_bucket(year_closed):
     path, lang, _ = year_closed
     sheet = openpyxl.load_workbook(path, data_only=True)["Dashboard"]
     rows = [list(r) for r in sheet.iter_rows(min_row=3, values_only=True)]
-    header, body = rows[0], [r for r in rows[1:] if r[0]]
-    prefix = "月末快照 " if lang == "zh" else "Recorded "
-    trend = [i for i, h in enumerate(header) if str(h).startswith(prefix)]
-    assert len(trend) == 7  # the Policy's seven buckets
+    title = "已记录月末的账龄分布（账龄趋势）" if lang == "zh" else (
+        "Aging per bucket at the recorded month-ends (the aging trend)")
+    start = next(i for i, r in enumerate(rows) if r[0] == title)
+    header, body = rows[0], {r[0]: r for r in rows[1:start] if r[0]}
+    trend = [r for r in rows[start + 2:] if r[0]]
+    assert len(rows[start + 1]) >= 9 and rows[start + 1][2] == ("未到期" if lang == "zh" else
+                                                                "Current")  # fmt: skip
+    assert len(trend) == len(body) == 12 * 3  # every month-end recorded, each currency
     current, overdue = (header.index("未到期" if lang == "zh" else "Not yet due"),
                         header.index("逾期金额" if lang == "zh" else "Overdue"))  # fmt: skip
-    for row in body:  # every month-end recorded: its buckets add up to current + overdue
-        total = sum(Decimal(str(row[i])) for i in trend)
-        assert total == Decimal(str(row[current])) + Decimal(str(row[overdue])), row[0]
+    for row in trend:  # each recorded month-end's buckets add up to current + overdue
+        total = sum(Decimal(str(v)) for v in row[2:9])
+        kpis = body[row[0]]
+        assert total == Decimal(str(kpis[current])) + Decimal(str(kpis[overdue])), row[0]
 
 
 def test_the_matrix_window_counts_only_month_ends_recorded():

@@ -567,18 +567,27 @@ def test_a_wide_owned_sheet_prints_landscape(book_path):
     assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$3:$3"
 
 
-def test_a_block_beside_the_table_is_written_after_one_blank_column(book_path):
-    """Provision's roll-rate matrix: plain cells right of the table from the header row, with
-    its own number formats, reaching below the table and its totals; the table unchanged."""
-    beside = [["Roll rates CNY", None, None], ["Bucket", "Roll rate", "ECL"],
-              *([f"B{n}", 0.5, Decimal("12.30")] for n in range(8))]  # fmt: skip
-    write_refresh(book_path, [], [aging(beside=beside, beside_formats={1: "0.0%", 2: MONEY})])
+def test_a_block_under_the_table_prints_with_it_and_the_charts_start_a_page(book_path):
+    """Provision's roll-rate matrix, the Dashboard's aging trend: plain cells under the table
+    and its totals after a blank row, with their own number formats; the charts under them
+    on a printed page of their own, one per currency; long headers wrap."""
+    below = [["Roll rates CNY: a note longer than any column of the table"],
+             ["Bucket", "Roll rate", "ECL"],
+             *([f"B{n}", 0.5, Decimal("12.30")] for n in range(8))]  # fmt: skip
+    rows = [["C001", "A", Decimal("1"), Decimal("2"), Decimal("3")],
+            ["C002", "B", Decimal("1"), Decimal("2"), Decimal("3")]]
+    write_refresh(book_path, [], [aging(rows=rows, below=below, chart_by="Name",
+                                        below_formats={1: "0.0%", 2: MONEY})])  # fmt: skip
     ws = openpyxl.load_workbook(book_path)["Aging"]
     assert [c.value for c in ws[3]][:5] == ["Customer", "Name", "Current", "1-30", "Balance"]
-    assert ws["F3"].value is None and ws["G3"].value == "Roll rates CNY"
-    assert [ws.cell(4, c).value for c in (7, 8, 9)] == ["Bucket", "Roll rate", "ECL"]
-    assert ws["H5"].value == 0.5 and ws["H5"].number_format == "0.0%"
-    assert ws["I12"].value == 12.3 and ws["I12"].number_format == MONEY
-    assert ws["A7"].value == "Total CNY" and ws["G7"].value == "B2"  # a totals row shared
-    assert ws.tables["Aging"].ref == "A3:E5"
-    assert ws.max_row == 12
+    assert ws["A7"].value == "Total CNY" and ws["A8"].value is None
+    assert ws["A9"].value.startswith("Roll rates CNY") and ws["B10"].value == "Roll rate"
+    assert ws["B11"].value == 0.5 and ws["B11"].number_format == "0.0%"
+    assert ws["C18"].value == 12.3 and ws["C18"].number_format == MONEY
+    assert ws.tables["Aging"].ref == "A3:E5" and ws.max_row == 18
+    assert ws.column_dimensions["A"].width < 20  # the note runs on into the empty cells
+    assert ws["A3"].alignment.wrap_text  # a long header wraps rather than widening the page
+    assert [b.id for b in ws.row_breaks.brk] == [19]
+    charts = ws._charts  # one per Name: the rows of each
+    assert [c.anchor._from.row for c in charts] == [19, 19]
+    assert [c.series[0].val.numRef.f for c in charts] == ["'Aging'!$C$4", "'Aging'!$C$5"]

@@ -2,17 +2,18 @@
 method, best possible DSO, average days delinquent, the collection effectiveness index,
 overdue share and the top-ten concentration. Definitions and sources: docs/kpis.md.
 
-Every figure comes from the ledger itself: the receivables at a past month-end are the
-ledger aged as of that day (documents dated later left out), so twelve months of trend
-need no stored snapshots. Credit sales are the invoices (and positive adjustments) dated
-in the month.
+A month-end recorded in the journal (core/snapshots.py) is given as recorded: what the
+ledger said then. Any other is computed from the ledger as it stands: the ledger aged as of
+that day (documents dated later left out). Credit sales are the invoices (and positive
+adjustments) dated in the month. Overdue share and top-ten concentration are shares of
+what is owed before unapplied credit, so they stay within 100%.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,7 @@ import pandas as pd
 
 from xl_addin.core.ledger import DocTypes, age_ledger
 from xl_addin.core.policy import Policy
+from xl_addin.core.snapshots import FIGURES, OVERDUE, POLICY_LADDER, SALES, UNAPPLIED
 
 COUNTBACK_MONTHS = 36  # beyond three years of sales, DSO is given as more than that
 
@@ -30,14 +32,21 @@ class Month:
 
     end: dt.date
     currency: str
-    receivables: int  # cents: the customers' balances added up
-    current: int  # not yet due
-    overdue: int
+    receivables: int  # cents: the customers' balances added up (unapplied credit netted)
+    current: int  # open invoices not yet due
+    overdue: int  # open invoices past their due date
     sales: int  # credit sales dated in the month (up to `end`)
     dso: float | None
     best_dso: float | None
     cei: float | None  # None for the first month (no opening receivables)
-    top10: float | None  # share of receivables owed by the ten largest balances
+    top10: float | None  # the ten largest balances' share of all the balances owed
+    unapplied: int = 0  # cents, zero or negative: credit not yet matched to an invoice
+    source: str = "ledger"  # ledger, recorded or reconstructed (the month-end's record)
+
+    @property
+    def open_invoices(self) -> int:
+        """The open debit items (invoices, debit adjustments), before unapplied credit."""
+        return self.current + self.overdue
 
     @property
     def add(self) -> float | None:
@@ -46,7 +55,8 @@ class Month:
 
     @property
     def overdue_share(self) -> float | None:
-        return None if self.receivables <= 0 else self.overdue / self.receivables
+        """Overdue / open invoices: unapplied cash is not netted, so it stays within 100%."""
+        return None if self.open_invoices <= 0 else self.overdue / self.open_invoices
 
 
 def month_ends(as_of: dt.date, months: int = 12) -> list[dt.date]:
@@ -98,9 +108,52 @@ def monthly_sales(ledger: pd.DataFrame) -> pd.Series:
     return frame.groupby(["year", "month"])["cents"].sum()
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedMonth:
+    """A month-end's figures in one currency as the journal recorded them (cents)."""
+
+    receivables: int
+    unapplied: int
+    overdue: int
+    sales: int
+    balances: tuple[int, ...]  # the customers' balances, largest first
+    source: str  # recorded (at the time) or reconstructed (later, from the ledger)
+
+
+def recorded_months(rows: pd.DataFrame, sources: Mapping[str, str]) -> dict:
+    """(month-end, currency) -> RecordedMonth from the journal's snapshot rows (period,
+    customer_id, currency, ladder, bucket, cents). Only the month-ends whose record holds the
+    KPIs' figures (core/snapshots.py FIGURES) are given; `sources` is period -> recorded or
+    reconstructed."""
+    out: dict[tuple[dt.date, str], RecordedMonth] = {}
+    if rows.empty:
+        return out
+    periods = set(rows.loc[rows["ladder"] == FIGURES, "period"])
+    for (period, currency), part in rows[rows["period"].isin(periods)].groupby(
+            ["period", "currency"], sort=True):  # fmt: skip
+        aging = part[part["ladder"] == POLICY_LADDER]
+        figures = part[part["ladder"] == FIGURES]
+        balances = aging.groupby("customer_id")["cents"].sum().to_numpy(dtype=np.int64)
+        year, month = map(int, str(period).split("-"))
+        end = dt.date(year, month, calendar.monthrange(year, month)[1])
+        out[(end, str(currency))] = RecordedMonth(
+            receivables=int(aging["cents"].sum()),
+            unapplied=int(aging.loc[aging["bucket"] == UNAPPLIED, "cents"].sum()),
+            overdue=int(figures.loc[figures["bucket"] == OVERDUE, "cents"].sum()),
+            sales=int(figures.loc[figures["bucket"] == SALES, "cents"].sum()),
+            balances=tuple(int(b) for b in np.sort(balances)[::-1]),
+            source=sources.get(str(period), "recorded"))  # fmt: skip
+    return out
+
+
 def history(ledger: pd.DataFrame, customers: pd.DataFrame, as_of: dt.date, policy: Policy,
-            months: int = 12) -> list[Month]:  # fmt: skip
-    """Every currency's figures at each of the last `months` month-ends, oldest first."""
+            months: int = 12, recorded: Mapping | None = None) -> list[Month]:  # fmt: skip
+    """Every currency's figures at each of the last `months` month-ends, oldest first.
+
+    `recorded` ((month-end, currency) -> RecordedMonth, see `recorded_months`) gives the
+    month-ends recorded in the journal: those are taken as recorded, the others computed
+    from the ledger as it stands. A month's sales are the recorded ones where recorded."""
+    recorded = recorded or {}
     out: list[Month] = []
     currency_of = dict(zip(customers["customer_id"], customers["currency"], strict=True))
     ledger_currency = ledger["customer_id"].map(currency_of).to_numpy(dtype=object)
@@ -110,12 +163,16 @@ def history(ledger: pd.DataFrame, customers: pd.DataFrame, as_of: dt.date, polic
         if items.empty:
             continue
         dated = items["doc_date"].to_numpy(dtype="datetime64[D]") <= np.datetime64(as_of, "D")
-        sales = monthly_sales(items[dated])
-        previous: tuple[int, int] | None = None  # (receivables, ) at the month before
+        sales = monthly_sales(items[dated]).to_dict()
+        sales |= {(end.year, end.month): r.sales for (end, code), r in recorded.items()
+                  if code == currency and end <= as_of}  # fmt: skip
+        previous: int | None = None  # the receivables at the month-end before
         for end in month_ends(as_of, months):
-            month = _month(items, mine, end, currency, policy, sales, previous)
+            record = recorded.get((end, currency))
+            month = (_recorded_month(record, end, currency, sales, previous) if record else
+                     _month(items, mine, end, currency, policy, sales, previous))  # fmt: skip
             out.append(month)
-            previous = (month.receivables,)
+            previous = month.receivables
     return out
 
 
@@ -123,23 +180,41 @@ def _month(items, customers, end, currency, policy, sales, previous) -> Month:
     aging = age_ledger(items, customers, end, policy)
     summary, rows = aging.customers, aging.items
     balances = summary["balance_cents"].to_numpy(dtype=np.int64)
-    receivables = int(balances.sum())
     overdue = int(summary["overdue_cents"].to_numpy(dtype=np.int64).sum())
+    unapplied = int(summary["unapplied_cents"].to_numpy(dtype=np.int64).sum())
     days = rows["days_overdue"].to_numpy(dtype=np.float64)
     open_cents = rows["open_cents"].to_numpy(dtype=np.int64)
     current = int(open_cents[np.nan_to_num(days, nan=1) <= 0].sum())
+    return _figures(end, currency, int(balances.sum()), current, overdue, unapplied, balances,
+                    sales, previous, "ledger")  # fmt: skip
+
+
+def _recorded_month(record: RecordedMonth, end, currency, sales, previous) -> Month:
+    current = record.receivables - record.unapplied - record.overdue
+    return _figures(end, currency, record.receivables, current, record.overdue,
+                    record.unapplied, np.array(record.balances, dtype=np.int64), sales,
+                    previous, record.source)  # fmt: skip
+
+
+def _figures(end, currency, receivables, current, overdue, unapplied, balances, sales,
+             previous, source) -> Month:  # fmt: skip
     history_back = _sales_back(sales, end)
     month_sales = history_back[0][1] if history_back else 0
-    positive = np.sort(balances[balances > 0])[::-1]
-    top10 = None if receivables <= 0 else float(positive[:10].sum()) / receivables
-    cei = None if previous is None else collection_effectiveness(
-        previous[0], month_sales, receivables, current)  # fmt: skip
     return Month(end, currency, receivables, current, overdue, month_sales,
                  countback(receivables, history_back), countback(current, history_back),
-                 cei, top10)  # fmt: skip
+                 None if previous is None else collection_effectiveness(
+                     previous, month_sales, receivables, current),
+                 top_ten_share(balances), unapplied, source)  # fmt: skip
 
 
-def _sales_back(sales: pd.Series, end: dt.date) -> list[tuple[int, int]]:
+def top_ten_share(balances: np.ndarray) -> float | None:
+    """The ten largest balances / the balances of every customer who owes (credit balances
+    left out, as a balance sheet shows them apart): at most 100%."""
+    owed = np.sort(balances[balances > 0])[::-1]
+    return None if not len(owed) else float(owed[:10].sum()) / float(owed.sum())
+
+
+def _sales_back(sales: Mapping[tuple[int, int], int], end: dt.date) -> list[tuple[int, int]]:
     """(days, sales) of the month of `end` (its days so far) and the months before, latest
     first, as far back as COUNTBACK_MONTHS."""
     out = []

@@ -14,6 +14,10 @@ A snapshot is recorded in two ladders of buckets:
   31, from Current straight to 31-60.)
 
 The Policy's ladder counts the days past the due date, as the Aging sheet does.
+
+A third, `FIGURES`, keeps what the month-end's KPIs need beyond the aging (core/kpis.py):
+each customer's overdue amount (`OVERDUE`) and its credit sales dated in the month
+(`SALES`), so that the Dashboard gives a recorded month-end as it stood.
 """
 
 from __future__ import annotations
@@ -23,12 +27,14 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from xl_addin.core.ledger import AgingResult
+from xl_addin.core.ledger import AgingResult, DocTypes
 from xl_addin.core.statements import Period
 
 POLICY_LADDER = "policy"
 MONTHS_LADDER = "months"
+FIGURES = "figures"
 UNAPPLIED = "Unapplied"
+OVERDUE, SALES = "Overdue", "Sales"
 MONTHS_OVERDUE = 12  # the last bucket: over this many months
 MONTH_LABELS: tuple[str, ...] = ("Current", "1 month",
                                  *(f"{n} months" for n in range(2, MONTHS_OVERDUE + 1)),
@@ -109,6 +115,7 @@ def snapshot_rows(aging: AgingResult, ledger: pd.DataFrame,
             "bucket": summed.index.get_level_values(1).to_numpy(dtype=object),
             "cents": summed.to_numpy(dtype=np.int64),
         }))  # fmt: skip
+    frames += _figures(aging, ids, ledger)
     out = pd.concat(frames, ignore_index=True)
     out = out[out["cents"] != 0].reset_index(drop=True)
     out["currency"] = out["customer_id"].map(currency_of).fillna("").to_numpy(dtype=object)
@@ -118,3 +125,18 @@ def snapshot_rows(aging: AgingResult, ledger: pd.DataFrame,
 
 def _rows(ids: np.ndarray, ladder: str, bucket: str, cents: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"customer_id": ids, "ladder": ladder, "bucket": bucket, "cents": cents})
+
+
+def _figures(aging: AgingResult, ids: np.ndarray, ledger: pd.DataFrame) -> list[pd.DataFrame]:
+    """The FIGURES ladder: each customer's overdue amount and its credit sales (invoices and
+    debit adjustments) dated in the month of the aging's date, up to that date."""
+    overdue = _rows(ids, FIGURES, OVERDUE, aging.customers["overdue_cents"].to_numpy(np.int64))
+    amount = ledger["amount_cents"].to_numpy(dtype=np.int64)
+    debit = DocTypes.of(ledger["doc_type"]).debits(amount)
+    dates = ledger["doc_date"].to_numpy(dtype="datetime64[D]")
+    end = np.datetime64(aging.as_of, "D")
+    in_month = (dates <= end) & (dates >= np.datetime64(aging.as_of.replace(day=1), "D"))
+    sold = pd.Series(np.where(debit & in_month, np.abs(amount), 0),
+                     index=ledger["customer_id"].to_numpy(dtype=object)).groupby(level=0).sum()
+    sales = sold.reindex(ids, fill_value=0).to_numpy(dtype=np.int64)
+    return [overdue, _rows(ids, FIGURES, SALES, sales)]

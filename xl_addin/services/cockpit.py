@@ -10,8 +10,8 @@
   current and overdue receivables per month.
 
 - **Month-end snapshots** (services/month_end.py): close records a month-end's aging in the
-  journal, and the Provision sheet gains the roll-rate expected-credit-loss matrix beside the
-  provision by age, the Dashboard the recorded aging per bucket.
+  journal, and the Provision sheet gains the roll-rate expected-credit-loss matrix under the
+  provision by age, the Dashboard its month-ends as recorded and the aging per bucket.
 
 Both are computed from the ledger as it stands (a past month-end is the ledger aged as of
 that day) and written like refresh's sheets: into a temporary copy, swapped in
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xl_addin.core import forecast, kpis
+from xl_addin.core import forecast, kpis, risk, roll_rates
 from xl_addin.core.contacts import promise_states
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
@@ -42,7 +42,7 @@ from xl_addin.services.refresh import (
     expected_pay_dates,
     open_rows,
 )
-from xl_addin.services.risk import risk_sheet
+from xl_addin.services.risk import assessments, risk_sheet
 from xl_addin.services.run_lock import workbook_lock
 from xl_addin.workbook.updates import SheetTable
 
@@ -53,14 +53,19 @@ HEADERS = {
            "add": "Days delinquent", "cei": "Collection effectiveness %",
            "top10": "Top-10 share", "broken": "Broken promises %", "customer": "Customer",
            "name": "Name",
-           "open": "Open amount", "provision": "Provision", "total": "Total"},
+           "open": "Open amount", "provision": "Provision", "total": "Total",
+           "unapplied": "Unapplied credit", "source": "Source"},
     "zh": {"month": "月末", "currency": "币种", "receivables": "应收余额",
            "current": "未到期", "overdue": "逾期金额", "share": "逾期占比",
            "sales": "本月销售", "dso": "应收账款周转天数（DSO）", "best": "最佳DSO",
            "add": "平均逾期天数", "cei": "回款有效率（CEI）%", "top10": "前十大客户占比",
            "broken": "承诺违约率", "customer": "客户编号", "name": "客户名称", "open": "未结金额",
-           "provision": "坏账准备", "total": "合计"},
+           "provision": "坏账准备", "total": "合计", "unapplied": "未核销款项", "source": "来源"},
 }  # fmt: skip
+# Where a Dashboard row's figures come from (kpis.Month.source)
+SOURCES = {"en": {"recorded": "recorded", "reconstructed": "reconstructed",
+                  "ledger": "from the ledger"},
+           "zh": {"recorded": "月末记录", "reconstructed": "按台账补建", "ledger": "按台账计算"}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,7 @@ class CloseResult:
     collections: pd.DataFrame | None = None  # per week and currency: expected cents
     month_ends: month_end.Recorded | None = None  # what was recorded in the journal
     ecl: month_end.EclView | None = None
+    risk: tuple[risk.Assessment, ...] = ()  # the Risk worklist, worst first
 
 
 def close(path: Path, as_of: dt.date | None = None, months: int = 12,
@@ -102,10 +108,12 @@ def _close(path, as_of, months, write, period, backfill) -> CloseResult | tuple[
                     if write else None)  # fmt: skip
         ecl = month_end.ecl_view(journal, branch, result.aging, loaded)
         trend = month_end.aging_trend(journal, branch, result.aging.labels)
+        recorded_kpis = month_end.recorded_kpis(journal, branch)
     history = kpis.history(loaded.ledger, loaded.customers, result.as_of, loaded.book.policy,
-                           months)  # fmt: skip
+                           months, recorded_kpis)  # fmt: skip
     provision = provision_frame(result)
     collections = expected_collections(result)
+    worklist = assessments(result)
     backup = None
     if write:
         from xl_addin.workbook.writer import write_refresh
@@ -116,9 +124,84 @@ def _close(path, as_of, months, write, period, backfill) -> CloseResult | tuple[
                   dashboard_sheet(history, result.as_of, language, broken,
                                   (result.aging.labels, trend)),
                   forecast_sheet(collections, result.as_of, language)]  # fmt: skip
-        sheets.append(risk_sheet(result, language))  # services/risk.py: the Risk worklist
+        sheets.append(risk_sheet(result, language, worklist))  # services/risk.py
         backup = write_refresh(Path(path), [], sheets)
-    return CloseResult(result, history, provision, backup, collections, recorded, ecl)
+    return CloseResult(result, history, provision, backup, collections, recorded, ecl,
+                       tuple(worklist))  # fmt: skip
+
+
+def close_json(result: CloseResult) -> dict:
+    """`close --format json`: the month-ends recorded, the KPIs per month-end, the two
+    provisions per currency (by age; by roll rates with each bucket's rates) and the Risk
+    worklist, with its texts in the workbook's language. Money in units, rates as fractions,
+    null where there is no figure."""
+    recorded = result.month_ends
+    lang = "zh" if result.refresh.loaded.book.settings.language == "zh" else "en"
+    return {
+        "as_of": result.refresh.as_of.isoformat(), "language": lang,
+        "period": None if recorded is None else str(recorded.period),
+        "reconstructed": [] if recorded is None else list(recorded.reconstructed),
+        "month_ends": {} if recorded is None else recorded.recorded,
+        "months": [_month_json(m) for m in result.months],
+        "provision": _provision_json(result),
+        "risk": [_risk_json(a, result, lang) for a in result.risk],
+    }  # fmt: skip
+
+
+def _money(cents: int | float) -> float:
+    return float(to_decimal(int(cents)))
+
+
+def _rate(value: float | None) -> float | None:
+    return None if value is None or np.isnan(value) else float(value)
+
+
+def _month_json(m: kpis.Month) -> dict:
+    return {"end": m.end.isoformat(), "currency": m.currency, "source": m.source,
+            "receivables": _money(m.receivables), "current": _money(m.current),
+            "overdue": _money(m.overdue), "unapplied": _money(m.unapplied),
+            "open_invoices": _money(m.open_invoices), "overdue_share": m.overdue_share,
+            "sales": _money(m.sales), "dso": m.dso, "best_dso": m.best_dso,
+            "days_delinquent": m.add, "cei": m.cei, "top10_share": m.top10}  # fmt: skip
+
+
+def _provision_json(result: CloseResult) -> dict:
+    """Per currency: the provision by age and, once twelve month-ends are recorded, the
+    expected credit loss by roll rates, bucket by bucket."""
+    frame, view = result.provision, result.ecl
+    matrices = {} if view is None else {m.currency: m for m in view.matrices}
+    currencies = []
+    for currency in sorted(set(frame["currency"]) | set(matrices)):
+        part = frame[frame["currency"] == currency]
+        entry = {"currency": currency, "by_age": {
+            "open": _money(part.filter(like="open:").to_numpy().sum()),
+            "provision": _money(part.filter(like="provision:").to_numpy().sum())},
+            "roll_rates": None}  # fmt: skip
+        if currency in matrices:
+            m = matrices[currency]
+            entry["roll_rates"] = {
+                "open": _money(m.open.sum()), "ecl": _money(m.ecl.sum()),
+                "buckets": [{"bucket": label,
+                             "roll_rate": _rate(m.rolls[i]) if i < len(m.rolls) else None,
+                             "loss_rate": _rate(m.loss[i]), "open": _money(m.open[i]),
+                             "ecl": _money(m.ecl[i])} for i, label in enumerate(m.labels)]}
+        currencies.append(entry)
+    return {"roll_rates_ready": bool(view is not None and view.ready),
+            "month_ends_needed": roll_rates.MATRIX_MONTHS,
+            "month_ends_recorded": 0 if view is None else view.recorded,
+            "window": [] if view is None else list(view.window),
+            "currencies": currencies}  # fmt: skip
+
+
+def _risk_json(a: risk.Assessment, result: CloseResult, lang: str) -> dict:
+    names = result.refresh.loaded.customers.set_index("customer_id")["name"]
+    return {"customer_id": a.customer_id, "name": str(names.get(a.customer_id, "")),
+            "currency": a.currency, "score": a.score, "balance": _money(a.balance),
+            "overdue": _money(a.overdue), "credit_limit": _money(a.limit) if a.limit > 0 else None,
+            "review": a.review, "suggested_review": risk.REVIEWS[lang][a.review],
+            "reasons": [{"key": r.key, "points": r.points,
+                         "text": risk.reason_text(r, lang, a.currency)}
+                        for r in a.reasons]}  # fmt: skip
 
 
 def expected_collections(result: RefreshResult, weeks: int = 13) -> pd.DataFrame:
@@ -244,9 +327,9 @@ def provision_sheet(result: RefreshResult, frame: pd.DataFrame, lang: str,
     by_age = {str(currency): (int(part.filter(like="open:").to_numpy().sum()),
                               int(part.filter(like="provision:").to_numpy().sum()))
               for currency, part in frame.groupby("currency", sort=True)}  # fmt: skip
-    beside, beside_formats = month_end.provision_beside(ecl, by_age, lang)
-    return SheetTable("Provision", title, header, rows, totals, formats, beside=beside,
-                      beside_formats=beside_formats)
+    below, below_formats = month_end.provision_below(ecl, by_age, lang)
+    return SheetTable("Provision", title, header, rows, totals, formats, below=below,
+                      below_formats=below_formats)
 
 
 def broken_promise_rates(result: RefreshResult, ends: list[dt.date]) -> dict:
@@ -273,27 +356,26 @@ def broken_promise_rates(result: RefreshResult, ends: list[dt.date]) -> dict:
 def dashboard_sheet(months: list[kpis.Month], as_of: dt.date, lang: str,
                     broken: dict | None = None,
                     trend: tuple[tuple[str, ...], dict] | None = None) -> SheetTable:  # fmt: skip
-    """The KPIs per month-end and currency; `trend` (bucket labels, (end, currency) -> cents
-    per bucket) adds the month-ends' recorded aging, blank where none is recorded."""
+    """The KPIs per month-end and currency, where each month's figures come from; under them
+    `trend` (bucket labels, (end, currency) -> cents per bucket): the month-ends' recorded
+    aging per bucket; then the chart."""
     h = HEADERS[lang]
     broken = broken or {}
-    labels, recorded = trend if trend and trend[1] else ((), {})
-    trend_headers = month_end.trend_headers(labels, lang)
-    header = [h["month"], h["currency"], h["current"], h["overdue"], h["receivables"],
-              h["share"], h["sales"], h["dso"], h["best"], h["add"], h["cei"], h["top10"],
-              h["broken"], *trend_headers]
+    header = [h["month"], h["currency"], h["current"], h["overdue"], h["unapplied"],
+              h["receivables"], h["share"], h["sales"], h["dso"], h["best"], h["add"], h["cei"],
+              h["top10"], h["broken"], h["source"]]
     rows = []
     for m in months:
-        amounts = recorded.get((m.end, m.currency))
         rows.append([f"{m.end:%Y-%m-%d} {m.currency}", m.currency,
-                     to_decimal(m.current), to_decimal(m.overdue), to_decimal(m.receivables),
+                     to_decimal(m.current), to_decimal(m.overdue), to_decimal(m.unapplied),
+                     to_decimal(m.receivables),
                      _round(m.overdue_share, 4), to_decimal(m.sales), _round(m.dso, 1),
                      _round(m.best_dso, 1), _round(m.add, 1),
                      _round(m.cei, 1), _round(m.top10, 4),
-                     _round(broken.get((m.end, m.currency)), 4),
-                     *((to_decimal(c) for c in amounts) if amounts else [None] * len(labels))])
-    formats = {name: MONEY_FORMAT for name in trend_headers} | {
+                     _round(broken.get((m.end, m.currency)), 4), SOURCES[lang][m.source]])
+    formats = {
                h["current"]: MONEY_FORMAT, h["overdue"]: MONEY_FORMAT,
+               h["unapplied"]: MONEY_FORMAT,
                h["receivables"]: MONEY_FORMAT, h["sales"]: MONEY_FORMAT, h["share"]: "0.0%",
                h["top10"]: "0.0%", h["broken"]: "0.0%", h["dso"]: "0.0", h["best"]: "0.0",
                h["add"]: "0.0", h["cei"]: "0.0"}  # fmt: skip
@@ -301,8 +383,11 @@ def dashboard_sheet(months: list[kpis.Month], as_of: dt.date, lang: str,
              if lang == "zh" else
              f"Receivables dashboard as of {as_of:%d %B %Y}: twelve month-ends per currency "
              "(definitions: docs/kpis.md)")  # fmt: skip
+    below, below_formats = month_end.trend_below(months, trend, lang)
     return SheetTable("Dashboard", title, header, rows, (), formats, chart=True,
-                      chart_columns=(h["current"], h["overdue"]))
+                      chart_columns=(h["current"], h["overdue"]), chart_by=h["currency"],
+                      below=below,
+                      below_formats=below_formats)
 
 
 def _round(value: float | None, places: int) -> float | None:

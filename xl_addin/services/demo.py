@@ -80,7 +80,8 @@ def run_demo(
     reply, customer = _sample_reply(out, statements, refreshed)
     reconciliation = _ok(reconcile(workbook, str(reply), customer, str(period),
                                    out / "reconciliation"))  # fmt: skip
-    step("Closing the month: a year of month-ends from the ledger, provision, dashboard")
+    step("Closing the month: its month-end and the year before it in the journal; provision, "
+         "dashboard, forecast and risk sheets")
     closed = _ok(close(workbook, as_of, backfill=CLOSE_BACKFILL))
     step("A second branch, London, from the same template pack: its month")
     london = _london(out, as_of, data, pdf)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xl_addin.core import roll_rates
+from xl_addin.core import kpis, roll_rates
 from xl_addin.core.labels import bucket_text
 from xl_addin.core.ledger import AgingResult, age_ledger
 from xl_addin.core.money import to_decimal
@@ -54,7 +54,8 @@ TEXT = {
            "used": "month-ends {first} to {last}, of which {reconstructed} reconstructed from "
                    "the ledger; rates weighted by amount; the last bucket's loss rate is 1 - "
                    "the Recovery curve at {days} days",
-           "trend": "Recorded {bucket}"},
+           "trend_title": "Aging per bucket at the recorded month-ends (the aging trend)",
+           "month": "Month-end", "currency": "Currency"},
     "zh": {"title": "迁徙率法（预期信用损失，IFRS 9 / CAS 22 简化方法）",
            "compare": "两种方法对比", "method": "方法", "by_age": "账龄分析法",
            "ecl": "迁徙率法（预期信用损失）", "bucket": "逾期月数", "roll": "迁徙率",
@@ -63,7 +64,7 @@ TEXT = {
                       "（credit-control close --backfill 12 可按台账补建）",
            "used": "月末 {first} 至 {last}，其中{reconstructed}个按台账补建；迁徙率按金额加权；"
                    "最后一档损失率 = 1 - 回收曲线{days}天的回收率",
-           "trend": "月末快照 {bucket}"},
+           "trend_title": "已记录月末的账龄分布（账龄趋势）", "month": "月末", "currency": "币种"},
 }  # fmt: skip
 
 
@@ -172,9 +173,9 @@ def ecl_view(journal: Journal, branch: str, aging: AgingResult, loaded) -> EclVi
     return EclView(tuple(matrices), tuple(window), count, reconstructed, last_days)
 
 
-def provision_beside(view: EclView, by_age: dict[str, tuple[int, int]],
-                     lang: str) -> tuple[list[list[object]], dict[int, str]]:  # fmt: skip
-    """The block beside the Provision table: the two methods' totals per currency, then each
+def provision_below(view: EclView, by_age: dict[str, tuple[int, int]],
+                    lang: str) -> tuple[list[list[object]], dict[int, str]]:  # fmt: skip
+    """The block under the Provision table: the two methods' totals per currency, then each
     currency's roll-rate matrix (or how many month-ends are still needed), and formats.
 
     `by_age` is currency -> (open, provision) cents by the percentage-by-age method."""
@@ -234,5 +235,30 @@ def aging_trend(journal: Journal, branch: str, labels: tuple[str, ...]) -> dict:
     return out
 
 
-def trend_headers(labels: tuple[str, ...], lang: str) -> list[str]:
-    return [TEXT[lang]["trend"].format(bucket=bucket_text(label, lang)) for label in labels]
+def recorded_kpis(journal: Journal, branch: str) -> dict:
+    """(month-end, currency) -> the KPIs' figures as recorded (core/kpis.py RecordedMonth):
+    recorded at the time (by close or statements) or reconstructed from the ledger."""
+    rows = pd.DataFrame(journal.month_end_rows(branch),
+                        columns=["period", "customer_id", "currency", "ladder", "bucket",
+                                 "cents"])  # fmt: skip
+    sources = {period: RECONSTRUCTED if source == RECONSTRUCTED else "recorded"
+               for period, source in journal.recorded_month_ends(branch).items()}  # fmt: skip
+    return kpis.recorded_months(rows, sources)
+
+
+def trend_below(months, trend: tuple[tuple[str, ...], dict] | None,
+                lang: str) -> tuple[list[list[object]], dict[int, str]]:  # fmt: skip
+    """The block under the Dashboard's table: the recorded month-ends' aging per bucket (the
+    aging trend), one row per month-end and currency; nothing when none is recorded."""
+    labels, recorded = trend if trend and trend[1] else ((), {})
+    shown = [m for m in months if (m.end, m.currency) in recorded]
+    if not shown:
+        return [], {}
+    t = TEXT[lang]
+    rows: list[list[object]] = [[t["trend_title"]],
+                                [t["month"], t["currency"],
+                                 *(bucket_text(label, lang) for label in labels)]]
+    for m in shown:
+        rows.append([f"{m.end:%Y-%m-%d} {m.currency}", m.currency,
+                     *(to_decimal(c) for c in recorded[(m.end, m.currency)])])
+    return rows, {c: MONEY for c in range(2, 2 + len(labels))}

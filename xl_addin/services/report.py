@@ -35,7 +35,8 @@ from xl_addin.core.statements import Period
 from xl_addin.documents.files import safe_file_name, write_new
 from xl_addin.documents.meeting_pack import Bars, PackDocument, Table
 from xl_addin.documents.pdf import to_pdf
-from xl_addin.services import cockpit
+from xl_addin.journal.store import Journal, journal_url
+from xl_addin.services import cockpit, month_end
 from xl_addin.services.book import output_folder
 from xl_addin.services.refresh import AGING_HEADERS, RefreshResult, compute, totals_by_currency
 from xl_addin.services.risk import HEADERS as RISK_HEADERS
@@ -66,8 +67,10 @@ TEXT = {
                           "date, at the rate of the Policy's Provision table.",
         "band": "Age (from document date)", "rate": "Rate",
         "kpis": "Key figures of the last twelve month-ends",
-        "kpis_note": "Definitions: docs/kpis.md. A month-end is the ledger as it stood that "
-                     "day; the last row is the as-of date.",
+        "kpis_note": "Definitions: docs/kpis.md. A month-end recorded in the journal is given "
+                     "as recorded, any other from the ledger as it stands (Source); the last "
+                     "row is the as-of date. Overdue % is of the open invoices, before "
+                     "unapplied cash.",
         "trend": "Trend of receivables: {currency}", "trend_note": "Receivables · DSO",
         "days": "days",
         "forecast": "Expected collections, next 13 weeks",
@@ -98,7 +101,8 @@ TEXT = {
                           "按政策表中的坏账准备比例计提。",
         "band": "账龄（自单据日期）", "rate": "计提比例",
         "kpis": "近12个月末关键指标",
-        "kpis_note": "定义见 docs/kpis.md。每个月末按当日账面计算；最后一行为截止日。",
+        "kpis_note": "定义见 docs/kpis.md。已记录的月末按记录列示，"
+                     "其余按现有台账计算（见“来源”列）；最后一行为截止日。逾期占比以未结发票（未扣未核销款项）为分母。",
         "trend": "应收余额趋势：{currency}", "trend_note": "应收余额 · DSO",
         "days": "天",
         "forecast": "未来13周预计回款",
@@ -148,7 +152,10 @@ def meeting_pack(path: Path, period: str | None = None, out: Path | None = None,
     lang = "zh" if settings.language == "zh" else "en"
     step("Computing the provision, the KPIs, the forecast and the risk worklist")
     found = assessments(result)
-    document = build_pack(result, found, path.stem)
+    branch = month_end.branch_key(settings, path)
+    with Journal.open(journal_url(path, settings.journal, dry_run=True)) as journal:
+        recorded = month_end.recorded_kpis(journal, branch)  # as close gives them
+    document = build_pack(result, found, path.stem, recorded)
     stamp = f"{result.as_of:%Y-%m}" if result.as_of == Period.of(result.as_of).last_day else (
         f"{result.as_of:%Y-%m-%d}")  # fmt: skip
     stem = safe_file_name(f"{settings.branch or path.stem} {TEXT[lang]['file']} {stamp}")
@@ -177,8 +184,10 @@ def _place(folder: Path, stem: str, data: bytes) -> tuple[Path, Path | None]:
     raise FileExistsError(f"{first} and {MAX_NAMES - 1} more packs of that name exist in {folder}")
 
 
-def build_pack(result: RefreshResult, found: list[Assessment], book: str) -> PackDocument:
-    """The pack's document: summary, aging, provision, KPIs and trend, forecast, risk."""
+def build_pack(result: RefreshResult, found: list[Assessment], book: str,
+               recorded: dict | None = None) -> PackDocument:  # fmt: skip
+    """The pack's document: summary, aging, provision, KPIs and trend, forecast, risk;
+    `recorded`: the month-ends' figures as recorded in the journal (kpis.recorded_months)."""
     settings = result.loaded.book.settings
     lang = "zh" if settings.language == "zh" else "en"
     t = TEXT[lang]
@@ -186,7 +195,7 @@ def build_pack(result: RefreshResult, found: list[Assessment], book: str) -> Pac
     branch = settings.branch or book
     loaded = result.loaded
     months = kpis.history(loaded.ledger, loaded.customers, result.as_of, loaded.book.policy,
-                          MONTHS)  # fmt: skip
+                          MONTHS, recorded)  # fmt: skip
     broken = cockpit.broken_promise_rates(result, [m.end for m in months])
     provision = cockpit.provision_frame(result)
     collections = cockpit.expected_collections(result)
@@ -248,14 +257,17 @@ def _aging_table(result: RefreshResult, lang: str) -> Table:
               h[6]]  # fmt: skip
     rows = []
     for totals in totals_by_currency(result):
+        owed = totals.balance - totals.unapplied  # the open invoices
         rows.append([totals.currency, str(totals.customers),
                      *(_money(totals.buckets[label]) for label in labels),
                      _money(totals.unapplied), _money(totals.balance), _money(totals.overdue),
-                     _pct(_share(totals.overdue, totals.balance))])  # fmt: skip
+                     _pct(_share(totals.overdue, owed))])  # fmt: skip
+        # shares of the open invoices, before unapplied credit (docs/kpis.md: Overdue %)
+        owed = totals.balance - totals.unapplied
         rows.append([f"{totals.currency} {t['share']}", "",
-                     *(_pct(_share(totals.buckets[label], totals.balance)) for label in labels),
-                     _pct(_share(totals.unapplied, totals.balance)), "100.0%", "", ""])  # fmt: skip
-    widths = [1.6, 1.0, *([1.5] * len(labels)), 1.5, 1.7, 1.7, 1.1]
+                     *(_pct(_share(totals.buckets[label], owed)) for label in labels),
+                     "", "", "", ""])  # fmt: skip
+    widths = [1.6, 1.3, *([1.5] * len(labels)), 1.5, 1.7, 1.7, 1.1]
     return Table(header, rows, numeric=frozenset(range(1, len(header))), widths=widths)
 
 
@@ -283,14 +295,15 @@ def _kpi_table(months: list[kpis.Month], broken: dict, lang: str) -> Table:
     h = cockpit.HEADERS[lang]
     header = [h["month"], h["currency"], h["current"], h["overdue"], h["receivables"],
               h["share"], h["sales"], h["dso"], h["best"], h["add"], h["cei"], h["top10"],
-              h["broken"]]
+              h["broken"], h["source"]]
     rows = [[f"{m.end:%Y-%m-%d}", m.currency, _money(m.current), _money(m.overdue),
              _money(m.receivables), _pct(m.overdue_share), _money(m.sales), _number(m.dso),
              _number(m.best_dso), _number(m.add), _number(m.cei), _pct(m.top10),
-             _pct(broken.get((m.end, m.currency)))]
+             _pct(broken.get((m.end, m.currency))), cockpit.SOURCES[lang][m.source]]
             for m in sorted(months, key=lambda m: (m.currency, m.end))]  # fmt: skip
-    widths = [1.5, 0.9, 1.7, 1.7, 1.7, 1.0, 1.6, 1.3, 1.1, 1.2, 1.3, 1.0, 1.1]
-    return Table(header, rows, numeric=frozenset(range(2, len(header))), widths=widths, size=7.5)
+    widths = [1.5, 0.9, 1.7, 1.7, 1.7, 1.0, 1.6, 1.3, 1.1, 1.2, 1.3, 1.0, 1.1, 1.5]
+    return Table(header, rows, numeric=frozenset(range(2, len(header) - 1)), widths=widths,
+                 size=7.5)  # fmt: skip
 
 
 def _forecast_table(collections, as_of: dt.date, lang: str) -> Table:

@@ -216,9 +216,10 @@ class StyleBook:
         return self._formats[code]
 
     def derive(self, base: int, number_format: str | None = None, bold: bool = False,
-               size: float | None = None) -> int:  # fmt: skip
-        """The index of a cell format like `base` with this number format and font."""
-        key = (base, number_format, bold, size)
+               size: float | None = None, wrap: bool = False) -> int:  # fmt: skip
+        """The index of a cell format like `base` with this number format and font (and the
+        text wrapped within the cell, top-aligned)."""
+        key = (base, number_format, bold, size, wrap)
         if key in self._cache:
             return self._cache[key]
         source = self.xfs[base] if 0 <= base < len(self.xfs) else self.xfs[0]
@@ -229,6 +230,11 @@ class StyleBook:
         if bold or size:
             xf.set("fontId", str(self._font(int(xf.get("fontId", "0")), bold, size)))
             xf.set("applyFont", "1")
+        if wrap:
+            for old in xf.findall(q("alignment")):
+                xf.remove(old)
+            xf.insert(0, etree.Element(q("alignment"), wrapText="1", vertical="top"))
+            xf.set("applyAlignment", "1")
         for index, existing in enumerate(self.xfs):
             if _same(existing, xf):
                 self._cache[key] = index

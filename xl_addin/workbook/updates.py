@@ -41,16 +41,22 @@ class SheetTable:
     number_formats: Mapping[str, str] = field(default_factory=dict)  # header -> format
     chart: bool = False  # a stacked bar chart of chart_columns per row label (first column)
     chart_columns: Sequence[str] = ()
-    # A second, plain block to the right of the table (after one blank column), from the
-    # header row down: not part of the table (e.g. Provision's roll-rate matrix).
-    beside: Sequence[Sequence[object]] = ()
-    beside_formats: Mapping[int, str] = field(default_factory=dict)  # block column (0-based)
+    chart_by: str = ""  # a header: one chart per run of rows with the same value in it
+    # A second, plain block under the table and its totals (after one blank row), from
+    # column A: not part of the table (e.g. Provision's roll-rate matrix). It prints with the
+    # table, in its width; a chart goes under it.
+    below: Sequence[Sequence[object]] = ()
+    below_formats: Mapping[int, str] = field(default_factory=dict)  # block column (0-based)
 
     @property
-    def beside_column(self) -> int:
-        """The 1-based column where the block beside the table starts."""
-        return len(self.header) + 2
+    def below_row(self) -> int:
+        """The 1-based row where the block under the table starts."""
+        return HEADER_ROW + max(len(self.rows), 1) + (len(self.totals) + 1 if self.totals
+                                                      else 0) + 2  # fmt: skip
 
     @property
-    def beside_width(self) -> int:
-        return max((len(row) for row in self.beside), default=0)
+    def last_row(self) -> int:
+        """The sheet's last written row (the table, its totals, the block under them)."""
+        if self.below:
+            return self.below_row + len(self.below) - 1
+        return HEADER_ROW + max(len(self.rows), 1) + (len(self.totals) + 1 if self.totals else 0)

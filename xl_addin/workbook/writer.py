@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -65,10 +66,15 @@ from xl_addin.workbook.updates import HEADER_ROW, LANDSCAPE_FROM, ColumnUpdate, 
 
 TABLE_STYLE = "TableStyleMedium2"
 MIN_WIDTH, MAX_WIDTH = 8, 50
+HEADER_WRAP = 14  # characters: a longer header wraps within its column
 WIDTH_SAMPLE_ROWS = 500  # enough rows to size a column without reading all of them
 _DRAWING = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
 _A = "http://schemas.openxmlformats.org/drawingml/2006/main"
 _CHART = "http://schemas.openxmlformats.org/drawingml/2006/chart"
+_CM_PER_WIDTH = 0.19  # a column one character wide (Calibri 11), in cm
+_CM_PER_ROW = 0.53  # a row of the default height (15 points)
+_CHART_GAP_CM = 0.5
+CHARTS_PER_ROW = 2
 _EMU_PER_CM = 360000
 
 
@@ -400,12 +406,8 @@ def _sheet_skeleton(spec, headers, kept, table_id: str, drawing_id) -> etree._El
         fit = etree.SubElement(properties, q("pageSetUpPr"))  # last child of sheetPr
     fit.set("fitToPage", "1")
     root.append(properties)
-    width = len(headers)
-    last = HEADER_ROW + max(len(spec.rows), 1) + (len(spec.totals) + 1 if spec.totals else 0)
-    if spec.beside:
-        width = spec.beside_column + spec.beside_width - 1
-        last = max(last, HEADER_ROW + len(spec.beside) - 1)
-    etree.SubElement(root, q("dimension"), ref=f"A1:{column_letter(width)}{last}")
+    width = max(len(headers), *(len(r) for r in spec.below)) if spec.below else len(headers)
+    etree.SubElement(root, q("dimension"), ref=f"A1:{column_letter(width)}{spec.last_row}")
     views = etree.SubElement(root, q("sheetViews"))
     view = etree.SubElement(views, q("sheetView"), workbookViewId="0")
     old_view = settings.get("sheetView")
@@ -418,8 +420,7 @@ def _sheet_skeleton(spec, headers, kept, table_id: str, drawing_id) -> etree._El
                      sqref=f"A{HEADER_ROW + 1}")  # fmt: skip
     etree.SubElement(root, q("sheetFormatPr"), defaultRowHeight="15")
     cols = etree.SubElement(root, q("cols"))
-    for column, column_width in enumerate(_widths(headers, spec) + _beside_widths(spec),
-                                          start=1):  # fmt: skip
+    for column, column_width in enumerate(_widths(headers, spec), start=1):
         etree.SubElement(cols, q("col"), min=str(column), max=str(column),
                          width=f"{column_width:g}", customWidth="1")  # fmt: skip
     etree.SubElement(root, q("sheetData"))
@@ -437,6 +438,9 @@ def _sheet_skeleton(spec, headers, kept, table_id: str, drawing_id) -> etree._El
         if name in settings:
             root.append(settings[name])
     if drawing_id is not None:
+        # the charts start a printed page of their own, so that none is cut in two
+        breaks = etree.SubElement(root, q("rowBreaks"), count="1", manualBreakCount="1")
+        etree.SubElement(breaks, q("brk"), id=str(spec.last_row + 1), max="16383", man="1")
         etree.SubElement(root, q("drawing")).set(q("id", REL), drawing_id)
     parts = etree.SubElement(root, q("tableParts"), count="1")
     etree.SubElement(parts, q("tablePart")).set(q("id", REL), table_id)
@@ -457,29 +461,29 @@ def _owned_rows(spec, headers, styles: StyleBook):
         fmt = formats.get(column) or ("yyyy-mm-dd" if isinstance(plain(value), dt.date) else None)
         return styles.derive(0, fmt, bold=True)
 
-    def beside_style(column: int, value) -> int | None:
-        fmt = spec.beside_formats.get(column - spec.beside_column)
+    def below_style(column: int, value) -> int | None:
+        fmt = spec.below_formats.get(column - 1)
         return None if fmt is None else styles.derive(0, fmt)
 
-    beside = {HEADER_ROW + i: _cells(HEADER_ROW + i, values, beside_style, spec.beside_column)
-              for i, values in enumerate(spec.beside)}  # fmt: skip
     title_style = styles.derive(0, bold=True, size=14)
+    header_style = styles.derive(0, wrap=True)
 
     def rows():
         yield 1, _cells(1, [spec.title], lambda _c, _v: title_style)
-        yield HEADER_ROW, _cells(HEADER_ROW, headers, lambda _c, _v: None)
+        yield HEADER_ROW, _cells(HEADER_ROW, headers, lambda _c, _v: header_style)
         for i, values in enumerate(spec.rows, start=HEADER_ROW + 1):
             yield i, _cells(i, values, data_style)
         first_total = HEADER_ROW + max(len(spec.rows), 1) + 2
         for i, values in enumerate(spec.totals, start=first_total):
             yield i, _cells(i, values, total_style)
+        for i, values in enumerate(spec.below, start=spec.below_row):
+            yield i, _cells(i, values, below_style)
 
-    for number, cells in rows():  # the block beside merged in, rows in ascending order
-        for before in sorted(n for n in beside if n < number):
-            yield _row_xml(before, beside.pop(before))
-        yield _row_xml(number, cells + beside.pop(number, []))
-    for number in sorted(beside):
-        yield _row_xml(number, beside[number])
+    widths = _widths(headers, spec)
+    lines = max(math.ceil((_display_width(h) + 2) / (w - 1)) for h, w in zip(headers, widths,
+                                                                            strict=False))
+    for number, cells in rows():
+        yield _row_xml(number, cells, 15 * lines if number == HEADER_ROW and lines > 1 else None)
 
 
 def _row(number: int, values, style_of) -> bytes:
@@ -487,8 +491,9 @@ def _row(number: int, values, style_of) -> bytes:
     return _row_xml(number, _cells(number, values, style_of))
 
 
-def _row_xml(number: int, cells: list[bytes]) -> bytes:
-    return b'<row r="' + str(number).encode() + b'">' + b"".join(cells) + b"</row>"
+def _row_xml(number: int, cells: list[bytes], height: float | None = None) -> bytes:
+    tall = b"" if height is None else f' ht="{height:g}" customHeight="1"'.encode()
+    return b'<row r="' + str(number).encode() + b'"' + tall + b">" + b"".join(cells) + b"</row>"
 
 
 def _cells(number: int, values, style_of, first_column: int = 1) -> list[bytes]:
@@ -560,25 +565,20 @@ def _check_width(sheet: str, values: Sequence[object], width: int) -> None:
 
 
 def _widths(headers: Sequence[str], spec: SheetTable) -> list[float]:
+    """Each column's width: its header, the values of the table and of the block under it
+    (where a text in the block has an empty cell after it, it runs on into that cell)."""
     rows = [*spec.rows[:WIDTH_SAMPLE_ROWS], *spec.totals]
+    below = [[None if isinstance(v, str) and (i + 1 == len(r) or r[i + 1] is None) else v
+              for i, v in enumerate(r)] for r in spec.below]  # fmt: skip
+    width = max(len(headers), *(len(r) for r in below)) if below else len(headers)
     out = []
-    for column, header in enumerate(headers, start=1):
-        widest = _display_width(header) + 2  # room for the filter button
-        for values in rows:
+    for column in range(1, width + 1):
+        header = headers[column - 1] if column <= len(headers) else None
+        # a long header wraps onto more lines rather than widening the printed page
+        widest = min(_display_width(header) + 2, HEADER_WRAP) if header else 0
+        for values in (*rows, *below):
             if column <= len(values):
                 widest = max(widest, _display_width(values[column - 1]))
-        out.append(min(max(widest + 1, MIN_WIDTH), MAX_WIDTH))
-    return out
-
-
-def _beside_widths(spec: SheetTable) -> list[float]:
-    """The blank column, then the widths of the block beside the table."""
-    if not spec.beside:
-        return []
-    out = [float(MIN_WIDTH) / 2]
-    for column in range(spec.beside_width):
-        widest = max((_display_width(row[column]) for row in spec.beside if column < len(row)),
-                     default=0)  # fmt: skip
         out.append(min(max(widest + 1, MIN_WIDTH), MAX_WIDTH))
     return out
 
@@ -591,7 +591,7 @@ def _display_width(value: object) -> int:
         return len(f"{value:,.2f}")
     if isinstance(value, dt.date):
         return 10
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in str(value))
+    return sum(2 if unicodedata.east_asian_width(c) in "WFA" else 1 for c in str(value))
 
 
 def _add_chart(package: Package, part: str, sheet: str, spec: SheetTable, headers) -> str | None:
@@ -600,64 +600,110 @@ def _add_chart(package: Package, part: str, sheet: str, spec: SheetTable, header
     columns = [headers.index(h) + 1 for h in spec.chart_columns if h in headers]
     if not columns:
         return None
-    chart_part = package.free_part_name("xl/charts/chart{}.xml")
-    package.put(chart_part, _chart_xml(sheet, spec, columns))
-    package.set_content_type(chart_part, CHART_TYPE)
     drawing_part = package.free_part_name("xl/drawings/drawing{}.xml")
-    chart_id = package.add_relationship(drawing_part, REL + "/chart", chart_part)
-    height = min(max(7.5, 2.5 + 0.6 * len(spec.rows)), 60)
-    left = len(headers) + 1 + (spec.beside_width + 1 if spec.beside else 0)
-    package.put(drawing_part, _drawing_xml(chart_id, left, HEADER_ROW - 1, 20, height))
+    groups = _chart_groups(spec, headers)
+    per_row = min(len(groups), CHARTS_PER_ROW)
+    # under the table and its block (after a blank row), side by side within the width the
+    # table prints at: on the printed pages, not off to the right of them
+    widths = [w * _CM_PER_WIDTH for w in _widths(headers, spec)]
+    total = min(max(sum(widths), 12.0), 26.0)
+    width = (total - _CHART_GAP_CM * (per_row - 1)) / per_row
+    rows_per_chart = max(last - first + 1 for _, first, last in groups)
+    height = min(max(9.0, 3.0 + 0.5 * rows_per_chart), 15.0)
+    anchors = []
+    for n, (title, first, last) in enumerate(groups):
+        chart_part = package.free_part_name("xl/charts/chart{}.xml")
+        package.put(chart_part, _chart_xml(sheet, spec, columns, title, first, last))
+        package.set_content_type(chart_part, CHART_TYPE)
+        chart_id = package.add_relationship(drawing_part, REL + "/chart", chart_part)
+        column, offset = _column_at(widths, (n % per_row) * (width + _CHART_GAP_CM))
+        row = spec.last_row + 1 + (n // per_row) * (math.ceil(height / _CM_PER_ROW) + 1)
+        anchors.append((chart_id, column, offset, row, width, height))
+    package.put(drawing_part, _drawing_xml(anchors))
     package.set_content_type(drawing_part, DRAWING_TYPE)
     return package.add_relationship(part, REL + "/drawing", drawing_part)
 
 
-def _chart_xml(sheet: str, spec: SheetTable, columns: list[int]) -> bytes:
-    """The chart part, serialised by openpyxl's chart model (the DrawingML chart schema)."""
-    from openpyxl.chart import BarChart, Reference
+def _chart_groups(spec: SheetTable, headers: list[str]) -> list[tuple[str, int, int]]:
+    """(title, first row, last row) of each chart: one for the whole table, or one per run of
+    rows with the same `chart_by` value (that value its title)."""
+    first_row, last_row = HEADER_ROW + 1, HEADER_ROW + len(spec.rows)
+    if spec.chart_by not in headers:
+        return [(spec.title, first_row, last_row)]
+    at = headers.index(spec.chart_by)
+    groups: list[tuple[str, int, int]] = []
+    for row, values in enumerate(spec.rows, start=first_row):
+        key = str(plain(values[at]))
+        if groups and groups[-1][0] == key:
+            groups[-1] = (key, groups[-1][1], row)
+        else:
+            groups.append((key, row, row))
+    return groups
+
+
+def _column_at(widths_cm: Sequence[float], x_cm: float) -> tuple[int, int]:
+    """The 0-based column at `x_cm` from the sheet's left edge, and the offset into it (EMU)."""
+    for column, width in enumerate(widths_cm):
+        if x_cm < width:
+            return column, int(x_cm * _EMU_PER_CM)
+        x_cm -= width
+    return len(widths_cm), int(x_cm * _EMU_PER_CM)
+
+
+def _chart_xml(sheet: str, spec: SheetTable, columns: list[int], title: str, first_row: int,
+               last_row: int) -> bytes:  # fmt: skip
+    """The chart part of the rows first_row..last_row, serialised by openpyxl's chart model
+    (the DrawingML chart schema)."""
+    from openpyxl.chart import BarChart, Reference, Series
     from openpyxl.chart.data_source import AxDataSource, StrRef
+    from openpyxl.chart.series import SeriesLabel
     from openpyxl.xml.functions import tostring
 
-    last_row = HEADER_ROW + len(spec.rows)
     quoted = "'" + sheet.replace("'", "''") + "'"
     chart = BarChart()
     chart.type = "bar"
     chart.grouping = "stacked"
     chart.overlap = 100
-    chart.title = spec.title
+    chart.title = title
     for column in columns:
         letter = column_letter(column)
-        chart.add_data(Reference(range_string=f"{quoted}!${letter}${HEADER_ROW}:${letter}"
-                                              f"${last_row}"), titles_from_data=True)  # fmt: skip
-    labels = f"{quoted}!$A${HEADER_ROW + 1}:$A${last_row}"
+        series = Series(Reference(range_string=f"{quoted}!${letter}${first_row}:${letter}"
+                                               f"${last_row}"))  # fmt: skip
+        series.tx = SeriesLabel(strRef=StrRef(f=f"{quoted}!{letter}{HEADER_ROW}"))
+        chart.series.append(series)
+    labels = f"{quoted}!$A${first_row}:$A${last_row}"
     for series in chart.series:  # row labels are text: a string reference, not a numeric one
         series.cat = AxDataSource(strRef=StrRef(f=labels))
     chart.x_axis.scaling.orientation = "maxMin"  # first row at the top, as in the table
     chart.x_axis.delete = False
     chart.y_axis.delete = False
+    chart.y_axis.number_format, chart.y_axis.majorGridlines = "#,##0", None
+    chart.legend.position = "b"  # below: the bars keep the chart's width
     return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + tostring(chart._write())
 
 
-def _drawing_xml(chart_id: str, column: int, row: int, width_cm: float, height_cm: float) -> bytes:
-    """A drawing holding one chart anchored at a cell (0-based column and row)."""
+def _drawing_xml(anchors: Sequence[tuple[str, int, int, int, float, float]]) -> bytes:
+    """A drawing holding charts, each (relationship id, 0-based column, offset into it in
+    EMU, 0-based row, width and height in cm) anchored at its cell."""
     nsmap = {"xdr": _DRAWING, "a": _A}
     root = etree.Element(f"{{{_DRAWING}}}wsDr", nsmap=nsmap)
-    anchor = etree.SubElement(root, f"{{{_DRAWING}}}oneCellAnchor")
-    start = etree.SubElement(anchor, f"{{{_DRAWING}}}from")
-    for tag, value in (("col", column), ("colOff", 0), ("row", row), ("rowOff", 0)):
-        etree.SubElement(start, f"{{{_DRAWING}}}{tag}").text = str(value)
-    etree.SubElement(anchor, f"{{{_DRAWING}}}ext", cx=str(int(width_cm * _EMU_PER_CM)),
-                     cy=str(int(height_cm * _EMU_PER_CM)))  # fmt: skip
-    frame = etree.SubElement(anchor, f"{{{_DRAWING}}}graphicFrame", macro="")
-    names = etree.SubElement(frame, f"{{{_DRAWING}}}nvGraphicFramePr")
-    etree.SubElement(names, f"{{{_DRAWING}}}cNvPr", id="1", name="Chart 1")
-    etree.SubElement(names, f"{{{_DRAWING}}}cNvGraphicFramePr")
-    transform = etree.SubElement(frame, f"{{{_DRAWING}}}xfrm")
-    etree.SubElement(transform, f"{{{_A}}}off", x="0", y="0")
-    etree.SubElement(transform, f"{{{_A}}}ext", cx="0", cy="0")
-    graphic = etree.SubElement(etree.SubElement(frame, f"{{{_A}}}graphic"),
-                               f"{{{_A}}}graphicData", uri=_CHART)  # fmt: skip
-    chart = etree.SubElement(graphic, f"{{{_CHART}}}chart", nsmap={"c": _CHART, "r": REL})
-    chart.set(q("id", REL), chart_id)
-    etree.SubElement(anchor, f"{{{_DRAWING}}}clientData")
+    for number, (chart_id, column, offset, row, width_cm, height_cm) in enumerate(anchors, 1):
+        anchor = etree.SubElement(root, f"{{{_DRAWING}}}oneCellAnchor")
+        start = etree.SubElement(anchor, f"{{{_DRAWING}}}from")
+        for tag, value in (("col", column), ("colOff", offset), ("row", row), ("rowOff", 0)):
+            etree.SubElement(start, f"{{{_DRAWING}}}{tag}").text = str(value)
+        etree.SubElement(anchor, f"{{{_DRAWING}}}ext", cx=str(int(width_cm * _EMU_PER_CM)),
+                         cy=str(int(height_cm * _EMU_PER_CM)))  # fmt: skip
+        frame = etree.SubElement(anchor, f"{{{_DRAWING}}}graphicFrame", macro="")
+        names = etree.SubElement(frame, f"{{{_DRAWING}}}nvGraphicFramePr")
+        etree.SubElement(names, f"{{{_DRAWING}}}cNvPr", id=str(number), name=f"Chart {number}")
+        etree.SubElement(names, f"{{{_DRAWING}}}cNvGraphicFramePr")
+        transform = etree.SubElement(frame, f"{{{_DRAWING}}}xfrm")
+        etree.SubElement(transform, f"{{{_A}}}off", x="0", y="0")
+        etree.SubElement(transform, f"{{{_A}}}ext", cx="0", cy="0")
+        graphic = etree.SubElement(etree.SubElement(frame, f"{{{_A}}}graphic"),
+                                   f"{{{_A}}}graphicData", uri=_CHART)  # fmt: skip
+        chart = etree.SubElement(graphic, f"{{{_CHART}}}chart", nsmap={"c": _CHART, "r": REL})
+        chart.set(q("id", REL), chart_id)
+        etree.SubElement(anchor, f"{{{_DRAWING}}}clientData")
     return serialise(root)
