@@ -159,3 +159,33 @@ def test_the_refresh_button_sets_up_the_sheets_it_writes_as_the_command_does(boo
         assert orientation == file.page_setup.orientation, sheet.name
         assert sheet.frozen == (3, 0) and file.freeze_panes == "A4", sheet.name
     assert excel.sheets.active is user_sheet  # the user's sheet is active again
+
+
+def test_the_open_book_writes_a_block_under_the_table_where_the_file_writer_does(
+    book_file, tmp_path
+):
+    """Provision's roll-rate matrix and the Dashboard's aging trend, written by a button
+    (close's sheets through the open book): the same cells as the file route."""
+    from decimal import Decimal
+
+    from xl_addin.workbook.access import XlwingsWriter
+    from xl_addin.workbook.updates import SheetTable
+    from xl_addin.workbook.writer import write_refresh
+
+    below = [["Roll rates CNY"], ["Bucket", "Roll rate", "ECL"],
+             *([f"B{n}", 0.5, Decimal("12.30")] for n in range(3))]  # fmt: skip
+    spec = SheetTable("Provision", "Provision", ["Customer", "Open"],
+                      [["C001", Decimal("1")], ["C002", Decimal("2")]],
+                      [["Total", Decimal("3")]], below=below)  # fmt: skip
+    excel = Book(book_file)
+    XlwingsWriter(excel).write_sheet(spec)
+    by_file = tmp_path / "file.xlsx"
+    shutil.copy(book_file, by_file)
+    write_refresh(by_file, [], [spec])
+    written = openpyxl.load_workbook(by_file)["Provision"]
+    on_file = {(c.row, c.column): c.value for row in written.iter_rows() for c in row
+               if c.value is not None}  # fmt: skip
+    in_excel = {cell: value for cell, value in excel.sheets["Provision"].cells.items()
+                if value is not None}  # fmt: skip
+    assert in_excel == on_file
+    assert in_excel[(spec.below_row, 1)] == "Roll rates CNY"

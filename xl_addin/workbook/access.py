@@ -101,10 +101,10 @@ class XlwingsWriter:
         if spec.totals:
             first = HEADER_ROW + len(rows) + 1
             sheet.range((first, 1)).value = [[plain(v) for v in row] for row in spec.totals]
-        if spec.beside:
-            width = spec.beside_width
-            sheet.range((HEADER_ROW, spec.beside_column)).value = [
-                [plain(v) for v in row] + [None] * (width - len(row)) for row in spec.beside
+        if spec.below:
+            width = max(len(row) for row in spec.below)
+            sheet.range((spec.below_row, 1)).value = [
+                [plain(v) for v in row] + [None] * (width - len(row)) for row in spec.below
             ]
         print_setup(self.book, sheet, len(spec.header))
 
