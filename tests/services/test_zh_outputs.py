@@ -67,10 +67,10 @@ def outputs(tmp_path_factory) -> dict[str, Path]:
                   None, None, "", "两次未接")])  # fmt: skip
     book.save(path)
     with Journal.open(journal_url(path)) as journal:
-        run = journal.start_run("letters", dt.date(2026, 9, 1), None, "u", "", "v")
-        journal.record_batch(run, [DocumentRecord(
+        run = journal.start_run("letters", dt.date(2026, 9, 1), None, "u", "SH", "v")
+        journal.record_batch(run, [DocumentRecord(  # the workbook's branch's earlier letter
             "letter", "C009", "final_notice", "2026-09-01", "SH-LTR-20260901-0001", 0, "f.docx",
-            "0" * 64, Decimal("1900.50"), "CNY", now(), "u", "", "v")])  # fmt: skip
+            "0" * 64, Decimal("1900.50"), "CNY", now(), "u", "SH", "v")])  # fmt: skip
     letters = run_letters(path, out=folder / "letters")
     statements = run_statements(path, period="2026-11", out=folder / "statements")
     reconciled = reconcile(path, "7,000.50", "C001", "2026-11", out=folder / "reconcile")
