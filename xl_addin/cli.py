@@ -1109,6 +1109,11 @@ def consolidate(
                      "BaseCurrency."),
     ] = None,
     as_of: AsOf = None,
+    language: Annotated[
+        Language | None,
+        typer.Option("--language", metavar="en|zh", help="The report's language; default "
+                     "the language most of the branch workbooks use, else en."),
+    ] = None,
     output: Format = OutputFormat.table,
 ) -> None:
     """Head office's view of every branch: aging by branch and by customer, in one currency."""
@@ -1118,7 +1123,8 @@ def consolidate(
     try:
         with report.steps() as step:
             step(f"Reading {len(workbooks)} branch workbook(s)")
-            result = group_service.consolidate(workbooks, out, rates, _date(as_of), base)
+            result = group_service.consolidate(workbooks, out, rates, _date(as_of), base,
+                                               language=language.value if language else None)
     except CreditControlError as error:
         _fail(str(error))
     if not isinstance(result, group_service.ConsolidateResult):
@@ -1131,6 +1137,7 @@ def consolidate(
         customers = result.customers
         total = 0 if customers.empty else int(sum(c or 0 for c in customers["balance_base"]))
         payload = {"report": str(result.out), "base": result.rates.base,
+                   "language": result.language,
                    "balance_in_base": float(to_decimal(total)), "branches": branches}  # fmt: skip
         report.emit_json(json.dumps(payload, ensure_ascii=False, allow_nan=False))
     else:

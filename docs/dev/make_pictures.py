@@ -38,9 +38,14 @@ def statement(lang: str) -> Callable[[str], bool]:
     return lambda t: bool(CJK.search(t)) == (lang == "zh") and disputed in t and overdue in t
 
 
+def named(folder: Path, steps: tuple[str, ...]) -> list[Path]:
+    return sorted(pdf for step in steps for pdf in folder.glob(f"* {step}.pdf"))
+
+
 def pictures(demo: Path) -> dict[str, Path]:
-    letters = sorted((demo / "letters").glob("*demand_letter.pdf"))
-    calls = sorted((demo / "letters").glob("*phone_call.pdf"))
+    # Files are named by the step in the document's language (earlier demos: by its key).
+    letters = named(demo / "letters", ("Demand letter", "催款函", "demand_letter"))
+    calls = named(demo / "letters", ("Phone call", "电话催收", "phone_call"))
     statements = sorted((demo / "statements").glob("*.pdf"))
     return {
         "letter-en": first(letters, lambda t: not CJK.search(t.split("Dear")[-1])),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import defaultdict
 from decimal import Decimal
 
@@ -41,10 +42,11 @@ def branches(tmp_path_factory):
     return folder, first
 
 
-def consolidate(folder, out, *workbooks):
+def consolidate(folder, out, *workbooks, options=()):
     """The command on branch workbooks (names in `folder`, or paths), with the rates."""
     return runner.invoke(app, ["consolidate", *(str(folder / w) for w in workbooks),
-                               "--out", str(out), "--rates", str(folder / "rates.csv")])
+                               "--out", str(out), "--rates", str(folder / "rates.csv"),
+                               *options])  # fmt: skip
 
 
 def refreshed(path) -> dict:
@@ -111,7 +113,7 @@ def test_a_branch_that_cannot_be_read_is_listed_not_dropped(branches, tmp_path):
     ledger.cell(2, [c.value for c in ledger[1]].index("Amount") + 1).value = "12,3x"
     book.save(broken)
     out = tmp_path / "group.xlsx"
-    result = consolidate(folder, out, "SH.xlsx", broken)
+    result = consolidate(folder, out, "SH.xlsx", broken, options=("--language", "en"))
     assert result.exit_code == 1
     assert "BJ.xlsx: NOT INCLUDED" in result.output and "Ledger!F2" in result.output
     header, *rows = sheet_rows(out, "Branches")
@@ -130,3 +132,52 @@ def test_a_currency_without_a_rate_stops_before_anything_is_written(branches, tm
     assert "rates.csv row 2, Rate" in result.output or "rates.csv!" in result.output
     assert "no rate to CNY for GBP" in result.output
     assert not out.exists()
+
+
+CURRENCY = re.compile(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])")  # CNY, GBP
+KEY = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+
+
+def test_the_group_report_in_chinese_reads_in_chinese(branches, tmp_path):
+    """Headings, titles, sheet names, bucket, stage and status names and totals in Chinese:
+    no English word but currency codes (and branch codes, file names in the rows)."""
+    folder, _ = branches
+    (tmp_path / "SH2.xlsx").write_bytes((folder / "SH.xlsx").read_bytes())
+    out = tmp_path / "集团.xlsx"
+    # Two Chinese branches of three: Chinese without being asked.
+    result = runner.invoke(app, ["consolidate", str(folder / "SH.xlsx"), str(tmp_path / "SH2.xlsx"),
+                                 str(folder / "LDN.xlsx"), "--out", str(out), "--rates",
+                                 str(folder / "rates.csv"), "--format", "json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["language"] == "zh"
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["集团（CNY）", "按币种", "客户", "逾期金额前20名", "催收阶段",
+                               "信用状态", "分支机构", "汇率"]  # fmt: skip
+    for sheet in book.worksheets:
+        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+        # title lines and a blank row above the header, or the header first
+        blank = next((i for i, r in enumerate(rows) if all(v is None for v in r)), -1)
+        header = rows[blank + 1]
+        titles = [str(r[0]) for r in rows[:blank]] if blank >= 0 else []
+        for text in titles + [str(h) for h in header if h]:
+            assert not re.search("[A-Za-z]", CURRENCY.sub("", text)), (sheet.title, text)
+        for row in rows[blank + 2:]:
+            for value in row:
+                assert not (isinstance(value, str) and KEY.search(value)), (sheet.title, value)
+        assert sheet.print_title_rows == f"${blank + 2}:${blank + 2}", sheet.title
+        assert sheet.freeze_panes == f"A{blank + 3}", sheet.title
+    title = book["集团（CNY）"]["A1"].value
+    assert title == "集团账龄分析，截至2026年11月30日，折合CNY；汇率日期：2026年11月28日"
+    group_sheet = [list(r) for r in book["集团（CNY）"].iter_rows(values_only=True)]
+    assert group_sheet[3][:2] == ["分支机构", "未到期"] and group_sheet[-1][0] == "集团合计"
+    stages = [c.value for c in book["催收阶段"][1]]  # the header: the stages, named
+    assert "催款函" in stages or "最后通知" in stages, stages
+    statuses = [c.value for c in book["信用状态"][1]]
+    assert "正常" in statuses, statuses
+    branches_read = [list(r) for r in book["分支机构"].iter_rows(values_only=True)]
+    assert [r[-1] for r in branches_read[1:]] == ["已读取"] * 3
+    # The same branches, asked for in English.
+    english = tmp_path / "group.xlsx"
+    assert consolidate(folder, english, "SH.xlsx", "LDN.xlsx",
+                       options=("--language", "en")).exit_code == 0  # fmt: skip
+    assert openpyxl.load_workbook(english).sheetnames[0] == "Group (CNY)"

@@ -67,9 +67,8 @@ def outputs(tmp_path_factory) -> dict[str, Path]:
                   None, None, "", "两次未接")])  # fmt: skip
     book.save(path)
     with Journal.open(journal_url(path)) as journal:
-        # The workbook's branch's earlier letter (another branch's would not be its history).
         run = journal.start_run("letters", dt.date(2026, 9, 1), None, "u", "SH", "v")
-        journal.record_batch(run, [DocumentRecord(
+        journal.record_batch(run, [DocumentRecord(  # the workbook's branch's earlier letter
             "letter", "C009", "final_notice", "2026-09-01", "SH-LTR-20260901-0001", 0, "f.docx",
             "0" * 64, Decimal("1900.50"), "CNY", now(), "u", "SH", "v")])  # fmt: skip
     letters = run_letters(path, out=folder / "letters")
@@ -189,7 +188,12 @@ def test_a_summary_keeps_its_documents_when_the_workbook_changes_language(tmp_pa
             row[1].value = "en"
     book.save(path)
     again = run_letters(path, out=tmp_path / "out")  # the same day: nothing new to issue
-    assert not again.issued.documents and again.issued.summary == first.issued.summary
+    assert not again.issued.documents
+    # Named in English now, with the Chinese summary's documents; that one kept as a backup.
+    assert first.issued.summary.name == "汇总 催款函件 2026-11-30.xlsx"
+    assert again.issued.summary.name == "summary letters 2026-11-30.xlsx"
+    assert not first.issued.summary.exists()
+    assert (tmp_path / "out" / "汇总 催款函件 2026-11-30.bak.xlsx").exists()
     summary = openpyxl.load_workbook(again.issued.summary)
     assert summary.sheetnames == ["Summary", "Documents", "Skipped"]
     rows = [[c.value for c in row] for row in summary["Documents"].iter_rows(min_row=4)]

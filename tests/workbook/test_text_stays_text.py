@@ -140,7 +140,7 @@ def test_every_file_a_month_writes_keeps_customer_text_as_text(tmp_path):
         assert result.exit_code == 0, (args, result.output)
     written = sorted(tmp_path.rglob("*.xlsx"))
     names = {p.name for p in written}
-    assert any("hand-over" in n for n in names), names
+    assert any(n.endswith(" Hand-over pack.xlsx") for n in names), names
     assert any(n.startswith("summary letters") for n in names), names
     assert any(n.startswith("summary statements") for n in names), names
     assert any(n.startswith("reconciliation") for n in names), names
@@ -151,7 +151,7 @@ def test_every_file_a_month_writes_keeps_customer_text_as_text(tmp_path):
     sheets = {s for s, *_ in cells(book)}
     assert {"Aging", "History", "Contacts"} <= sheets
     assert HOSTILE[0] in book_text
-    pack = next(p for p in written if "hand-over" in p.name)
+    pack = next(p for p in written if p.name.endswith(" Hand-over pack.xlsx"))
     assert_text_only(pack, (HOSTILE[0], "+Bob", "@home", "=INV-1"))
     for summary in (p for p in written if p.name.startswith("summary")):
         assert_text_only(summary, ("=C2",))

@@ -39,6 +39,17 @@ def safe_file_name(text: str, max_length: int = 120) -> str:
     return encoded.decode("utf-8", errors="ignore").rstrip(" .") or "document"
 
 
+CUSTOMER_NAME_BYTES = 48  # of a file name's 120: the reference and the step always fit
+
+
+def document_stem(customer_id: str, name: str, what: str) -> str:
+    """The name a document's file carries after its reference: `C009 Acme Ltd Demand letter`,
+    `C001 上海华信贸易有限公司 催款函`: the customer, then what the document is, named in
+    its language. A long customer name is shortened, never the step's name."""
+    short = name.encode("utf-8")[:CUSTOMER_NAME_BYTES].decode("utf-8", errors="ignore")
+    return " ".join(part for part in (customer_id, short.strip(), what) if part)
+
+
 def write_new(path: Path, data: bytes, *, sync: bool = True) -> Path:
     """Write `path` complete or not at all, and never over an existing file (DocumentError).
 

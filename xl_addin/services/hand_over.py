@@ -20,7 +20,7 @@ import pandas as pd
 from xl_addin.core.labels import DOC_TYPE_NAMES
 from xl_addin.core.money import to_decimal
 from xl_addin.documents.fields import date_text
-from xl_addin.documents.files import safe_file_name
+from xl_addin.documents.files import document_stem, safe_file_name
 from xl_addin.services.book import LoadedBook
 from xl_addin.services.contacts import contact_kind_name
 from xl_addin.services.issuing import KIND_NAMES, stage_namer
@@ -96,7 +96,10 @@ def hand_over(
         stage_name = stage_namer(loaded.book.policy, lang)
         title = (labels["title"].format(reference=reference, date=date_text(when, lang)),)
         names = labels["sheets"]
-        stem = safe_file_name(f"{reference} hand-over {customer_id}")
+        # Named as its letter is, the reference first: REF C009 Acme Ltd Hand-over pack.
+        what = KIND_NAMES["zh" if lang == "zh" else "en"]["legal_pack"]
+        name = str(customer.get("name") or "")
+        stem = safe_file_name(f"{reference} {document_stem(customer_id, name, what)}")
         path = folder / f"{stem}.xlsx"
         write_report(path, [
             ReportSheet(names[0], labels["customer"],

@@ -56,7 +56,7 @@ from xl_addin.services.render_limits import render_limits
 from xl_addin.services.run_lock import Holder, RunBusyError, folder_lock, workbook_lock
 from xl_addin.workbook.reader import read_history_references
 from xl_addin.workbook.report import ReportSheet, read_report, write_report
-from xl_addin.workbook.safe_save import remove_temporaries
+from xl_addin.workbook.safe_save import backup_path, remove_temporaries
 from xl_addin.workbook.writer import SheetTable, write_refresh
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -483,19 +483,45 @@ def issue_run(
             raise
         journal.finish_run(run_id, "done")
         stage_name = stage_namer(policy, settings.language)
+        # The same day's (or period's) summary under another name (the other language's,
+        # or the name a run before file names were in the workbook's language gave it)
+        # is merged into this one.
+        earlier = [n for n in summary_files(kind, key) if n != summary[0]]
         result.summary = write_summary(out_dir, summary[0], result, summary[1], skipped,
-                                       stage_name, settings.language)  # fmt: skip
-        _resumed_summaries(result, summary[0], stage_name, settings.language)
+                                       stage_name, settings.language, earlier)  # fmt: skip
+        _resumed_summaries(result, {summary[0], *earlier}, stage_name, settings.language)
     return result
 
 
-def _resumed_summaries(result: IssueResult, written: str, stage_name, language: str) -> None:
-    """The run summaries of resumed documents whose own summary is another file."""
+# A run summary's file name before its day or period, in the workbook's language. The
+# English names are those every earlier version wrote.
+SUMMARY_NAMES = {
+    "letters": {"en": "summary letters", "zh": "汇总 催款函件"},
+    "statements": {"en": "summary statements", "zh": "汇总 对账单"},
+}  # fmt: skip
+
+
+def summary_file(command: str, key: object, language: str) -> str:
+    """The run summary's file name: `summary letters 2026-11-30.xlsx`, `汇总 对账单 2026-11.xlsx`
+    (the key is the as-of date or the period)."""
+    return f"{SUMMARY_NAMES[command]['zh' if language == 'zh' else 'en']} {key}.xlsx"
+
+
+def summary_files(command: str, key: object) -> tuple[str, ...]:
+    """Every name the run summary of `command` for `key` has had, in either language."""
+    names = SUMMARY_NAMES.get(command, {})
+    return tuple(dict.fromkeys(f"{name} {key}.xlsx" for name in names.values()))
+
+
+def _resumed_summaries(result: IssueResult, written: set[str], stage_name,
+                       language: str) -> None:  # fmt: skip
+    """The run summaries of resumed documents whose own summary is another file (`written`:
+    the names of the summary this run wrote)."""
     by_name: dict[tuple[Path, str, str], list[IssuedDocument]] = {}
     for d in result.resumed:
         name = str(d.planned.context.get("summary") or "")
         folder = d.file.parent
-        if name and not (name == written and result.summary is not None
+        if name and not (name in written and result.summary is not None
                          and folder.resolve() == result.summary.parent.resolve()):  # fmt: skip
             title = str(d.planned.context.get("summary_title") or "")
             by_name.setdefault((folder, name, title), []).append(d)
@@ -730,7 +756,7 @@ SUMMARY_SHEETS = {
 
 def write_summary(
     out_dir: Path, name: str, result: IssueResult, title: str, skipped: Sequence[Skipped] = (),
-    stage_name: Callable[[str], str] = str, language: str = "en",
+    stage_name: Callable[[str], str] = str, language: str = "en", earlier: Sequence[str] = (),
 ) -> Path:
     """The run summary beside the documents: per stage (customers, amount), each document,
     and each customer passed over with the reason.
@@ -740,23 +766,28 @@ def write_summary(
     and its Skipped list is updated (this run's reasons; a customer served since leaves
     it). The file is replaced atomically. Stages are shown by `stage_name` (see
     `stage_namer`), never as keys; sheets and headings are in `language` (an earlier
-    summary in the other language is read too).
+    summary in the other language is read too). The summaries named in `earlier` (the
+    same run's under another name) are merged the same way, then kept as their backup
+    (`<name>.bak.xlsx`): one summary per day or period, whatever the language.
     """
     path = out_dir / name
+    others = [out_dir / n for n in earlier if n != name and (out_dir / n).is_file()]
     earlier_documents, earlier_skipped = [], []
-    for _, (documents_sheet, documents_headers), (skipped_sheet, skipped_headers) in \
-            SUMMARY_SHEETS.values():  # fmt: skip
-        found = read_report(path, {documents_sheet: documents_headers,
-                                   skipped_sheet: skipped_headers})  # fmt: skip
-        earlier_documents += found.get(documents_sheet, [])
-        earlier_skipped += found.get(skipped_sheet, [])
+    for source in (*others, path):  # the current file's rows last: they win
+        for _, (documents_sheet, documents_headers), (skipped_sheet, skipped_headers) in \
+                SUMMARY_SHEETS.values():  # fmt: skip
+            found = read_report(source, {documents_sheet: documents_headers,
+                                         skipped_sheet: skipped_headers})  # fmt: skip
+            earlier_documents += found.get(documents_sheet, [])
+            earlier_skipped += found.get(skipped_sheet, [])
     documents: dict[str, tuple] = {}
     for row in earlier_documents:
         pdf = _pdf_of(Path(str(row[5])), out_dir) if row[5] else None
         if not row[6] and pdf is not None and pdf.exists():
             row = (*row[:6], pdf.name, row[7])
         documents[str(row[0])] = (row[0], row[1], stage_name(row[2]), *row[3:])
-    resumed_here = [d for d in result.resumed if d.planned.context.get("summary") == name
+    names = {name, *earlier}
+    resumed_here = [d for d in result.resumed if d.planned.context.get("summary") in names
                     and d.file.parent.resolve() == out_dir.resolve()]  # fmt: skip
     for d in [*resumed_here, *result.documents]:
         documents[d.reference] = (
@@ -783,6 +814,9 @@ def write_summary(
                     [row for customer, row in passed_over.items() if customer not in served],
                     (title,)),
     ], language)  # fmt: skip
+    for other in others:  # merged above: kept as a backup, no longer a second summary
+        with contextlib.suppress(OSError):  # open in Excel on Windows: left as it is
+            os.replace(other, backup_path(other))
     return path
 
 

@@ -38,6 +38,7 @@ from xl_addin.documents.fields import (
     unbroken,
     words,
 )
+from xl_addin.documents.files import document_stem
 from xl_addin.journal.store import Journal, journal_url
 from xl_addin.packs.lookup import Pack
 from xl_addin.services.book import (
@@ -63,6 +64,7 @@ from xl_addin.services.issuing import (
     money,
     ready_to_issue,
     skipped_customers,
+    summary_file,
     unknown_customers,
     write_back,
 )
@@ -162,7 +164,8 @@ def run_letters(
         issued = issue_run(
             planned, journal=journal, kind="letters", pack=pack, settings=settings, as_of=when,
             period=None, day=when, out_dir=folder, pdf=pdf, email=email, progress=progress,
-            summary=(f"summary letters {when}.xlsx", _summary_title(when, settings.language)),
+            summary=(summary_file("letters", when, settings.language),
+                     _summary_title(when, settings.language)),
             skipped=_skipped(plan, loaded.customers, settings.base_currency, settings.language),
             workbook=path,
             policy=loaded.book.policy,
@@ -243,7 +246,7 @@ def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, 
             customer_id=row.customer_id, kind=row.kind, stage=row.next_key,
             template_key=row.next_key, lang=lang, key=when.isoformat(), amount=total,
             currency=currency, context=context, revision=int(row.revision),
-            file_stem=f"{row.customer_id} {name} {row.next_key}",
+            file_stem=document_stem(row.customer_id, name, context["stage_name"]),
             # A call sheet is the collector's task, never mailed to the customer.
             email_to="" if row.kind == "call_sheet" else str(customer.get("email") or ""),
             subject=subject,

@@ -100,7 +100,8 @@ def reconcile(
     currency = str(customer.get("currency") or loaded.book.settings.base_currency)
     folder = output_folder(workbook, loaded.book.settings, out, "")
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{safe_file_name(f'reconciliation {customer_id} {when}')}.xlsx"
+    what = "对账差异表" if lang == "zh" else "reconciliation"
+    path = folder / f"{safe_file_name(f'{what} {customer_id} {when}')}.xlsx"
     write_report(path, _report(result, customer_id, name, currency, when, lang), lang)
     return ReconcileResult(customer_id, name, lang, currency, when, result, path)
 

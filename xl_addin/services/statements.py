@@ -40,6 +40,7 @@ from xl_addin.documents.fields import (
     unbroken,
     words,
 )
+from xl_addin.documents.files import document_stem
 from xl_addin.journal.store import Journal, journal_url
 from xl_addin.packs.lookup import Pack
 from xl_addin.services.book import (
@@ -51,6 +52,7 @@ from xl_addin.services.book import (
     resolve_period,
 )
 from xl_addin.services.issuing import (
+    KIND_NAMES,
     IssueResult,
     PlannedDocument,
     Progress,
@@ -59,6 +61,7 @@ from xl_addin.services.issuing import (
     money,
     ready_to_issue,
     skipped_customers,
+    summary_file,
     unknown_customers,
     write_back,
 )
@@ -140,7 +143,8 @@ def run_statements(
             planned, journal=journal, kind="statements", pack=pack, settings=settings,
             as_of=None, period=str(month), day=issued_on, out_dir=folder, pdf=pdf,
             email=email, progress=progress,
-            summary=(f"summary statements {month}.xlsx", _summary_title(month, settings.language)),
+            summary=(summary_file("statements", month, settings.language),
+                     _summary_title(month, settings.language)),
             skipped=_skipped(plan, loaded.customers, settings.base_currency), workbook=path,
             policy=loaded.book.policy, limits=limits,
         )  # fmt: skip
@@ -257,7 +261,8 @@ def statement_documents(
             customer_id=row.customer_id, kind="statement", stage="statement",
             template_key="statement", lang=lang, key=str(month), amount=closing,
             currency=currency, context=context, revision=int(row.revision),
-            file_stem=f"{row.customer_id} {name} statement {month}",
+            file_stem=document_stem(row.customer_id, name,
+                                    f"{KIND_NAMES[lang]['statement']} {month}"),
             email_to=str(customer.get("email") or ""),
             subject=SUBJECTS[lang].format(period=context["period_text"], name=name,
                                           reference="{reference}"),
