@@ -28,7 +28,12 @@ from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
 from xl_addin.errors import CreditControlError
 from xl_addin.services.book import LoadedBook, Workbook, load_book, resolve_as_of, saved_path
-from xl_addin.services.contacts import NO_JOURNAL, CollectionState, collection_state
+from xl_addin.services.contacts import (
+    EMPTY_JOURNAL,
+    NO_JOURNAL,
+    CollectionState,
+    collection_state,
+)
 from xl_addin.services.problems import problems_sheet
 from xl_addin.workbook.open_book import OpenBook
 from xl_addin.workbook.schema import CUSTOMERS, LEDGER
@@ -73,10 +78,16 @@ def compute(
     path = saved_path(source)
     if path is None:  # xlwings Lite, or a book never saved: no journal to read
         return RefreshResult(loaded, collection_state(loaded, NO_JOURNAL, when, age_from=age_from))
-    from xl_addin.journal.store import Journal, journal_url  # not in xlwings Lite
+    from xl_addin.journal.location import IN_MEMORY, journal_url  # not in xlwings Lite
 
     # Read-only: NextAction needs what was issued; a refresh never creates a journal.
-    with Journal.open(journal_url(path, loaded.book.settings.journal, dry_run=True)) as journal:
+    url = journal_url(path, loaded.book.settings.journal, dry_run=True)
+    if url == IN_MEMORY:  # no journal made yet: nothing issued, no database to open
+        return RefreshResult(loaded, collection_state(loaded, EMPTY_JOURNAL, when,
+                                                      age_from=age_from))  # fmt: skip
+    from xl_addin.journal.store import Journal  # SQLAlchemy: only for a journal to read
+
+    with Journal.open(url) as journal:
         state = collection_state(loaded, journal, when, age_from=age_from)
     return RefreshResult(loaded, state)
 
