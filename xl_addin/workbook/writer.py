@@ -36,6 +36,7 @@ from lxml import etree
 
 from xl_addin.errors import WorkbookError
 from xl_addin.workbook.cells import (
+    CellValue,
     ColumnWrite,
     StyleBook,
     cell_value,
@@ -443,14 +444,14 @@ def _owned_rows(spec, headers, styles: StyleBook):
     """The owned sheet's rows, each as XML bytes: title, header, data, totals."""
     formats = {headers.index(h) + 1: f for h, f in spec.number_formats.items() if h in headers}
 
-    def data_style(column: int, value) -> int | None:
+    def data_style(column: int, value: CellValue) -> int | None:
         fmt = formats.get(column)
-        if fmt is None and isinstance(plain(value), dt.date):
+        if fmt is None and value.is_date:
             fmt = "yyyy-mm-dd"
         return None if fmt is None else styles.derive(0, fmt)
 
-    def total_style(column: int, value) -> int:
-        fmt = formats.get(column) or ("yyyy-mm-dd" if isinstance(plain(value), dt.date) else None)
+    def total_style(column: int, value: CellValue) -> int:
+        fmt = formats.get(column) or ("yyyy-mm-dd" if value.is_date else None)
         return styles.derive(0, fmt, bold=True)
 
     title_style = styles.derive(0, bold=True, size=14)
@@ -464,12 +465,13 @@ def _owned_rows(spec, headers, styles: StyleBook):
 
 
 def _row(number: int, values, style_of) -> bytes:
-    """One row of an owned sheet as bytes; blank cells without a format are left out."""
+    """One row of an owned sheet as bytes; blank cells without a format are left out.
+    `style_of(column, value)` gives a cell's style from its CellValue."""
     cells = []
     suffix = str(number).encode()
     for column, raw in enumerate(values, start=1):
         value = cell_value(raw)
-        style = style_of(column, raw)
+        style = style_of(column, value)
         if value.kind == "blank" and style is None:
             continue
         cells.append(cell_xml(column_letter(column).encode() + suffix, style, value))
