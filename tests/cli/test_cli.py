@@ -153,7 +153,8 @@ def test_demo_builds_and_refreshes_a_workbook(tmp_path):
 
 def test_refresh_without_a_journal_opens_no_database_and_imports_no_word_or_sql(tmp_path):
     """A workbook whose journal is not made yet is refreshed without SQLAlchemy (nothing to
-    read, and a refresh never creates a journal); no run of refresh imports the Word side."""
+    read, and a refresh never creates a journal); no run of refresh imports the Word side,
+    nor openpyxl (the Aging chart is written with lxml)."""
     import subprocess
     import sys
 
@@ -162,7 +163,7 @@ def test_refresh_without_a_journal_opens_no_database_and_imports_no_word_or_sql(
         "import sys; from xl_addin.cli import main\n"
         "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'sqlalchemy', 'docx', 'docxtpl', 'jinja2', 'xlwings'}))"
+        "{'sqlalchemy', 'docx', 'docxtpl', 'jinja2', 'xlwings', 'openpyxl'}))"
     )
     run = subprocess.run([sys.executable, "-c", probe, "refresh", str(path), "--format", "json"],
                          capture_output=True, text=True, check=True)  # fmt: skip

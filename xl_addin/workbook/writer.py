@@ -572,29 +572,67 @@ def _add_chart(package: Package, part: str, sheet: str, spec: SheetTable, header
 
 
 def _chart_xml(sheet: str, spec: SheetTable, columns: list[int]) -> bytes:
-    """The chart part, serialised by openpyxl's chart model (the DrawingML chart schema)."""
-    from openpyxl.chart import BarChart, Reference
-    from openpyxl.chart.data_source import AxDataSource, StrRef
-    from openpyxl.xml.functions import tostring
-
+    """The chart part (DrawingML chart schema): one stacked horizontal bar per row, a
+    series per chart column titled by its header, the row labels (text) as categories,
+    the first row at the top; the markup openpyxl's BarChart gave."""
     last_row = HEADER_ROW + len(spec.rows)
     quoted = "'" + sheet.replace("'", "''") + "'"
-    chart = BarChart()
-    chart.type = "bar"
-    chart.grouping = "stacked"
-    chart.overlap = 100
-    chart.title = spec.title
-    for column in columns:
+
+    def c(parent, tag: str, val: object = None) -> etree._Element:
+        element = etree.SubElement(parent, f"{{{_CHART}}}{tag}")
+        if val is not None:
+            element.set("val", str(val))
+        return element
+
+    def a(parent, tag: str) -> etree._Element:
+        return etree.SubElement(parent, f"{{{_A}}}{tag}")
+
+    def ref(parent, kind: str, formula: str) -> None:
+        c(c(parent, kind), "f").text = formula
+
+    root = etree.Element(f"{{{_CHART}}}chartSpace", nsmap={None: _CHART, "a": _A})
+    chart = c(root, "chart")
+    rich = c(c(c(chart, "title"), "tx"), "rich")
+    a(rich, "bodyPr")
+    paragraph = a(rich, "p")
+    a(a(paragraph, "pPr"), "defRPr")
+    a(a(paragraph, "r"), "t").text = spec.title
+    bars = c(c(chart, "plotArea"), "barChart")
+    c(bars, "barDir", "bar")
+    c(bars, "grouping", "stacked")
+    for i, column in enumerate(columns):
         letter = column_letter(column)
-        chart.add_data(Reference(range_string=f"{quoted}!${letter}${HEADER_ROW}:${letter}"
-                                              f"${last_row}"), titles_from_data=True)  # fmt: skip
-    labels = f"{quoted}!$A${HEADER_ROW + 1}:$A${last_row}"
-    for series in chart.series:  # row labels are text: a string reference, not a numeric one
-        series.cat = AxDataSource(strRef=StrRef(f=labels))
-    chart.x_axis.scaling.orientation = "maxMin"  # first row at the top, as in the table
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + tostring(chart._write())
+        series = c(bars, "ser")
+        c(series, "idx", i)
+        c(series, "order", i)
+        ref(c(series, "tx"), "strRef", f"{quoted}!{letter}{HEADER_ROW}")
+        a(a(c(series, "spPr"), "ln"), "prstDash").set("val", "solid")
+        # the row labels are text: a string reference, not a numeric one
+        ref(c(series, "cat"), "strRef", f"{quoted}!$A${HEADER_ROW + 1}:$A${last_row}")
+        ref(c(series, "val"), "numRef", f"{quoted}!${letter}${HEADER_ROW + 1}:${letter}${last_row}")
+    c(bars, "gapWidth", 150)
+    c(bars, "overlap", 100)
+    c(bars, "axId", 10)
+    c(bars, "axId", 100)
+    plot = bars.getparent()
+    for axis, own, other, orientation in (("catAx", 10, 100, "maxMin"),
+                                          ("valAx", 100, 10, "minMax")):  # fmt: skip
+        element = c(plot, axis)
+        c(element, "axId", own)
+        c(c(element, "scaling"), "orientation", orientation)  # maxMin: first row on top
+        c(element, "delete", 0)
+        c(element, "axPos", "l")
+        if axis == "valAx":
+            c(element, "majorGridlines")
+        c(element, "majorTickMark", "none")
+        c(element, "minorTickMark", "none")
+        c(element, "crossAx", other)
+        if axis == "catAx":
+            c(element, "lblOffset", 100)
+    c(c(chart, "legend"), "legendPos", "r")
+    c(chart, "plotVisOnly", 1)
+    c(chart, "dispBlanksAs", "gap")
+    return serialise(root)
 
 
 def _drawing_xml(chart_id: str, column: int, row: int, width_cm: float, height_cm: float) -> bytes:
