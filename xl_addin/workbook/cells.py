@@ -310,10 +310,12 @@ class _Filler:
         self.writes, self.styles, self.sheet, self.date1904 = writes, styles, sheet, date1904
         self.min_column = min((w.column for w in writes), default=1)
         self.header_rows = {w.header_row for w in writes if w.new}
-        self.pending = sorted({*self.header_rows, *(r for w in writes for r in w.rows)})
+        lists = {id(w.rows): w.rows for w in writes}  # one update's columns share their rows
+        self.pending = sorted(self.header_rows.union(*lists.values()))
         self.cursor = [0] * len(writes)  # each write's next value: rows rise, as the sheet's do
         same = bool(writes) and all(w.rows == writes[0].rows for w in writes)
         self._rows = writes[0].rows if same else None
+        self._k = 0  # the cursor of every write when they have the same rows
         self.max_column = max((w.column for w in writes), default=1)
         self.max_row = max(self.pending, default=1)
         self.letters = {w.column: column_letter(w.column) for w in writes}
@@ -330,9 +332,9 @@ class _Filler:
 
     def targets(self, number: int) -> list[tuple[ColumnWrite, object]]:
         if self._rows is not None and number not in self.header_rows:
-            k = self.cursor[0]  # every write has the same rows (a refresh): one cursor
+            k = self._k  # every write has the same rows (a refresh): one cursor
             if k < len(self._rows) and self._rows[k] == number:
-                self.cursor = [k + 1] * len(self.writes)
+                self._k = k + 1
                 return [(write, write.values[k]) for write in self.writes]
             return []
         found = []
@@ -628,6 +630,9 @@ def _last_cell_column(row: bytes, head_end: int, body_end: int) -> int | None:
         start = row.rfind(b"<c", head_end, start)
     if start < 0:
         return 0
+    if row.startswith(b'<c r="', start):  # the reference first, as every writer puts it
+        letters = row[start + 6 : row.find(b'"', start + 6)].rstrip(b"0123456789")
+        return _column_of(letters) if letters else None
     end = _tag_end(row, start)
     found = row.find(b' r="', start, end) if end > 0 else -1
     if found < 0:

@@ -121,8 +121,10 @@ def _plan_columns(package: Package, styles: StyleBook, sheet: str, updates) -> N
         table = _find_table(package, entry, update.table) if update.table else None
         headers = (_table_headers(table[1]) if table is not None
                    else _plain_headers(package, entry.part, update))  # fmt: skip
-        if table is not None and update.rows:
-            _reach_row(package, entry, table, max(int(r) for r in update.rows))
+        rows = [int(r) for r in update.rows]  # once for all of the update's columns
+        rising = all(a < b for a, b in itertools.pairwise(rows))
+        if table is not None and rows:
+            _reach_row(package, entry, table, max(rows))
         for header, values in update.values.items():
             column = _find_column(headers, update, header)
             if column is None:
@@ -132,7 +134,7 @@ def _plan_columns(package: Package, styles: StyleBook, sheet: str, updates) -> N
                                              header_row=update.header_row,
                                              header_style_from=column - 1)  # fmt: skip
             write = writes.setdefault(column, ColumnWrite(column, header, [], []))
-            _merge(write, update.rows, values)
+            _merge(write, rows, values, rising)
             write.number_format = update.number_formats.get(header, write.number_format)
     part, date1904 = entry.part, package.date1904()
     columns = list(writes.values())
@@ -153,11 +155,11 @@ def _plan_columns(package: Package, styles: StyleBook, sheet: str, updates) -> N
     package.put(part, write)
 
 
-def _merge(write: ColumnWrite, rows: Sequence[int], values: Sequence[object]) -> None:
+def _merge(write: ColumnWrite, rows: list[int], values: Sequence[object], rising: bool) -> None:
     """Add values for rows to a column's write, keeping its rows rising (a later value for
-    the same row wins)."""
-    rows = [int(r) for r in rows]
-    if not write.rows and all(a < b for a, b in itertools.pairwise(rows)):
+    the same row wins). `rising`: the rows rise already. The columns of one update share
+    its list of rows (never changed in place)."""
+    if not write.rows and rising:
         write.rows, write.values = rows, list(values)
         return
     merged = dict(zip(write.rows, write.values))
