@@ -160,11 +160,11 @@ def button_run(source: OpenBook, writer: Writer) -> str:
 
 
 def _money(cents: np.ndarray) -> list[Decimal]:
-    return [to_decimal(c) for c in cents]
+    return [to_decimal(c) for c in np.asarray(cents).tolist()]  # Python ints: no numpy scalars
 
 
 def _whole(values: np.ndarray) -> list[int | None]:
-    return [None if np.isnan(v) else int(v) for v in values]
+    return [None if v != v else int(v) for v in np.asarray(values, dtype=np.float64).tolist()]
 
 
 def customer_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
@@ -200,7 +200,8 @@ def ledger_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
     words = translator(loaded.book.policy, loaded.book.settings.language)
     values = {
         "OpenAmount": [
-            to_decimal(c) if s else None for c, s in zip(open_cents, scope, strict=True)
+            to_decimal(c) if s else None
+            for c, s in zip(open_cents.tolist(), scope.tolist(), strict=True)
         ],
         "DaysOverdue": _whole(items["days_overdue"].to_numpy()),
         "Bucket": [words(v) for v in items["bucket"]],
