@@ -168,3 +168,15 @@ def test_nothing_below_a_table_is_known_without_reading_the_sheet_again():
             raise AssertionError("the sheet was read again")
 
     assert _uncovered(Unread(), "Ledger", "Ledger", (100, 14), 1, 15, Rows()) == ()
+
+
+def test_the_last_row_is_found_across_a_chunk_boundary():
+    import io
+
+    from xl_addin.workbook.error_cells import _mentions
+
+    head = b'<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
+    last = b'<row r="7"><c r="A7"><v>7</v></c></row></sheetData></worksheet>'
+    pad = b" " * ((1 << 20) - len(head) - 10)  # the last row's tag starts 10 bytes before 1 MiB
+    assert _mentions(io.BytesIO(head + pad + last), (b't="e"',)) == (False, 7)
+    assert _mentions(io.BytesIO(head + last.replace(b"<v>7", b'<v t="e">7')), (b't="e"',))[0]

@@ -82,7 +82,7 @@ def _mentions(stream, marks: tuple[bytes, ...]) -> tuple[bool, int | None]:
         window = tail + chunk
         if any(mark in window for mark in marks):
             return True, None
-        tail = window[-16:]  # a mark across two chunks
+        tail = window[-(1 << 16) :]  # a mark across two chunks; the last row tag near the end
     return False, _last_row_number(window)
 
 
