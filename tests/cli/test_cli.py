@@ -149,3 +149,34 @@ def test_demo_builds_and_refreshes_a_workbook(tmp_path):
     assert "unexplained 0.00" in result.stdout  # the sample reply's differences all explained
     again = runner.invoke(app, ["demo", "--out", str(tmp_path), "--customers", "40"])
     assert again.exit_code == 0, again.output  # a second demo starts the month afresh
+
+
+def test_refresh_without_a_journal_opens_no_database_and_imports_no_word_or_sql(tmp_path):
+    """A workbook whose journal is not made yet is refreshed without SQLAlchemy (nothing to
+    read, and a refresh never creates a journal); no run of refresh imports the Word side,
+    nor openpyxl (the Aging chart is written with lxml)."""
+    import subprocess
+    import sys
+
+    path = make_book(tmp_path / "b.xlsx")
+    probe = (
+        "import sys; from xl_addin.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'sqlalchemy', 'docx', 'docxtpl', 'jinja2', 'xlwings', 'openpyxl'}))"
+    )
+    run = subprocess.run([sys.executable, "-c", probe, "refresh", str(path), "--format", "json"],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    assert run.stdout.strip().splitlines()[-1] == "[]"
+    assert not path.with_name("b.journal.sqlite").exists()
+
+
+def test_refresh_reads_no_journal_as_it_reads_an_empty_one(tmp_path):
+    from xl_addin.journal.store import Journal, journal_url
+    from xl_addin.services.refresh import as_json, compute
+
+    path = make_book(tmp_path / "b.xlsx")
+    without = as_json(compute(path))
+    Journal.open(journal_url(path)).close()  # an empty journal beside the workbook
+    assert path.with_name("b.journal.sqlite").exists()
+    assert as_json(compute(path)) == without

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -129,3 +130,53 @@ def test_customers_table(tmp_path):
     frame = book.customers.frame
     assert list(frame["credit_limit_cents"]) == [5000000, 1000000]
     assert list(frame["segment"]) == ["Standard", "Strategic"]
+
+
+def test_the_sheets_last_row_is_read_with_the_error_cells(tmp_path):
+    from xl_addin.workbook.error_cells import ErrorCells
+
+    path = make_book(tmp_path / "b.xlsx")
+    cells = ErrorCells(path)
+    assert cells.last_row("Ledger") == 5 and cells.of("Ledger") == {}
+    wb = openpyxl.load_workbook(path)
+    wb["Ledger"]["J5"] = "#N/A"  # an error cell: the lxml look finds the last row too
+    wb.save(path)
+    cells = ErrorCells(path)
+    assert cells.of("Ledger") == {(5, 10): "#N/A"} and cells.last_row("Ledger") == 5
+    assert ErrorCells(path).last_row("No such sheet") is None
+
+
+def test_a_row_formatted_below_a_table_is_no_data_below_it(tmp_path):
+    # The sheet's last row is below the table: calamine looks, and finds nothing there.
+    path = make_book(tmp_path / "b.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb["Ledger"]["A9"].number_format = "0.00"
+    wb.save(path)
+    book, problems = read_workbook(path)
+    assert problems == [] and len(book.ledger.frame) == 4
+
+
+def test_nothing_below_a_table_is_known_without_reading_the_sheet_again():
+    from xl_addin.workbook.reader import _uncovered
+
+    class Rows:
+        def last_row(self, sheet):
+            return 101
+
+    class Unread:  # calamine's book, which must not be asked
+        def get_sheet_by_name(self, name):
+            raise AssertionError("the sheet was read again")
+
+    assert _uncovered(Unread(), "Ledger", "Ledger", (100, 14), 1, 15, Rows()) == ()
+
+
+def test_the_last_row_is_found_across_a_chunk_boundary():
+    import io
+
+    from xl_addin.workbook.error_cells import _mentions
+
+    head = b'<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
+    last = b'<row r="7"><c r="A7"><v>7</v></c></row></sheetData></worksheet>'
+    pad = b" " * ((1 << 20) - len(head) - 10)  # the last row's tag starts 10 bytes before 1 MiB
+    assert _mentions(io.BytesIO(head + pad + last), (b't="e"',)) == (False, 7)
+    assert _mentions(io.BytesIO(head + last.replace(b"<v>7", b'<v t="e">7')), (b't="e"',))[0]

@@ -124,8 +124,10 @@ def parse_dates(
         if not len(where):
             continue
         chunk = column[where]
-        if kind == "date":
-            out[where] = _ORDINAL_EPOCH + np.array([_ordinal(v) for v in chunk], dtype=np.int64)
+        if kind == "date":  # a few hundred days repeat down a column: each converted once
+            codes, distinct = pd.factorize(chunk)
+            ordinals = np.array([_ordinal(v) for v in distinct], dtype=np.int64)
+            out[where] = _ORDINAL_EPOCH + ordinals[codes]
         elif kind == "number":
             dates, bad = serials_to_dates(chunk.astype(np.float64), date1904)
             out[where] = dates

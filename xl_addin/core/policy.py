@@ -7,6 +7,7 @@ the same tables on its Policy sheet, and `policy_from_tables` reads them back.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -174,11 +175,7 @@ class Policy:
         """Return the ladder position of a stage given by key, English or Chinese name."""
         if not isinstance(name_or_key, str) or not name_or_key.strip():
             return None
-        wanted = _fold(name_or_key)
-        for i, stage in enumerate(self.stages):
-            if wanted in (_fold(stage.key), _fold(stage.name), _fold(stage.name_zh)):
-                return i
-        return None
+        return _stage_positions(self.stages).get(_fold(name_or_key))
 
     def segment_offset(self, name: object) -> int | None:
         """Return the days offset of a segment by English or Chinese name; blank is Standard."""
@@ -198,6 +195,17 @@ DEFAULT_POLICY = Policy()
 
 def _fold(text: str) -> str:
     return "".join(text.split()).replace("_", "").replace("-", "").casefold()
+
+
+@functools.lru_cache(maxsize=16)
+def _stage_positions(stages: tuple[Stage, ...]) -> dict[str, int]:
+    """Each stage's key, name and Chinese name, folded, to its ladder position (the first
+    stage a name fits wins): `Policy.stage_index` is asked once per customer."""
+    positions: dict[str, int] = {}
+    for i, stage in enumerate(stages):
+        for name in (stage.key, stage.name, stage.name_zh):
+            positions.setdefault(_fold(name), i)
+    return positions
 
 
 def bucket_labels(bounds: tuple[int, ...]) -> tuple[str, ...]:

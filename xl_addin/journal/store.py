@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import getpass
 import hashlib
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy import (
     BigInteger,
@@ -60,6 +58,11 @@ from sqlalchemy.exc import (
 )
 
 from xl_addin.errors import JournalError
+from xl_addin.journal.location import (  # noqa: F401 (journal_url: named here too)
+    current_user,
+    journal_url,
+    sqlite_file,
+)
 
 KIND_CODES = {"letter": "LTR", "call_sheet": "CALL", "legal_pack": "LEGAL", "statement": "STM"}
 
@@ -183,42 +186,6 @@ class DocumentRecord:
     opening: Decimal | None = None
     closing: Decimal | None = None
     run_id: int | None = None
-
-
-def journal_url(workbook: Path, setting: str = "", dry_run: bool = False) -> str:
-    """The journal of a workbook: Settings.Journal (a path or URL), else beside the workbook.
-
-    A relative path is taken from the workbook's folder, so that a copy of the workbook in
-    the same folder (and the folder moved as a whole) keeps the same journal: `new` fills
-    in `<workbook stem>.journal.sqlite`. A blank setting (older workbooks) means that same
-    name, but from the workbook's current name, so a copy under another name would start
-    a journal of its own: services.issuing refuses such a copy by its History sheet.
-
-    For a dry run, a SQLite journal that does not exist yet is an empty one in memory:
-    a dry run creates no file.
-    """
-    url = _journal_url(workbook, setting)
-    file = sqlite_file(url)
-    if dry_run and file is not None and not file.exists():
-        return "sqlite://"
-    return url
-
-
-def _journal_url(workbook: Path, setting: str) -> str:
-    setting = (setting or "").strip()
-    if not setting:
-        return f"sqlite:///{workbook.with_name(workbook.stem + '.journal.sqlite')}"
-    if "://" in setting:
-        return setting
-    path = Path(setting)
-    return f"sqlite:///{path if path.is_absolute() else workbook.parent / path}"
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite journal URL (None for other databases or one in memory)."""
-    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
-        return Path(url[len("sqlite:///") :])
-    return None
 
 
 def journal_name(url: str) -> str:
@@ -701,13 +668,6 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout = 30000")  # two runs at once wait for each other
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.close()
-
-
-def current_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def now() -> dt.datetime:

@@ -66,6 +66,21 @@ class _NoJournal:
 NO_JOURNAL = _NoJournal()
 
 
+class _EmptyJournal:
+    """A journal with nothing recorded yet (a workbook's SQLite journal not made): what
+    SQLite would answer, without opening a database. Unlike NO_JOURNAL, the journal is
+    there to be read: the Contacts sheet's letters do not stand in for it."""
+
+    def issued_keys(self, kinds: Sequence[str], key: str) -> dict[str, int]:
+        return {}
+
+    def documents(self) -> list:
+        return []
+
+
+EMPTY_JOURNAL = _EmptyJournal()
+
+
 @dataclass(frozen=True, slots=True)
 class CollectionState:
     """A run's view of every customer: the ledger as aged, the log, Stage and NextAction."""

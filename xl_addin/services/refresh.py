@@ -29,7 +29,12 @@ from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
 from xl_addin.errors import CreditControlError
 from xl_addin.services.book import LoadedBook, Workbook, load_book, resolve_as_of, saved_path
-from xl_addin.services.contacts import NO_JOURNAL, CollectionState, collection_state
+from xl_addin.services.contacts import (
+    EMPTY_JOURNAL,
+    NO_JOURNAL,
+    CollectionState,
+    collection_state,
+)
 from xl_addin.services.problems import problems_sheet
 from xl_addin.workbook.open_book import OpenBook
 from xl_addin.workbook.schema import CUSTOMERS, LEDGER
@@ -74,10 +79,16 @@ def compute(
     path = saved_path(source)
     if path is None:  # xlwings Lite, or a book never saved: no journal to read
         return RefreshResult(loaded, collection_state(loaded, NO_JOURNAL, when, age_from=age_from))
-    from xl_addin.journal.store import Journal, journal_url  # not in xlwings Lite
+    from xl_addin.journal.location import IN_MEMORY, journal_url  # not in xlwings Lite
 
     # Read-only: NextAction needs what was issued; a refresh never creates a journal.
-    with Journal.open(journal_url(path, loaded.book.settings.journal, dry_run=True)) as journal:
+    url = journal_url(path, loaded.book.settings.journal, dry_run=True)
+    if url == IN_MEMORY:  # no journal made yet: nothing issued, no database to open
+        return RefreshResult(loaded, collection_state(loaded, EMPTY_JOURNAL, when,
+                                                      age_from=age_from))  # fmt: skip
+    from xl_addin.journal.store import Journal  # SQLAlchemy: only for a journal to read
+
+    with Journal.open(url) as journal:
         state = collection_state(loaded, journal, when, age_from=age_from)
     return RefreshResult(loaded, state)
 
@@ -150,11 +161,11 @@ def button_run(source: OpenBook, writer: Writer) -> str:
 
 
 def _money(cents: np.ndarray) -> list[Decimal]:
-    return [to_decimal(c) for c in cents]
+    return [to_decimal(c) for c in np.asarray(cents).tolist()]  # Python ints: no numpy scalars
 
 
 def _whole(values: np.ndarray) -> list[int | None]:
-    return [None if np.isnan(v) else int(v) for v in values]
+    return [None if v != v else int(v) for v in np.asarray(values, dtype=np.float64).tolist()]
 
 
 def customer_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
@@ -191,7 +202,8 @@ def ledger_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
     expected = expected_pay_dates(loaded, state)
     values = {
         "OpenAmount": [
-            to_decimal(c) if s else None for c, s in zip(open_cents, scope, strict=True)
+            to_decimal(c) if s else None
+            for c, s in zip(open_cents.tolist(), scope.tolist(), strict=True)
         ],
         "DaysOverdue": _whole(items["days_overdue"].to_numpy()),
         "Bucket": [words(v) for v in items["bucket"]],

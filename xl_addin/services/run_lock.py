@@ -52,7 +52,7 @@ class Holder:
 
     @classmethod
     def me(cls, command: str, workbook: Path | None = None) -> Holder:
-        from xl_addin.journal.store import current_user
+        from xl_addin.journal.location import current_user
 
         return cls(command, dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"), current_user(),
                    socket.gethostname(), os.getpid(), str(workbook or ""))  # fmt: skip

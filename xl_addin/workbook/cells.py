@@ -315,24 +315,31 @@ class _Filler:
         self.writes, self.styles, self.sheet, self.date1904 = writes, styles, sheet, date1904
         self.min_column = min((w.column for w in writes), default=1)
         self.header_rows = {w.header_row for w in writes if w.new}
-        self.pending = sorted({*self.header_rows, *(r for w in writes for r in w.rows)})
+        lists = {id(w.rows): w.rows for w in writes}  # one update's columns share their rows
+        self.pending = sorted(self.header_rows.union(*lists.values()))
         self.cursor = [0] * len(writes)  # each write's next value: rows rise, as the sheet's do
         same = bool(writes) and all(w.rows == writes[0].rows for w in writes)
         self._rows = writes[0].rows if same else None
+        self._k = 0  # the cursor of every write when they have the same rows
         self.max_column = max((w.column for w in writes), default=1)
         self.max_row = max(self.pending, default=1)
         self.letters = {w.column: column_letter(w.column) for w in writes}
         self._letters = {c: letter.encode() for c, letter in self.letters.items()}
+        self._refs = {c: b' r="' + letter for c, letter in self._letters.items()}  # + row + '"'
         self._styled: dict[tuple[int, str | None, bool], int | None] = {}
         self._converted: dict[tuple[type, object], CellValue] = {}  # 1-30, Demand letter, 12
         self._text: dict[str, bytes] = {}
         self._formulas: dict[bytes, bytes | None] = {}
+        # A cell's markup after its reference, by what decides it: labels and day counts
+        # repeat down a column, so most cells are one dictionary look (see `_tail`).
+        self._tails: dict[tuple, bytes] = {}
+        self._existing: dict[tuple[bytes, bytes, bytes | None], tuple[int | None, bool]] = {}
 
     def targets(self, number: int) -> list[tuple[ColumnWrite, object]]:
         if self._rows is not None and number not in self.header_rows:
-            k = self.cursor[0]  # every write has the same rows (a refresh): one cursor
+            k = self._k  # every write has the same rows (a refresh): one cursor
             if k < len(self._rows) and self._rows[k] == number:
-                self.cursor = [k + 1] * len(self.writes)
+                self._k = k + 1
                 return [(write, write.values[k]) for write in self.writes]
             return []
         found = []
@@ -349,6 +356,8 @@ class _Filler:
         if raw is None:
             return _BLANK
         kind = type(raw)
+        if kind is float and raw != raw:  # NaN: no label (a settled item's bucket)
+            return _BLANK
         if kind is str or (kind is int and -100_000 < raw < 100_000):  # labels, days: repeat
             key = (kind, raw)  # 1 and "1" differ, and so do 1 and True
             found = self._converted.get(key)
@@ -405,84 +414,102 @@ class _Filler:
         `head_end` is where the row's start tag ends (its '>')."""
         if number in self.header_rows or b"<!" in row or not targets:
             return None
-        self_closing = row[head_end - 1 : head_end] == b"/"
+        self_closing = row[head_end - 1] == _SLASH
         body_end = head_end if self_closing else row.rfind(b"</row>")
-        edits: list[tuple[int, int, bytes]] = []
-        appended: list[tuple[int, bytes]] = []
         suffix = str(number).encode()
-        first_ref = b' r="' + self._letters[targets[0][0].column] + suffix + b'"'
         last_column = -1  # the rightmost cell's column: looked for when a cell is missing
+        first_ref = self._refs[targets[0][0].column] + suffix + b'"'
         if row.find(first_ref, head_end, body_end) < 0:
             last_column = _last_cell_column(row, head_end, body_end)
         if last_column is not None and 0 <= last_column < self.min_column and not self_closing:
             # Every target is right of the row's cells (a first refresh): append them.
-            cells = []
-            for write, raw in targets:
-                value = self.value_of(raw)
-                ref = self._letters[write.column] + suffix
-                cells.append(self._cell(ref, self.style_for(0, write, value), value))
+            cells = [self._new_cell(write, raw, suffix) for write, raw in targets]
             head = _grow_spans(row[: head_end + 1], targets[-1][0].column)
             return b"".join((head, row[head_end + 1 : body_end], *cells, row[body_end:]))
+        pieces: list[bytes] = []
+        appended: list[tuple[int, bytes]] = []
+        done = 0  # how far `row` is in `pieces`
         for write, raw in targets:
-            ref = self._letters[write.column] + suffix
-            found = row.find(b' r="' + ref + b'"', head_end, body_end)
-            value = self.value_of(raw)
+            ref = self._refs[write.column] + suffix + b'"'
+            found = row.find(ref, head_end, body_end)
             if found < 0:
                 if last_column == -1:
                     last_column = _last_cell_column(row, head_end, body_end)
                 if last_column is None or write.column <= last_column:
                     return None  # a cell to insert among others: the general path
-                style = self.style_for(0, write, value)
-                appended.append((write.column, self._cell(ref, style, value)))
+                appended.append((write.column, self._new_cell(write, raw, suffix)))
                 continue
             start = row.rfind(b"<c", head_end, found)
-            tag_end = _tag_end(row, start)
-            if start < 0 or tag_end < 0 or tag_end < found or row[start + 2] not in b" \t\r\n":
-                return None
-            formula = None
-            if row[tag_end - 1 : tag_end] == b"/":
-                end = tag_end + 1
+            tag_end = _tag_end(row, start) if start >= done else -1
+            if tag_end < found or row[start + 2] not in b" \t\r\n":
+                return None  # not a plain <c> tag, or cells out of column order
+            if row[tag_end - 1] == _SLASH:
+                end, content = tag_end + 1, b""
             else:
                 close = row.find(b"</c>", tag_end)
                 if close < 0:
                     return None
-                end = close + 4
-                content = row[tag_end + 1 : close]
-                if b"<f" in content:
-                    formula = self.formula_of(content)
-                    if formula is None or _has_other_attributes(row[start:tag_end]):
-                        return None
-                else:
-                    formula = None
+                end, content = close + 4, row[tag_end + 1 : close]
                 if write.new and (b"<v>" in content or b"<is>" in content):
                     raise self.busy(write, number)
-            base = _attribute(row[start:tag_end], b"s")
-            style = self.style_for(int(base or 0), write, value)
-            if style is None and base is not None:
-                style = int(base)
-            if formula is not None:  # a formula keeps its formula; our value is its result
-                edits.append((start, end, formula_cell_xml(ref, style, value, formula)))
-            else:
-                edits.append((start, end, self._cell(ref, style, value)))
-        out = row
+            formula = None
+            if b"<f" in content:
+                formula = self.formula_of(content)
+                if formula is None:
+                    return None  # not the plain form: the general path
+            # The tag without its reference: what decides the cell's style (and whether a
+            # formula cell has attributes the general path keeps).
+            key = (row[start:found], row[found + len(ref) : tag_end], formula)
+            known = self._existing.get(key)
+            if known is None:
+                known = self._existing[key] = _existing_cell(key[0] + key[1], formula)
+            base, fast = known
+            if not fast:
+                return None
+            pieces += (row[done:start], b'<c r="', self._letters[write.column], suffix,
+                       self._tail(write, raw, base, formula))  # fmt: skip
+            done = end
         if appended:
             appended.sort()
             cells = b"".join(cell for _, cell in appended)
-            head = _grow_spans(row[: head_end + 1], max(c for c, _ in appended))
-            if self_closing:
-                head = head[:-2].rstrip() + b">"
-                tail = b"</row>" + row[head_end + 1 :]
-                edits.append((0, len(row), head + cells + tail))
-            else:
-                edits.append((body_end, body_end, cells))
-                if head != row[: head_end + 1]:
-                    edits.append((0, head_end + 1, head))
-        pieces, done = [], 0
-        for start, end, replacement in sorted(edits, key=lambda e: e[0]):
-            pieces += (out[done:start], replacement)
-            done = end
-        pieces.append(out[done:])
+            head = _grow_spans(row[: head_end + 1], appended[-1][0])
+            if self_closing:  # no cell was found in it, so nothing was replaced
+                return head[:-2].rstrip() + b">" + cells + b"</row>" + row[head_end + 1 :]
+            pieces += (row[done:body_end], cells)
+            done = body_end
+            if head != row[: head_end + 1]:  # the first piece starts with the row's tag
+                pieces[0] = head + pieces[0][head_end + 1 :]
+        pieces.append(row[done:])
         return b"".join(pieces)
+
+    def _new_cell(self, write: ColumnWrite, raw: object, suffix: bytes) -> bytes:
+        return b'<c r="' + self._letters[write.column] + suffix + self._tail(write, raw, None, None)
+
+    def _tail(self, write: ColumnWrite, raw: object, base: int | None,
+              formula: bytes | None) -> bytes:  # fmt: skip
+        """A cell's markup after its reference ('" s="3"><v>12</v></c>'), for `raw` written
+        into a cell of style `base` (None: a new cell) holding `formula` (None: none)."""
+        kind = type(raw)
+        if kind is float and raw != raw:  # NaN, which no dictionary finds again: a blank
+            raw, kind = None, type(None)
+        repeats = raw is None or kind is str or (kind is int and -100_000 < raw < 100_000)
+        key = (write.column, kind, raw, base, formula) if repeats else None
+        if key is not None:
+            found = self._tails.get(key)
+            if found is not None:
+                return found
+        value = self.value_of(raw)
+        style = self.style_for(base or 0, write, value)
+        if style is None and base is not None:
+            style = base
+        if formula is not None:  # a formula keeps its formula; our value is its result
+            tail = formula_cell_xml(b"", style, value, formula)
+        else:
+            tail = cell_xml(b"", style, value, self._text)
+        tail = tail[len(b'<c r="'):]
+        if key is not None:
+            self._tails[key] = tail
+        return tail
 
     def formula_of(self, content: bytes) -> bytes | None:
         """`_formula_of`, remembered: a computed column's rows hold the same formula (or
@@ -558,7 +585,16 @@ def _formula_of(content: bytes) -> bytes | None:
 def _has_other_attributes(tag: bytes) -> bool:
     """Whether a <c> tag has attributes besides r, s and t: the schema's others are cm,
     vm and ph, which the general path keeps."""
-    return any(name in tag for name in (b" cm=", b" vm=", b" ph="))
+    return b" cm=" in tag or b" vm=" in tag or b" ph=" in tag
+
+
+def _existing_cell(tag: bytes, formula: bytes | None) -> tuple[int | None, bool]:
+    """Of a cell's start tag (its reference taken out) and formula: its style (None: none),
+    and whether the fast path may write it (not a formula cell with attributes besides r,
+    s and t: the general path keeps those)."""
+    base = _attribute(tag, b"s")
+    fast = formula is None or not _has_other_attributes(tag)
+    return (None if base is None else int(base)), fast
 
 
 def _tag_end(data: bytes, start: int) -> int:
@@ -597,6 +633,9 @@ def _last_cell_column(row: bytes, head_end: int, body_end: int) -> int | None:
         start = row.rfind(b"<c", head_end, start)
     if start < 0:
         return 0
+    if row.startswith(b'<c r="', start):  # the reference first, as every writer puts it
+        letters = row[start + 6 : row.find(b'"', start + 6)].rstrip(b"0123456789")
+        return _column_of(letters) if letters else None
     end = _tag_end(row, start)
     found = row.find(b' r="', start, end) if end > 0 else -1
     if found < 0:
@@ -813,6 +852,7 @@ def _write_top(out, element, declarations, max_column: int, max_row: int) -> Non
 
 _HEADER = object()
 _BLANK = CellValue("blank")
+_SLASH = ord("/")
 
 
 def _declarations(root: etree._Element) -> list[bytes]:

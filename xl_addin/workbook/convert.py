@@ -113,13 +113,14 @@ class _Grid:
         self.index = {c: i for i, c in enumerate(columns)}
         self.cells = cells[:, columns]
         types = _type_of(self.cells) if self.cells.size else np.empty(self.cells.shape, object)
-        self.strings = np.equal(types, str)
+        self.strings = np.equal(types, str)  # comparing types: no call into the cells' __eq__
         empty = np.equal(self.cells, "")
-        self.stripped = np.where(empty, "", None).astype(object)
+        self.stripped = np.full(self.cells.shape, None, dtype=object)
+        self.stripped[empty] = ""
         written = self.strings & ~empty  # only these need stripping: most blank cells are ""
         self.stripped[written] = [v.strip() for v in self.cells[written]]
         floats = np.equal(types, float)
-        self.blank = empty | np.equal(self.cells, None)
+        self.blank = empty | np.equal(types, type(None))
         self.blank[written] = self.stripped[written] == ""
         self.blank[floats] = np.isnan(self.cells[floats].astype(np.float64))
 

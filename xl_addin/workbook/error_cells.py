@@ -8,6 +8,7 @@ for `t="e"` first, and lxml only where there is one. A file's concern only: an o
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from lxml import etree
@@ -23,14 +24,25 @@ class ErrorCells:
 
     The same look finds the cells holding serial 60: calamine gives a date cell of
     serial 60 (29 February 1900, which does not exist) as 1900-02-28, the day before;
-    `serial_60` lists them so that the reader can refuse them."""
+    `serial_60` lists them so that the reader can refuse them. And it finds the sheet's
+    last row (`last_row`), which tells the reader that nothing lies below a table without
+    calamine reading the whole sheet a second time.
+
+    A reader thread parsing the Ledger may ask while the main thread scans the same
+    sheet: a lock makes the second wait for the first's answer instead of scanning again."""
 
     def __init__(self, path: Path):
         self.path = path
-        self._found: dict[tuple[str, bool], tuple[dict, set]] = {}
+        self._found: dict[tuple[str, bool], tuple[dict, set, int | None]] = {}
+        self._lock = threading.Lock()
 
     def of(self, sheet: str) -> dict[tuple[int, int], str]:
         return self._scan(sheet, sixties=False)[0]
+
+    def last_row(self, sheet: str) -> int | None:
+        """The number of the sheet's last row element: no cell below it holds anything
+        (None: the sheet does not say plainly, or has no such sheet)."""
+        return self._scan(sheet, sixties=False)[2]
 
     def serial_60(self, sheet: str) -> set[tuple[int, int]]:
         """(row, column) of every number cell holding 60 (or 60 and a time of day). Ask
@@ -40,18 +52,20 @@ class ErrorCells:
 
     def _scan(self, sheet: str, sixties: bool):
         key = (sheet, sixties)
-        if key not in self._found:
-            self._found[key] = self._read(sheet, _SIXTY_MARKS if sixties else _ERROR_MARKS)
-        return self._found[key]
+        with self._lock:
+            if key not in self._found:
+                self._found[key] = self._read(sheet, _SIXTY_MARKS if sixties else _ERROR_MARKS)
+            return self._found[key]
 
     def _read(self, sheet: str, marks: tuple[bytes, ...]):
         with Package(self.path) as package:
             entry = next((s for s in package.sheets() if s.name == sheet), None)
             if entry is None or not package.exists(entry.part):
-                return {}, set()
+                return {}, set(), None
             with package.open(entry.part) as stream:
-                if not _mentions(stream, marks):
-                    return {}, set()
+                mentioned, last = _mentions(stream, marks)
+            if not mentioned:
+                return {}, set(), last
             with package.open(entry.part) as stream:
                 return _error_cells(stream)
 
@@ -60,19 +74,39 @@ _ERROR_MARKS = (b't="e"', b"t='e'")
 _SIXTY_MARKS = (b"<v>60</v>", b"<v>60.")
 
 
-def _mentions(stream, marks: tuple[bytes, ...]) -> bool:
-    tail = b""
+def _mentions(stream, marks: tuple[bytes, ...]) -> tuple[bool, int | None]:
+    """Whether the part holds one of the marks; when it does not (read to its end), also
+    the number of its last row element (None: not plainly written)."""
+    tail = window = b""
     while chunk := stream.read(1 << 20):
         window = tail + chunk
         if any(mark in window for mark in marks):
-            return True
-        tail = window[-16:]  # a mark across two chunks
-    return False
+            return True, None
+        tail = window[-(1 << 16) :]  # a mark across two chunks; the last row tag near the end
+    return False, _last_row_number(window)
 
 
-def _error_cells(stream) -> tuple[dict[tuple[int, int], str], set[tuple[int, int]]]:
+def _last_row_number(end: bytes) -> int | None:
+    """The r of the last <row> start tag in `end`, a part's last bytes (rows rise in a
+    sheet part); None where there is none in it or it has no plain r attribute."""
+    start = len(end)
+    while (start := end.rfind(b"<row", 0, start)) >= 0:
+        if end[start + 4 : start + 5] in (b" ", b">", b"/", b"\t", b"\r", b"\n"):
+            break
+    if start < 0:
+        return None
+    close = end.find(b">", start)
+    found = end.find(b' r="', start, close)
+    if close < 0 or found < 0:
+        return None
+    number = end[found + 4 : end.find(b'"', found + 4)]
+    return int(number) if number.isdigit() else None
+
+
+def _error_cells(stream) -> tuple[dict[tuple[int, int], str], set[tuple[int, int]], int | None]:
     found: dict[tuple[int, int], str] = {}
     sixties: set[tuple[int, int]] = set()
+    last: int | None = 0
     elements = etree.iterparse(stream, events=("end",), tag=("{*}c", "{*}row"),
                                resolve_entities=False, no_network=True, huge_tree=True)  # fmt: skip
     for _, element in elements:
@@ -87,7 +121,9 @@ def _error_cells(stream) -> tuple[dict[tuple[int, int], str], set[tuple[int, int
                     column, row = split_ref(element.get("r"))
                     sixties.add((row, column))
             continue
+        number = element.get("r")
+        last = int(number) if last is not None and number and number.isdigit() else None
         element.clear(keep_tail=False)  # a row read: free it and the rows before it
         while element.getprevious() is not None:
             del element.getparent()[0]
-    return found, sixties
+    return found, sixties, last

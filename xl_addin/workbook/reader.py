@@ -151,7 +151,8 @@ def _read_workbook(path: Path, ledger: Table | None) -> tuple[CreditBook | None,
     with convert.no_cycle_collection(), ThreadPoolExecutor(max_workers=1) as worker:
         # calamine releases the GIL while it parses: the (large) Ledger is parsed on
         # a second core while the other tables are read and converted here.
-        ledger_raw = None if ledger is not None else worker.submit(_parse_apart, path, LEDGER)
+        ledger_raw = None if ledger is not None else worker.submit(_parse_apart, path, LEDGER,
+                                                                     error_cells)  # fmt: skip
         settings, customers, policy, contacts = _read_small_tables(
             book, sheets, error_cells, date1904, problems
         )
@@ -190,10 +191,12 @@ def _read_small_tables(book, sheets, error_cells, date1904, problems):
     return settings, customers, policy, contacts
 
 
-def _parse_apart(path: Path, spec: TableSpec) -> RawTable | None:
-    """Find and parse one table with a workbook handle of its own (for another thread)."""
+def _parse_apart(path: Path, spec: TableSpec, error_cells) -> RawTable | None:
+    """Find and parse one table with a workbook handle of its own (for another thread); its
+    error cells are left to the caller, its sheet's last row is asked of `error_cells`."""
     book, _ = open_workbook(path)
-    return _find_table(book, spec, {fold(n): n for n in book.sheet_names}, _NoErrorCells())
+    sheets = {fold(n): n for n in book.sheet_names}
+    return _find_table(book, spec, sheets, _LastRowOnly(error_cells))
 
 
 def _normalised(
@@ -224,10 +227,13 @@ def _with_serial_60(raw: RawTable, error_cells) -> RawTable:
 
 
 def _uncovered(book, sheet: str, name: str, ref_end: tuple[int, int], first_col: int,
-               width: int) -> tuple[Problem, ...]:  # fmt: skip
+               width: int, error_cells) -> tuple[Problem, ...]:  # fmt: skip
     """A problem when cells right below a table hold data: its ref is shorter than its data
     (rows typed or pasted under a table that did not grow), which would be left out."""
     last_row = ref_end[0] + 1  # 1-based worksheet row of the table's last row
+    known = error_cells.last_row(sheet)
+    if known is not None and known <= last_row:
+        return ()  # no row below the table: no need for calamine to read the sheet again
     calamine_sheet = book.get_sheet_by_name(sheet)
     if calamine_sheet.end is None or calamine_sheet.end[0] + 1 <= last_row:
         return ()
@@ -258,7 +264,8 @@ def _find_table(book, spec: TableSpec, sheets: dict[str, str], error_cells) -> R
             if rows and all(v == "" for v in rows[-1]) and len(rows) == 1:
                 rows = []  # a table with a header and one empty row
             headers = tuple(str(c) for c in table.columns)
-            uncovered = _uncovered(book, table.sheet, name, table.end, first_col, len(headers))
+            uncovered = _uncovered(book, table.sheet, name, table.end, first_col, len(headers),
+                                   error_cells)  # fmt: skip
             raw = RawTable(table.sheet, name, header_row, first_col, headers, rows,
                            error_cells.of(table.sheet), uncovered)  # fmt: skip
             return _with_serial_60(raw, error_cells)
@@ -373,8 +380,12 @@ def read_tables(
     return book, problems
 
 
-class _NoErrorCells:
-    """Stands in while another thread looks for the error cells."""
+class _LastRowOnly:
+    """Stands in for ErrorCells in a second thread: the error cells are looked for by the
+    first meanwhile, the sheet's last row is ErrorCells' (found by the same look)."""
+
+    def __init__(self, error_cells):
+        self.last_row = error_cells.last_row
 
     def of(self, sheet: str) -> dict[tuple[int, int], str]:
         return {}

@@ -37,6 +37,7 @@ from lxml import etree
 
 from xl_addin.errors import WorkbookError
 from xl_addin.workbook.cells import (
+    CellValue,
     ColumnWrite,
     StyleBook,
     cell_value,
@@ -126,8 +127,10 @@ def _plan_columns(package: Package, styles: StyleBook, sheet: str, updates) -> N
         table = _find_table(package, entry, update.table) if update.table else None
         headers = (_table_headers(table[1]) if table is not None
                    else _plain_headers(package, entry.part, update))  # fmt: skip
-        if table is not None and update.rows:
-            _reach_row(package, entry, table, max(int(r) for r in update.rows))
+        rows = [int(r) for r in update.rows]  # once for all of the update's columns
+        rising = all(a < b for a, b in itertools.pairwise(rows))
+        if table is not None and rows:
+            _reach_row(package, entry, table, max(rows))
         for header, values in update.values.items():
             column = _find_column(headers, update, header)
             if column is None:
@@ -137,7 +140,7 @@ def _plan_columns(package: Package, styles: StyleBook, sheet: str, updates) -> N
                                              header_row=update.header_row,
                                              header_style_from=column - 1)  # fmt: skip
             write = writes.setdefault(column, ColumnWrite(column, header, [], []))
-            _merge(write, update.rows, values)
+            _merge(write, rows, values, rising)
             write.number_format = update.number_formats.get(header, write.number_format)
     part, date1904 = entry.part, package.date1904()
     columns = list(writes.values())
@@ -158,11 +161,11 @@ def _plan_columns(package: Package, styles: StyleBook, sheet: str, updates) -> N
     package.put(part, write)
 
 
-def _merge(write: ColumnWrite, rows: Sequence[int], values: Sequence[object]) -> None:
+def _merge(write: ColumnWrite, rows: list[int], values: Sequence[object], rising: bool) -> None:
     """Add values for rows to a column's write, keeping its rows rising (a later value for
-    the same row wins)."""
-    rows = [int(r) for r in rows]
-    if not write.rows and all(a < b for a, b in itertools.pairwise(rows)):
+    the same row wins). `rising`: the rows rise already. The columns of one update share
+    its list of rows (never changed in place)."""
+    if not write.rows and rising:
         write.rows, write.values = rows, list(values)
         return
     merged = dict(zip(write.rows, write.values))
@@ -451,14 +454,14 @@ def _owned_rows(spec, headers, styles: StyleBook):
     """The owned sheet's rows, each as XML bytes: title, header, data, totals."""
     formats = {headers.index(h) + 1: f for h, f in spec.number_formats.items() if h in headers}
 
-    def data_style(column: int, value) -> int | None:
+    def data_style(column: int, value: CellValue) -> int | None:
         fmt = formats.get(column)
-        if fmt is None and isinstance(plain(value), dt.date):
+        if fmt is None and value.is_date:
             fmt = "yyyy-mm-dd"
         return None if fmt is None else styles.derive(0, fmt)
 
-    def total_style(column: int, value) -> int:
-        fmt = formats.get(column) or ("yyyy-mm-dd" if isinstance(plain(value), dt.date) else None)
+    def total_style(column: int, value: CellValue) -> int:
+        fmt = formats.get(column) or ("yyyy-mm-dd" if value.is_date else None)
         return styles.derive(0, fmt, bold=True)
 
     def below_style(column: int, value) -> int | None:
@@ -497,11 +500,13 @@ def _row_xml(number: int, cells: list[bytes], height: float | None = None) -> by
 
 
 def _cells(number: int, values, style_of, first_column: int = 1) -> list[bytes]:
+    """A row's cells as bytes; `style_of(column, value)` gives a cell's style from its
+    CellValue."""
     cells = []
     suffix = str(number).encode()
     for column, raw in enumerate(values, start=first_column):
         value = cell_value(raw)
-        style = style_of(column, raw)
+        style = style_of(column, value)
         if value.kind == "blank" and style is None:
             continue
         cells.append(cell_xml(column_letter(column).encode() + suffix, style, value))
@@ -652,34 +657,68 @@ def _column_at(widths_cm: Sequence[float], x_cm: float) -> tuple[int, int]:
 
 def _chart_xml(sheet: str, spec: SheetTable, columns: list[int], title: str, first_row: int,
                last_row: int) -> bytes:  # fmt: skip
-    """The chart part of the rows first_row..last_row, serialised by openpyxl's chart model
-    (the DrawingML chart schema)."""
-    from openpyxl.chart import BarChart, Reference, Series
-    from openpyxl.chart.data_source import AxDataSource, StrRef
-    from openpyxl.chart.series import SeriesLabel
-    from openpyxl.xml.functions import tostring
-
+    """The chart part of the rows first_row..last_row (DrawingML chart schema): one stacked
+    horizontal bar per row, a series per chart column titled by its header, the row labels
+    (text) as categories, the first row at the top, the legend below so that the bars keep
+    the chart's width; the markup openpyxl's BarChart gave."""
     quoted = "'" + sheet.replace("'", "''") + "'"
-    chart = BarChart()
-    chart.type = "bar"
-    chart.grouping = "stacked"
-    chart.overlap = 100
-    chart.title = title
-    for column in columns:
+
+    def c(parent, tag: str, val: object = None) -> etree._Element:
+        element = etree.SubElement(parent, f"{{{_CHART}}}{tag}")
+        if val is not None:
+            element.set("val", str(val))
+        return element
+
+    def a(parent, tag: str) -> etree._Element:
+        return etree.SubElement(parent, f"{{{_A}}}{tag}")
+
+    def ref(parent, kind: str, formula: str) -> None:
+        c(c(parent, kind), "f").text = formula
+
+    root = etree.Element(f"{{{_CHART}}}chartSpace", nsmap={None: _CHART, "a": _A})
+    chart = c(root, "chart")
+    rich = c(c(c(chart, "title"), "tx"), "rich")
+    a(rich, "bodyPr")
+    paragraph = a(rich, "p")
+    a(a(paragraph, "pPr"), "defRPr")
+    a(a(paragraph, "r"), "t").text = title
+    bars = c(c(chart, "plotArea"), "barChart")
+    c(bars, "barDir", "bar")
+    c(bars, "grouping", "stacked")
+    for i, column in enumerate(columns):
         letter = column_letter(column)
-        series = Series(Reference(range_string=f"{quoted}!${letter}${first_row}:${letter}"
-                                               f"${last_row}"))  # fmt: skip
-        series.tx = SeriesLabel(strRef=StrRef(f=f"{quoted}!{letter}{HEADER_ROW}"))
-        chart.series.append(series)
-    labels = f"{quoted}!$A${first_row}:$A${last_row}"
-    for series in chart.series:  # row labels are text: a string reference, not a numeric one
-        series.cat = AxDataSource(strRef=StrRef(f=labels))
-    chart.x_axis.scaling.orientation = "maxMin"  # first row at the top, as in the table
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    chart.y_axis.number_format, chart.y_axis.majorGridlines = "#,##0", None
-    chart.legend.position = "b"  # below: the bars keep the chart's width
-    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + tostring(chart._write())
+        series = c(bars, "ser")
+        c(series, "idx", i)
+        c(series, "order", i)
+        ref(c(series, "tx"), "strRef", f"{quoted}!{letter}{HEADER_ROW}")
+        a(a(c(series, "spPr"), "ln"), "prstDash").set("val", "solid")
+        # the row labels are text: a string reference, not a numeric one
+        ref(c(series, "cat"), "strRef", f"{quoted}!$A${first_row}:$A${last_row}")
+        ref(c(series, "val"), "numRef",
+            f"{quoted}!${letter}${first_row}:${letter}${last_row}")
+    c(bars, "gapWidth", 150)
+    c(bars, "overlap", 100)
+    c(bars, "axId", 10)
+    c(bars, "axId", 100)
+    plot = bars.getparent()
+    for axis, own, other, orientation in (("catAx", 10, 100, "maxMin"),
+                                          ("valAx", 100, 10, "minMax")):  # fmt: skip
+        element = c(plot, axis)
+        c(element, "axId", own)
+        c(c(element, "scaling"), "orientation", orientation)  # maxMin: first row on top
+        c(element, "delete", 0)
+        c(element, "axPos", "l")
+        if axis == "valAx":
+            c(element, "numFmt").attrib.update(formatCode="#,##0", sourceLinked="0")
+        c(element, "majorTickMark", "none")
+        c(element, "minorTickMark", "none")
+        c(element, "crossAx", other)
+        if axis == "catAx":
+            c(element, "lblOffset", 100)
+    c(c(chart, "legend"), "legendPos", "b")
+    c(chart, "plotVisOnly", 1)
+    c(chart, "dispBlanksAs", "gap")
+    return serialise(root)
 
 
 def _drawing_xml(anchors: Sequence[tuple[str, int, int, int, float, float]]) -> bytes:
