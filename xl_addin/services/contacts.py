@@ -71,10 +71,11 @@ class _EmptyJournal:
     SQLite would answer, without opening a database. Unlike NO_JOURNAL, the journal is
     there to be read: the Contacts sheet's letters do not stand in for it."""
 
-    def issued_keys(self, kinds: Sequence[str], key: str) -> dict[str, int]:
+    def issued_keys(self, kinds: Sequence[str], key: str, *,
+                    branch: str | None = None) -> dict[str, int]:  # fmt: skip
         return {}
 
-    def documents(self) -> list:
+    def documents(self, *, branch: str | None = None) -> list:
         return []
 
 

@@ -675,6 +675,11 @@ def _chart_xml(sheet: str, spec: SheetTable, columns: list[int], title: str, fir
     def ref(parent, kind: str, formula: str) -> None:
         c(c(parent, kind), "f").text = formula
 
+    def span(letter: str) -> str:  # one row is a cell reference, as openpyxl wrote it
+        if first_row == last_row:
+            return f"${letter}${first_row}"
+        return f"${letter}${first_row}:${letter}${last_row}"
+
     root = etree.Element(f"{{{_CHART}}}chartSpace", nsmap={None: _CHART, "a": _A})
     chart = c(root, "chart")
     rich = c(c(c(chart, "title"), "tx"), "rich")
@@ -693,9 +698,8 @@ def _chart_xml(sheet: str, spec: SheetTable, columns: list[int], title: str, fir
         ref(c(series, "tx"), "strRef", f"{quoted}!{letter}{HEADER_ROW}")
         a(a(c(series, "spPr"), "ln"), "prstDash").set("val", "solid")
         # the row labels are text: a string reference, not a numeric one
-        ref(c(series, "cat"), "strRef", f"{quoted}!$A${first_row}:$A${last_row}")
-        ref(c(series, "val"), "numRef",
-            f"{quoted}!${letter}${first_row}:${letter}${last_row}")
+        ref(c(series, "cat"), "strRef", f"{quoted}!{span('A')}")
+        ref(c(series, "val"), "numRef", f"{quoted}!{span(letter)}")
     c(bars, "gapWidth", 150)
     c(bars, "overlap", 100)
     c(bars, "axId", 10)
@@ -709,7 +713,9 @@ def _chart_xml(sheet: str, spec: SheetTable, columns: list[int], title: str, fir
         c(element, "delete", 0)
         c(element, "axPos", "l")
         if axis == "valAx":
-            c(element, "numFmt").attrib.update(formatCode="#,##0", sourceLinked="0")
+            number_format = c(element, "numFmt")
+            number_format.set("formatCode", "#,##0")
+            number_format.set("sourceLinked", "0")
         c(element, "majorTickMark", "none")
         c(element, "minorTickMark", "none")
         c(element, "crossAx", other)
