@@ -324,7 +324,9 @@ class Package:
 
 
 def _copy(source: zipfile.ZipFile, info: zipfile.ZipInfo, out: zipfile.ZipFile) -> None:
-    """Copy a member as it is stored (same bytes, same compression), in chunks."""
+    """Copy a member's content unchanged, with its compression method, in chunks (zipfile
+    has no raw copy: the data is inflated and deflated again, about 0.7 s for a 47 MB
+    Ledger sheet that letters and statements copy as it is)."""
     copy = zipfile.ZipInfo(info.filename, info.date_time)
     copy.compress_type = info.compress_type
     copy.external_attr = info.external_attr
