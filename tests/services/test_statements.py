@@ -100,8 +100,9 @@ def test_a_bad_period_is_a_located_problem(book, tmp_path):
     result = runner.invoke(app, ["statements", str(book), "--period", "2026-13"])
     assert result.exit_code == 1 and "YYYY-MM" in result.output
     assert '--period: period "2026-13"' in result.output  # the option, not the Settings sheet
+    settings = [("StatementPeriod", "2026/11")]
     typed = make_book(tmp_path / "typed.xlsx", customers=CUSTOMERS, ledger=LEDGER,
-                      customer_headers=HEADERS, settings=[("StatementPeriod", "2026/11")])  # fmt: skip
+                      customer_headers=HEADERS, settings=settings)  # fmt: skip
     result = runner.invoke(app, ["statements", str(typed), "--dry-run"])
     assert result.exit_code == 1 and "Settings!B" in result.output, result.output
 
