@@ -157,6 +157,18 @@ def test_a_customer_settling_a_months_invoices_together_is_a_cycle(cycle_book):
     assert forecast.timing_text(timing, "zh") == ["月结60天：每月25日付款", "通常每月1日前后付款"]
 
 
+def test_invoices_paid_before_their_month_are_no_cycle_and_no_crash():
+    """A prepayment pays invoices dated in later months (a negative lag): the vote counts them
+    at lag 0, where no payment lies; it used to take the median of nothing and stop letters."""
+    invoices = pd.DataFrame({
+        "customer_id": ["X"] * 3,
+        "doc": pd.to_datetime(["2026-08-15", "2026-09-15", "2026-10-15"]),
+        "paid": pd.to_datetime(["2026-07-10"] * 3),
+    })  # fmt: skip
+    cycle = forecast.settlement_cycles(invoices, pd.Series(["X"]), AS_OF)
+    assert list(cycle.months) == [-1] and list(cycle.day) == [-1]
+
+
 def test_a_cycle_customers_open_invoices_are_expected_on_its_run(cycle_book):
     ledger, customers = cycle_book
     invoices = forecast.paid_dates(ledger, AS_OF)

@@ -8,6 +8,7 @@ import zipfile
 from decimal import ROUND_HALF_UP, Decimal
 
 import openpyxl
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -184,3 +185,17 @@ def test_close_json_gives_both_provisions_the_worklist_and_where_each_month_come
     column = rows[0].index("来源")
     table = rows[1:rows.index([None] * len(rows[0]))]  # the block under it after a blank row
     assert {r[column] for r in table} == {"按台账补建", "月末记录"} and len(table) == 36
+
+
+@pytest.mark.parametrize("lang, day", [("zh", "2026年9月5日"), ("en", "5 September 2026")])
+def test_sheet_titles_date_as_the_documents_do(lang, day):
+    """2026年9月5日 and 5 September 2026, as letters and statements write them: not the
+    zero-padded 2026年09月05日, nor a month name from the machine's locale."""
+    from xl_addin.services import cockpit
+    from xl_addin.services.report import _date
+
+    as_of = dt.date(2026, 9, 5)
+    empty = pd.DataFrame(columns=["week", "from", "currency", "cents"])
+    assert f" {day}" in cockpit.dashboard_sheet([], as_of, lang).title
+    assert f" {day}" in cockpit.forecast_sheet(empty, as_of, lang).title
+    assert _date(as_of, lang) == day

@@ -91,3 +91,10 @@ def test_unknown_customer(tmp_path):
     workbook = make_book(tmp_path / "branch.xlsx")
     result = runner.invoke(app, ["reconcile", str(workbook), "1", "--customer", "C404"])
     assert result.exit_code == 1 and "C404" in result.output
+
+
+def test_a_bad_period_names_the_option(tmp_path):
+    workbook = make_book(tmp_path / "branch.xlsx")
+    result = runner.invoke(app, ["reconcile", str(workbook), "1", "--customer", "C001",
+                                 "--period", "2026-13"])  # fmt: skip
+    assert result.exit_code == 1 and '--period: period "2026-13"' in result.output

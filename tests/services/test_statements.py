@@ -96,9 +96,15 @@ def test_json_adds_opening_and_closing(book, tmp_path):
     assert (c1["Opening"], c1["Closing"], c1["Amount"]) == (1000.0, 650.0, 650.0)
 
 
-def test_a_bad_period_is_a_located_problem(book):
+def test_a_bad_period_is_a_located_problem(book, tmp_path):
     result = runner.invoke(app, ["statements", str(book), "--period", "2026-13"])
     assert result.exit_code == 1 and "YYYY-MM" in result.output
+    assert '--period: period "2026-13"' in result.output  # the option, not the Settings sheet
+    settings = [("StatementPeriod", "2026/11")]
+    typed = make_book(tmp_path / "typed.xlsx", customers=CUSTOMERS, ledger=LEDGER,
+                      customer_headers=HEADERS, settings=settings)  # fmt: skip
+    result = runner.invoke(app, ["statements", str(typed), "--dry-run"])
+    assert result.exit_code == 1 and "Settings!B" in result.output, result.output
 
 
 def test_every_step_of_a_run_is_shown_until_the_workbook_is_written(book, tmp_path):

@@ -234,6 +234,8 @@ def settlement_cycles(invoices: pd.DataFrame, customer_ids: pd.Series, as_of: dt
             continue
         lags = lag[mine]
         usual = int(np.bincount(np.maximum(lags, 0).astype(np.intp)).argmax())  # wasm: int32
+        if not (lags == usual).any():  # paid before their month (prepaid): lag 0 won the vote
+            continue
         day = round(float(np.median(paid_day[mine][lags == usual])))
         run = _day_of(paid[mine].astype("datetime64[M]"), np.full(mine.sum(), day))
         on = (lags == usual) & (np.abs((paid[mine] - run).astype(int)) <= 2)

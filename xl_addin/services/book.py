@@ -92,6 +92,11 @@ def resolve_period(book: CreditBook, period: str | None) -> Period:
     return Period.of(resolve_as_of(book, None))
 
 
+def period_source(book: CreditBook, period: str | None) -> Source:
+    """Where the statement month came from: the --period option, else its Settings cell."""
+    return Source("--period") if period else book.settings.source("statement_period")
+
+
 # The as-of dates a run accepts: reply-by dates, periods and interest run on from them, and
 # the calendar ends at 9999-12-31.
 AS_OF_RANGE = (dt.date(1900, 3, 1), dt.date(9000, 12, 31))

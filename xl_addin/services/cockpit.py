@@ -33,6 +33,7 @@ from xl_addin.core.contacts import promise_states
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
 from xl_addin.core.recovery import provision_band, provision_cents
+from xl_addin.documents.fields import date_text
 from xl_addin.journal.store import Journal, journal_url
 from xl_addin.services import month_end
 from xl_addin.services.refresh import (
@@ -241,9 +242,10 @@ def forecast_sheet(collections: pd.DataFrame, as_of: dt.date, lang: str) -> Shee
     totals = [["合计" if zh else "Total", None,
                *(to_decimal(int(collections.loc[collections["currency"] == c, "cents"].sum()))
                  for c in currencies)]]  # fmt: skip
-    title = (f"预计回款 截至 {as_of:%Y年%m月%d日}：按客户以往付款习惯及付款承诺，未来13周（见 "
+    shown = date_text(as_of, lang)
+    title = (f"预计回款 截至 {shown}：按客户以往付款习惯及付款承诺，未来13周（见 "
              "docs/kpis.md）" if zh else
-             f"Expected collections from {as_of:%d %B %Y}: the next 13 weeks, from each "
+             f"Expected collections from {shown}: the next 13 weeks, from each "
              "customer's own payment habit and pending promises (docs/kpis.md)")  # fmt: skip
     formats = {c: MONEY_FORMAT for c in currencies} | {header[1]: "yyyy-mm-dd"}
     return SheetTable("Forecast", title, header, rows, totals, formats, chart=bool(rows),
@@ -318,8 +320,9 @@ def provision_sheet(result: RefreshResult, frame: pd.DataFrame, lang: str,
         totals.append([f"{h['total']} {currency}", "", currency, *map(to_decimal, opened),
                        *map(to_decimal, provided), to_decimal(sum(opened)),
                        to_decimal(sum(provided))])  # fmt: skip
-    title = (f"坏账准备（账龄分析法） 截至 {result.as_of:%Y年%m月%d日}" if lang == "zh" else
-             f"Bad-debt provision by age as of {result.as_of:%d %B %Y} (age from the document "
+    shown = date_text(result.as_of, lang)
+    title = (f"坏账准备（账龄分析法） 截至 {shown}" if lang == "zh" else
+             f"Bad-debt provision by age as of {shown} (age from the document "
              "date; rates from the Policy's Provision table)")  # fmt: skip
     formats = {name: MONEY_FORMAT for name in header[3:]}
     if ecl is None:
@@ -379,9 +382,10 @@ def dashboard_sheet(months: list[kpis.Month], as_of: dt.date, lang: str,
                h["receivables"]: MONEY_FORMAT, h["sales"]: MONEY_FORMAT, h["share"]: "0.0%",
                h["top10"]: "0.0%", h["broken"]: "0.0%", h["dso"]: "0.0", h["best"]: "0.0",
                h["add"]: "0.0", h["cei"]: "0.0"}  # fmt: skip
-    title = (f"回款驾驶舱 截至 {as_of:%Y年%m月%d日}（近12个月，按币种；定义见 docs/kpis.md）"
+    shown = date_text(as_of, lang)
+    title = (f"回款驾驶舱 截至 {shown}（近12个月，按币种；定义见 docs/kpis.md）"
              if lang == "zh" else
-             f"Receivables dashboard as of {as_of:%d %B %Y}: twelve month-ends per currency "
+             f"Receivables dashboard as of {shown}: twelve month-ends per currency "
              "(definitions: docs/kpis.md)")  # fmt: skip
     below, below_formats = month_end.trend_below(months, trend, lang)
     return SheetTable("Dashboard", title, header, rows, (), formats, chart=True,

@@ -18,7 +18,13 @@ from xl_addin.core.statements import Period, signed_cents
 from xl_addin.documents.fields import date_text
 from xl_addin.documents.files import safe_file_name
 from xl_addin.errors import WorkbookError
-from xl_addin.services.book import LoadedBook, load_book, output_folder, resolve_period
+from xl_addin.services.book import (
+    LoadedBook,
+    load_book,
+    output_folder,
+    period_source,
+    resolve_period,
+)
 from xl_addin.workbook.reply import TOTAL_WORDS, read_reply
 from xl_addin.workbook.report import ReportSheet, write_report
 from xl_addin.workbook.schema import fold
@@ -79,7 +85,7 @@ def reconcile(
     try:
         when = resolve_period(loaded.book, period)
     except ValueError as error:
-        return (Problem(Source("Settings"), str(error)),)
+        return (Problem(period_source(loaded.book, period), str(error)),)
     ours = _our_documents(loaded.ledger, customer_id, when.last_day)
     problems: list[Problem] = []
     balance = parse_amount_text(reply.strip().replace("，", ","))

@@ -27,6 +27,7 @@ from xl_addin.core.labels import translator
 from xl_addin.core.ledger import AgingResult
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
+from xl_addin.documents.fields import date_text
 from xl_addin.errors import CreditControlError
 from xl_addin.services.book import LoadedBook, Workbook, load_book, resolve_as_of, saved_path
 from xl_addin.services.contacts import (
@@ -320,11 +321,8 @@ def aging_sheet(result: RefreshResult) -> SheetTable:
         )  # fmt: skip
     formats = {name: MONEY_FORMAT for name in (*shown, h[3], h[4], h[5])}
     formats[h[6]] = "0.0%"
-    title = (
-        f"账龄分析表 截至 {result.as_of:%Y年%m月%d日}"
-        if language == "zh"
-        else f"Aged receivables as of {result.as_of:%d %B %Y}"
-    )
+    day = date_text(result.as_of, language)
+    title = f"账龄分析表 截至 {day}" if language == "zh" else f"Aged receivables as of {day}"
     return SheetTable(
         sheet="Aging",
         title=title,

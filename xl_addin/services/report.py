@@ -32,6 +32,7 @@ from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem, Source
 from xl_addin.core.risk import REVIEWS, Assessment, reason_text
 from xl_addin.core.statements import Period
+from xl_addin.documents.fields import date_text
 from xl_addin.documents.files import safe_file_name, write_new
 from xl_addin.documents.meeting_pack import Bars, PackDocument, Table
 from xl_addin.documents.pdf import to_pdf
@@ -339,7 +340,7 @@ def _risk_table(result: RefreshResult, found: list[Assessment], lang: str) -> Ta
 
 
 def _date(day: dt.date, lang: str) -> str:
-    return f"{day:%Y年%m月%d日}" if lang == "zh" else f"{day.day} {day:%B %Y}"
+    return date_text(day, lang)
 
 
 def _money(cents: int) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from xl_addin.core import risk
 from xl_addin.core.money import to_decimal
+from xl_addin.documents.fields import date_text
 from xl_addin.services.refresh import MONEY_FORMAT, RefreshResult
 from xl_addin.workbook.updates import SheetTable
 
@@ -54,9 +55,10 @@ def risk_sheet(result: RefreshResult, lang: str,
     header = list(HEADERS[lang])
     rows = worklist_rows(result, found, lang)
     totals = [] if rows else [[NONE[lang], *([None] * (len(header) - 1))]]
-    title = (f"风险客户清单 截至 {result.as_of:%Y年%m月%d日}：付款表现变差的客户，按风险分从高到低"
+    shown = date_text(result.as_of, lang)
+    title = (f"风险客户清单 截至 {shown}：付款表现变差的客户，按风险分从高到低"
              "（规则见 docs/kpis.md）" if lang == "zh" else
-             f"Risk worklist as of {result.as_of:%d %B %Y}: customers whose paying is getting "
+             f"Risk worklist as of {shown}: customers whose paying is getting "
              "worse, the worst first (rules: docs/kpis.md)")  # fmt: skip
     formats = {h: MONEY_FORMAT for h in header[4:7]}
     return SheetTable("Risk", title, header, rows, totals, formats)

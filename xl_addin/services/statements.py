@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from xl_addin.core.labels import DOC_TYPE_NAMES, bucket_text
-from xl_addin.core.problems import Problem, Source
+from xl_addin.core.problems import Problem
 from xl_addin.core.statements import Period, Statements, build_statements
 from xl_addin.documents.fields import (
     branch_fields,
@@ -48,6 +48,7 @@ from xl_addin.services.book import (
     LoadedBook,
     load_book,
     output_folder,
+    period_source,
     resolve_as_of,
     resolve_period,
 )
@@ -120,7 +121,7 @@ def run_statements(
     try:
         month = resolve_period(loaded.book, period)
     except ValueError as error:
-        return (Problem(Source("Settings"), str(error)),)
+        return (Problem(period_source(loaded.book, period), str(error)),)
     unknown = unknown_customers(loaded.customers, only)
     if unknown:
         return unknown
