@@ -590,7 +590,8 @@ def statements(
     period: Annotated[
         str | None,
         typer.Option("--period", metavar="YYYY-MM",
-                     help="Month YYYY-MM; default Settings.StatementPeriod."),
+                     help="Month YYYY-MM; default Settings.StatementPeriod, else the last "
+                     "month ended by the as-of date (the month itself on its last day)."),
     ] = None,
     as_of: Annotated[
         str | None,

@@ -258,11 +258,33 @@ def test_the_reply_by_date_counts_from_the_issue_date(sides, tmp_path):
     later = run_statements(book, period="2026-11", as_of=dt.date(2026, 12, 15),
                            out=tmp_path / "later", force=True, only=("C012",))  # fmt: skip
     assert "return the reply slip below by 25 December 2026" in read(later.issued.documents[0])
-    # A stale as-of inside the month never dates a statement before the month has closed.
-    early = run_statements(book, period="2026-11", as_of=dt.date(2026, 11, 15),
-                           out=tmp_path / "early", force=True, only=("C012",))  # fmt: skip
+    # A stale Settings.AsOfDate inside the month never dates a statement before the month
+    # has closed.
+    stale = make_book(tmp_path / "stale.xlsx", customers=SIDES, ledger=SIDES_LEDGER,
+                      customer_headers=HEADERS, ledger_headers=DISPUTE_HEADERS,
+                      as_of=dt.date(2026, 11, 15))  # fmt: skip
+    early = run_statements(stale, period="2026-11", out=tmp_path / "early", only=("C012",))
     text = read(early.issued.documents[0])
     assert "Date: 30 November 2026" in text and "by 10 December 2026" in text
+    # An as-of asked for inside the month is refused: the month's closing balance is not
+    # known yet. Nothing is issued or written.
+    before = stale.read_bytes()
+    refused = run_statements(stale, period="2026-11", as_of=dt.date(2026, 11, 15),
+                             out=tmp_path / "refused", force=True)  # fmt: skip
+    assert isinstance(refused, tuple) and str(refused[0].source) == "--as-of"
+    assert "the month 2026-11 has not ended by the as-of date 2026-11-15" in refused[0].message
+    assert stale.read_bytes() == before and not (tmp_path / "refused").exists()
+
+
+def test_without_a_period_the_last_month_ended_is_stated(sides, tmp_path):
+    """No --period and no Settings.StatementPeriod: the last month ended by the as-of date
+    (on 8 December, November), never the month still running."""
+    book = tmp_path / "sides.xlsx"
+    result = run_statements(book, as_of=dt.date(2026, 12, 8), out=tmp_path / "default",
+                            dry_run=True)  # fmt: skip
+    assert str(result.period) == "2026-11"
+    on_the_day = run_statements(book, as_of=dt.date(2026, 11, 30), dry_run=True)
+    assert str(on_the_day.period) == "2026-11"
 
 
 def test_the_shipped_statement_templates_are_what_the_script_makes(tmp_path, monkeypatch):

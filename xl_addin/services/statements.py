@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from xl_addin.core.labels import DOC_TYPE_NAMES, bucket_text
-from xl_addin.core.problems import Problem
+from xl_addin.core.problems import Problem, Source
+from xl_addin.core.snapshots import last_month_end
 from xl_addin.core.statements import Period, Statements, build_statements
 from xl_addin.documents.fields import (
     branch_fields,
@@ -122,6 +123,16 @@ def run_statements(
         month = resolve_period(loaded.book, period)
     except ValueError as error:
         return (Problem(period_source(loaded.book, period), str(error)),)
+    if not period and not settings.statement_period:
+        # No month named: the last month ended by the as-of date (as close records).
+        month = last_month_end(resolve_as_of(loaded.book, as_of))
+    if as_of is not None and month.last_day > as_of:
+        # A statement states the closing balance at the month's end: one asked for before
+        # that day would state a balance nobody can know yet. (A stale Settings.AsOfDate
+        # inside the month is not refused: the statement is dated the month's last day.)
+        return (Problem(Source("--as-of"), f"the month {month} has not ended by the as-of "
+                        f"date {as_of.isoformat()}: its statements are issued from its last "
+                        f"day, {month.last_day.isoformat()}"),)  # fmt: skip
     unknown = unknown_customers(loaded.customers, only)
     if unknown:
         return unknown
