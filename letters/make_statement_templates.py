@@ -24,15 +24,10 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from xl_addin.documents.faces import set_faces
+
 HERE = Path(__file__).resolve().parent
 GREY = RGBColor(0x55, 0x55, 0x55)
-# Word's faces, which LibreOffice replaces by metric twins (Calibri: Carlito; Times New Roman:
-# Liberation Serif; SimSun: Noto Serif CJK SC for zh-CN text). Chinese documents pair 宋体 with
-# Times New Roman, as Chinese business documents do.
-FONTS = {"en": ("Calibri", "SimSun"), "zh": ("Times New Roman", "SimSun")}
-# The language of Latin-script text: zh-CN there would let Chinese line breaking split
-# "SH-LTR-20261130-0003" between letters. Chinese text is zh-CN (w:eastAsia).
-LANGUAGE = {"en": "en-GB", "zh": "en-US"}
 BODY_LINE = {"en": 11.5, "zh": 12.5}  # points, for the 9.5 pt body text
 AGING_PER_ROW = 4
 MARK = RGBColor(0xA0, 0x10, 0x10)  # the "Disputed" marker: dark red, bold, still clear in grey
@@ -375,33 +370,10 @@ def _page(doc) -> None:
 
 
 def _styles(doc, lang: str) -> None:
-    """One Latin face and one Simplified Chinese face, declared in the document defaults.
-
-    The defaults, not only Normal, because tables take their text from the defaults: python-docx's
-    blank document says ja-JP and the theme's Japanese face there, and LibreOffice then set the
-    Chinese in tables with Japanese glyph forms.
-    """
-    latin, east_asia = FONTS[lang]
-    defaults = doc.styles.element.find(qn("w:docDefaults"))
-    r_pr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
-    fonts = r_pr.find(qn("w:rFonts"))
-    for name in list(fonts.attrib):
-        del fonts.attrib[name]
-    for slot in ("w:ascii", "w:hAnsi", "w:cs"):
-        fonts.set(qn(slot), latin)
-    fonts.set(qn("w:eastAsia"), east_asia)
-    language = r_pr.find(qn("w:lang"))
-    language.set(qn("w:val"), LANGUAGE[lang])
-    language.set(qn("w:eastAsia"), "zh-CN")
-    # Single line spacing, nothing after a paragraph unless asked: table rows stay one line high.
-    spacing = defaults.find(qn("w:pPrDefault")).find(qn("w:pPr")).find(qn("w:spacing"))
-    spacing.set(qn("w:after"), "0")
-    spacing.set(qn("w:line"), "240")
+    """The faces and languages every generated document declares (documents.faces), then the
+    statement's paragraph spacing."""
+    set_faces(doc, lang)
     style = doc.styles["Normal"]
-    style.font.name = latin
-    style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), east_asia)
-    style.font.size = Pt(9.5)
-    style.element.get_or_add_rPr().append(language.__copy__())
     style.paragraph_format.space_after = Pt(3)
     # An exact line, as Chinese business documents set it (固定值): a CJK face's own line is
     # nearly half as tall again as its size, which cost a statement five lines of its table.

@@ -170,3 +170,18 @@ def test_expected_pay_date_is_the_engines_for_each_invoice():
     bad = [row[:] for row in _PAY_LEDGER]
     bad[1][5] = "12,3x"
     assert udfs.expected_pay_date("A4", bad, *tables[1:]).startswith("#Ledger!F2")
+
+
+def test_expected_pay_date_spills_a_long_column_in_one_pass(monkeypatch):
+    # Given Ledger[DocNo] it spills a date per row: the column is read once, not once per
+    # cell (20,000 rows took 42 s when each cell flattened the whole column again).
+    ledger = [_PAY_LEDGER[0], *(["A", "INV", f"X{i}", "2026-10-31", "2026-11-30", 100.0]
+                                for i in range(2000))]  # fmt: skip
+    tables = (ledger, _PAY_CUSTOMERS, _PAY_SETTINGS)
+    doc_nos = [[row[2]] for row in ledger[1:]]
+    flattened = []
+    flatten = udfs._flatten
+    monkeypatch.setattr(udfs, "_flatten", lambda a: flattened.append(1) or flatten(a))
+    spilled = udfs.expected_pay_date(doc_nos, *tables)
+    assert len(spilled) == 2000 and spilled[0] == spilled[-1] == [dt.date(2026, 12, 1)]
+    assert len(flattened) <= 3

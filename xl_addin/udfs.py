@@ -532,7 +532,6 @@ def customer_columns(customers, ledger, settings=None, contacts=None, buckets=No
     return _shown(blocks.customers, blocks.problems)
 
 
-
 @xw.func
 @xw.arg("doc_no", doc="The invoice's DocNo (a cell, or a column of them: the dates spill).")
 @_block_arguments("ledger", "customers")
@@ -555,16 +554,16 @@ def expected_pay_date(doc_no, ledger, customers, settings=None, contacts=None, b
         return "#the Ledger range has no DocNo column"
     position = {_doc_key(r[where]): k for k, r in enumerate(rows[1:]) if not _blank(r[where])}
     col = _Column(doc_no)
+    at = LEDGER_BLOCK.index("ExpectedPayDate")
 
-    def cell(i: int) -> object:
-        wanted = col.values(doc_no)[i]
+    def cell(wanted: object) -> object:
         if _blank(wanted):
             return None
         k = position.get(_doc_key(wanted))
-        return (_Bad("#unknown document") if k is None else
-                blocks.ledger[k][LEDGER_BLOCK.index("ExpectedPayDate")])  # fmt: skip
+        return _Bad("#unknown document") if k is None else blocks.ledger[k][at]
 
-    return col.result([cell(i) for i in range(col.n)])
+    # The column flattened once: per cell it would cost the whole column again (O(n²)).
+    return col.result([cell(wanted) for wanted in col.values(doc_no)])
 
 
 def _doc_key(value: object) -> str:

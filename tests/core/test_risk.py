@@ -92,6 +92,16 @@ def test_stopped_paying_and_a_growing_overdue_share():
     assert b.review == "review_terms"  # already on the Watch segment
 
 
+@pytest.mark.parametrize("segment", ["关注客户", "watch", " Watch "])
+def test_the_watch_segment_named_as_the_policy_accepts_it(segment):
+    # A Chinese workbook's Segment column says 关注客户: B is already on Watch all the same,
+    # so its review is the payment terms, never "move to the Watch segment".
+    customers = CUSTOMERS.copy()
+    customers.loc[customers["customer_id"] == "B", "segment"] = segment
+    found = worklist(ledger_frame(LEDGER), customers, CONTACTS, AS_OF, DEFAULT_POLICY)
+    assert {a.customer_id: a.review for a in found}["B"] == "review_terms"
+
+
 def test_over_limit_with_a_broken_promise_holds_new_orders():
     c = run()["C"]
     assert reasons(c) == {"over_limit": (1300000, 1000000, 1.3), "limit_rise": (0.05, 1.1),

@@ -51,7 +51,6 @@ def test_a_reference_is_recorded_once_and_revisions_are_kept(tmp_path):
         record(journal, run, second, revision=1)
         assert [d.revision for d in journal.issued("letter", "C1", DAY.isoformat())] == [0, 1]
         assert journal.issued_keys(("letter",), DAY.isoformat()) == {"C1": 1}
-        assert journal.last_contacts() == {"C1": ("demand_letter", DAY)}
 
 
 def test_an_interrupted_run_leaves_its_reservation_for_the_next_run(tmp_path):

@@ -60,7 +60,6 @@ def test_two_branches_issue_to_the_same_customer_id_each_on_its_own(tmp_path):
         assert [d.reference for d in journal.documents("C1", branch="LDN")] == [
             "LDN-LTR-20261130-0001"
         ]
-        assert journal.last_contacts(branch="SH") == {"C1": ("demand_letter", DAY)}
         assert len(journal.documents()) == 2  # the group's journal: every branch's
 
 

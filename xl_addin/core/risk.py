@@ -103,8 +103,10 @@ def worklist(ledger: pd.DataFrame, customers: pd.DataFrame, contacts: pd.DataFra
     recent, before = lateness(ledger, as_of, due)
     broken, decided = broken_promises(contacts, ledger, as_of)
     paid_lately = _paid_since(ledger, as_of - dt.timedelta(days=RECENT_DAYS), as_of)
-    watch = {s.name for s in policy.segments if s.days_offset > 0}
+    # On Watch: a segment dunned earlier than Standard, named as the Policy accepts it
+    # (English or Chinese, any case or spacing: 关注客户 in a Chinese workbook).
     segment = customers.get("segment", pd.Series([""] * len(ids))).to_numpy(dtype=object)
+    watched = [(policy.segment_offset(s) or 0) > 0 for s in segment]
     currency = customers["currency"].to_numpy(dtype=object)
     minimum = int(rules.minimum_amount * 100)
     out = []
@@ -147,7 +149,7 @@ def worklist(ledger: pd.DataFrame, customers: pd.DataFrame, contacts: pd.DataFra
             keys = {r.key for r in reasons}
             out.append(Assessment(
                 str(customer_id), sum(r.points for r in reasons), tuple(reasons),
-                suggested_review(keys, segment[i] in watch), int(balance[i]), int(overdue[i]),
+                suggested_review(keys, watched[i]), int(balance[i]), int(overdue[i]),
                 int(limit[i]), str(currency[i])))  # fmt: skip
     out.sort(key=lambda a: (-a.score, -a.overdue, -a.balance, a.customer_id))
     return out

@@ -6,9 +6,9 @@ The charts are rows of block characters (█) in two colours, scaled to the larg
 a table beside their labels and figures: no drawing library, the same picture in every
 PDF viewer and printer, and the figures stay text that can be read back.
 
-Fonts as the letter templates declare them (letters/make_statement_templates.py): one Latin
-face and Simplified Chinese for East Asian text, in the document defaults so that tables
-take them too.
+Fonts as the letter templates declare them (documents/faces.py): one Latin face and
+Simplified Chinese for East Asian text, in the document defaults so that tables take them
+too.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-FONTS = {"en": ("Calibri", "SimSun"), "zh": ("Times New Roman", "SimSun")}
-LANGUAGE = {"en": "en-GB", "zh": "en-US"}  # Latin text; Chinese text is zh-CN (w:eastAsia)
+from xl_addin.documents.faces import set_faces
+
 PAGE = (Cm(29.7), Cm(21.0))  # A4 landscape
 MARGIN = Cm(1.5)
 TEXT_WIDTH_CM = 29.7 - 2 * 1.5
@@ -72,7 +72,7 @@ class PackDocument:
     def __post_init__(self) -> None:
         self.lang = "zh" if self.lang == "zh" else "en"
         self._doc = Document()
-        _styles(self._doc, self.lang)
+        set_faces(self._doc, self.lang)
         section = self._doc.sections[0]
         section.orientation = WD_ORIENT.LANDSCAPE
         section.page_width, section.page_height = PAGE
@@ -184,31 +184,6 @@ class PackDocument:
             if color is not None:
                 run.font.color.rgb = color
         return paragraph
-
-
-def _styles(doc, lang: str) -> None:
-    """One Latin face and one Simplified Chinese face in the document defaults (tables take
-    their text from the defaults), single line spacing."""
-    latin, east_asia = FONTS[lang]
-    defaults = doc.styles.element.find(qn("w:docDefaults"))
-    r_pr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
-    fonts = r_pr.find(qn("w:rFonts"))
-    for name in list(fonts.attrib):
-        del fonts.attrib[name]
-    for slot in ("w:ascii", "w:hAnsi", "w:cs"):
-        fonts.set(qn(slot), latin)
-    fonts.set(qn("w:eastAsia"), east_asia)
-    language = r_pr.find(qn("w:lang"))
-    language.set(qn("w:val"), LANGUAGE[lang])
-    language.set(qn("w:eastAsia"), "zh-CN")
-    spacing = defaults.find(qn("w:pPrDefault")).find(qn("w:pPr")).find(qn("w:spacing"))
-    spacing.set(qn("w:after"), "0")
-    spacing.set(qn("w:line"), "240")
-    style = doc.styles["Normal"]
-    style.font.name = latin
-    style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), east_asia)
-    style.font.size = Pt(9.5)
-    style.element.get_or_add_rPr().append(language.__copy__())
 
 
 def _footer(section, text: str, lang: str) -> None:

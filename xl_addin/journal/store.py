@@ -441,23 +441,6 @@ class Journal:
             query = query.where(documents.c.kind == kind)
         return self._records(query)
 
-    def last_contacts(self, *, branch: str | None = None) -> dict[str, tuple[str, dt.date]]:
-        """customer -> (stage key, date) of the branch's latest letter, call sheet or
-        hand-over (branch None: any branch's).
-
-        The date is the run's as-of date (a letter's key), so that re-running a past
-        date sees the contacts as they were then.
-        """
-        query = _of_branch(select(documents.c.customer_id, documents.c.stage, documents.c.key)
-                           .where(documents.c.kind != "statement"), branch)  # fmt: skip
-        last: dict[str, tuple[str, dt.date]] = {}
-        with self.engine.connect() as connection:
-            for customer, stage, key in connection.execute(query):
-                day = dt.date.fromisoformat(key)
-                if customer not in last or day >= last[customer][1]:
-                    last[customer] = (stage, day)
-        return last
-
     def unrecorded(self) -> list[tuple[str, str]]:
         """(reference, file) of reservations whose document was never recorded."""
         query = select(reservations.c.reference, reservations.c.file).where(

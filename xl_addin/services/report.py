@@ -192,7 +192,7 @@ def build_pack(result: RefreshResult, found: list[Assessment], book: str,
     settings = result.loaded.book.settings
     lang = "zh" if settings.language == "zh" else "en"
     t = TEXT[lang]
-    date = _date(result.as_of, lang)
+    date = date_text(result.as_of, lang)
     branch = settings.branch or book
     loaded = result.loaded
     months = kpis.history(loaded.ledger, loaded.customers, result.as_of, loaded.book.policy,
@@ -258,13 +258,12 @@ def _aging_table(result: RefreshResult, lang: str) -> Table:
               h[6]]  # fmt: skip
     rows = []
     for totals in totals_by_currency(result):
-        owed = totals.balance - totals.unapplied  # the open invoices
+        # shares of the open invoices, before unapplied credit (docs/kpis.md: Overdue %)
+        owed = totals.balance - totals.unapplied
         rows.append([totals.currency, str(totals.customers),
                      *(_money(totals.buckets[label]) for label in labels),
                      _money(totals.unapplied), _money(totals.balance), _money(totals.overdue),
                      _pct(_share(totals.overdue, owed))])  # fmt: skip
-        # shares of the open invoices, before unapplied credit (docs/kpis.md: Overdue %)
-        owed = totals.balance - totals.unapplied
         rows.append([f"{totals.currency} {t['share']}", "",
                      *(_pct(_share(totals.buckets[label], owed)) for label in labels),
                      "", "", "", ""])  # fmt: skip
@@ -337,10 +336,6 @@ def _risk_table(result: RefreshResult, found: list[Assessment], lang: str) -> Ta
                      REVIEWS[lang][a.review], reasons])  # fmt: skip
     widths = [0.7, 1.2, 3.2, 0.8, 1.6, 1.6, 1.6, 0.9, 3.0, 6.3]
     return Table(header, rows, numeric=frozenset({0, 4, 5, 6, 7}), widths=widths, size=7.5)
-
-
-def _date(day: dt.date, lang: str) -> str:
-    return date_text(day, lang)
 
 
 def _money(cents: int) -> str:
