@@ -189,3 +189,32 @@ def test_the_open_book_writes_a_block_under_the_table_where_the_file_writer_does
                 if value is not None}  # fmt: skip
     assert in_excel == on_file
     assert in_excel[(spec.below_row, 1)] == "Roll rates CNY"
+
+
+def test_text_the_button_writes_stays_text_in_excel(book_file):
+    """Excel reads what is written to Range.value as if typed: a customer's name that looks
+    like a formula, and labels that look like dates ("1-30"), reach Excel marked as text
+    (a leading apostrophe, which Excel keeps out of the value); plain text goes as it is."""
+    from xl_addin.workbook.access import typed
+
+    hostile = '=HYPERLINK("http://evil.example","x")'
+    excel = Book(book_file)
+    customers = excel.sheets["Customers"]
+    ref = openpyxl.load_workbook(book_file)["Customers"].tables["Customers"].ref
+    left, top, _, bottom = openpyxl.utils.cell.range_boundaries(ref)
+    names = [customers.cells.get((top, c)) for c in range(left, left + 40)].index("Name") + left
+    for row in range(top + 1, bottom + 1):  # every customer's name, as text in Excel
+        customers.set((row, names), "'" + hostile)
+    macros.refresh(excel)
+    aging = excel.sheets["Aging"]
+    written = {cell: value for cell, value in aging.typed.items() if isinstance(value, str)}
+    assert "'" + hostile in written.values()
+    assert "客户名称" in written.values()  # plain text goes as it is
+    kept = [cell for cell, value in aging.cells.items() if value == hostile]
+    assert kept and all(cell in aging.texts for cell in kept)  # Excel keeps the text itself
+    for text, marked in [("+1", True), ("-1", True), ("@SUM(A1)", True), ("\tx", True),
+                         ("00123", True), ("3/4", True), ("2026年11月30日", True),
+                         ("TRUE", True), ("Current", False), ("上海华信贸易有限公司", False),
+                         ("C001", False), ("1-30 days", False)]:  # fmt: skip
+        assert (typed(text) == "'" + text) is marked, text
+    assert typed(12.5) == 12.5 and typed(None) is None

@@ -135,6 +135,8 @@ class Window(ComObject):
 class Sheet:
     def __init__(self, book, name, worksheet=None):
         self.book, self.name, self.cells, self.errors = book, name, {}, set()
+        self.typed = {}
+        self.texts = set()  # cells holding text that looks like a formula (typed after ')
         self.tables = Tables()
         self.page_setup = PageSetup(book)
         self.frozen = None  # (rows, columns) frozen in Excel's window
@@ -152,8 +154,8 @@ class Sheet:
         value = self.cells.get(cell)
         if attribute == "formula":
             return "" if value is None else value  # a formula's text, or the constant
-        if isinstance(value, str) and value.startswith("="):
-            return None
+        if isinstance(value, str) and value.startswith("=") and cell not in self.texts:
+            return None  # a formula's result is Excel's to compute
         if cell in self.errors:
             return value if options.get("err_to_str") else None
         if isinstance(value, bool):
@@ -165,6 +167,11 @@ class Sheet:
         return value
 
     def set(self, cell, value):
+        self.typed[cell] = value  # as written, for tests of what reaches Excel
+        self.texts.discard(cell)
+        if isinstance(value, str) and value.startswith("'"):
+            value = value[1:]  # Excel: a leading apostrophe marks text, not part of it
+            self.texts.add(cell)
         self.cells[cell] = value
         self.errors.discard(cell)
 

@@ -238,5 +238,7 @@ class Book:
                     for j, value in enumerate(row):
                         c = action["start_column"] + j
                         grid[r].extend([""] * (c + 1 - len(grid[r])))
+                        if isinstance(value, str) and value.startswith("'"):
+                            value = value[1:]  # Excel: the apostrophe marks text
                         grid[r][c] = "" if value is None else value
         return grids

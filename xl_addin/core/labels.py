@@ -11,7 +11,11 @@ JSON output is a contract for machines and stays English (with keys beside the n
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
 
 from xl_addin.core.policy import ON_HOLD, Policy, bucket_labels
 
@@ -52,3 +56,18 @@ def translator(policy: Policy, lang: str) -> Callable[[object], object]:
         return words.get(value, value) if isinstance(value, str) else value
 
     return translate
+
+
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December")  # fmt: skip
+
+
+def date_text(value: dt.date | np.datetime64 | None, lang: str = "en") -> str:
+    """30 November 2026, or 2026年11月30日; blank for a missing date."""
+    if value is None or (isinstance(value, np.datetime64) and np.isnat(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, np.datetime64 | pd.Timestamp):
+        value = pd.Timestamp(value).date()
+    if lang == "zh":
+        return f"{value.year}年{value.month}月{value.day}日"
+    return f"{value.day} {MONTHS_EN[value.month - 1]} {value.year}"

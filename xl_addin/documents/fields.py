@@ -6,18 +6,15 @@ document's language (1,234.56) with the raw Decimal beside them as `*_value`.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
 
 import numpy as np
-import pandas as pd
 
+from xl_addin.core.labels import MONTHS_EN, date_text  # noqa: F401 (fields of the documents)
 from xl_addin.core.money import quantize
 from xl_addin.core.words import amount_in_words
 
-MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
-             "September", "October", "November", "December")  # fmt: skip
 BRANCH_FIELDS = ("code", "name", "address", "phone", "email", "bank", "tax_id", "signatory")
 CUSTOMER_FIELDS = ("id", "name", "contact", "address", "email", "phone", "segment", "currency")
 
@@ -44,17 +41,6 @@ def money_text(value: Decimal | None, lang: str = "en") -> str:
 
 def money_fields(name: str, value: Decimal, lang: str = "en") -> dict[str, object]:
     return {name: money_text(value, lang), f"{name}_value": quantize(Decimal(value))}
-
-
-def date_text(value: dt.date | np.datetime64 | None, lang: str = "en") -> str:
-    """30 November 2026, or 2026年11月30日; blank for a missing date."""
-    if value is None or (isinstance(value, np.datetime64) and np.isnat(value)) or value is pd.NaT:
-        return ""
-    if isinstance(value, np.datetime64 | pd.Timestamp):
-        value = pd.Timestamp(value).date()
-    if lang == "zh":
-        return f"{value.year}年{value.month}月{value.day}日"
-    return f"{value.day} {MONTHS_EN[value.month - 1]} {value.year}"
 
 
 def words(value: Decimal, lang: str, currency: str) -> str:

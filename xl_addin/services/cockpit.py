@@ -30,10 +30,10 @@ import pandas as pd
 
 from xl_addin.core import forecast, kpis, risk, roll_rates
 from xl_addin.core.contacts import promise_states
+from xl_addin.core.labels import date_text
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
 from xl_addin.core.recovery import provision_band, provision_cents
-from xl_addin.documents.fields import date_text
 from xl_addin.journal.store import Journal, journal_url
 from xl_addin.services import month_end
 from xl_addin.services.refresh import (

@@ -23,11 +23,10 @@ import pandas as pd
 from xl_addin.core import forecast
 from xl_addin.core.contacts import promise_states
 from xl_addin.core.escalation import stage_keys
-from xl_addin.core.labels import translator
+from xl_addin.core.labels import date_text, translator
 from xl_addin.core.ledger import AgingResult
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
-from xl_addin.documents.fields import date_text
 from xl_addin.errors import CreditControlError
 from xl_addin.services.book import LoadedBook, Workbook, load_book, resolve_as_of, saved_path
 from xl_addin.services.contacts import (

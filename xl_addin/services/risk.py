@@ -5,8 +5,8 @@ the workbook's language, with the review suggested."""
 from __future__ import annotations
 
 from xl_addin.core import risk
+from xl_addin.core.labels import date_text
 from xl_addin.core.money import to_decimal
-from xl_addin.documents.fields import date_text
 from xl_addin.services.refresh import MONEY_FORMAT, RefreshResult
 from xl_addin.workbook.updates import SheetTable
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -79,7 +80,7 @@ class XlwingsWriter:
         else:
             formulas = _column(block.formula, last - first + 1)
         current = _column(block.value, last - first + 1)
-        new = {row: plain(value) for row, value in zip(rows, values, strict=True)}
+        new = {row: typed(value) for row, value in zip(rows, values, strict=True)}
         cells = []
         for offset, (formula, value) in enumerate(zip(formulas, current, strict=True)):
             if str(formula or "").startswith("="):
@@ -97,14 +98,14 @@ class XlwingsWriter:
             sheet = self.book.sheets.add(spec.sheet, after=self.book.sheets[names[-1]])
         sheet.range((1, 1)).value = spec.title
         rows = [list(spec.header), *(list(r) for r in spec.rows)]
-        sheet.range((HEADER_ROW, 1)).value = [[plain(v) for v in row] for row in rows]
+        sheet.range((HEADER_ROW, 1)).value = [[typed(v) for v in row] for row in rows]
         if spec.totals:
             first = HEADER_ROW + len(rows) + 1
-            sheet.range((first, 1)).value = [[plain(v) for v in row] for row in spec.totals]
+            sheet.range((first, 1)).value = [[typed(v) for v in row] for row in spec.totals]
         if spec.below:
             width = max(len(row) for row in spec.below)
             sheet.range((spec.below_row, 1)).value = [
-                [plain(v) for v in row] + [None] * (width - len(row)) for row in spec.below
+                [typed(v) for v in row] + [None] * (width - len(row)) for row in spec.below
             ]
         print_setup(self.book, sheet, len(spec.header))
 
@@ -152,6 +153,25 @@ def set_status(book, text: str) -> None:
     names = [s.name for s in book.sheets]
     if "Start" in names:
         book.sheets["Start"].range(STATUS_CELL).value = text
+
+
+# Text Excel would not keep as text when it is written to Range.value, which Excel reads as
+# if typed (desktop and Lite alike): a formula or a sign ("=HYPERLINK(...)", "+1", "-1",
+# "@SUM(A1)", tab- or line-led), a number, a date or a fraction ("00123", "1-30", "3/4",
+# "2026年11月30日"), a truth value. Excel's own mark for text, a leading apostrophe, keeps
+# it as typed; the apostrophe is not part of the value (docs/excel.md, manual check).
+_READ_AS_SOMETHING_ELSE = re.compile(
+    r"[=+\-@\t\r\n]|[\d\s.,:/%()+\-eE年月日时分秒]+$|(?:true|false)$", re.IGNORECASE
+)
+
+
+def typed(value: object) -> object:
+    """A value for xlwings' Range.value: `plain`, and text Excel would read as a formula,
+    number or date marked as text with a leading apostrophe (see above)."""
+    value = plain(value)
+    if isinstance(value, str) and value and _READ_AS_SOMETHING_ELSE.match(value):
+        return "'" + value
+    return value
 
 
 def plain(value: object) -> object:
