@@ -192,10 +192,10 @@ def test_sheet_titles_date_as_the_documents_do(lang, day):
     """2026年9月5日 and 5 September 2026, as letters and statements write them: not the
     zero-padded 2026年09月05日, nor a month name from the machine's locale."""
     from xl_addin.services import cockpit
-    from xl_addin.services.report import _date
+    from xl_addin.services.report import date_text  # the meeting pack's dates
 
     as_of = dt.date(2026, 9, 5)
     empty = pd.DataFrame(columns=["week", "from", "currency", "cents"])
     assert f" {day}" in cockpit.dashboard_sheet([], as_of, lang).title
     assert f" {day}" in cockpit.forecast_sheet(empty, as_of, lang).title
-    assert _date(as_of, lang) == day
+    assert date_text(as_of, lang) == day
