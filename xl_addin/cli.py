@@ -953,10 +953,9 @@ def print_summary(console: Console, result: refresh_service.RefreshResult) -> No
         console.print(f"Nothing open as of {result.as_of.isoformat()}: the ledger has no "
                       "documents yet, or every one is settled.", markup=False)  # fmt: skip
     for totals in all_totals:
-        table = Table(
-            title=f"Aged receivables {totals.currency}, as of {result.as_of.isoformat()}",
-            title_justify="left",
-        )
+        title = f"Aged receivables {totals.currency}, as of {result.as_of.isoformat()}"
+        # as wide as its title, so that the title reads on one line
+        table = Table(title=title, title_justify="left", min_width=len(title))
         table.add_column("Bucket")
         table.add_column("Amount", justify="right")
         table.add_column("Share", justify="right")
