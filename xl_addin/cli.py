@@ -1057,8 +1057,10 @@ def report(
     period: Annotated[
         str | None,
         typer.Option("--period", metavar="YYYY-MM",
-                     help="Report as of this month's last day; default Settings.AsOfDate."),
+                     help="Report as of this month's last day; default --as-of, else "
+                     "Settings.AsOfDate."),
     ] = None,
+    as_of: AsOf = None,
     out: OutDir = None,
     output: Format = OutputFormat.table,
 ) -> None:
@@ -1070,7 +1072,7 @@ def report(
     reporter = Reporter(output)
     try:
         with reporter.steps() as step:
-            result = report_service.meeting_pack(workbook, period, out, step)
+            result = report_service.meeting_pack(workbook, period, out, step, _date(as_of))
     except CreditControlError as error:
         _fail(str(error))
     if not isinstance(result, report_service.ReportResult):

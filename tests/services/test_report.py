@@ -131,6 +131,18 @@ def test_period_reports_as_of_that_month_end(tmp_path):
                      .sum())) in text  # fmt: skip
 
 
+def test_as_of_reports_as_of_that_day_as_close_takes_it(tmp_path):
+    """`report --as-of`, as `close --as-of`: the pack is as of that day, not the workbook's
+    Settings.AsOfDate."""
+    path = make(tmp_path, "en")
+    result = runner.invoke(app, ["report", str(path), "--as-of", "2026-11-15", "--out",
+                                 str(tmp_path / "out"), "--format", "json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["as_of"] == "2026-11-15" and answer["file"].endswith("2026-11-15.pdf")
+    assert "as of 15 November 2026" in pdf_text(answer["file"])
+
+
 @pytest.mark.parametrize("arguments, message", [
     (["--period", "2026-13"], '--period: period "2026-13" is not a month written YYYY-MM'),
     (["--period", "2099-01"], "--period: 2099-01 has not ended"),

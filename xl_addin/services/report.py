@@ -128,10 +128,11 @@ class ReportResult:
 
 
 def meeting_pack(path: Path, period: str | None = None, out: Path | None = None,
-                 step: Callable[[str], None] = lambda _: None
-                 ) -> ReportResult | tuple[Problem, ...]:  # fmt: skip
-    """Write the meeting pack of the workbook at `path` as of `period`'s last day (default:
-    Settings.AsOfDate); return it, or the problems that stop it (nothing written)."""
+                 step: Callable[[str], None] = lambda _: None,
+                 as_of: dt.date | None = None) -> ReportResult | tuple[Problem, ...]:  # fmt: skip
+    """Write the meeting pack of the workbook at `path` as of `period`'s last day (else
+    `as_of`, as close takes it, else Settings.AsOfDate); return it, or the problems that
+    stop it (nothing written)."""
     path = Path(path)
     month = None
     if period is not None:
@@ -139,7 +140,7 @@ def meeting_pack(path: Path, period: str | None = None, out: Path | None = None,
             month = Period.parse(period)
         except ValueError as error:
             return (Problem(Source("--period"), str(error)),)
-    result = compute(path, month.last_day if month else None, step=step)
+    result = compute(path, month.last_day if month else as_of, step=step)
     if not isinstance(result, RefreshResult):
         return result
     settings = result.loaded.book.settings
