@@ -332,7 +332,7 @@ def _summarise(customers, policy, n_cust, items: _OpenDebits, unapplied, labels,
     dunnable = _sum_by(items.code, items.cents, undisputed, n_cust)
     disputed_overdue = _sum_by(items.code, items.cents, items.disputed & (items.days > 0), n_cust)
     only_disputed = np.isnan(stage_days) & ~np.isnan(max_days)
-    deciding = _deciding_rows(items, undisputed, n_cust)
+    deciding = _deciding_rows(items, undisputed, stage_days, n_cust)
     codes = stage_codes(
         np.where(only_disputed, max_days, stage_days), policy,
         days_offset=segment_offset, disputed=only_disputed,
@@ -386,20 +386,19 @@ def _stage_labels(
     return _labelled(_scatter(rows, positions, n, -1), list(names))
 
 
-def _deciding_rows(items: _OpenDebits, undisputed: np.ndarray, n: int) -> np.ndarray:
+def _deciding_rows(
+    items: _OpenDebits, undisputed: np.ndarray, stage_days: np.ndarray, n: int
+) -> np.ndarray:
     """The ledger row of each customer's oldest open undisputed item (-1: none).
 
-    Oldest means most days overdue; ties go to the earlier ledger row.
+    Oldest means most days overdue (`stage_days`, each customer's most among its undisputed
+    items); ties go to the earlier ledger row. No sort: the rows that reach their
+    customer's most, then the first of them per customer.
     """
-    rows = np.flatnonzero(undisputed)
-    out = np.full(n, -1, dtype=np.int64)
-    if not len(rows):
-        return out
-    # Sorted by customer, then most days first, then ledger row: the first of each customer.
-    order = rows[np.lexsort((items.row[rows], -items.days[rows], items.code[rows]))]
-    first = np.r_[True, items.code[order][1:] != items.code[order][:-1]]
-    out[items.code[order][first]] = items.row[order][first]
-    return out
+    oldest = undisputed & (items.days == stage_days[items.code])
+    out = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(out, items.code[oldest], items.row[oldest])
+    return np.where(out == np.iinfo(np.int64).max, -1, out)
 
 
 def _oldest_due(items: _OpenDebits, undisputed: np.ndarray, n: int) -> np.ndarray:
