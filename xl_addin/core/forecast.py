@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from xl_addin.core.ledger import DocTypes
+from xl_addin.core.ledger import DocTypes, group_cumsum
 
 DAY = np.timedelta64(1, "D")
 STALE_DAYS = 90  # past the habit by more than this: not expected within the forecast
@@ -53,75 +53,84 @@ def paid_dates(ledger: pd.DataFrame, as_of: dt.date, due: pd.Series | None = Non
     ledger position (`row`) and the date it was paid
     in full by the customer's credits up to `as_of` (NaT: still open). `due`: every row's
     due date as the engine fills it (a blank is the document date + the customer's terms,
-    `age_ledger`'s items); without it a blank due date is the document date + 30 days."""
+    `age_ledger`'s items); without it a blank due date is the document date + 30 days.
+    Invoices come sorted by customer, due date and ledger position."""
     as_of64 = np.datetime64(as_of, "D")
     doc_date = ledger["doc_date"].to_numpy(dtype="datetime64[D]")
     known = doc_date <= as_of64
     kinds = DocTypes.of(ledger["doc_type"])
     amount = ledger["amount_cents"].to_numpy(dtype=np.int64)
-    debit = kinds.debits(amount) & known
-    credit = ~kinds.debits(amount) & known
+    is_debit = kinds.debits(amount)
     if due is None:
         due = ledger["due_date"].to_numpy(dtype="datetime64[D]")
         due = np.where(np.isnat(due), doc_date + np.timedelta64(30, "D"), due)
     else:
         due = np.asarray(due, dtype="datetime64[D]")
     customer = ledger["customer_id"].to_numpy(dtype=object)
+    code = pd.factorize(customer, sort=True)[0]  # sorted: invoices come in customer order
+    n_cust = int(code.max()) + 1 if len(code) else 0
+    # Every customer's invoices (due date order) and credits (date order) as running
+    # totals; an invoice is paid by the first credit whose running total reaches its own.
+    # One search for all customers: each customer's totals are moved past the previous
+    # customers' (by `offset`), so that the totals rise across the whole ledger.
+    invoice = np.flatnonzero(is_debit & known)
+    invoice = invoice[_sorted_by(code[invoice], _never_nat(due[invoice]), invoice)]
+    credit = np.flatnonzero(~is_debit & known)
+    credit = credit[_sorted_by(code[credit], doc_date[credit].view(np.int64), credit)]
+    cents, credit_cents = np.abs(amount[invoice]), np.abs(amount[credit])
+    reach = group_cumsum(cents, code[invoice])
+    credit_reach = group_cumsum(credit_cents, code[credit])
+    invoiced, credited = np.zeros(n_cust, dtype=np.int64), np.zeros(n_cust, dtype=np.int64)
+    np.add.at(invoiced, code[invoice], cents)
+    np.add.at(credited, code[credit], credit_cents)
+    span = np.maximum(invoiced, credited) + 1
+    offset = np.cumsum(span) - span
+    at = np.searchsorted(credit_reach + offset[code[credit]], reach + offset[code[invoice]])
+    ends = np.searchsorted(code[credit], code[invoice], side="right")
+    paid = np.full(len(invoice), np.datetime64("NaT"), dtype="datetime64[D]")
+    inside = at < ends  # else the customer's credits never reach it: still open
+    paid[inside] = doc_date[credit[at[inside]]]
+    return pd.DataFrame({"customer_id": customer[invoice], "due": due[invoice],
+                         "doc": doc_date[invoice], "cents": cents, "row": invoice,
+                         "reach": reach, "paid": paid})  # fmt: skip
 
-    invoices = pd.DataFrame({"customer_id": customer[debit], "due": due[debit],
-                             "doc": doc_date[debit], "cents": np.abs(amount[debit]),
-                             "row": np.flatnonzero(debit)})  # fmt: skip
-    invoices = invoices.sort_values(["customer_id", "due", "row"], kind="stable")
-    credits = pd.DataFrame({"customer_id": customer[credit], "date": doc_date[credit],
-                            "cents": np.abs(amount[credit])})  # fmt: skip
-    credits = credits.sort_values(["customer_id", "date"], kind="stable")
-    invoices["reach"] = invoices.groupby("customer_id")["cents"].cumsum()
-    credits["reach"] = credits.groupby("customer_id")["cents"].cumsum()
-    paid = np.full(len(invoices), np.datetime64("NaT"), dtype="datetime64[D]")
-    by_customer = {c: (g["reach"].to_numpy(), g["date"].to_numpy(dtype="datetime64[D]"))
-                   for c, g in credits.groupby("customer_id", sort=False)}  # fmt: skip
-    start = 0
-    for customer_id, group in invoices.groupby("customer_id", sort=False):
-        n = len(group)
-        found = by_customer.get(customer_id)
-        if found is not None:
-            reach, dates = found
-            at = np.searchsorted(reach, group["reach"].to_numpy(), side="left")
-            inside = at < len(reach)
-            paid[start:start + n][inside] = dates[at[inside]]
-        start += n
-    invoices["paid"] = paid
-    return invoices.reset_index(drop=True)
+
+def _sorted_by(*keys: np.ndarray) -> np.ndarray:
+    """The order sorting by the keys, first key first (np.lexsort takes them last first)."""
+    return np.lexsort(keys[::-1])
+
+
+def _never_nat(dates: np.ndarray) -> np.ndarray:
+    """Dates as int64 for sorting, a blank (NaT) after every date, as pandas sorts it."""
+    days = dates.view(np.int64)
+    return np.where(np.isnat(dates), np.iinfo(np.int64).max, days)
 
 
 def habits(invoices: pd.DataFrame, customers: pd.DataFrame, as_of: dt.date,
            history_days: int = 365, prior: float = 3.0) -> Habit:  # fmt: skip
     """Each customer's expected days late from its invoices paid in the window."""
     since = np.datetime64(as_of, "D") - history_days * DAY
-    done = invoices[~np.isnat(invoices["paid"].to_numpy()) & (invoices["paid"] >= since)]
-    late = (done["paid"] - done["due"]).dt.days.astype(float)
-    late.index = done["customer_id"].to_numpy()
-    segment_of = dict(zip(customers["customer_id"], customers.get(
-        "segment", pd.Series(["Standard"] * len(customers))), strict=False))  # fmt: skip
+    paid = invoices["paid"].to_numpy(dtype="datetime64[D]")
+    done = ~np.isnat(paid) & (paid >= since)
+    late = pd.Series((paid[done] - invoices["due"].to_numpy(dtype="datetime64[D]")[done])
+                     / DAY)  # fmt: skip
+    ids = customers["customer_id"].to_numpy(dtype=object)
+    segment = (customers["segment"].to_numpy(dtype=object) if "segment" in customers
+               else np.full(len(ids), "Standard", dtype=object))  # fmt: skip
+    payer = invoices["customer_id"].to_numpy(dtype=object)[done]
+    at = pd.Index(ids, dtype=object).get_indexer(payer)
+    payer_segment = np.where(at >= 0, segment[np.maximum(at, 0)], "Standard")
     branch = float(np.median(late)) if len(late) else np.nan
-    segment_late = late.groupby(late.index.map(lambda c: segment_of.get(c, "Standard"))).median()
-    own = late.groupby(level=0).median()
-    counts = late.groupby(level=0).size()
-    out, n_out = {}, {}
-    for customer_id in customers["customer_id"]:
-        base = segment_late.get(segment_of.get(customer_id, "Standard"), branch)
-        base = branch if pd.isna(base) else base
-        n = int(counts.get(customer_id, 0))
-        if n:
-            out[customer_id] = (n * own[customer_id] + prior * base) / (n + prior) if not (
-                pd.isna(base)) else own[customer_id]  # fmt: skip
-        else:
-            out[customer_id] = base
-        n_out[customer_id] = n
-    ids = customers["customer_id"]
-    cycle = settlement_cycles(invoices, ids, as_of, history_days)
-    return Habit(pd.Series(out, index=ids.to_numpy(dtype=object), dtype=float),
-                 pd.Series(n_out, index=ids.to_numpy(dtype=object), dtype=int), cycle)  # fmt: skip
+    segment_late = late.groupby(payer_segment).median()  # a blank (NaN) segment: none
+    own = late.groupby(payer).median().reindex(ids).to_numpy(dtype=float)
+    n = late.groupby(payer).size().reindex(ids).fillna(0).to_numpy(dtype=np.int64)
+    base = segment_late.reindex(segment).to_numpy(dtype=float)
+    base = np.where(np.isnan(base), branch, base)
+    shrunk = np.where(np.isnan(base), own, (n * own + prior * base) / (n + prior))
+    days_late = np.where(n > 0, shrunk, base)
+    cycle = settlement_cycles(invoices, customers["customer_id"], as_of, history_days)
+    return Habit(pd.Series(days_late, index=ids, dtype=float),
+                 pd.Series(n, index=ids, dtype=int), cycle)  # fmt: skip
 
 
 def expected_dates(items: pd.DataFrame, habit: Habit, as_of: dt.date,
@@ -152,9 +161,12 @@ def expected_dates(items: pd.DataFrame, habit: Habit, as_of: dt.date,
     stale = expected < as_of64 - STALE_DAYS * DAY
     expected = np.maximum(expected, floor)
     expected[stale] = as_of64 + FAR * DAY
-    for customer_id, promised in (promises or {}).items():
-        mine = (items["customer_id"] == customer_id).to_numpy()
-        expected[mine] = max(np.datetime64(promised, "D"), as_of64 + DAY)
+    if promises:
+        promised = pd.Series({c: max(np.datetime64(d, "D"), as_of64 + DAY)
+                              for c, d in promises.items()}, dtype="datetime64[s]")  # fmt: skip
+        at = promised.index.get_indexer(items["customer_id"].to_numpy(dtype=object))
+        on = at >= 0
+        expected[on] = promised.to_numpy(dtype="datetime64[D]")[at[on]]
     return pd.Series(expected, index=items.index, name="expected")
 
 
@@ -223,26 +235,58 @@ def settlement_cycles(invoices: pd.DataFrame, customer_ids: pd.Series, as_of: dt
         return Cycle(months, days)
     position = pd.Index(customer_ids.to_numpy(dtype=object)).get_indexer(
         invoices["customer_id"].to_numpy(dtype=object)[done])  # fmt: skip
-    paid, doc = paid[done], invoices["doc"].to_numpy(dtype="datetime64[D]")[done]
+    known = position >= 0
+    position = position[known]
+    paid = paid[done][known]
+    doc = invoices["doc"].to_numpy(dtype="datetime64[D]")[done][known]
     doc_month = doc.astype("datetime64[M]")
-    lag = (paid.astype("datetime64[M]") - doc_month).astype(np.int64)
-    paid_day = (paid - paid.astype("datetime64[M]").astype("datetime64[D]")).astype(int) + 1
-    doc_day = (doc - doc_month.astype("datetime64[D]")).astype(int) + 1
-    for c in np.unique(position[position >= 0]):
-        mine = position == c
-        if len(np.unique(doc_month[mine])) < MIN_CYCLE_MONTHS:
-            continue
-        lags = lag[mine]
-        usual = int(np.bincount(np.maximum(lags, 0).astype(np.intp)).argmax())  # wasm: int32
-        if not (lags == usual).any():  # paid before their month (prepaid): lag 0 won the vote
-            continue
-        day = round(float(np.median(paid_day[mine][lags == usual])))
-        run = _day_of(paid[mine].astype("datetime64[M]"), np.full(mine.sum(), day))
-        on = (lags == usual) & (np.abs((paid[mine] - run).astype(int)) <= 2)
-        spread = np.ptp(doc_day[mine][on]) if on.any() else 0
-        if on.mean() >= SHARE and spread >= MIN_SPREAD:
-            months[c], days[c] = usual, day
+    paid_month = paid.astype("datetime64[M]")
+    lag = (paid_month - doc_month).astype(np.int64)
+    paid_day = (paid - paid_month.astype("datetime64[D]")).astype(np.int64) + 1
+    doc_day = (doc - doc_month.astype("datetime64[D]")).astype(np.int64) + 1
+    # Per customer, all at once: its invoice months, its usual lag (the commonest, the
+    # shortest of equals; a prepaid invoice counts as lag 0), the median day it pays
+    # those on, and which of its invoices were paid on that run.
+    invoice_months = np.bincount(_distinct_pairs(position, doc_month.astype(np.int64))[0],
+                                 minlength=n)  # fmt: skip
+    who, lags, count = _distinct_pairs(position, np.maximum(lag, 0), counts=True)
+    first = _first_of_each(who, -count, lags)
+    usual = np.full(n, -1, dtype=np.int64)
+    usual[who[first]] = lags[first]
+    on_usual = lag == usual[position]
+    day = (pd.Series(paid_day[on_usual]).groupby(position[on_usual]).median().round()
+           .reindex(range(n)).to_numpy(dtype=float))  # fmt: skip
+    has_day = ~np.isnan(day)  # else every invoice was prepaid: lag 0 won the vote, none had it
+    run_day = np.where(has_day, day, 1).astype(np.int64)[position]
+    run = _day_of(paid_month, run_day)
+    on = on_usual & (np.abs((paid - run).astype(np.int64)) <= 2)
+    latest = np.full(n, np.iinfo(np.int64).min)
+    earliest = np.full(n, np.iinfo(np.int64).max)
+    np.maximum.at(latest, position[on], doc_day[on])
+    np.minimum.at(earliest, position[on], doc_day[on])
+    spread = np.where(latest >= earliest, latest - earliest, 0)
+    total = np.bincount(position, minlength=n)
+    share = np.bincount(position[on], minlength=n) / np.maximum(total, 1)
+    cycled = (total > 0) & (invoice_months >= MIN_CYCLE_MONTHS) & has_day & (
+        share >= SHARE) & (spread >= MIN_SPREAD)  # fmt: skip
+    months[cycled], days[cycled] = usual[cycled], day[cycled].astype(np.int64)
     return Cycle(months, days)
+
+
+def _distinct_pairs(first: np.ndarray, second: np.ndarray, counts: bool = False):
+    """The distinct (first, second) pairs of two int64 columns, sorted; with `counts`, how
+    often each occurs."""
+    pairs = pd.DataFrame({"a": first, "b": second}).value_counts(sort=False).sort_index()
+    found = pairs.index.to_frame(index=False)
+    out = (found["a"].to_numpy(dtype=np.int64), found["b"].to_numpy(dtype=np.int64))
+    return (*out, pairs.to_numpy(dtype=np.int64)) if counts else out
+
+
+def _first_of_each(groups: np.ndarray, *keys: np.ndarray) -> np.ndarray:
+    """The position of each group's first row when sorted by `keys` (first key first)."""
+    order = np.lexsort((*keys[::-1], groups))
+    head = np.r_[True, groups[order][1:] != groups[order][:-1]]
+    return order[head]
 
 
 def weekly(expected: np.ndarray, cents: np.ndarray, as_of: dt.date,

@@ -51,6 +51,7 @@ class RefreshResult:
     loaded: LoadedBook
     state: CollectionState
     backup: Path | None = None
+    expected: np.ndarray | None = None  # expected_pay_dates, once worked out for the writing
 
     @property
     def aging(self) -> AgingResult:
@@ -135,12 +136,13 @@ def _refresh(source, as_of, ledger_csv, age_from, step, writer):
     if not isinstance(result, RefreshResult):
         return result
     step("Writing the workbook")
+    expected = expected_pay_dates(result.loaded, result.state)  # the Ledger's, and the JSON's
     updates = [customer_update(result.loaded, result.state)]
     if ledger_csv is None:
-        updates.append(ledger_update(result.loaded, result.state))
+        updates.append(ledger_update(result.loaded, result.state, expected))
     write = writer or default_writer(source)
     backup = write(updates, [aging_sheet(result)])
-    return RefreshResult(result.loaded, result.state, backup)
+    return RefreshResult(result.loaded, result.state, backup, expected)
 
 
 def button_run(source: OpenBook, writer: Writer) -> str:
@@ -192,14 +194,17 @@ def customer_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
     return _update(table, CUSTOMERS, values, loaded.customers["row"])
 
 
-def ledger_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
-    """The Ledger's computed columns."""
+def ledger_update(
+    loaded: LoadedBook, state: CollectionState, expected: np.ndarray | None = None
+) -> ColumnUpdate:
+    """The Ledger's computed columns (`expected`: expected_pay_dates, when already known)."""
     table = loaded.book.ledger
     items = state.aging.items
     scope = items["in_scope"].to_numpy()
     open_cents = items["open_cents"].to_numpy()
     words = translator(loaded.book.policy, loaded.book.settings.language)
-    expected = expected_pay_dates(loaded, state)
+    if expected is None:
+        expected = expected_pay_dates(loaded, state)
     values = {
         "OpenAmount": [
             to_decimal(c) if s else None
@@ -412,7 +417,10 @@ def as_json(result: RefreshResult) -> dict[str, object]:
     open_cents = items_frame["open_cents"].to_numpy()[open_rows]
     buckets = items_frame["bucket"].to_numpy(dtype=object)[open_rows]
     stages = items_frame["stage"].to_numpy(dtype=object)[open_rows]
-    expected = expected_pay_dates(result.loaded, result.state)[open_rows]
+    every_row = result.expected
+    if every_row is None:  # a dry run: nothing written, so nothing worked out yet
+        every_row = expected_pay_dates(result.loaded, result.state)
+    expected = every_row[open_rows]
     columns = zip(customer_ids, doc_nos, open_cents.tolist(), days[open_rows].tolist(),
                   buckets, stages, np.asarray(item_keys, dtype=object)[open_rows],
                   expected)  # fmt: skip
