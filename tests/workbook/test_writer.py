@@ -382,6 +382,51 @@ def test_the_aging_sheet_is_rebuilt_where_it_was(book_path):
     assert chart.series[1].cat.strRef.f == "'Aging'!$A$4:$A$5"
 
 
+def test_what_the_user_set_on_an_owned_sheet_survives_its_rebuild(book_path):
+    """Tab colour, zoom, grid lines, margins, paper, header and footer stay; the printer
+    settings part goes with the old sheet (its r:id with it); the old rows go."""
+    book = openpyxl.load_workbook(book_path)
+    old = book.create_sheet("Aging", 1)
+    for number in range(1, 3001):  # an old Aging of a big ledger: read row by row
+        old.append([f"C{number:04d}", "stale", number])
+    old.sheet_properties.tabColor = "FF00B050"
+    old.sheet_view.zoomScale = 85
+    old.sheet_view.showGridLines = False
+    old.page_margins.left = 0.25
+    old.page_setup.paperSize = old.PAPERSIZE_A4
+    old.oddHeader.center.text = "Confidential"
+    book.save(book_path)
+    with zipfile.ZipFile(book_path) as package:
+        part = next(n for n in package.namelist() if n.startswith("xl/worksheets/sheet")
+                    and "stale" in package.read(n).decode())  # fmt: skip
+        original = package.read(part).decode()
+    printer = original.replace("<pageSetup ", '<pageSetup r:id="rId9" ', 1)
+    if "xmlns:r=" not in printer:
+        relationships = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+        printer = printer.replace("<worksheet ", f'<worksheet xmlns:r="{relationships}" ', 1)
+    assert 'r:id="rId9"' in printer
+    rewrite_part(book_path, part, printer.encode())
+
+    write_refresh(book_path, [], [aging()])
+    ws = openpyxl.load_workbook(book_path)["Aging"]
+    assert ws.sheet_properties.tabColor.rgb == "FF00B050"
+    assert ws.sheet_view.zoomScale == 85 and ws.sheet_view.showGridLines is False
+    assert ws.page_margins.left == 0.25 and int(ws.page_setup.paperSize) == 9
+    assert ws.oddHeader.center.text == "Confidential"
+    assert (ws.max_row, ws.max_column) == (7, 5)
+    with zipfile.ZipFile(book_path) as package:
+        assert "rId9" not in package.read(part).decode()
+
+
+def rewrite_part(path: Path, part: str, data: bytes) -> None:
+    """Replace one part of the package, the others copied as they are."""
+    copy = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            out.writestr(info, data if info.filename == part else source.read(info))
+    copy.replace(path)
+
+
 def test_the_aging_sheet_is_added_at_the_end_and_may_be_empty(book_path):
     write_refresh(book_path, [], [aging(rows=[], totals=[])])
     book = openpyxl.load_workbook(book_path)
