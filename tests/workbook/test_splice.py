@@ -188,3 +188,53 @@ def test_an_amount_is_written_as_cell_value_writes_it(amount):
 
     filler = _Filler([], None, "S", False)
     assert filler.value_of(amount) == cell_value(amount)
+
+
+# A later refresh: each row ends with the cells the last refresh wrote, which the fast
+# path rewrites by the row's shape (its markup without values and row number).
+OLD_CELL = st.sampled_from([
+    '<c r="{ref}"/>', '<c r="{ref}" s="2"/>', '<c r="{ref}" s="1"><v>12.5</v></c>',
+    '<c r="{ref}" s="2"><v>46000</v></c>', '<c r="{ref}" t="inlineStr"><is><t>1-30</t></is></c>',
+    '<c r="{ref}" t="inlineStr"><is><r><t>rich</t></r><r><t> text</t></r></is></c>',
+    '<c r="{ref}" t="e"><v>#N/A</v></c>', '<c r="{ref}" s="1"></c>',
+    '<c r="{ref}" t="s"><v>0</v></c>',
+    '<c r="{ref}"\ts="2"><v>1</v></c>', '<c r="{ref}" s="{number}"><v>1</v></c>',
+])  # fmt: skip
+
+
+@st.composite
+def later_rows(draw):
+    rows = ['<row r="1"><c r="A1" t="inlineStr"><is><t>ID</t></is></c></row>']
+    for number in range(2, draw(st.integers(3, 12))):
+        cells = [f'<c r="A{number}"><v>{number}</v></c>']
+        for letter in "CD":
+            cells.append(draw(OLD_CELL).format(ref=f"{letter}{number}", number=number))
+        if draw(st.integers(0, 5)) == 0:  # the user's own cell after the computed ones
+            cells.append(f'<c r="E{number}" s="1"><v>7</v></c>')
+        rows.append(f'<row r="{number}">{"".join(cells)}</row>')
+    return "".join(rows), number
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(later_rows(), st.lists(values, min_size=22, max_size=22),
+       st.lists(st.one_of(st.none(), st.dates(), st.text(max_size=5)), min_size=11,
+                max_size=11))  # fmt: skip
+def test_a_later_refresh_comes_out_alike(styles, book, amounts, others):
+    rows, last = book
+    numbers = list(range(2, last + 1))
+    writes = [ColumnWrite(3, "C", numbers, amounts[: len(numbers)], "#,##0.00"),
+              ColumnWrite(4, "D", numbers, others[: len(numbers)])]  # fmt: skip
+    spliced, streamed = both(sheet(rows), writes, styles)
+    assert cells_of(spliced) == cells_of(streamed)
+
+
+def test_rows_of_many_shapes_fall_back_cell_by_cell(styles):
+    """A style per row (a user's colours): past 256 shapes the rows go cell by cell again,
+    written alike."""
+    rows = "".join(f'<row r="{n}"><c r="A{n}"><v>1</v></c><c r="B{n}" s="{n}"><v>2</v></c></row>'
+                   for n in range(1, 400))  # fmt: skip
+    writes = [ColumnWrite(2, "B", list(range(1, 400)), [Decimal("1.50")] * 399)]
+    spliced, streamed = both(sheet(rows), writes, styles)
+    assert cells_of(spliced) == cells_of(streamed)

@@ -333,7 +333,10 @@ class _Filler:
         # A cell's markup after its reference, by what decides it: labels and day counts
         # repeat down a column, so most cells are one dictionary look (see `_tail`).
         self._tails: dict[tuple, bytes] = {}
+        self._number_heads: dict[tuple[int, int | None], bytes] = {}  # '" s="8"><v>'
         self._existing: dict[tuple[bytes, bytes, bytes | None], tuple[int | None, bool]] = {}
+        # A later refresh's row tails by shape: each target's style, or () (see _splice_tail).
+        self._shapes: dict[bytes, tuple[int | None, ...]] | None = {}
 
     def targets(self, number: int) -> list[tuple[ColumnWrite, object]]:
         if self._rows is not None and number not in self.header_rows:
@@ -419,8 +422,13 @@ class _Filler:
         suffix = str(number).encode()
         last_column = -1  # the rightmost cell's column: looked for when a cell is missing
         first_ref = self._refs[targets[0][0].column] + suffix + b'"'
-        if row.find(first_ref, head_end, body_end) < 0:
+        first = row.find(first_ref, head_end, body_end)
+        if first < 0:
             last_column = _last_cell_column(row, head_end, body_end)
+        elif self._shapes is not None and row[first - 2 : first] == b"<c":
+            spliced = self._splice_tail(row, first - 2, body_end, suffix, targets)
+            if spliced is not None:
+                return spliced
         if last_column is not None and 0 <= last_column < self.min_column and not self_closing:
             # Every target is right of the row's cells (a first refresh): append them.
             cells = [self._new_cell(write, raw, suffix) for write, raw in targets]
@@ -429,20 +437,30 @@ class _Filler:
         pieces: list[bytes] = []
         appended: list[tuple[int, bytes]] = []
         done = 0  # how far `row` is in `pieces`
+        look_from = head_end  # the targets go left to right, and so do the row's cells
         for write, raw in targets:
             ref = self._refs[write.column] + suffix + b'"'
-            found = row.find(ref, head_end, body_end)
+            found = row.find(ref, look_from, body_end)
             if found < 0:
                 if last_column == -1:
                     last_column = _last_cell_column(row, head_end, body_end)
                 if last_column is None or write.column <= last_column:
-                    return None  # a cell to insert among others: the general path
+                    return None  # a cell to insert among others (or out of order): general
                 appended.append((write.column, self._new_cell(write, raw, suffix)))
                 continue
-            start = row.rfind(b"<c", head_end, found)
-            tag_end = _tag_end(row, start) if start >= done else -1
-            if tag_end < found or row[start + 2] not in b" \t\r\n":
-                return None  # not a plain <c> tag, or cells out of column order
+            after = found + len(ref)
+            if row[found - 2 : found] == b"<c":  # the reference first, as every writer puts it
+                start, tag_end = found - 2, row.find(b">", after)
+                attributes = row[after:tag_end]
+                if tag_end < 0 or attributes.count(b'"') % 2 or b"'" in attributes:
+                    tag_end = _tag_end(row, start)  # a '>' inside a value: look properly
+                    if tag_end < found:
+                        return None
+            else:
+                start = row.rfind(b"<c", head_end, found)
+                tag_end = _tag_end(row, start) if start >= done else -1
+                if tag_end < found or row[start + 2] not in b" \t\r\n":
+                    return None  # not a plain <c> tag, or cells out of column order
             if row[tag_end - 1] == _SLASH:
                 end, content = tag_end + 1, b""
             else:
@@ -459,7 +477,7 @@ class _Filler:
                     return None  # not the plain form: the general path
             # The tag without its reference: what decides the cell's style (and whether a
             # formula cell has attributes the general path keeps).
-            key = (row[start:found], row[found + len(ref) : tag_end], formula)
+            key = (row[start:found], row[after:tag_end], formula)
             known = self._existing.get(key)
             if known is None:
                 known = self._existing[key] = _existing_cell(key[0] + key[1], formula)
@@ -469,6 +487,7 @@ class _Filler:
             pieces += (row[done:start], b'<c r="', self._letters[write.column], suffix,
                        self._tail(write, raw, base, formula))  # fmt: skip
             done = end
+            look_from = end
         if appended:
             appended.sort()
             cells = b"".join(cell for _, cell in appended)
@@ -482,6 +501,35 @@ class _Filler:
         pieces.append(row[done:])
         return b"".join(pieces)
 
+    def _splice_tail(self, row: bytes, start: int, body_end: int, suffix: bytes,
+                     targets) -> bytes | None:  # fmt: skip
+        """The row of a later refresh: its last cells, from `start`, are the targets as a
+        refresh wrote them (values, no formulas). Their markup with this row's number and
+        values taken out is the row's *shape*; a shape is read once (`_tail_plan`) for each
+        target's style, and most rows of a big ledger share a few shapes, so a row costs a
+        few byte replacements instead of a dozen steps per cell. None: not such a row (the
+        cell by cell path decides)."""
+        tail = row[start:body_end]
+        if b"<f" in tail:
+            return None  # formulas (the workbook new makes): kept cell by cell
+        shape = _VALUE.sub(b"<v/>", tail)
+        if b"<is>" in shape:
+            shape = _INLINE.sub(b"<is/>", shape)
+        for write, _ in targets:
+            ref = b'r="' + self._letters[write.column]
+            shape = shape.replace(ref + suffix + b'"', ref + b'"', 1)
+        plan = self._shapes.get(shape)
+        if plan is None:
+            if len(self._shapes) >= _MAX_SHAPES:  # rows unlike each other: not worth it
+                self._shapes = None
+                return None
+            plan = self._shapes[shape] = _tail_plan(shape, targets, self._letters)
+        if not plan:
+            return None
+        cells = [b'<c r="' + self._letters[write.column] + suffix + self._tail(write, raw, base,
+                 None) for (write, raw), base in zip(targets, plan, strict=True)]  # fmt: skip
+        return row[:start] + b"".join(cells) + row[body_end:]
+
     def _new_cell(self, write: ColumnWrite, raw: object, suffix: bytes) -> bytes:
         return b'<c r="' + self._letters[write.column] + suffix + self._tail(write, raw, None, None)
 
@@ -490,9 +538,20 @@ class _Filler:
         """A cell's markup after its reference ('" s="3"><v>12</v></c>'), for `raw` written
         into a cell of style `base` (None: a new cell) holding `formula` (None: none)."""
         kind = type(raw)
+        if kind is Decimal and formula is None:  # an amount, nearly never the same twice
+            text = str(raw)
+            if text[-3:-2] == "." and "E" not in text:  # cents, as the engine gives them
+                head = self._number_heads.get((write.column, base))
+                if head is None:
+                    style = self.style_for(base or 0, write, _NUMBER)
+                    style = base if style is None else style
+                    head = self._number_heads[(write.column, base)] = (
+                        b'"><v>' if style is None else b'" s="%d"><v>' % style)  # fmt: skip
+                return head + (text[:-3] if text.endswith(".00") else text).encode() + _V_END
         if kind is float and raw != raw:  # NaN, which no dictionary finds again: a blank
             raw, kind = None, type(None)
-        repeats = raw is None or kind is str or (kind is int and -100_000 < raw < 100_000)
+        repeats = (raw is None or kind is str or kind is dt.date
+                   or (kind is int and -100_000 < raw < 100_000))  # fmt: skip
         key = (write.column, kind, raw, base, formula) if repeats else None
         if key is not None:
             found = self._tails.get(key)
@@ -568,6 +627,32 @@ def formula_cell_xml(ref: bytes, style: int | None, value: CellValue, formula: b
     return b'<c r="%s"%s%s>%s<v>%s</v></c>' % (ref, s, kind, formula, text)
 
 
+_VALUE = re.compile(rb"<v>[^<]*</v>")  # a value: no markup inside
+_INLINE = re.compile(rb"<is>.*?</is>", re.DOTALL)  # an inline string, rich text or not
+_CELL_SHAPE = re.compile(  # a cell: reference first, attributes one space apart, no formula
+    rb'<c r="([A-Z]{1,3})"((?: [A-Za-z:]+="[^"]*")*)(?:/>|>(?:<v/>|<is/>)?</c>)'
+)
+_MAX_SHAPES = 256
+
+
+def _tail_plan(shape: bytes, targets, letters: Mapping[int, bytes]) -> tuple[int | None, ...]:
+    """Each target's style in a row tail's shape (its values and row number taken out), or
+    () where the shape is not exactly the targets, in order, as plain value cells: a cell
+    of the user's after them, a cell missing, a new column (whose old cells are checked
+    for values), markup of any other kind."""
+    styles, position = [], 0
+    for write, _ in targets:
+        found = _CELL_SHAPE.match(shape, position)
+        if write.new or found is None or found[1] != letters[write.column]:
+            return ()
+        base = _attribute(found[2], b"s")
+        if base is not None and not base.isdigit():
+            return ()
+        styles.append(None if base is None else int(base))
+        position = found.end()
+    return tuple(styles) if position == len(shape) else ()
+
+
 def _formula_of(content: bytes) -> bytes | None:
     """The <f> element of a cell's content as it stands (None: not the plain form)."""
     start = content.find(b"<f")
@@ -592,9 +677,14 @@ def _existing_cell(tag: bytes, formula: bytes | None) -> tuple[int | None, bool]
     """Of a cell's start tag (its reference taken out) and formula: its style (None: none),
     and whether the fast path may write it (not a formula cell with attributes besides r,
     s and t: the general path keeps those)."""
+    if not _PLAIN_TAG.fullmatch(tag):  # a tab or a space around '=': lxml reads it
+        return None, False
     base = _attribute(tag, b"s")
     fast = formula is None or not _has_other_attributes(tag)
     return (None if base is None else int(base)), fast
+
+
+_PLAIN_TAG = re.compile(rb'<c(?: [A-Za-z:]+="[^"]*")*/?')  # attributes one space apart
 
 
 def _tag_end(data: bytes, start: int) -> int:
@@ -852,6 +942,8 @@ def _write_top(out, element, declarations, max_column: int, max_row: int) -> Non
 
 _HEADER = object()
 _BLANK = CellValue("blank")
+_NUMBER = CellValue(None, "0")
+_V_END = b"</v></c>"
 _SLASH = ord("/")
 
 

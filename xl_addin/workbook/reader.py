@@ -215,9 +215,12 @@ _FEB_28, _FEB_28_DAY = dt.datetime(1900, 2, 28), dt.date(1900, 2, 28)  # calamin
 def _with_serial_60(raw: RawTable, error_cells) -> RawTable:
     """The table with each date cell of serial 60 given back as the number 60, which the
     date conversion refuses (calamine reads it as 1900-02-28, the day before)."""
+    serial_60 = getattr(error_cells, "serial_60", None)
+    if serial_60 is None:  # the Ledger parsed on a second thread: the first looks after
+        return raw
     if not any(_FEB_28 in row or _FEB_28_DAY in row for row in raw.rows):
         return raw  # no date cell reads 1900-02-28: no serial 60 (the usual case: no look)
-    sixties = getattr(error_cells, "serial_60", lambda sheet: set())(raw.sheet)
+    sixties = serial_60(raw.sheet)
     for row, column in sixties:
         i, j = row - raw.header_row - 1, column - raw.first_column
         inside = 0 <= i < len(raw.rows) and 0 <= j < len(raw.rows[i])
