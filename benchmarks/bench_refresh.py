@@ -1,8 +1,10 @@
 """`credit-control refresh` of a branch workbook of N ledger rows vs openpyxl's load + save.
 
-Run by hand: python -m benchmarks.bench_refresh [N] [ROUNDS] [--live]   (N 10000, 100000
-or 1000000; default 100,000 and one round; --live: the workbook `credit-control new`
-makes, whose computed cells are formulas, instead of the builder's plain one).
+Run by hand: python -m benchmarks.bench_refresh [N] [ROUNDS] [--live | --later]   (N 10000,
+100000, 1000000 or 1048575, Excel's last row; default 100,000 and one round; --live: the
+workbook `credit-control new` makes, whose computed cells are formulas, instead of the
+builder's plain one; --later: the plain one refreshed once already, as a branch's
+workbook stands on any later day, its computed cells holding values to replace).
 
 Ours: the whole command in a fresh process (read, check, age, write the computed
 columns and the Aging sheet through a temporary file with a backup), as of the
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks.commands import arguments, compare, live
+from benchmarks.commands import arguments, compare, later, live
 
 
 def refreshed(output: dict) -> str:
@@ -24,4 +26,4 @@ def refreshed(output: dict) -> str:
 
 if __name__ == "__main__":
     rows, rounds = arguments(sys.argv)
-    compare("refresh", rows, [], refreshed, rounds, live=live(sys.argv))
+    compare("refresh", rows, [], refreshed, rounds, live=live(sys.argv), later=later(sys.argv))

@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.workbooks import branch_workbook, live_workbook
+from benchmarks.workbooks import branch_workbook, live_workbook, refreshed_workbook
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -83,6 +83,7 @@ def compare(
     documents: Callable[[dict], str],
     rounds: int = 1,
     live: bool = False,
+    later: bool = False,
 ) -> None:
     """Measure openpyxl's load + save and `credit-control COMMAND` on N rows; print both.
 
@@ -90,9 +91,11 @@ def compare(
     command writes documents); `documents` says from the command's JSON what it issued.
     With several rounds the sides alternate and each side's best CPU run is kept.
     `live`: the workbook `credit-control new` makes (formulas in every computed cell)
-    rather than the builder's plain one.
+    rather than the builder's plain one; `later`: the plain one as a later day finds it,
+    refreshed once already (its computed cells hold values to replace).
     """
-    source = live_workbook(rows) if live else branch_workbook(rows)
+    source = (live_workbook(rows) if live else refreshed_workbook(rows) if later
+              else branch_workbook(rows))  # fmt: skip
     compileall.compile_dir(REPOSITORY / "xl_addin", quiet=1)  # as installed: see the docstring
     runs: dict[str, list[ChildRun]] = {"openpyxl": [], "ours": []}
     issued = ""
@@ -132,7 +135,8 @@ def compare(
         pairs = [o.cpu / t.cpu for o, t in zip(runs["ours"], runs["openpyxl"], strict=True)]
         print(f"  ratio per round: {min(pairs):.2f}-{max(pairs):.2f}x")
     print(
-        f"SUMMARY {dt.date.today()} bench_{command} N={rows:,}: ours {ours.cpu:.1f} s CPU "
+        f"SUMMARY {dt.date.today()} bench_{command} N={rows:,} ({source.stem}): "
+        f"ours {ours.cpu:.1f} s CPU "
         f"({ours.wall:.1f} s wall); alternative openpyxl load+save {theirs.cpu:.1f} s CPU "
         f"({theirs.wall:.1f} s wall); ratio ours/openpyxl {ratio:.2f}x CPU; "
         f"peak RSS ours {ours.peak_rss_mib:.0f} MiB, openpyxl {theirs.peak_rss_mib:.0f} MiB; "
@@ -142,14 +146,18 @@ def compare(
 
 def arguments(argv: Sequence[str]) -> tuple[int, int]:
     """N (default 100,000) and ROUNDS (default 1) from a bench script's command line
-    (a `--live` among them is read by `live`)."""
-    argv = [a for a in argv if a != "--live"]
+    (a `--live` or `--later` among them is read by `live` or `later`)."""
+    argv = [a for a in argv if a not in ("--live", "--later")]
     rows = int(argv[1].replace("_", "").replace(",", "")) if len(argv) > 1 else 100_000
     return rows, int(argv[2]) if len(argv) > 2 else 1
 
 
 def live(argv: Sequence[str]) -> bool:
     return "--live" in argv
+
+
+def later(argv: Sequence[str]) -> bool:
+    return "--later" in argv
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -69,6 +70,30 @@ def live_workbook(rows: int) -> Path:
                                 ledger=ledger, settings=settings)  # fmt: skip
         for backup in path.parent.glob(f"{path.stem}.bak*"):
             backup.unlink()
+    return path
+
+
+def refreshed_workbook(rows: int) -> Path:
+    """`branch_workbook` after one `credit-control refresh`, as a branch's workbook stands on
+    any later day: its computed cells hold values, each of which the next refresh reads
+    and replaces. Built once and cached beside it (keyed by the writer too)."""
+    from xl_addin.services.refresh import RefreshResult, refresh
+    from xl_addin.workbook import cells, writer
+
+    digest = hashlib.sha256()
+    for module in (cells, writer):
+        digest.update(Path(module.__file__).read_bytes())
+    source = branch_workbook(rows)
+    path = source.with_name(f"{source.stem}-refreshed-{digest.hexdigest()[:10]}.xlsx")
+    if not path.exists():
+        work = path.with_suffix(".building.xlsx")
+        shutil.copy(source, work)
+        result = refresh(work)
+        if not isinstance(result, RefreshResult):
+            raise RuntimeError(f"{work.name}: the refresh stopped: {result[:3]}")
+        for backup in work.parent.glob(f"{work.stem}.bak*"):
+            backup.unlink()
+        work.replace(path)
     return path
 
 
