@@ -175,6 +175,42 @@ def test_the_hand_over_claims_what_the_letter_claims_and_tells_the_contact_histo
     assert [r[0] for r in documents] == ["Invoice", "Invoice", "Payment"]
 
 
+def test_each_hand_over_lists_its_own_customers_documents_and_contacts(tmp_path):
+    # Two legal-step customers whose ledger and Contacts rows interleave with each other's
+    # and a third customer's: each pack lists its customer's rows only, in the sheets' order
+    # (found once for the run, not by a scan of the ledger per pack).
+    customers = [("C009", "Long Overdue Ltd", "Standard", "GBP", 1000, "Credit hold", "en"),
+                 ("C010", "Later Ltd", "Standard", "GBP", 1000, "Credit hold", "en"),
+                 ("C011", "Prompt Ltd", "Standard", "GBP", 1000, "", "en")]
+    ledger = [("C010", "INV", "INV-20", dt.date(2025, 2, 1), dt.date(2025, 3, 1), 300, "", ""),
+              ("C009", "INV", "INV-7", dt.date(2025, 1, 1), dt.date(2025, 2, 1), 900, "", ""),
+              ("C011", "INV", "INV-30", dt.date(2026, 11, 1), dt.date(2026, 12, 1), 50, "", ""),
+              ("C010", "CRN", "CRN-21", dt.date(2025, 3, 1), None, 100, "INV-20", ""),
+              ("C009", "INV", "INV-8", dt.date(2025, 3, 1), dt.date(2025, 4, 1), 1200, "", ""),
+              ("C009", "PAY", "PAY-3", dt.date(2025, 5, 1), None, 200, "INV-8", "")]
+    path = make_book(tmp_path / "b.xlsx", customers=customers, ledger=ledger,
+                     customer_headers=HEADERS)  # fmt: skip
+    book = openpyxl.load_workbook(path)
+    write_sheet(book, "Contacts", [c.header for c in CONTACTS.columns], [
+        (dt.datetime(2026, 10, 20), "C010", "call", "final_notice", "", "busy", None, None, "",
+         "C010 first"),
+        (dt.datetime(2026, 10, 27), "C009", "call", "final_notice", "", "no answer", None, None,
+         "", "C009 only"),
+        (dt.datetime(2026, 10, 28), "C011", "email", "", "", "", None, None, "", "C011"),
+        (dt.datetime(2026, 10, 29), "C010", "visit", "final_notice", "", "shut", None, None, "",
+         "C010 second")])  # fmt: skip
+    book.save(path)
+    result = run_letters(path, out=tmp_path / "out")
+    packs = {d.planned.customer_id: openpyxl.load_workbook(d.extra_file)
+             for d in result.issued.documents if d.planned.kind == "legal_pack"}  # fmt: skip
+    assert sorted(packs) == ["C009", "C010"]
+    assert [r[1] for r in rows_of(packs["C009"]["Documents"])] == ["INV-7", "INV-8", "PAY-3"]
+    assert [r[1] for r in rows_of(packs["C010"]["Documents"])] == ["INV-20", "CRN-21"]
+    assert [r[-1] for r in rows_of(packs["C009"]["Contact history"])] == ["C009 only"]
+    assert [r[-1] for r in rows_of(packs["C010"]["Contact history"])] == [
+        "C010 first", "C010 second"]
+
+
 def test_a_file_left_by_an_interrupted_run_is_set_aside(book, tmp_path):
     out = tmp_path / "out"
     out.mkdir()

@@ -247,8 +247,9 @@ def settlement_cycles(invoices: pd.DataFrame, customer_ids: pd.Series, as_of: dt
     # Per customer, all at once: its invoice months, its usual lag (the commonest, the
     # shortest of equals; a prepaid invoice counts as lag 0), the median day it pays
     # those on, and which of its invoices were paid on that run.
-    invoice_months = np.bincount(_distinct_pairs(position, doc_month.astype(np.int64))[0],
-                                 minlength=n)  # fmt: skip
+    # bincount takes platform integers: int64 will not cast to Pyodide's 32-bit intp.
+    customers_of_months = _distinct_pairs(position, doc_month.astype(np.int64))[0]
+    invoice_months = np.bincount(customers_of_months.astype(np.intp), minlength=n)
     who, lags, count = _distinct_pairs(position, np.maximum(lag, 0), counts=True)
     first = _first_of_each(who, -count, lags)
     usual = np.full(n, -1, dtype=np.int64)

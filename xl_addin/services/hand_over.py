@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from xl_addin.core.labels import DOC_TYPE_NAMES
@@ -78,6 +79,42 @@ class Claim:
         return self.overdue + self.interest + self.compensation
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerRows:
+    """Where each of a run's legal-step customers has rows in the Ledger and the Contacts
+    tables (positions, in the tables' order), found in one pass over each table: a scan of
+    the whole ledger per hand-over made a run pay for the ledger once per legal customer."""
+
+    ledger: dict[str, np.ndarray]
+    contacts: dict[str, np.ndarray]
+
+    def of(self, loaded: LoadedBook, customer_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The customer's ledger rows and Contacts rows (an empty frame when none)."""
+        none = np.zeros(0, dtype=np.int64)
+        table = loaded.book.contacts
+        logged = (table.frame.iloc[self.contacts.get(customer_id, none)]
+                  if table is not None else pd.DataFrame())  # fmt: skip
+        return loaded.ledger.iloc[self.ledger.get(customer_id, none)], logged
+
+
+def customer_rows(loaded: LoadedBook, customer_ids: Sequence[str]) -> CustomerRows:
+    """The ledger and Contacts rows of each of `customer_ids` (see CustomerRows)."""
+    table = loaded.book.contacts
+    logged = table.frame["customer_id"] if table is not None else pd.Series([], dtype=object)
+    return CustomerRows(_positions(loaded.ledger["customer_id"], customer_ids),
+                        _positions(logged, customer_ids))  # fmt: skip
+
+
+def _positions(column: pd.Series, wanted: Sequence[str]) -> dict[str, np.ndarray]:
+    """Each wanted value's positions in `column`, rising."""
+    keys = pd.Index(list(dict.fromkeys(wanted)), dtype=object)
+    code = keys.get_indexer(pd.Index(column.to_numpy(dtype=object), dtype=object))
+    rows = np.flatnonzero(code >= 0)
+    rows = rows[np.argsort(code[rows], kind="stable")]
+    bounds = np.searchsorted(code[rows], np.arange(len(keys) + 1))
+    return {key: rows[bounds[k]:bounds[k + 1]] for k, key in enumerate(keys)}
+
+
 def hand_over(
     loaded: LoadedBook,
     journal,
@@ -86,12 +123,15 @@ def hand_over(
     when: dt.date,
     lang: str,
     claim: Claim,
+    rows: CustomerRows,
 ) -> Callable[[Path, str], Path]:
     """A function writing the hand-over workbook for a letter's reference into a folder
-    (the issuing engine calls it once the reference is known)."""
+    (the issuing engine calls it once the reference is known); `rows` holds the customer's
+    (customer_rows)."""
 
     def write(folder: Path, reference: str) -> Path:
         customer_id = customer["customer_id"]
+        ledger_rows, logged = rows.of(loaded, customer_id)
         labels = LABELS["zh" if lang == "zh" else "en"]
         stage_name = stage_namer(loaded.book.policy, lang)
         title = (labels["title"].format(reference=reference, date=date_text(when, lang)),)
@@ -107,9 +147,9 @@ def hand_over(
             ReportSheet(names[1], labels["claim"], _claim_rows(claim, labels), title),
             ReportSheet(names[2], labels["debt"], _debt_rows(items, labels), title),
             ReportSheet(names[3], labels["documents"],
-                        _document_rows(loaded.ledger, customer_id, lang, labels), title),
+                        _document_rows(ledger_rows, lang, labels), title),
             ReportSheet(names[4], labels["history"],
-                        contact_history(loaded, journal.documents(
+                        contact_history(loaded, logged, journal.documents(
                             customer_id, branch=loaded.book.settings.branch), customer_id,
                                         lang), title),
         ], lang)  # fmt: skip
@@ -139,9 +179,9 @@ def _debt_rows(items: pd.DataFrame, labels) -> list[tuple]:
     return [*rows, (labels["total"], None, None, total, None)]
 
 
-def _document_rows(ledger: pd.DataFrame, customer_id: str, lang: str, labels) -> list[tuple]:
+def _document_rows(rows: pd.DataFrame, lang: str, labels) -> list[tuple]:
+    """The customer's ledger rows, as the Documents sheet lists them."""
     types = DOC_TYPE_NAMES["zh" if lang == "zh" else "en"]
-    rows = ledger[ledger["customer_id"] == customer_id]
     return [
         (types.get(r.doc_type, r.doc_type), r.doc_no, _day(r.doc_date), _day(r.due_date),
          to_decimal(int(r.amount_cents)), "" if _blank(r.applies_to) else r.applies_to,
@@ -151,15 +191,12 @@ def _document_rows(ledger: pd.DataFrame, customer_id: str, lang: str, labels) ->
 
 
 def contact_history(
-    loaded: LoadedBook, documents: Sequence, customer_id: str, lang: str
+    loaded: LoadedBook, logged: pd.DataFrame, documents: Sequence, customer_id: str, lang: str
 ) -> list[tuple]:
-    """The customer's contacts, oldest first: the Contacts sheet's rows, and each document
-    the journal recorded that the sheet does not list (by its reference)."""
+    """The customer's contacts, oldest first: its Contacts sheet rows (`logged`), and each
+    document the journal recorded that the sheet does not list (by its reference)."""
     stage_name = stage_namer(loaded.book.policy, lang)
     rows: list[tuple] = []
-    table = loaded.book.contacts
-    logged = (table.frame[table.frame["customer_id"] == customer_id]
-              if table is not None else pd.DataFrame())  # fmt: skip
     for r in logged.itertuples(index=False):
         promised = None if _blank(r.promise_amount_cents) else to_decimal(
             int(r.promise_amount_cents))

@@ -54,7 +54,7 @@ from xl_addin.services.contacts import (
     collection_state,
     contacts_sheet,
 )
-from xl_addin.services.hand_over import Claim, hand_over
+from xl_addin.services.hand_over import Claim, customer_rows, hand_over
 from xl_addin.services.issuing import (
     IssueResult,
     PlannedDocument,
@@ -211,8 +211,10 @@ def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, 
     item_tuples = list(listed.itertuples(index=False))
     positions = listed.groupby("customer_id", sort=False).indices
     none = np.zeros(0, dtype=np.int64)
+    sent = plan[plan["action"] == SEND]
+    legal = customer_rows(loaded, sent["customer_id"][sent["kind"] == "legal_pack"])
     planned = []
-    for row in plan[plan["action"] == SEND].itertuples(index=False):
+    for row in sent.itertuples(index=False):
         customer = by_id[row.customer_id]
         lang = language_of(customer.get("language"), settings.language)
         currency = str(customer.get("currency") or settings.base_currency)
@@ -254,7 +256,7 @@ def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, 
                                      reference="{reference}", id=row.customer_id,
                                      branch=branches[lang]["name"]),
             extra=hand_over(loaded, journal, customer, listed.iloc[at], when, lang,
-                            _claim(context, currency))
+                            _claim(context, currency), legal)
             if row.kind == "legal_pack"
             else None,
         ))  # fmt: skip
