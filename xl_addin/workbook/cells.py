@@ -337,6 +337,7 @@ class _Filler:
         self._existing: dict[tuple[bytes, bytes, bytes | None], tuple[int | None, bool]] = {}
         # A later refresh's row tails by shape: each target's style, or () (see _splice_tail).
         self._shapes: dict[bytes, tuple[int | None, ...]] | None = {}
+        self._row_tails: dict[tuple, bytes] = {}  # by shape and values: see _splice_tail
 
     def targets(self, number: int) -> list[tuple[ColumnWrite, object]]:
         if self._rows is not None and number not in self.header_rows:
@@ -526,9 +527,18 @@ class _Filler:
             plan = self._shapes[shape] = _tail_plan(shape, targets, self._letters)
         if not plan:
             return None
-        cells = [b'<c r="' + self._letters[write.column] + suffix + self._tail(write, raw, base,
-                 None) for (write, raw), base in zip(targets, plan, strict=True)]  # fmt: skip
-        return row[:start] + b"".join(cells) + row[body_end:]
+        # The new cells with NUL (never in XML) for the row's number: the same values in the
+        # same shape (a settled item's 0 and blanks, most rows of a ledger) are made once.
+        values = tuple(raw for _, raw in targets)
+        key = (shape, values, tuple(map(type, values)))
+        cells = self._row_tails.get(key)
+        if cells is None:
+            cells = b"".join(b'<c r="' + self._letters[write.column] + b"\0" + self._tail(
+                write, raw, base, None) for (write, raw), base in zip(targets, plan, strict=True))
+            if len(self._row_tails) < _MAX_ROW_TAILS and not any(
+                    type(v) is Decimal and v.is_zero() and v.is_signed() for v in values):
+                self._row_tails[key] = cells  # (-0.00 equals 0.00 but is written "-0")
+        return row[:start] + cells.replace(b"\0", suffix) + row[body_end:]
 
     def _new_cell(self, write: ColumnWrite, raw: object, suffix: bytes) -> bytes:
         return b'<c r="' + self._letters[write.column] + suffix + self._tail(write, raw, None, None)
@@ -633,6 +643,7 @@ _CELL_SHAPE = re.compile(  # a cell: reference first, attributes one space apart
     rb'<c r="([A-Z]{1,3})"((?: [A-Za-z:]+="[^"]*")*)(?:/>|>(?:<v/>|<is/>)?</c>)'
 )
 _MAX_SHAPES = 256
+_MAX_ROW_TAILS = 20_000  # about 4 MB of markup at most
 
 
 def _tail_plan(shape: bytes, targets, letters: Mapping[int, bytes]) -> tuple[int | None, ...]:
