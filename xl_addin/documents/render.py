@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import io
+import pyexpat
 import re
 import signal
 import struct
@@ -204,7 +205,7 @@ class CompiledTemplate:
             else:
                 xml = self._render_part(template, info.filename, context, deadline, budget,
                                         limits)  # fmt: skip
-                members.append(_Member.of(info.filename, xml))
+                members.append(_Member.of(info.filename, xml, level=1))
         return _package(members)
 
     def _render_part(self, template, part: str, context, deadline: float, budget,
@@ -238,18 +239,34 @@ class CompiledTemplate:
         except (ArithmeticError, LookupError, TypeError, ValueError, MemoryError) as error:
             raise TemplateError(f"{where}: {type(error).__name__}: {error}"
                                 f"{_near(error)}") from None  # fmt: skip
-        xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
+        xml = xml.replace("\n<w:p ", "<w:p ").replace("\n<w:p>", "<w:p>")
         for escaped, plain in _ESCAPED:
             xml = xml.replace(escaped, plain)
         data = xml.encode("utf-8")
+        broken = _not_well_formed(data)
+        if broken:
+            raise TemplateError(
+                f"{where}: the document would not open in Word, its XML is broken at "
+                f"{broken}; a `| safe` filter or markup in a field?"
+            ) from None
+        return data
+
+
+def _not_well_formed(data: bytes) -> str:
+    """Where and why the XML is not well-formed ("" when it is). Expat checks without
+    building a tree, in half lxml's time (a statement's part, 22 KB: 0.14 ms, not 0.36);
+    a part declaring a DTD, which expat would expand, is left to lxml, entities unresolved."""
+    if b"<!DOCTYPE" in data:
         try:
             etree.fromstring(data, _PARSER)
         except etree.XMLSyntaxError as error:
-            raise TemplateError(
-                f"{where}: the document would not open in Word, its XML is broken at line "
-                f"{error.lineno} ({error.msg}); a `| safe` filter or markup in a field?"
-            ) from None
-        return data
+            return f"line {error.lineno} ({error.msg})"
+        return ""
+    try:
+        pyexpat.ParserCreate().Parse(data, True)
+    except pyexpat.ExpatError as error:
+        return f"line {error.lineno} ({pyexpat.ErrorString(error.code)})"
+    return ""
 
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
@@ -314,8 +331,10 @@ class _Member:
     data: bytes  # raw deflate
 
     @classmethod
-    def of(cls, name: str, data: bytes) -> _Member:
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    def of(cls, name: str, data: bytes, level: int = 6) -> _Member:
+        """A member compressed at `level`: 6 for the parts packed once per template, 1 for
+        a document's own part (a fifth of the time, 500 bytes more on a 38 KB statement)."""
+        compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
         packed = compressor.compress(data) + compressor.flush()
         return cls(name.encode("utf-8"), zlib.crc32(data), len(data), packed)
 
