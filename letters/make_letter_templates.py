@@ -18,7 +18,9 @@ from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm
-from make_statement_templates import GREY, HERE, _cell, _letterhead, _page, _para, _run, _styles
+from make_statement_templates import GREY, HERE, _cell, _letterhead, _page, _para, _styles
+
+from xl_addin.documents.faces import add_run
 
 ITEM_HEADERS = {
     "en": ("Invoice", "Date", "Due date", "Amount", "Open", "Days overdue"),
@@ -183,7 +185,7 @@ def make_letter(key: str, lang: str):
     _para(doc, "{{ customer.address }}")
     heading = doc.add_paragraph()
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _run(heading, title, size=14, bold=True)
+    add_run(heading, title, size=14, bold=True)
     _para(doc, common["customer_no"], size=9, color=GREY)
     _para(doc, common["dear"])
     for text in paragraphs[:1]:
@@ -206,7 +208,7 @@ def make_call_sheet(lang: str):
     doc = _document(lang)
     heading = doc.add_paragraph()
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _run(heading, t["title"], size=14, bold=True)
+    add_run(heading, t["title"], size=14, bold=True)
     _para(doc, COMMON[lang]["ref"], size=9, color=GREY)
     facts = doc.add_table(rows=len(t["facts"]), cols=2)
     facts.style = "Table Grid"

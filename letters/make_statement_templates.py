@@ -24,7 +24,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-from xl_addin.documents.faces import set_faces
+from xl_addin.documents.faces import add_run, set_faces
 
 HERE = Path(__file__).resolve().parent
 GREY = RGBColor(0x55, 0x55, 0x55)
@@ -153,7 +153,7 @@ def make(lang: str) -> Path:
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     title.paragraph_format.space_after = Pt(3)
     title.paragraph_format.line_spacing = Pt(18)
-    _run(title, t["title"], size=15, bold=True)
+    add_run(title, t["title"], size=15, bold=True)
     _addressee(doc, t)
 
     table = doc.add_table(rows=6, cols=7)
@@ -178,7 +178,7 @@ def make(lang: str) -> Path:
     for position, (cell, text) in enumerate(zip(body.cells, line, strict=True)):
         _cell(cell, text, right=position >= 4, size=9)
     # A disputed document keeps its place in the running balance and says so.
-    _run(body.cells[3].paragraphs[0],
+    add_run(body.cells[3].paragraphs[0],
          "{% if line.disputed %}{% if line.description %} {% endif %}" + t["disputed"]
          + "{% endif %}", size=9, bold=True, color=MARK)  # fmt: skip
     _cell(closing.cells[0], t["closing"], bold=True)
@@ -228,7 +228,7 @@ def make(lang: str) -> Path:
     slip.alignment = WD_ALIGN_PARAGRAPH.CENTER
     slip.paragraph_format.space_after = Pt(2)
     slip.paragraph_format.line_spacing = Pt(14)
-    _run(slip, t["slip_title"], size=11, bold=True)
+    add_run(slip, t["slip_title"], size=11, bold=True)
     _para(doc, t["slip_to"], size=8.5, color=GREY, space_after=0)
     _para(doc, t["slip_ref"], size=8.5, color=GREY)
     _choice(doc, (("in_credit", t["agree_credit"]), ("closing_value == 0", t["agree_nil"]),
@@ -350,7 +350,7 @@ def _letterhead(doc) -> None:
     head = doc.add_paragraph()
     head.paragraph_format.line_spacing = Pt(17)
     head.paragraph_format.space_after = Pt(2)
-    _run(head, "{{ branch.name }}", size=14, bold=True)
+    add_run(head, "{{ branch.name }}", size=14, bold=True)
     _para(doc, "{{ branch.address }}", size=9, color=GREY, space_after=0)
     _para(
         doc,
@@ -393,20 +393,10 @@ def _para(doc, text, *, size=None, bold=False, color=None, align=None, space_bef
         paragraph.paragraph_format.line_spacing = Pt(size + 3)
     lines = text.split("\n")
     for i, line in enumerate(lines):
-        run = _run(paragraph, line, size=size, bold=bold, color=color)
+        run = add_run(paragraph, line, size=size, bold=bold, color=color)
         if i < len(lines) - 1:
             run.add_break()
     return paragraph
-
-
-def _run(paragraph, text, *, size=None, bold=False, color=None):
-    run = paragraph.add_run(text)
-    run.bold = bold
-    if size:
-        run.font.size = Pt(size)
-    if color is not None:
-        run.font.color.rgb = color
-    return run
 
 
 def _cell(cell, text, *, bold=False, right=False, shade=False, size=9, new=False):
@@ -416,7 +406,7 @@ def _cell(cell, text, *, bold=False, right=False, shade=False, size=9, new=False
     paragraph.paragraph_format.line_spacing = Pt(size + 2)
     if right:
         paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    _run(paragraph, text, size=size, bold=bold)
+    add_run(paragraph, text, size=size, bold=bold)
     if shade:
         properties = cell._tc.get_or_add_tcPr()
         fill = properties.makeelement(qn("w:shd"), {qn("w:val"): "clear", qn("w:fill"): "E8EEF4"})

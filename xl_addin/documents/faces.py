@@ -45,3 +45,16 @@ def set_faces(doc, lang: str) -> None:
     style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), east_asia)
     style.font.size = Pt(BODY_SIZE)
     style.element.get_or_add_rPr().append(language.__copy__())
+
+
+def add_run(paragraph, text: str, *, size: float | None = None, bold: bool = False,
+            color=None):  # fmt: skip
+    """A run of `text` at the end of `paragraph`, at `size` points (None: the style's), bold
+    or not, in `color` (an RGBColor; None: the style's)."""
+    run = paragraph.add_run(text)
+    run.bold = bold
+    if size:
+        run.font.size = Pt(size)
+    if color is not None:
+        run.font.color.rgb = color
+    return run

@@ -25,7 +25,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-from xl_addin.documents.faces import set_faces
+from xl_addin.documents.faces import add_run, set_faces
 
 PAGE = (Cm(29.7), Cm(21.0))  # A4 landscape
 MARGIN = Cm(1.5)
@@ -177,12 +177,7 @@ class PackDocument:
         if after is not None:
             paragraph.paragraph_format.space_after = Pt(after)
         if text:
-            run = paragraph.add_run(text)
-            run.bold = bold
-            if size:
-                run.font.size = Pt(size)
-            if color is not None:
-                run.font.color.rgb = color
+            add_run(paragraph, text, size=size, bold=bold, color=color)
         return paragraph
 
 
