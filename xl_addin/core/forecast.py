@@ -170,15 +170,24 @@ def expected_dates(items: pd.DataFrame, habit: Habit, as_of: dt.date,
     return pd.Series(expected, index=items.index, name="expected")
 
 
+def learn(ledger: pd.DataFrame, customers: pd.DataFrame, as_of: dt.date,
+          due: np.ndarray | None = None) -> Habit:
+    """Every customer's habit and settlement cycle from its paid invoices (`due` as for
+    `paid_dates`): what open_item_dates and payment_timing both need, learnt once."""
+    return habits(paid_dates(ledger, as_of, due=due), customers, as_of)
+
+
 def open_item_dates(ledger: pd.DataFrame, customers: pd.DataFrame, due: np.ndarray,
                     open_rows: np.ndarray, as_of: dt.date,
-                    promises: dict[str, dt.date] | None = None) -> np.ndarray:  # fmt: skip
+                    promises: dict[str, dt.date] | None = None,
+                    habit: Habit | None = None) -> np.ndarray:  # fmt: skip
     """Every ledger row's expected payment date: NaT for a row that is not an open item
     (`open_rows`: their positions) or one not expected within any forecast (STALE_DAYS
-    past its customer's habit). `due`: every row's due date as the engine fills it. The
-    one computation behind the Ledger's ExpectedPayDate, EXPECTED_PAY_DATE and Forecast."""
-    invoices = paid_dates(ledger, as_of, due=due)
-    habit = habits(invoices, customers, as_of)
+    past its customer's habit). `due`: every row's due date as the engine fills it;
+    `habit`: `learn`'s, when already learnt. The one computation behind the Ledger's
+    ExpectedPayDate, EXPECTED_PAY_DATE and Forecast."""
+    if habit is None:
+        habit = learn(ledger, customers, as_of, due)
     items = pd.DataFrame({
         "customer_id": ledger["customer_id"].to_numpy(dtype=object)[open_rows],
         "due": np.asarray(due, dtype="datetime64[D]")[open_rows],
@@ -323,7 +332,8 @@ WEEKDAYS = {"en": ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", 
 
 
 def payment_timing(ledger: pd.DataFrame, customer_ids: pd.Series, as_of: dt.date,
-                   history_days: int = 365, due: np.ndarray | None = None) -> Timing:  # fmt: skip
+                   history_days: int = 365, due: np.ndarray | None = None,
+                   cycle: Cycle | None = None) -> Timing:  # fmt: skip
     """Each customer's payment rhythm over its payments of the last `history_days`: its
     settlement cycle (`settlement_cycles`; `due` as for `paid_dates`), else the day of the
     month that at least SHARE of them fall within two days of, else the weekday at least
@@ -353,7 +363,9 @@ def payment_timing(ledger: pd.DataFrame, customer_ids: pd.Series, as_of: dt.date
     enough = total >= MIN_PAYMENTS
     on_day = enough & (day_share >= SHARE)
     on_weekday = enough & ~on_day & (weekday_share >= SHARE)
-    cycle = settlement_cycles(paid_dates(ledger, as_of, due), customer_ids, as_of, history_days)
+    if cycle is None:  # else learnt already (`learn`: the same invoices, the same window)
+        cycle = settlement_cycles(paid_dates(ledger, as_of, due), customer_ids, as_of,
+                                  history_days)  # fmt: skip
     cycled = cycle.months >= 0
     return Timing(np.where(cycled, cycle.day, np.where(on_day, best_day, -1)),
                   np.where(on_weekday & ~cycled, best_weekday, -1), cycle.months)  # fmt: skip

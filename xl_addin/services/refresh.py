@@ -136,8 +136,11 @@ def _refresh(source, as_of, ledger_csv, age_from, step, writer):
     if not isinstance(result, RefreshResult):
         return result
     step("Writing the workbook")
-    expected = expected_pay_dates(result.loaded, result.state)  # the Ledger's, and the JSON's
-    updates = [customer_update(result.loaded, result.state)]
+    loaded, state = result.loaded, result.state
+    habit = forecast.learn(loaded.ledger, loaded.customers, state.aging.as_of,
+                           state.aging.items["due_date"].to_numpy(dtype="datetime64[D]"))
+    expected = expected_pay_dates(loaded, state, habit)  # the Ledger's, and the JSON's
+    updates = [customer_update(loaded, state, habit.cycle)]
     if ledger_csv is None:
         updates.append(ledger_update(result.loaded, result.state, expected))
     write = writer or default_writer(source)
@@ -170,8 +173,11 @@ def _whole(values: np.ndarray) -> list[int | None]:
     return [None if v != v else int(v) for v in np.asarray(values, dtype=np.float64).tolist()]
 
 
-def customer_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
-    """The Customers' computed columns, Stage and NextAction with its reason included."""
+def customer_update(
+    loaded: LoadedBook, state: CollectionState, cycle: forecast.Cycle | None = None
+) -> ColumnUpdate:
+    """The Customers' computed columns, Stage and NextAction with its reason included
+    (`cycle`: the settlement cycles, when forecast.learn has learnt them already)."""
     table = loaded.book.customers
     summary = state.aging.customers
     plan = state.plan
@@ -179,7 +185,7 @@ def customer_update(loaded: LoadedBook, state: CollectionState) -> ColumnUpdate:
     words = translator(loaded.book.policy, language)  # 催款函, 超出额度 in a Chinese book
     reason = plan["reason_zh" if language == "zh" else "reason"]
     timing = forecast.payment_timing(loaded.ledger, summary["customer_id"], state.aging.as_of,
-                                     due=state.aging.items["due_date"])  # fmt: skip
+                                     due=state.aging.items["due_date"], cycle=cycle)  # fmt: skip
     values = {
         "Balance": _money(summary["balance_cents"]),
         "Overdue": _money(summary["overdue_cents"]),
@@ -224,11 +230,14 @@ def open_rows(state: CollectionState) -> np.ndarray:
     return np.flatnonzero(items["in_scope"].to_numpy() & (items["open_cents"].to_numpy() > 0))
 
 
-def expected_pay_dates(loaded: LoadedBook, state: CollectionState) -> np.ndarray:
+def expected_pay_dates(
+    loaded: LoadedBook, state: CollectionState, habit: forecast.Habit | None = None
+) -> np.ndarray:
     """Every ledger row's expected payment date (NaT: not an open item, or not expected
     within any forecast): its customer's habit or settlement cycle, moved by the
     customer's pending promise (core.forecast.open_item_dates). The Ledger's
-    ExpectedPayDate, EXPECTED_PAY_DATE, the JSON items and the Forecast sheet all read it."""
+    ExpectedPayDate, EXPECTED_PAY_DATE, the JSON items and the Forecast sheet all read it.
+    `habit`: forecast.learn's, when learnt already."""
     as_of = state.aging.as_of
     promises = promise_states(state.contacts, state.ledger, np.datetime64(as_of, "D"))
     pending = promises[promises["state"] == "pending"]
@@ -236,7 +245,7 @@ def expected_pay_dates(loaded: LoadedBook, state: CollectionState) -> np.ndarray
                 zip(pending["customer_id"], pending["promise_date"], strict=True)}  # fmt: skip
     return forecast.open_item_dates(loaded.ledger, loaded.customers,
                                     state.aging.items["due_date"].to_numpy(dtype="datetime64[D]"),
-                                    open_rows(state), as_of, promised)  # fmt: skip
+                                    open_rows(state), as_of, promised, habit)  # fmt: skip
 
 
 def _update(table, spec, values, rows) -> ColumnUpdate:
