@@ -5,8 +5,10 @@ wrote reads back the same in openpyxl, calamine and LibreOffice."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import subprocess
+import sys
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -16,12 +18,14 @@ import pytest
 import python_calamine as calamine
 from lxml import etree
 
+from tests.books import make_book
 from xl_addin.services.demo_data import make_demo_data
 from xl_addin.services.new_workbook import new_workbook
 from xl_addin.services.refresh import RefreshResult, refresh
 from xl_addin.workbook.package import Package, parse, q
 
 AS_OF = dt.date(2026, 11, 30)
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def parts_of(path: Path) -> dict[str, bytes]:
@@ -174,3 +178,27 @@ def test_a_users_workbook_with_chart_picture_and_shape_opens_in_libreoffice(tmp_
     balance = [c.value for c in saved["Customers"]["E"]]
     assert balance[:3] == ["Balance", 10000.5, -250]
     assert saved["Aging"]["B4"].value == "上海华信贸易有限公司"
+
+
+def test_a_refresh_writes_the_same_bytes_whatever_the_hash_seed(tmp_path):
+    """Two processes with different string hashes write the same workbook byte for byte:
+    the parts a refresh adds (the Aging sheet's drawing and their relationships) go into
+    the package in one order, so a branch's backups and copies compare equal."""
+    source = tmp_path / "plain.xlsx"
+    make_book(source)
+    written = []
+    for seed in ("1", "2", "3"):
+        copy = tmp_path / f"seed{seed}" / "branch.xlsx"
+        copy.parent.mkdir()
+        shutil.copy(source, copy)
+        done = subprocess.run(
+            [sys.executable, "-m", "xl_addin.cli", "refresh", str(copy)],
+            capture_output=True, text=True, timeout=240,
+            env={**os.environ, "PYTHONHASHSEED": seed}, cwd=REPOSITORY,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        written.append(copy.read_bytes())
+    with zipfile.ZipFile(tmp_path / "seed1" / "branch.xlsx") as archive:
+        added = set(archive.namelist()) - set(parts_of(source))
+    assert len(added) >= 2, added  # else the order could not differ
+    assert written[0] == written[1] == written[2]

@@ -4,12 +4,13 @@ shape and on a refreshed branch workbook."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -221,6 +222,9 @@ def later_rows(draw):
 @given(later_rows(), st.lists(values, min_size=22, max_size=22),
        st.lists(st.one_of(st.none(), st.dates(), st.text(max_size=5)), min_size=11,
                 max_size=11))  # fmt: skip
+@example(("".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c><c r="C{n}" s="1"><v>1</v></c>'
+                 f'<c r="D{n}"/></row>' for n in range(2, 6)), 5),
+         [Decimal("0.00"), Decimal("-0.00")] * 11, [None] * 11)  # fmt: skip
 def test_a_later_refresh_comes_out_alike(styles, book, amounts, others):
     rows, last = book
     numbers = list(range(2, last + 1))
@@ -237,4 +241,28 @@ def test_rows_of_many_shapes_fall_back_cell_by_cell(styles):
                    for n in range(1, 400))  # fmt: skip
     writes = [ColumnWrite(2, "B", list(range(1, 400)), [Decimal("1.50")] * 399)]
     spliced, streamed = both(sheet(rows), writes, styles)
+    assert cells_of(spliced) == cells_of(streamed)
+
+
+NAN = float("nan")
+SETTLED = st.sampled_from([Decimal("0.00"), Decimal("-0.00"), Decimal("0"), None, NAN, 0, "",
+                           "Current", dt.date(2026, 12, 1)])  # fmt: skip
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(st.one_of(SETTLED, values), SETTLED, SETTLED), min_size=1,
+                max_size=25))  # fmt: skip
+@example([(Decimal("0.00"), None, NAN), (Decimal("-0.00"), None, NAN)] * 2)
+def test_a_first_refresh_of_repeating_rows_comes_out_alike(styles, rows):
+    """A first refresh appends the computed cells right of each row; rows with the same
+    values (settled items) reuse one row's cells with their own number."""
+    numbers = list(range(2, len(rows) + 2))
+    xml = sheet("".join(f'<row r="{n}" spans="1:2"><c r="A{n}"><v>{n}</v></c>'
+                        f'<c r="B{n}" s="1"><v>1</v></c></row>' for n in numbers))  # fmt: skip
+    writes = [ColumnWrite(3 + i, f"H{i}", numbers, [row[i] for row in rows],
+                          "#,##0.00" if i == 0 else None, new=True, header_row=1)
+              for i in range(3)]  # fmt: skip
+    spliced, streamed = both(xml, writes, styles)
     assert cells_of(spliced) == cells_of(streamed)

@@ -211,17 +211,24 @@ def ledger_update(
     words = translator(loaded.book.policy, loaded.book.settings.language)
     if expected is None:
         expected = expected_pay_dates(loaded, state)
+    settled = to_decimal(0)  # most rows of a ledger: one Decimal for them all
     values = {
         "OpenAmount": [
-            to_decimal(c) if s else None
+            (to_decimal(c) if c else settled) if s else None
             for c, s in zip(open_cents.tolist(), scope.tolist(), strict=True)
         ],
         "DaysOverdue": _whole(items["days_overdue"].to_numpy()),
-        "Bucket": [words(v) for v in items["bucket"]],
-        "Stage": [words(v) for v in items["stage"]],
-        "ExpectedPayDate": [None if np.isnat(d) else d.item() for d in expected],
+        "Bucket": _per_label(words, items["bucket"]),
+        "Stage": _per_label(words, items["stage"]),
+        "ExpectedPayDate": np.asarray(expected, dtype="datetime64[D]").tolist(),  # NaT: None
     }
     return _update(table, LEDGER, values, loaded.ledger["row"])
+
+
+def _per_label(words: Callable[[object], object], labels: pd.Series) -> list:
+    """`words` of each label, called once per distinct label (a ledger has a handful)."""
+    codes, distinct = pd.factorize(labels.to_numpy(dtype=object), use_na_sentinel=False)
+    return np.array([words(v) for v in distinct], dtype=object)[codes].tolist()
 
 
 def open_rows(state: CollectionState) -> np.ndarray:

@@ -432,9 +432,11 @@ class _Filler:
                 return spliced
         if last_column is not None and 0 <= last_column < self.min_column and not self_closing:
             # Every target is right of the row's cells (a first refresh): append them.
-            cells = [self._new_cell(write, raw, suffix) for write, raw in targets]
             head = _grow_spans(row[: head_end + 1], targets[-1][0].column)
-            return b"".join((head, row[head_end + 1 : body_end], *cells, row[body_end:]))
+            cells = self._row_cells(None, targets, lambda: b"".join(
+                self._new_cell(write, raw, b"\0") for write, raw in targets))
+            cells = cells.replace(b"\0", suffix)
+            return b"".join((head, row[head_end + 1 : body_end], cells, row[body_end:]))
         pieces: list[bytes] = []
         appended: list[tuple[int, bytes]] = []
         done = 0  # how far `row` is in `pieces`
@@ -527,18 +529,27 @@ class _Filler:
             plan = self._shapes[shape] = _tail_plan(shape, targets, self._letters)
         if not plan:
             return None
-        # The new cells with NUL (never in XML) for the row's number: the same values in the
-        # same shape (a settled item's 0 and blanks, most rows of a ledger) are made once.
+        cells = self._row_cells(shape, targets, lambda: b"".join(
+            b'<c r="' + self._letters[write.column] + b"\0" + self._tail(write, raw, base, None)
+            for (write, raw), base in zip(targets, plan, strict=True)))  # fmt: skip
+        return row[:start] + cells.replace(b"\0", suffix) + row[body_end:]
+
+    def _row_cells(self, shape: bytes | None, targets, make) -> bytes:
+        """A row's new cells, `make()` with NUL (never in XML) for the row's number, kept
+        by shape (None: cells appended to the row) and values: most rows of a ledger are
+        settled items, whose cells are the same zero and blanks. Rows with an amount other
+        than zero are made each time: amounts nearly never repeat."""
         values = tuple(raw for _, raw in targets)
+        for v in values:  # (a loop, not any(): this runs for every row of a ledger)
+            if type(v) is Decimal and (v.is_signed() or not v.is_zero()):
+                return make()  # (-0.00 equals 0.00, so would find its cells: written "-0")
         key = (shape, values, tuple(map(type, values)))
         cells = self._row_tails.get(key)
         if cells is None:
-            cells = b"".join(b'<c r="' + self._letters[write.column] + b"\0" + self._tail(
-                write, raw, base, None) for (write, raw), base in zip(targets, plan, strict=True))
-            if len(self._row_tails) < _MAX_ROW_TAILS and not any(
-                    type(v) is Decimal and v.is_zero() and v.is_signed() for v in values):
-                self._row_tails[key] = cells  # (-0.00 equals 0.00 but is written "-0")
-        return row[:start] + cells.replace(b"\0", suffix) + row[body_end:]
+            cells = make()
+            if len(self._row_tails) < _MAX_ROW_TAILS:
+                self._row_tails[key] = cells
+        return cells
 
     def _new_cell(self, write: ColumnWrite, raw: object, suffix: bytes) -> bytes:
         return b'<c r="' + self._letters[write.column] + suffix + self._tail(write, raw, None, None)

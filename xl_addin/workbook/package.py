@@ -292,7 +292,7 @@ class Package:
         first = [n for n in infos if n not in self._removed and n not in self._later()]
         added = [n for n in self._changed if n not in infos and n not in self._removed]
         last = [n for n in infos if n in self._later()]
-        last += [n for n in self._edited if n not in infos and n not in self._removed]
+        last += sorted(n for n in self._edited if n not in infos and n not in self._removed)
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as out:
             for name in [*first, *added, *last]:
                 info = infos.get(name)
