@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from xl_addin.core.interest import parse_contract_rate
+from xl_addin.core.ledger import per_distinct
 from xl_addin.core.money import to_decimal
 from xl_addin.core.policy import Policy
 from xl_addin.core.problems import Problem, Source
@@ -174,10 +175,11 @@ def _check_currency(ledger: pd.DataFrame, customers: pd.DataFrame) -> list[Probl
         zip(customers["customer_id"], (str(c).upper() for c in customers["currency"]),
             strict=False)
     )
-    currency = ledger["currency"].fillna("").str.upper().to_numpy(dtype=object)
+    # Once per distinct currency and customer, not per row (a ledger has a handful).
+    currency = per_distinct(ledger["currency"].fillna(""),
+                            lambda c: c.upper() if isinstance(c, str) else c)
     customer = ledger["customer_id"].to_numpy(dtype=object)
-    expected = np.array([expected_by_customer.get(c, "") for c in ledger["customer_id"]],
-                        dtype=object)  # a list: no customers at all maps to float NaN
+    expected = per_distinct(customer, lambda c: expected_by_customer.get(c, ""))
     problems = []
     for i in np.flatnonzero((currency != "") & (expected != "") & (currency != expected)):
         problems.append(

@@ -24,7 +24,7 @@ from xl_addin.core import forecast
 from xl_addin.core.contacts import promise_states
 from xl_addin.core.escalation import stage_keys
 from xl_addin.core.labels import date_text, translator
-from xl_addin.core.ledger import AgingResult
+from xl_addin.core.ledger import AgingResult, per_distinct
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
 from xl_addin.errors import CreditControlError
@@ -218,17 +218,11 @@ def ledger_update(
             for c, s in zip(open_cents.tolist(), scope.tolist(), strict=True)
         ],
         "DaysOverdue": _whole(items["days_overdue"].to_numpy()),
-        "Bucket": _per_label(words, items["bucket"]),
-        "Stage": _per_label(words, items["stage"]),
+        "Bucket": per_distinct(items["bucket"], words).tolist(),
+        "Stage": per_distinct(items["stage"], words).tolist(),
         "ExpectedPayDate": np.asarray(expected, dtype="datetime64[D]").tolist(),  # NaT: None
     }
     return _update(table, LEDGER, values, loaded.ledger["row"])
-
-
-def _per_label(words: Callable[[object], object], labels: pd.Series) -> list:
-    """`words` of each label, called once per distinct label (a ledger has a handful)."""
-    codes, distinct = pd.factorize(labels.to_numpy(dtype=object), use_na_sentinel=False)
-    return np.array([words(v) for v in distinct], dtype=object)[codes].tolist()
 
 
 def open_rows(state: CollectionState) -> np.ndarray:
