@@ -198,3 +198,26 @@ def test_line_breaks_in_names_and_addresses_do_not_stop_the_drafts(tmp_path):
     message = email.message_from_bytes(drafts[0].read_bytes())
     assert message["Bcc"] is None and "\n" not in message["To"]
     assert "summary" in " ".join(p.name for p in (tmp_path / "out").iterdir())
+
+
+def test_only_the_cells_holding_serial_60_become_60():
+    """calamine reads a date cell of serial 60 as 1900-02-28. Where a date reads that day,
+    the cells the sheet says hold 60 are given back as 60: a real 1900-02-28 (serial 59)
+    stays a date, a number 60 stays a number, and a sheet with no such date is not asked."""
+    from xl_addin.workbook.convert import _Grid
+
+    feb_28, noon = dt.date(1900, 2, 28), dt.datetime(1900, 2, 28, 12)
+    rows = [["A", feb_28, 60.0, "x"], ["B", noon, 5.0, "y"], ["C", feb_28, 7.0, "z"]]
+    asked = []
+
+    def sixties():  # (row in the table, column position): row 0 holds serial 60, row 2 is 59
+        asked.append(True)
+        return {(0, 1), (1, 1), (0, 2)}
+
+    grid = _Grid([list(r) for r in rows], [0, 1, 2], sixties)
+    assert grid.cells.tolist() == [["A", 60.0, 60.0], ["B", 60.0, 5.0], ["C", feb_28, 7.0]]
+    assert grid.strings.tolist() == [[True, False, False]] * 3
+    plain = [["A", dt.date(2026, 1, 1), 60.0], ["B", dt.date(2026, 1, 2), 5.0]]
+    asked.clear()
+    assert _Grid(plain, [0, 1, 2], sixties).cells.tolist() == plain
+    assert not asked

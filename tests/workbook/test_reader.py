@@ -173,10 +173,25 @@ def test_nothing_below_a_table_is_known_without_reading_the_sheet_again():
 def test_the_last_row_is_found_across_a_chunk_boundary():
     import io
 
-    from xl_addin.workbook.error_cells import _mentions
+    from xl_addin.workbook.error_cells import _ERROR_MARKS, _mentions
 
     head = b'<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
     last = b'<row r="7"><c r="A7"><v>7</v></c></row></sheetData></worksheet>'
     pad = b" " * ((1 << 20) - len(head) - 10)  # the last row's tag starts 10 bytes before 1 MiB
-    assert _mentions(io.BytesIO(head + pad + last), (b't="e"',)) == (False, 7)
-    assert _mentions(io.BytesIO(head + last.replace(b"<v>7", b'<v t="e">7')), (b't="e"',))[0]
+    assert _mentions(io.BytesIO(head + pad + last), _ERROR_MARKS) == (False, 7)
+    assert _mentions(io.BytesIO(head + last.replace(b"<v>7", b'<v t="e">7')), _ERROR_MARKS)[0]
+
+
+def test_a_mark_across_a_chunk_boundary_is_found():
+    import io
+
+    from xl_addin.workbook.error_cells import _ERROR_MARKS, _SIXTY_MARKS, _mentions
+
+    for mark, marks in ((b't="e"', _ERROR_MARKS), (b"t='e'", _ERROR_MARKS),
+                        (b"<v>60</v>", _SIXTY_MARKS), (b"<v>60.5</v>", _SIXTY_MARKS)):  # fmt: skip
+        for cut in range(1, len(mark)):  # the mark's first `cut` bytes end the first MiB
+            data = b" " * ((1 << 20) - cut) + mark + b" " * 100
+            assert _mentions(io.BytesIO(data), marks) == (True, None), (mark, cut)
+    clean = b" " * (1 << 20) + b'<c t="s"><v>6</v></c><v>600</v>'
+    assert _mentions(io.BytesIO(clean), _ERROR_MARKS)[0] is False
+    assert _mentions(io.BytesIO(clean), _SIXTY_MARKS)[0] is False

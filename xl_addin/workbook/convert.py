@@ -11,10 +11,11 @@ import datetime as dt
 import gc
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,7 @@ def normalise(
     positions = _match_headers(raw, spec, problems)
     # Only the contract's input columns count: a row holding nothing but computed values
     # (OpenAmount ... left by a refresh) or the user's own extra columns is no document.
-    grid = _Grid(raw.rows, sorted(positions.values()))
+    grid = _Grid(raw.rows, sorted(positions.values()), _sixties_in(raw))
     kept = np.flatnonzero(~grid.blank.all(axis=1))
     excel_rows = [raw.header_row + 1 + int(i) for i in kept]
     data: dict[str, object] = {"row": np.asarray(excel_rows, dtype=np.int64)}
@@ -92,6 +93,16 @@ def normalise(
 
 
 _type_of = np.frompyfunc(type, 1, 1)
+_FEB_28, _FEB_28_DAY = dt.datetime(1900, 2, 28), dt.date(1900, 2, 28)  # calamine's serial 60
+_DATE_TYPES = (dt.date, dt.datetime)
+
+
+def _sixties_in(raw: RawTable) -> Callable[[], set[tuple[int, int]]] | None:
+    """Where the table's cells of serial 60 are, as (row in the table, column position)."""
+    if raw.sixties is None:
+        return None
+    return lambda: {(row - raw.header_row - 1, column - raw.first_column)
+                    for row, column in raw.sixties()}  # fmt: skip
 
 
 class _Grid:
@@ -101,18 +112,28 @@ class _Grid:
     a 100,000-row ledger has one and a half million cells.
     """
 
-    def __init__(self, rows: Sequence[Sequence[object]], columns: Sequence[int]):
+    def __init__(self, rows: Sequence[Sequence[object]], columns: Sequence[int],
+                 sixties: Callable[[], Iterable[tuple[int, int]]] | None = None):  # fmt: skip
         self.width = max(map(len, rows), default=0)
-        cells = np.full((len(rows), self.width), "", dtype=object)
-        if rows and all(len(r) == self.width for r in rows):
-            cells[:] = rows
-        else:
-            for i, r in enumerate(rows):
-                cells[i, : len(r)] = r
         columns = [c for c in columns if c < self.width]
         self.index = {c: i for i, c in enumerate(columns)}
-        self.cells = cells[:, columns]
+        rectangular = all(len(r) == self.width for r in rows)
+        if rectangular and len(columns) > 1:
+            # Only the wanted columns become the array (a later day's Ledger has five
+            # computed columns a row that would be copied for nothing).
+            self.cells = np.empty((len(rows), len(columns)), dtype=object)
+            self.cells[:] = list(map(itemgetter(*columns), rows))
+        else:
+            cells = np.full((len(rows), self.width), "", dtype=object)
+            if rows and rectangular:
+                cells[:] = rows
+            else:
+                for i, r in enumerate(rows):
+                    cells[i, : len(r)] = r
+            self.cells = cells[:, columns]
         types = _type_of(self.cells) if self.cells.size else np.empty(self.cells.shape, object)
+        if sixties is not None and self.cells.size:
+            self._restore_sixties(types, sixties)
         self.strings = np.equal(types, str)  # comparing types: no call into the cells' __eq__
         empty = np.equal(self.cells, "")
         self.stripped = np.full(self.cells.shape, None, dtype=object)
@@ -123,6 +144,20 @@ class _Grid:
         self.blank = empty | np.equal(types, type(None))
         self.blank[written] = self.stripped[written] == ""
         self.blank[floats] = np.isnan(self.cells[floats].astype(np.float64))
+
+    def _restore_sixties(self, types: np.ndarray, sixties) -> None:
+        """Give each date cell of serial 60 back as the number 60, which the date
+        conversion refuses: calamine reads serial 60 (29 February 1900, a day that does not
+        exist) as 1900-02-28. Where a date cell reads that day, `sixties()` says which
+        (table row, position) cells hold 60; only the date cells are compared."""
+        dated = np.flatnonzero(np.equal(types, dt.datetime) | np.equal(types, dt.date))
+        values = self.cells.ravel()[dated]
+        if not (np.equal(values, _FEB_28) | np.equal(values, _FEB_28_DAY)).any():
+            return  # the usual case: the sheet is not asked
+        for i, position in sixties():
+            k = self.index.get(position)
+            if k is not None and 0 <= i < len(self.cells) and types[i, k] in _DATE_TYPES:
+                self.cells[i, k], types[i, k] = 60.0, float
 
     def column(self, position: int, rows: np.ndarray) -> _Cells:
         i = self.index[position]

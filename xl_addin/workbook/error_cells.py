@@ -8,6 +8,7 @@ for `t="e"` first, and lxml only where there is one. A file's concern only: an o
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -57,7 +58,7 @@ class ErrorCells:
                 self._found[key] = self._read(sheet, _SIXTY_MARKS if sixties else _ERROR_MARKS)
             return self._found[key]
 
-    def _read(self, sheet: str, marks: tuple[bytes, ...]):
+    def _read(self, sheet: str, marks: re.Pattern[bytes]):
         with Package(self.path) as package:
             entry = next((s for s in package.sheets() if s.name == sheet), None)
             if entry is None or not package.exists(entry.part):
@@ -70,20 +71,22 @@ class ErrorCells:
                 return _error_cells(stream)
 
 
-_ERROR_MARKS = (b't="e"', b"t='e'")
-_SIXTY_MARKS = (b"<v>60</v>", b"<v>60.")
+_ERROR_MARKS = re.compile(rb"""t=["']e["']""")
+_SIXTY_MARKS = re.compile(rb"<v>60(?:</v>|\.)")
+_MARK_LENGTH = 16  # longer than any mark: what a mark across two chunks needs
 
 
-def _mentions(stream, marks: tuple[bytes, ...]) -> tuple[bool, int | None]:
+def _mentions(stream, marks: re.Pattern[bytes]) -> tuple[bool, int | None]:
     """Whether the part holds one of the marks; when it does not (read to its end), also
-    the number of its last row element (None: not plainly written)."""
-    tail = window = b""
+    the number of its last row element (None: not plainly written). One search per
+    chunk, and one across each chunk's border: the chunks are not joined (at a million
+    rows they are half a gigabyte)."""
+    end = b""  # the last 64 KiB read: the last row tag is near the part's end
     while chunk := stream.read(1 << 20):
-        window = tail + chunk
-        if any(mark in window for mark in marks):
+        if marks.search(chunk) or marks.search(end[-_MARK_LENGTH:] + chunk[:_MARK_LENGTH]):
             return True, None
-        tail = window[-(1 << 16) :]  # a mark across two chunks; the last row tag near the end
-    return False, _last_row_number(window)
+        end = chunk[-(1 << 16) :] if len(chunk) >= 1 << 16 else (end + chunk)[-(1 << 16) :]
+    return False, _last_row_number(end)
 
 
 def _last_row_number(end: bytes) -> int | None:

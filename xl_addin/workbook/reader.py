@@ -9,6 +9,7 @@ empty input.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -209,24 +210,14 @@ def _normalised(
     return convert.normalise(raw, spec, date1904, problems, amount_limit=amount_limit)
 
 
-_FEB_28, _FEB_28_DAY = dt.datetime(1900, 2, 28), dt.date(1900, 2, 28)  # calamine's serial 60
-
-
 def _with_serial_60(raw: RawTable, error_cells) -> RawTable:
-    """The table with each date cell of serial 60 given back as the number 60, which the
-    date conversion refuses (calamine reads it as 1900-02-28, the day before)."""
+    """The table told how to find its sheet's cells of serial 60, which the conversion
+    gives back as the number 60 (calamine reads such a date cell as 1900-02-28, the day
+    before) where a date cell reads 1900-02-28 (convert._Grid)."""
     serial_60 = getattr(error_cells, "serial_60", None)
     if serial_60 is None:  # the Ledger parsed on a second thread: the first looks after
         return raw
-    if not any(_FEB_28 in row or _FEB_28_DAY in row for row in raw.rows):
-        return raw  # no date cell reads 1900-02-28: no serial 60 (the usual case: no look)
-    sixties = serial_60(raw.sheet)
-    for row, column in sixties:
-        i, j = row - raw.header_row - 1, column - raw.first_column
-        inside = 0 <= i < len(raw.rows) and 0 <= j < len(raw.rows[i])
-        if inside and isinstance(raw.rows[i][j], dt.date):
-            raw.rows[i][j] = 60.0
-    return raw
+    return replace(raw, sixties=functools.partial(serial_60, raw.sheet))
 
 
 def _uncovered(book, sheet: str, name: str, ref_end: tuple[int, int], first_col: int,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -37,6 +38,9 @@ class RawTable:
     rows: list[list[object]]
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) -> "#N/A"
     uncovered: tuple[object, ...] = ()  # Problems: data found below the table's ref
+    # (row, col) of the sheet's number cells holding 60: calamine reads a date cell of
+    # serial 60 as 1900-02-28, so the reader asks where they are when a date reads that.
+    sixties: Callable[[], Iterable[tuple[int, int]]] | None = None
 
     def letter(self, position: int) -> str:
         return column_letter(self.first_column + position)
