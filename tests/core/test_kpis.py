@@ -10,7 +10,7 @@ from tests.conftest import customers_frame, ledger_frame
 from xl_addin.core import kpis
 from xl_addin.core.ledger import age_ledger
 from xl_addin.core.policy import DEFAULT_POLICY
-from xl_addin.core.snapshots import snapshot_rows
+from xl_addin.core.snapshots import POLICY_LADDER, snapshot_rows
 
 AS_OF = dt.date(2026, 11, 30)
 # One customer. September: invoice 3,000.00 (due 10 October), paid in full on 20 October.
@@ -100,7 +100,7 @@ def test_a_recorded_month_end_is_given_as_recorded_the_others_from_the_ledger():
     customers = customers_frame({"customer_id": "A"})
     october = age_ledger(ledger, customers, dt.date(2026, 10, 31), DEFAULT_POLICY)
     rows = snapshot_rows(october, ledger, customers).assign(period="2026-10")
-    recorded = kpis.recorded_months(rows, {"2026-10": "recorded"})
+    recorded = kpis.recorded_months(*summed(rows), {"2026-10": "recorded"})
     # Since then the ledger was purged of the paid September invoice and its payment.
     purged = ledger[~ledger["doc_no"].isin(["I1", "P1"])]
     found = {m.end: m for m in kpis.history(purged, customers, AS_OF, DEFAULT_POLICY, 3,
@@ -115,3 +115,15 @@ def test_a_recorded_month_end_is_given_as_recorded_the_others_from_the_ledger():
     # November from the ledger, its CEI opening with October's recorded 2,000.00: 0%.
     assert found[AS_OF].source == "ledger" and found[AS_OF].cei == pytest.approx(0.0)
     assert found[AS_OF].dso == pytest.approx(61.0)
+
+
+def summed(rows):
+    """The snapshot rows summed as the journal sums them (month_end_totals, month_end_balances)."""
+    keys = ["period", "currency", "ladder", "bucket"]
+    totals = rows.groupby(keys, sort=True)["cents"].sum().reset_index()
+    policy = rows[rows["ladder"] == POLICY_LADDER]
+    balances = policy.groupby(["period", "currency", "customer_id"])["cents"].sum()
+    by_month = {}
+    for (period, currency, _), cents in balances.items():
+        by_month.setdefault((period, currency), []).append(int(cents))
+    return [(*row[:4], int(row[4])) for row in totals.itertuples(index=False)], by_month

@@ -79,3 +79,37 @@ def test_two_runs_recording_the_same_month_at_once_leave_one_set(url):
     assert not errors
     with Journal.open(url) as journal:
         assert len(stored(journal)) == 3
+
+
+def test_the_database_sums_a_month_end_over_the_customers(url):
+    """What close and report read: sums per bucket, and each customer's balance, added up by
+    the database (a year of a million-row ledger's month-ends is millions of rows)."""
+    more = [{"customer_id": "C", "currency": "CNY", "ladder": "policy", "bucket": "Current",
+             "cents": 25},
+            {"customer_id": "C", "currency": "CNY", "ladder": "policy", "bucket": "1-30",
+             "cents": 2**40},
+            {"customer_id": "A", "currency": "CNY", "ladder": "policy", "bucket": "1-30",
+             "cents": -7}]  # fmt: skip
+    with Journal.open(url) as journal:
+        journal.record_month_end("SH", "2026-10", END, OCTOBER + more, "close")
+        journal.record_month_end("SH", "2026-09", dt.date(2026, 9, 30), more[:1], "close")
+        journal.record_month_end("LDN", "2026-10", END, OCTOBER, "close")
+        assert journal.month_end_totals("SH") == [
+            ("2026-09", "CNY", "policy", "Current", 25),
+            ("2026-10", "CNY", "months", "61-90", 12_345_678_901_234),
+            ("2026-10", "CNY", "policy", "1-30", 2**40 - 7),
+            ("2026-10", "CNY", "policy", "Current", 50025),
+            ("2026-10", "GBP", "policy", "Unapplied", -5000),
+        ]
+        assert journal.month_end_totals("SH", "months") == [
+            ("2026-10", "CNY", "months", "61-90", 12_345_678_901_234)]
+        assert journal.month_end_totals("SH", "policy", ["2026-09"]) == [
+            ("2026-09", "CNY", "policy", "Current", 25)]
+        balances = journal.month_end_balances("SH", "policy")
+        assert {key: sorted(value) for key, value in balances.items()} == {
+            ("2026-09", "CNY"): [25],
+            ("2026-10", "CNY"): [49993, 2**40 + 25],
+            ("2026-10", "GBP"): [-5000],
+        }
+        assert journal.month_end_totals("XX") == []
+        assert journal.month_end_balances("XX", "policy") == {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,29 +120,41 @@ class RecordedMonth:
     source: str  # recorded (at the time) or reconstructed (later, from the ledger)
 
 
-def recorded_months(rows: pd.DataFrame, sources: Mapping[str, str]) -> dict:
-    """(month-end, currency) -> RecordedMonth from the journal's snapshot rows (period,
-    customer_id, currency, ladder, bucket, cents). Only the month-ends whose record holds the
-    KPIs' figures (core/snapshots.py FIGURES) are given; `sources` is period -> recorded or
-    reconstructed."""
+def recorded_months(totals: Iterable[tuple[str, str, str, str, int]],
+                    balances: Mapping[tuple[str, str], Sequence[int]],
+                    sources: Mapping[str, str]) -> dict:  # fmt: skip
+    """(month-end, currency) -> RecordedMonth from the journal's month-end snapshots, summed:
+    `totals` is (period, currency, ladder, bucket, cents) summed over the customers and
+    `balances` is (period, currency) -> each customer's cents summed over POLICY_LADDER (the
+    journal's month_end_totals and month_end_balances). Only the month-ends whose record
+    holds the KPIs' figures (core/snapshots.py FIGURES) are given; `sources` is period ->
+    recorded or reconstructed."""
+    receivables, unapplied, overdue, sales = ({} for _ in range(4))
+    groups, with_figures = set(), set()
+    for period, currency, ladder, bucket, cents in totals:
+        key = (str(period), str(currency))
+        groups.add(key)
+        if ladder == POLICY_LADDER:
+            receivables[key] = receivables.get(key, 0) + cents
+            if bucket == UNAPPLIED:
+                unapplied[key] = unapplied.get(key, 0) + cents
+        elif ladder == FIGURES:
+            with_figures.add(key[0])
+            if bucket in (OVERDUE, SALES):
+                kept = overdue if bucket == OVERDUE else sales
+                kept[key] = kept.get(key, 0) + cents
     out: dict[tuple[dt.date, str], RecordedMonth] = {}
-    if rows.empty:
-        return out
-    periods = set(rows.loc[rows["ladder"] == FIGURES, "period"])
-    for (period, currency), part in rows[rows["period"].isin(periods)].groupby(
-            ["period", "currency"], sort=True):  # fmt: skip
-        aging = part[part["ladder"] == POLICY_LADDER]
-        figures = part[part["ladder"] == FIGURES]
-        balances = aging.groupby("customer_id")["cents"].sum().to_numpy(dtype=np.int64)
-        year, month = map(int, str(period).split("-"))
+    for key in sorted(groups):
+        period, currency = key
+        if period not in with_figures:
+            continue
+        owed = np.sort(np.asarray(balances.get(key, ()), dtype=np.int64))[::-1]
+        year, month = map(int, period.split("-"))
         end = dt.date(year, month, calendar.monthrange(year, month)[1])
-        out[(end, str(currency))] = RecordedMonth(
-            receivables=int(aging["cents"].sum()),
-            unapplied=int(aging.loc[aging["bucket"] == UNAPPLIED, "cents"].sum()),
-            overdue=int(figures.loc[figures["bucket"] == OVERDUE, "cents"].sum()),
-            sales=int(figures.loc[figures["bucket"] == SALES, "cents"].sum()),
-            balances=tuple(int(b) for b in np.sort(balances)[::-1]),
-            source=sources.get(str(period), "recorded"))  # fmt: skip
+        out[(end, currency)] = RecordedMonth(
+            receivables=receivables.get(key, 0), unapplied=unapplied.get(key, 0),
+            overdue=overdue.get(key, 0), sales=sales.get(key, 0),
+            balances=tuple(owed.tolist()), source=sources.get(period, "recorded"))  # fmt: skip
     return out
 
 

@@ -157,9 +157,8 @@ def ecl_view(journal: Journal, branch: str, aging: AgingResult, loaded) -> EclVi
     last_days = LAST_BUCKET_DAYS
     if count < roll_rates.MATRIX_MONTHS:
         return EclView((), tuple(window), count, reconstructed, last_days)
-    history = pd.DataFrame(journal.month_end_rows(branch, MONTHS_LADDER, window),
-                           columns=["period", "customer_id", "currency", "ladder", "bucket",
-                                    "cents"])  # fmt: skip
+    history = pd.DataFrame(journal.month_end_totals(branch, MONTHS_LADDER, window),
+                           columns=["period", "currency", "ladder", "bucket", "cents"])
     now = snapshot_rows(aging, loaded.ledger, loaded.customers)
     now = now[now["ladder"] == MONTHS_LADDER]
     last_loss = 1.0 - float(expected_recovery(np.array([last_days]), loaded.book.policy)[0])
@@ -223,27 +222,24 @@ def _rate(value: float) -> float | None:
 def aging_trend(journal: Journal, branch: str, labels: tuple[str, ...]) -> dict:
     """(month-end date, currency) -> the recorded amounts per bucket of the Policy's ladder
     (cents, in `labels` order): the aging trend from the snapshots."""
-    rows = journal.month_end_rows(branch, POLICY_LADDER)
     out: dict[tuple[dt.date, str], list[int]] = {}
     position = {label: i for i, label in enumerate(labels)}
-    for row in rows:
-        if row["bucket"] not in position:
+    for period, currency, _, bucket, cents in journal.month_end_totals(branch, POLICY_LADDER):
+        if bucket not in position:
             continue  # unapplied credit, or a bucket of an older Policy
-        key = (Period.parse(str(row["period"])).last_day, str(row["currency"]))
+        key = (Period.parse(str(period)).last_day, str(currency))
         amounts = out.setdefault(key, [0] * len(labels))
-        amounts[position[row["bucket"]]] += int(row["cents"])
+        amounts[position[bucket]] += cents
     return out
 
 
 def recorded_kpis(journal: Journal, branch: str) -> dict:
     """(month-end, currency) -> the KPIs' figures as recorded (core/kpis.py RecordedMonth):
     recorded at the time (by close or statements) or reconstructed from the ledger."""
-    rows = pd.DataFrame(journal.month_end_rows(branch),
-                        columns=["period", "customer_id", "currency", "ladder", "bucket",
-                                 "cents"])  # fmt: skip
     sources = {period: RECONSTRUCTED if source == RECONSTRUCTED else "recorded"
                for period, source in journal.recorded_month_ends(branch).items()}  # fmt: skip
-    return kpis.recorded_months(rows, sources)
+    return kpis.recorded_months(journal.month_end_totals(branch),
+                                journal.month_end_balances(branch, POLICY_LADDER), sources)
 
 
 def trend_below(months, trend: tuple[tuple[str, ...], dict] | None,
