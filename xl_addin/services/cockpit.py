@@ -107,9 +107,10 @@ def _close(path, as_of, months, write, period, backfill) -> CloseResult | tuple[
     with Journal.open(journal_url(Path(path), settings.journal, dry_run=not write)) as journal:
         recorded = (month_end.record_close(journal, loaded, Path(path), chosen, backfill)
                     if write else None)  # fmt: skip
-        ecl = month_end.ecl_view(journal, branch, result.aging, loaded)
-        trend = month_end.aging_trend(journal, branch, result.aging.labels)
-        recorded_kpis = month_end.recorded_kpis(journal, branch)
+        month_ends = month_end.MonthEnds.read(journal, branch)
+    ecl = month_end.ecl_view(month_ends, result.aging, loaded)
+    trend = month_end.aging_trend(month_ends, result.aging.labels)
+    recorded_kpis = month_end.recorded_kpis(month_ends)
     history = kpis.history(loaded.ledger, loaded.customers, result.as_of, loaded.book.policy,
                            months, recorded_kpis)  # fmt: skip
     provision = provision_frame(result)

@@ -147,17 +147,34 @@ class EclView:
         return self.recorded >= roll_rates.MATRIX_MONTHS
 
 
-def ecl_view(journal: Journal, branch: str, aging: AgingResult, loaded) -> EclView:
+@dataclass(frozen=True, slots=True)
+class MonthEnds:
+    """A branch's recorded month-ends as close and report use them, read from the journal
+    once and summed there: a year of a million-row ledger's snapshots is millions of rows."""
+
+    sources: dict[str, str]  # period -> close, statements or reconstructed, oldest first
+    totals: list[tuple[str, str, str, str, int]]  # (period, currency, ladder, bucket, cents)
+    balances: dict[tuple[str, str], list[int]]  # (period, currency) -> customers' POLICY_LADDER
+
+    @classmethod
+    def read(cls, journal: Journal, branch: str) -> MonthEnds:
+        return cls(journal.recorded_month_ends(branch), journal.month_end_totals(branch),
+                   journal.month_end_balances(branch, POLICY_LADDER))  # fmt: skip
+
+
+def ecl_view(month_ends: MonthEnds, aging: AgingResult, loaded) -> EclView:
     """The roll-rate ECL matrices per currency from the branch's recorded month-ends ended by
     the aging's date, applied to the aging's open amounts."""
-    recorded = {p: s for p, s in journal.recorded_month_ends(branch).items()
+    recorded = {p: s for p, s in month_ends.sources.items()
                 if Period.parse(p).last_day <= aging.as_of}  # fmt: skip
     window, count = roll_rates.matrix_window(list(recorded))
     reconstructed = sum(recorded.get(p) == RECONSTRUCTED for p in window)
     last_days = LAST_BUCKET_DAYS
     if count < roll_rates.MATRIX_MONTHS:
         return EclView((), tuple(window), count, reconstructed, last_days)
-    history = pd.DataFrame(journal.month_end_totals(branch, MONTHS_LADDER, window),
+    in_window = set(window)
+    history = pd.DataFrame([row for row in month_ends.totals
+                            if row[2] == MONTHS_LADDER and row[0] in in_window],
                            columns=["period", "currency", "ladder", "bucket", "cents"])
     now = snapshot_rows(aging, loaded.ledger, loaded.customers)
     now = now[now["ladder"] == MONTHS_LADDER]
@@ -219,13 +236,13 @@ def _rate(value: float) -> float | None:
     return None if np.isnan(value) else round(float(value), 6)
 
 
-def aging_trend(journal: Journal, branch: str, labels: tuple[str, ...]) -> dict:
+def aging_trend(month_ends: MonthEnds, labels: tuple[str, ...]) -> dict:
     """(month-end date, currency) -> the recorded amounts per bucket of the Policy's ladder
     (cents, in `labels` order): the aging trend from the snapshots."""
     out: dict[tuple[dt.date, str], list[int]] = {}
     position = {label: i for i, label in enumerate(labels)}
-    for period, currency, _, bucket, cents in journal.month_end_totals(branch, POLICY_LADDER):
-        if bucket not in position:
+    for period, currency, ladder, bucket, cents in month_ends.totals:
+        if ladder != POLICY_LADDER or bucket not in position:
             continue  # unapplied credit, or a bucket of an older Policy
         key = (Period.parse(str(period)).last_day, str(currency))
         amounts = out.setdefault(key, [0] * len(labels))
@@ -233,13 +250,12 @@ def aging_trend(journal: Journal, branch: str, labels: tuple[str, ...]) -> dict:
     return out
 
 
-def recorded_kpis(journal: Journal, branch: str) -> dict:
+def recorded_kpis(month_ends: MonthEnds) -> dict:
     """(month-end, currency) -> the KPIs' figures as recorded (core/kpis.py RecordedMonth):
     recorded at the time (by close or statements) or reconstructed from the ledger."""
     sources = {period: RECONSTRUCTED if source == RECONSTRUCTED else "recorded"
-               for period, source in journal.recorded_month_ends(branch).items()}  # fmt: skip
-    return kpis.recorded_months(journal.month_end_totals(branch),
-                                journal.month_end_balances(branch, POLICY_LADDER), sources)
+               for period, source in month_ends.sources.items()}  # fmt: skip
+    return kpis.recorded_months(month_ends.totals, month_ends.balances, sources)
 
 
 def trend_below(months, trend: tuple[tuple[str, ...], dict] | None,

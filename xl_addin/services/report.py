@@ -156,7 +156,7 @@ def meeting_pack(path: Path, period: str | None = None, out: Path | None = None,
     found = assessments(result)
     branch = month_end.branch_key(settings, path)
     with Journal.open(journal_url(path, settings.journal, dry_run=True)) as journal:
-        recorded = month_end.recorded_kpis(journal, branch)  # as close gives them
+        recorded = month_end.recorded_kpis(month_end.MonthEnds.read(journal, branch))  # as close
     document = build_pack(result, found, path.stem, recorded)
     stamp = f"{result.as_of:%Y-%m}" if result.as_of == Period.of(result.as_of).last_day else (
         f"{result.as_of:%Y-%m-%d}")  # fmt: skip
