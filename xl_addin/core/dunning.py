@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from xl_addin.core.escalation import BLANK_CODE, stage_keys, stage_names
-from xl_addin.core.ledger import AgingResult, customer_codes
+from xl_addin.core.ledger import AgingResult
 from xl_addin.core.next_action import next_actions
 from xl_addin.core.policy import Policy
 
@@ -76,8 +76,9 @@ def plan_dunning(
 def listed_rows(
     aging: AgingResult, ledger: pd.DataFrame, next_codes: np.ndarray, policy: Policy
 ) -> np.ndarray:
-    """Which ledger rows the customers' documents list, given each customer's NextAction."""
-    code = customer_codes(ledger["customer_id"], aging.customers["customer_id"])
+    """Which ledger rows the customers' documents list, given each customer's NextAction
+    (`ledger`: the ledger `aging` aged, row for row)."""
+    code = aging.items["customer_code"].to_numpy()
     pre_due = np.asarray(next_codes) == _pre_due(policy)
     return _wanted(aging, ledger, pre_due[code], policy)
 
@@ -134,7 +135,7 @@ EMPTY_ITEMS = pd.DataFrame(
 def _document_amounts(frame, ledger, aging: AgingResult, policy: Policy) -> np.ndarray:
     """What each document asks for: the items it lists, summed per customer."""
     listed = listed_rows(aging, ledger, frame["next_code"].to_numpy(), policy)
-    code = customer_codes(ledger["customer_id"], aging.customers["customer_id"])
+    code = aging.items["customer_code"].to_numpy()
     totals = np.zeros(len(aging.customers), dtype=np.int64)
     np.add.at(totals, code[listed], aging.items["open_cents"].to_numpy()[listed])
     return totals

@@ -106,6 +106,7 @@ def age_ledger(
     item_codes = _scatter(rows, open_codes, len(code), BLANK_CODE)
     items = pd.DataFrame(
         {
+            "customer_code": code,  # the row's customer: its position in `customers`
             "in_scope": in_scope,
             "is_debit": is_debit,
             "open_cents": open_cents,

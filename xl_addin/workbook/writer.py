@@ -376,28 +376,28 @@ def _kept_settings(package: Package, part: str) -> list[etree._Element]:
         return []
     kept = []
     with package.open(part) as stream:
-        for _, element in etree.iterparse(stream, events=("end",), resolve_entities=False,
-                                          no_network=True, huge_tree=True):  # fmt: skip
+        # Events only for the settings and for rows (to let each go): the cells inside
+        # are parsed by libxml2 without a Python step each.
+        for _, element in etree.iterparse(stream, events=("end",), tag=_KEPT_TAGS,
+                                          resolve_entities=False, no_network=True,
+                                          huge_tree=True):  # fmt: skip
             parent = element.getparent()
-            if parent is None:
-                break
-            if parent.getparent() is None:  # one of the sheet's own parts: keep or let go
-                name = etree.QName(element).localname
-                wanted = (element.find(q("sheetView")) if name == "sheetViews"
-                          else element if name in _KEPT else None)  # fmt: skip
+            if element.tag == _ROW:
+                element.clear()
+                while element.getprevious() is not None:
+                    del parent[0]
+            elif parent is not None and parent.getparent() is None:  # the sheet's own
+                wanted = (element.find(q("sheetView")) if element.tag == q("sheetViews")
+                          else element)  # fmt: skip
                 if wanted is not None:
                     copied = deepcopy(wanted)
                     copied.attrib.pop(q("id", REL), None)  # printer settings go with the part
                     kept.append(copied)
-            elif element.tag != _ROW:
-                continue  # inside a part: it goes with that part
-            element.clear()
-            while element.getprevious() is not None:
-                del parent[0]
     return kept
 
 
 _ROW = q("row")
+_KEPT_TAGS = (*(q(name) for name in (*_KEPT, "sheetViews")), _ROW)
 
 
 def _sheet_writer(spec, headers, styles: StyleBook, kept, table_id: str, drawing_id):
