@@ -113,3 +113,36 @@ def test_the_database_sums_a_month_end_over_the_customers(url):
         }
         assert journal.month_end_totals("XX") == []
         assert journal.month_end_balances("XX", "policy") == {}
+
+
+def test_a_month_end_is_stored_as_sqlalchemy_would_store_it(url):
+    """The rows go in through the driver's executemany (a month-end of a million-row ledger
+    is 150,000 rows): the same values, text and times as an insert through SQLAlchemy."""
+    from sqlalchemy import insert, select
+
+    from xl_addin.journal.store import month_ends
+
+    rows = [{"customer_id": "上海华信", "currency": "CNY", "ladder": "policy",
+             "bucket": "1-30", "cents": -(2**62)},
+            {"customer_id": "O'Brien; DROP TABLE month_ends", "currency": "GBP",
+             "ladder": "months", "bucket": "Over 12 months", "cents": 7}]  # fmt: skip
+    with Journal.open(url) as journal:
+        journal.record_month_end("SH", "2026-10", END, rows, "close", "分行.xlsm")
+        with journal.engine.begin() as connection:
+            (when,) = connection.execute(select(month_ends.c.recorded_at).limit(1)).one()
+            connection.execute(insert(month_ends), [{
+                **rows[0], "branch": "BY-SQLALCHEMY", "period": "2026-10",
+                "as_of": END.isoformat(), "source": "close", "workbook": "分行.xlsm",
+                "recorded_at": when}])  # fmt: skip
+            stored = connection.execute(select(month_ends).order_by(month_ends.c.id)).all()
+            raw = connection.exec_driver_sql(
+                "SELECT CAST(recorded_at AS VARCHAR(40)) FROM month_ends ORDER BY id").all()
+    assert isinstance(when, dt.datetime) and abs(dt.datetime.now() - when) < dt.timedelta(
+        minutes=5)
+    mine, theirs = stored[0], stored[2]
+    assert mine._mapping["branch"] == "SH" and theirs._mapping["branch"] == "BY-SQLALCHEMY"
+    compared = [c.key for c in month_ends.c if c.key not in ("id", "branch")]
+    assert [mine._mapping[k] for k in compared] == [theirs._mapping[k] for k in compared]
+    assert stored[1]._mapping["customer_id"] == "O'Brien; DROP TABLE month_ends"
+    assert stored[1]._mapping["cents"] == 7 and mine._mapping["cents"] == -(2**62)
+    assert raw[0] == raw[2]  # the time stored in the same form

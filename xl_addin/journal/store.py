@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from operator import itemgetter
 
 from sqlalchemy import (
     BigInteger,
@@ -470,11 +471,10 @@ class Journal:
         On a server the month is locked for the transaction, so that two runs recording the
         same month one after the other leave one run's rows, never both.
         """
-        recorded_at = now()
-        values = [{**{name: row[name] for name in MONTH_END_FIELDS}, "cents": int(row["cents"]),
-                   "branch": branch, "period": period, "as_of": as_of.isoformat(),
-                   "source": source, "workbook": workbook, "recorded_at": recorded_at}
-                  for row in rows]  # fmt: skip
+        fixed = {"branch": branch, "period": period, "as_of": as_of.isoformat(),
+                 "source": source, "workbook": workbook, "recorded_at": now()}  # fmt: skip
+        values = [(row["customer_id"], row["currency"], row["ladder"], row["bucket"],
+                   int(row["cents"])) for row in rows]  # fmt: skip
         for _ in range(20):
             try:
                 with self._write() as connection:
@@ -484,7 +484,7 @@ class Journal:
                     connection.execute(delete(month_ends).where(
                         month_ends.c.branch == branch, month_ends.c.period == period))
                     if values:
-                        connection.execute(insert(month_ends), values)
+                        _insert_many(connection, month_ends, fixed, MONTH_END_FIELDS, values)
                     return len(values)
             except (IntegrityError, OperationalError):
                 continue  # another run recorded the month at the same moment: again
@@ -688,6 +688,36 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout = 30000")  # two runs at once wait for each other
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.close()
+
+
+def _insert_many(connection, table: Table, fixed: Mapping[str, object],
+                 names: Sequence[str], rows: Sequence[tuple]) -> None:  # fmt: skip
+    """Insert rows (values of the columns `names`, each the same in every row: plain text
+    and integers) with `fixed` in every row, through the driver's executemany.
+
+    SQLAlchemy's own executemany builds and processes a parameter set per row in Python,
+    some 17 µs a row: 2.5 s for the 150,000 rows of a million-row ledger's month-end, three
+    times what the driver and the database take. Here only the fixed values go through the
+    columns' types (a date and time as the dialect stores it); the statement is SQLAlchemy's,
+    compiled for the connection's dialect.
+    """
+    dialect = connection.dialect
+    for name in names:
+        if table.c[name].type.dialect_impl(dialect).bind_processor(dialect) is not None:
+            raise TypeError(f"{table.name}.{name} needs its type's processing per row")
+    bound = {}
+    for name, value in fixed.items():
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        bound[name] = value if process is None else process(value)
+    statement = insert(table).compile(dialect=dialect, column_keys=[*fixed, *names])
+    if statement.positional:  # (SQLite) a tuple per row, in the statement's column order
+        given = [*bound, *names]
+        pick = itemgetter(*(given.index(key) for key in statement.positiontup))
+        constants = tuple(bound.values())
+        parameters = [pick(constants + row) for row in rows]
+    else:
+        parameters = [{**bound, **dict(zip(names, row, strict=True))} for row in rows]
+    connection.exec_driver_sql(str(statement), parameters)
 
 
 def now() -> dt.datetime:
