@@ -146,6 +146,29 @@ def test_the_broken_promise_rate_of_a_month(tmp_path):
     assert rates == {(AS_OF, "CNY"): 0.5}
 
 
+def test_promises_read_from_the_promisers_payments_stand_as_from_the_whole_ledger(tmp_path):
+    """broken_promise_rates asks about twelve month-ends: it gives promise_states only the
+    payments of the customers who promised, which must change nothing."""
+    import numpy as np
+
+    from xl_addin.core.contacts import promise_payments, promise_states
+
+    data = make_demo_data(AS_OF, 120)
+    path = tmp_path / "branch.xlsx"
+    new_workbook(path, language="en", branch="SH", as_of=AS_OF, customers=data.customers,
+                 ledger=data.ledger, settings={**data.settings, "Language": "en"})  # fmt: skip
+    state = compute(path).state
+    payments = promise_payments(state.contacts, state.ledger)
+    assert 0 < len(payments) < len(state.ledger)
+    promised = 0
+    for end in [*kpis.month_ends(AS_OF, 12), dt.date(2026, 11, 15)]:
+        day = np.datetime64(end, "D")
+        expected = promise_states(state.contacts, state.ledger, day)
+        pd.testing.assert_frame_equal(promise_states(state.contacts, payments, day), expected)
+        promised += len(expected)
+    assert promised
+
+
 def test_close_json_gives_both_provisions_the_worklist_and_where_each_month_comes_from(tmp_path):
     data = make_demo_data(AS_OF, 25)
     path = tmp_path / "branch.xlsx"

@@ -189,6 +189,19 @@ def promise_states(
     )
 
 
+def promise_payments(contacts: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
+    """The ledger's rows `promise_states` reads: the payments of the customers who promised.
+    Asking about many dates (a year of month-ends), give it these rather than the ledger:
+    picking them out of a million rows is most of its work."""
+    promised = contacts["customer_id"][
+        ~np.isnat(contacts["promise_date"].to_numpy(dtype="datetime64[D]"))]
+    wanted = pd.Index(pd.unique(promised.to_numpy(dtype=object)), dtype=object)
+    customer = pd.Index(ledger["customer_id"].to_numpy(dtype=object), dtype=object)
+    rows = (ledger["doc_type"].to_numpy(dtype=object) == "PAY") & (
+        wanted.get_indexer(customer) >= 0)
+    return ledger[rows]
+
+
 def _paid_between(ledger: pd.DataFrame, customer_ids: np.ndarray, since: np.ndarray,
                   as_of: np.datetime64) -> np.ndarray:  # fmt: skip
     """Payments of each customer dated from `since` to `as_of` inclusive, in cents."""

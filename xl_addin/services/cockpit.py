@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from xl_addin.core import forecast, kpis, risk, roll_rates
-from xl_addin.core.contacts import promise_states
+from xl_addin.core.contacts import promise_payments, promise_states
 from xl_addin.core.labels import date_text
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
@@ -342,7 +342,8 @@ def provision_sheet(result: RefreshResult, frame: pd.DataFrame, lang: str,
 def broken_promise_rates(result: RefreshResult, ends: list[dt.date]) -> dict:
     """(month-end, currency) -> the share of the promises falling due in that month that
     were broken (not paid by their date), of those kept or broken; absent: no promise."""
-    contacts, ledger = result.state.contacts, result.state.ledger
+    contacts = result.state.contacts
+    ledger = promise_payments(contacts, result.state.ledger)  # once, not per month-end
     currency = result.loaded.customers.set_index("customer_id")["currency"]
     out = {}
     starts = {end: end.replace(day=1) for end in ends}
