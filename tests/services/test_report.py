@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from xl_addin.cli import app
 from xl_addin.core import kpis
 from xl_addin.core.money import to_decimal
-from xl_addin.core.risk import REVIEWS, reason_text
+from xl_addin.core.risk import REVIEWS, reason_text, worklist
 from xl_addin.documents.pdf import soffice
 from xl_addin.services import cockpit
 from xl_addin.services.demo_data import make_demo_data
@@ -86,6 +86,9 @@ def test_the_pack_is_one_pdf_with_the_months_figures(pack):
         assert money(total) in text, currency
     found = assessments(computed)
     assert answer["at_risk"] == len(found) > 0
+    loaded, state = computed.loaded, computed.state  # the refresh's aging, or aged afresh
+    assert found == worklist(state.ledger, loaded.customers, state.contacts, AS_OF,
+                             loaded.book.policy, due=computed.aging.items["due_date"])
     worst = found[0]
     assert worst.customer_id in text
     assert squeezed(REVIEWS[lang][worst.review]) in flat

@@ -36,7 +36,7 @@ import pandas as pd
 
 from xl_addin.core.contacts import promise_states
 from xl_addin.core.forecast import paid_dates
-from xl_addin.core.ledger import age_ledger
+from xl_addin.core.ledger import AgingResult, age_ledger
 from xl_addin.core.money import to_decimal
 from xl_addin.core.policy import Policy
 
@@ -76,17 +76,20 @@ class Assessment:
 
 
 def worklist(ledger: pd.DataFrame, customers: pd.DataFrame, contacts: pd.DataFrame,
-             as_of: dt.date, policy: Policy, due: pd.Series | None = None
-             ) -> list[Assessment]:  # fmt: skip
+             as_of: dt.date, policy: Policy, due: pd.Series | None = None,
+             aged: AgingResult | None = None) -> list[Assessment]:  # fmt: skip
     """The customers with at least one reason, the worst first.
 
     `customers` as the reader gives them (customer_id, segment, currency,
     credit_limit_cents, open_orders_cents); `contacts` the contact log; `due` every ledger
     row's due date as the engine fills it (age_ledger's items), else blank due dates are
-    the document date + 30 days.
+    the document date + 30 days; `aged`: these customers and ledger already aged as of
+    `as_of` with this policy, if they were (the buckets' age_from does not matter here).
     """
     rules = policy.rules
-    now = age_ledger(ledger, customers, as_of, policy).customers
+    if aged is not None and (aged.as_of != as_of or len(aged.items) != len(ledger)):
+        raise ValueError("the aging given is not of this ledger on this day")
+    now = (aged if aged is not None else age_ledger(ledger, customers, as_of, policy)).customers
     then = age_ledger(ledger, customers, as_of - dt.timedelta(days=RECENT_DAYS), policy).customers
     ids = customers["customer_id"].to_numpy(dtype=object)
     balance = now["balance_cents"].to_numpy(dtype=np.int64)

@@ -26,7 +26,7 @@ def assessments(result: RefreshResult) -> list[risk.Assessment]:
     loaded = result.loaded
     return risk.worklist(result.state.ledger, loaded.customers, result.state.contacts,
                          result.as_of, loaded.book.policy,
-                         due=result.aging.items["due_date"])  # fmt: skip
+                         due=result.aging.items["due_date"], aged=result.aging)  # fmt: skip
 
 
 def worklist_rows(result: RefreshResult, found: list[risk.Assessment], lang: str
