@@ -190,6 +190,11 @@ class DocumentRecord:
     run_id: int | None = None
 
 
+_RECORD_FIELDS = tuple(f.name for f in fields(DocumentRecord))
+_AMOUNT, _OPENING = _RECORD_FIELDS.index("amount"), _RECORD_FIELDS.index("opening")
+assert _RECORD_FIELDS[_OPENING:] == ("opening", "closing", "run_id")
+
+
 def journal_name(url: str) -> str:
     """The journal as a person names it: the file of a SQLite journal, else the URL
     without its password."""
@@ -542,15 +547,15 @@ class Journal:
         return out
 
     def _records(self, query) -> list[DocumentRecord]:
+        """The documents a query of the documents table finds. Its columns are replaced by
+        the record's fields, in their order: a year of a big branch's letters is hundreds
+        of thousands of rows, read on every run (9 µs a row this way, 18 µs by name)."""
+        query = query.with_only_columns(*(documents.c[name] for name in _RECORD_FIELDS))
         with self.engine.connect() as connection:
-            rows = connection.execute(query).mappings().all()
-        names = {f.name for f in fields(DocumentRecord)}
+            rows = connection.execute(query).all()
         return [
-            DocumentRecord(**{
-                **{k: v for k, v in row.items() if k in names},
-                "amount": Decimal(row["amount"]),
-                "opening": _decimal(row["opening"]), "closing": _decimal(row["closing"]),
-            })
+            DocumentRecord(*row[:_AMOUNT], Decimal(row[_AMOUNT]), *row[_AMOUNT + 1 : _OPENING],
+                           _decimal(row[_OPENING]), _decimal(row[_OPENING + 1]), row[-1])
             for row in rows
         ]  # fmt: skip
 
