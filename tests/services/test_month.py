@@ -490,3 +490,27 @@ def test_credit_status_is_hold_from_the_credit_hold_stage_whatever_was_sent(mont
     for values in sheet.iter_rows(min_row=2, values_only=True):
         if values[stage] in ("Credit hold", "Legal action"):
             assert values[credit] == "Hold", values
+
+
+def test_the_contact_log_built_by_column_is_the_one_built_record_by_record(month):
+    """contact_log puts the journal's documents in by column (a year of a big branch's
+    letters is hundreds of thousands): the same log as one record per document."""
+    from xl_addin.core.contacts import contact_frame, legacy_contacts
+    from xl_addin.services.contacts import DUNNING_KINDS, _logged, contact_log
+
+    loaded = load_book(month.path)
+    with Journal.open(journal_url(month.path, loaded.book.settings.journal)) as journal:
+        documents = journal.documents(branch=loaded.book.settings.branch)
+    policy = loaded.book.policy
+    issued = [d for d in documents if d.kind in DUNNING_KINDS]
+    records = [{"customer_id": d.customer_id, "date": np.datetime64(d.key, "D"),
+                "kind": d.kind, "step": -1 if policy.stage_index(d.stage) is None
+                else policy.stage_index(d.stage), "reference": d.reference, "document": True}
+               for d in issued]  # fmt: skip
+    logged = _logged(loaded, {d.reference: d for d in issued}, policy)
+    expected = pd.concat([contact_frame(records + logged),
+                          legacy_contacts(loaded.customers, policy.stage_index)],
+                         ignore_index=True)  # fmt: skip
+    found = contact_log(loaded, documents, policy)
+    assert len(issued) > 20 and len(logged) > 3
+    pd.testing.assert_frame_equal(found, expected)

@@ -19,6 +19,7 @@ outcome logged. A call sheet is a task: it counts only once its call is logged.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,28 @@ def contact_frame(records: list[dict[str, object]]) -> pd.DataFrame:
                                  dtype=bool),
         }
     )  # fmt: skip
+
+
+def document_contacts(customer_ids: Sequence[str], days: Sequence[str], kinds: Sequence[str],
+                      steps: np.ndarray, references: Sequence[str]) -> pd.DataFrame:
+    """The contact log's rows of documents issued (as `contact_frame` makes them from
+    records with document=True), built column by column: a journal holds every document
+    ever issued, hundreds of thousands after a year at a big branch. `days` are ISO dates."""
+    n = len(customer_ids)
+    return pd.DataFrame(
+        {
+            "customer_id": np.array(customer_ids, dtype=object),
+            "date": np.array(days, dtype="datetime64[D]"),
+            "kind": np.array([k.strip() for k in kinds], dtype=object),
+            "step": np.asarray(steps, dtype=np.int64),
+            "reference": np.array([r.strip() for r in references], dtype=object),
+            "outcome": np.full(n, "", dtype=object),
+            "promise_date": np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"),
+            "promise_cents": np.full(n, np.nan),
+            "dispute": np.full(n, "", dtype=object),
+            "document": np.ones(n, dtype=bool),
+        }
+    )
 
 
 def _blank(value: object) -> bool:

@@ -20,9 +20,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from xl_addin.core.contacts import contact_frame, disputed_by_contacts, legacy_contacts
+from xl_addin.core.contacts import (
+    contact_frame,
+    disputed_by_contacts,
+    document_contacts,
+    legacy_contacts,
+)
 from xl_addin.core.dunning import plan_dunning
-from xl_addin.core.ledger import AgingResult, age_ledger
+from xl_addin.core.ledger import AgingResult, age_ledger, per_distinct
 from xl_addin.core.money import to_decimal
 from xl_addin.core.policy import Policy
 from xl_addin.services.book import LoadedBook
@@ -177,15 +182,18 @@ def contact_log(loaded: LoadedBook, documents: Sequence, policy: Policy) -> pd.D
     """The contact log: journal documents, the Contacts sheet, and the Customers' old columns."""
     issued = [d for d in documents if d.kind in DUNNING_KINDS]
     by_reference = {d.reference: d for d in issued}
-    records: list[dict[str, object]] = [
-        {"customer_id": d.customer_id, "date": np.datetime64(d.key, "D"), "kind": d.kind,
-         "step": _step(policy, d.stage), "reference": d.reference, "document": True}
-        for d in issued
-    ]  # fmt: skip
-    records += _logged(loaded, by_reference, policy)
-    log = contact_frame(records)
+    stages = np.array([d.stage for d in issued], dtype=object)
+    parts = [document_contacts(
+        [d.customer_id for d in issued], [d.key for d in issued], [d.kind for d in issued],
+        per_distinct(stages, lambda stage: _step(policy, stage), np.int64),
+        [d.reference for d in issued])]  # fmt: skip
+    logged = _logged(loaded, by_reference, policy)
+    if logged:
+        parts.append(contact_frame(logged))
     legacy = legacy_contacts(loaded.customers, policy.stage_index)
-    return pd.concat([log, legacy], ignore_index=True) if len(legacy) else log
+    if len(legacy):
+        parts.append(legacy)
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 def _logged(loaded: LoadedBook, by_reference, policy: Policy) -> list[dict[str, object]]:
