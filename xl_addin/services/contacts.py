@@ -67,6 +67,9 @@ class _NoJournal:
     def documents(self, *, branch: str | None) -> list:
         return []
 
+    def contact_documents(self, kinds: Sequence[str], *, branch: str | None) -> list:
+        return []
+
 
 NO_JOURNAL = _NoJournal()
 
@@ -81,6 +84,9 @@ class _EmptyJournal:
         return {}
 
     def documents(self, *, branch: str | None = None) -> list:
+        return []
+
+    def contact_documents(self, kinds: Sequence[str], *, branch: str | None = None) -> list:
         return []
 
 
@@ -126,7 +132,8 @@ def collection_state(
         branch = loaded.book.settings.branch
         if served is None:
             served = journal.issued_keys(DUNNING_KINDS, as_of.isoformat(), branch=branch)
-        contacts = contact_log(loaded, journal.documents(branch=branch), policy)
+        issued = journal.contact_documents(DUNNING_KINDS, branch=branch)
+        contacts = contact_log(loaded, issued, policy)
     ledger = loaded.ledger
     disputed = disputed_by_contacts(ledger, contacts)
     if disputed.any():
@@ -172,14 +179,17 @@ def after_issuing(state: CollectionState, loaded: LoadedBook, journal: Journal,
     """NextAction once a run's documents are in the journal: the ledger and its aging are
     as they were (a document disputes nothing), only the contact log has grown."""
     policy, branch = loaded.book.policy, loaded.book.settings.branch
-    contacts = contact_log(loaded, journal.documents(branch=branch), policy)
+    contacts = contact_log(loaded, journal.contact_documents(DUNNING_KINDS, branch=branch), policy)
     served = journal.issued_keys(DUNNING_KINDS, as_of.isoformat(), branch=branch)
     plan = plan_dunning(state.aging, state.ledger, loaded.customers, contacts, policy, served)
     return CollectionState(state.ledger, state.aging, contacts, plan)
 
 
 def contact_log(loaded: LoadedBook, documents: Sequence, policy: Policy) -> pd.DataFrame:
-    """The contact log: journal documents, the Contacts sheet, and the Customers' old columns."""
+    """The contact log: journal documents, the Contacts sheet, and the Customers' old columns.
+
+    `documents`: what was issued, each with .kind, .customer_id, .stage, .key and
+    .reference (Journal.contact_documents; without a journal, the Contacts sheet's)."""
     issued = [d for d in documents if d.kind in DUNNING_KINDS]
     by_reference = {d.reference: d for d in issued}
     stages = np.array([d.stage for d in issued], dtype=object)
