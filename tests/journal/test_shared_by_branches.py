@@ -129,7 +129,10 @@ def check_upgraded(url: str) -> None:
             identities = [tuple(u["column_names"])
                           for u in found.get_unique_constraints("documents")]  # fmt: skip
             branch = next(c for c in found.get_columns("documents") if c["name"] == "branch")
+            indexes = {i["name"]: i["column_names"] for i in found.get_indexes("documents")}
         assert DOCUMENT_IDENTITY in identities and len(identities) == 2  # and the reference
+        # A customer's documents found by index (history, legal packs), made on opening.
+        assert indexes["documents_branch_customer"] == ["branch", "customer_id"]
         assert not branch["nullable"]
         # LDN's C2 is not SH's: its letter of the day is accepted; SH's C2 again is not.
         run = journal.start_run("letters", DAY, None, "u", "LDN", "1")
@@ -291,3 +294,15 @@ def test_two_branches_with_the_same_customer_ids_race_into_one_postgresql_journa
     total, refused = race_two_branches(postgres.new_database(), tmp_path, rounds=2)
     print(f"same-ID race (PostgreSQL): 2 rounds of 3 processes, {total} documents, "
           f"{refused} racers refused")
+
+
+def test_a_journal_made_before_the_customer_index_gets_it_on_opening(tmp_path):
+    path = tmp_path / "j.sqlite"
+    Journal.open(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP INDEX documents_branch_customer")
+    with Journal.open(f"sqlite:///{path}") as journal, journal.engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT * FROM documents WHERE branch = 'SH' AND customer_id = 'C1'"
+        ).all()
+    assert "documents_branch_customer" in str(plan)

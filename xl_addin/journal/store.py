@@ -109,6 +109,8 @@ documents = Table(
     Column("closing", String(40)),
     # A document's identity: branches sharing a journal may share CustomerIDs (schema.py).
     UniqueConstraint(*DOCUMENT_IDENTITY, name="documents_identity"),
+    # A customer's documents (history, legal packs) without reading every document.
+    Index("documents_branch_customer", "branch", "customer_id"),
 )  # fmt: skip
 sequences = Table(
     "sequences", metadata,
@@ -628,6 +630,8 @@ def _create_tables(engine) -> None:
                     if _outdated(connection):  # another run may have upgraded it meanwhile
                         _upgrade(connection)
                 metadata.create_all(connection)
+                for index in documents.indexes:  # a journal made before the index had it not
+                    index.create(connection, checkfirst=True)
             return
         except (IntegrityError, OperationalError, ProgrammingError):
             if attempt == 9:
