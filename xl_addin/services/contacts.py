@@ -64,9 +64,6 @@ class _NoJournal:
     def issued_keys(self, kinds: Sequence[str], key: str, *, branch: str | None) -> dict[str, int]:
         return {}
 
-    def documents(self, *, branch: str | None) -> list:
-        return []
-
     def contact_documents(self, kinds: Sequence[str], *, branch: str | None) -> list:
         return []
 
@@ -82,9 +79,6 @@ class _EmptyJournal:
     def issued_keys(self, kinds: Sequence[str], key: str, *,
                     branch: str | None = None) -> dict[str, int]:  # fmt: skip
         return {}
-
-    def documents(self, *, branch: str | None = None) -> list:
-        return []
 
     def contact_documents(self, kinds: Sequence[str], *, branch: str | None = None) -> list:
         return []
