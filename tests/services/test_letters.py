@@ -419,7 +419,7 @@ def test_a_chinese_summary_names_on_hold_in_chinese():
     """A customer whose every open item is disputed stands On hold: the summary of a Chinese
     workbook names it 暂缓催收, as the cells do, not the English word."""
     from xl_addin.core.policy import DEFAULT_POLICY
-    from xl_addin.services.issuing import stage_namer
+    from xl_addin.services.history_sheet import stage_namer
 
     assert stage_namer(DEFAULT_POLICY, "zh")("On hold") == "暂缓催收"
     assert stage_namer(DEFAULT_POLICY, "en")("On hold") == "On hold"

@@ -193,6 +193,9 @@ class DocumentRecord:
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(DocumentRecord))
+# A document as the History sheet lists it (services.issuing.history_sheet).
+HISTORY_FIELDS = ("issued_at", "kind", "customer_id", "stage", "reference", "revision", "file",
+                  "amount", "currency")  # fmt: skip
 _AMOUNT, _OPENING = _RECORD_FIELDS.index("amount"), _RECORD_FIELDS.index("opening")
 assert _RECORD_FIELDS[_OPENING:] == ("opening", "closing", "run_id")
 
@@ -461,6 +464,20 @@ class Journal:
         if kind is not None:
             query = query.where(documents.c.kind == kind)
         return self._records(query)
+
+    def listed(self, branch: str | None, start: int = 0) -> Iterator[tuple]:
+        """What the workbook's History sheet lists of each of `branch`'s documents
+        (`HISTORY_FIELDS`), oldest first as `documents` gives them, from the `start`th
+        (0-based): streamed, a year of a big branch's documents being 450,000. Close the
+        iterator when not read to its end."""
+        query = _of_branch(select(*(documents.c[name] for name in HISTORY_FIELDS)), branch)
+        query = query.order_by(documents.c.issued_at, documents.c.id).offset(start)
+        with self.engine.connect() as connection:
+            result = connection.execution_options(yield_per=10_000).execute(query)
+            try:
+                yield from result
+            finally:  # read to the end or not (a server-side cursor on PostgreSQL)
+                result.close()
 
     def unrecorded(self) -> list[tuple[str, str]]:
         """(reference, file) of reservations whose document was never recorded."""

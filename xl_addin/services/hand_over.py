@@ -24,7 +24,7 @@ from xl_addin.documents.fields import date_text
 from xl_addin.documents.files import document_stem, safe_file_name
 from xl_addin.services.book import LoadedBook
 from xl_addin.services.contacts import contact_kind_name
-from xl_addin.services.issuing import KIND_NAMES, stage_namer
+from xl_addin.services.history_sheet import KIND_NAMES, stage_namer
 from xl_addin.workbook.report import ReportSheet, write_report
 
 LABELS = {

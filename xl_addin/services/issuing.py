@@ -31,8 +31,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
-from xl_addin.core.labels import translator
 from xl_addin.core.money import to_decimal
 from xl_addin.core.policy import DEFAULT_POLICY, Policy
 from xl_addin.core.problems import Problem, Source
@@ -52,17 +52,21 @@ from xl_addin.journal.store import (
     sqlite_file,
 )
 from xl_addin.packs.lookup import Pack, open_pack
+from xl_addin.services.history_sheet import (
+    ListedHistory,
+    history_sheet,
+    listed_history,
+    stage_namer,
+)
 from xl_addin.services.render_limits import render_limits
 from xl_addin.services.run_lock import Holder, RunBusyError, folder_lock, workbook_lock
-from xl_addin.workbook.reader import read_history_references
+from xl_addin.workbook.reader import read_history
 from xl_addin.workbook.report import ReportSheet, read_report, write_report
 from xl_addin.workbook.safe_save import backup_path, remove_temporaries
 from xl_addin.workbook.writer import SheetTable, write_refresh
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 BATCH_SIZE = 200  # documents per journal transaction and per sync of their files
-HISTORY_HEADERS = ("IssuedAt", "Kind", "CustomerID", "Stage", "Reference", "Revision", "File",
-                   "Amount", "Currency")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,55 +371,70 @@ def pack_of(settings) -> Pack:
     return open_pack(folder, settings.branch)
 
 
-def ready_to_issue(path: Path, settings) -> tuple[Pack | None, tuple[Problem, ...]]:
+class Ready(NamedTuple):
+    """What `ready_to_issue` found: the pack (None if the run must stop), the problems,
+    and how the History sheet stands against the journal (services.history_sheet)."""
+
+    pack: Pack | None
+    problems: tuple[Problem, ...]
+    history: ListedHistory | None = None
+
+
+def ready_to_issue(path: Path, settings, policy: Policy = DEFAULT_POLICY) -> Ready:
     """The run's template pack, or what stops the run before anything is issued.
 
     Problems: a template pack that cannot be opened, a branch the pack does not have or
     whose branch.toml lacks legal name, address or bank, a render limit in Settings or the
     pack's pack.toml that is not a number within bounds (services.render_limits), and
     History references that the journal does not know. Nothing is written (no journal is
-    created).
+    created). `policy` names the stages in History.
     """
     try:
         pack = pack_of(settings)
     except TemplateError as error:
-        return None, (Problem(settings.source("template_pack"), str(error)),)
+        return Ready(None, (Problem(settings.source("template_pack"), str(error)),))
+    listed, unknown = history_problems(path, settings, policy)
     problems = (pack.branch_problems(settings.source("branch"))
-                + render_limits(settings, pack)[1] + history_problems(path, settings))
-    return (None if problems else pack), problems
+                + render_limits(settings, pack)[1] + unknown)  # fmt: skip
+    return Ready(None if problems else pack, problems, listed)
 
 
-def history_problems(path: Path, settings) -> tuple[Problem, ...]:
-    """A History reference the workbook's journal does not know, with the journal's name.
+def history_problems(path: Path, settings, policy: Policy = DEFAULT_POLICY,
+                     ) -> tuple[ListedHistory | None, tuple[Problem, ...]]:  # fmt: skip
+    """How the History sheet stands against the journal (services.history_sheet), and a
+    History reference the workbook's journal does not know, with the journal's name.
 
     Such a workbook was issued from another journal (a copy under a new name, whose blank
     Settings.Journal now names a journal of its own; a journal moved or lost): issuing from
     it would give again references already used. The journal is read, never created.
     """
-    listed = read_history_references(path)
-    if not listed:
-        return ()
+    sheet = read_history(path)
+    if sheet is None:
+        return None, ()
     url = journal_url(path, settings.journal)
     file = sqlite_file(url)
-    if file is not None and not file.exists():
-        known: set[str] = set()
-    else:
-        with Journal.open(url) as journal:
-            known = journal.known_references([reference for _, reference in listed])
-    unknown = [(source, reference) for source, reference in listed if reference not in known]
+    missing = file is not None and not file.exists()
+    with contextlib.ExitStack() as stack:
+        journal = None if missing else stack.enter_context(Journal.open(url))
+        check = listed_history(sheet, journal, settings.language, policy, settings.branch)
+        known = (journal.known_references([r for _, r in check.others])
+                 if journal is not None and check.others else set())  # fmt: skip
+    unknown = [(row, reference) for row, reference in check.others if reference not in known]
     if not unknown:
-        return ()
-    source, reference = unknown[0]
-    notes = ["no such file"] if file is not None and not file.exists() else []
+        return check.listed, ()
+    row, reference = unknown[0]
+    notes = ["no such file"] if missing else []
     if len(unknown) > 1:
-        notes.append(f"{len(unknown)} of the {len(listed)} references in History are not in it")
+        notes.append(f"{len(unknown)} of the {check.references} references in History are "
+                     "not in it")  # fmt: skip
     count = f" ({'; '.join(notes)})" if notes else ""
     holders = _journals_knowing(path.parent, reference, file)
     names = ", ".join(h.name for h in holders)
     hint = f" ({names} in the workbook's folder has it)" if holders else ""
-    return (Problem(source, f"reference {reference} is not in the journal {journal_name(url)}"
-                            f"{count}: this workbook was issued from another journal; set "
-                            f"Settings.Journal to that journal{hint}"),)  # fmt: skip
+    return None, (Problem(sheet.source(row), f"reference {reference} is not in the journal "
+                                  f"{journal_name(url)}{count}: this workbook was issued from "
+                                  f"another journal; set Settings.Journal to that journal"
+                                  f"{hint}"),)  # fmt: skip
 
 
 def _journals_knowing(folder: Path, reference: str, exclude: Path | None) -> list[Path]:
@@ -547,15 +566,19 @@ def write_back(
     path: Path, writer, updates, journal: Journal, language: str,
     progress: Progress = lambda *_: None, sheets: Sequence[SheetTable] = (),
     policy: Policy = DEFAULT_POLICY, finished: IssueResult | None = None, *, branch: str,
+    listed: ListedHistory | None = None,
 ) -> Path | None:  # fmt: skip
     """Column updates, the History sheet (the `branch`'s documents) and any other `sheets`
     into the workbook: the open book (a button's writer) or the file, safely. (A large
-    workbook takes a while: the step is shown.) Once written, the `finished` run's
-    documents (its own and those it resumed) need nothing more: the journal forgets
-    their unfinished work."""
+    workbook takes a while: the step is shown.) The file's History is appended to when
+    `listed` (`ready_to_issue`) says how it stood before the run (services.history_sheet).
+    Once written, the `finished` run's documents (its own and those it resumed) need
+    nothing more: the journal forgets their unfinished work."""
     progress("Updating the workbook", 0, 1)
     write = writer or (lambda columns, tables: write_refresh(path, columns, tables))
-    backup = write(list(updates), [history_sheet(journal, language, policy, branch), *sheets])
+    history = (history_sheet(journal, language, policy, branch) if writer is not None
+               else history_sheet(journal, language, policy, branch, listed, path))  # fmt: skip
+    backup = write(list(updates), [history, *sheets])
     if finished is not None:
         journal.finish_work([d.reference for d in finished.finished])
     progress("Updating the workbook", 1, 1)
@@ -696,48 +719,6 @@ def _reference_of(name: str) -> str:
     """The reference a document's file name starts with (`REF stem.docx`, `.REF stem…tmp`)."""
     head = name.lstrip(".").split(" ", 1)[0]
     return head if " " in name else head.split(".", 1)[0]
-
-
-KIND_NAMES = {  # what History shows for a document's kind, per language
-    "en": {"letter": "Letter", "call_sheet": "Call sheet", "legal_pack": "Hand-over pack",
-           "statement": "Statement"},
-    "zh": {"letter": "催款函件", "call_sheet": "电话催收单", "legal_pack": "移交材料",
-           "statement": "对账单"},
-}  # fmt: skip
-
-
-def stage_namer(policy: Policy, language: str) -> Callable[[str], str]:
-    """A function naming a stage key (or either name of it) as a person reads it: the
-    policy's name in `language`, the document kind's (a statement), or the workbook's
-    word for it (On hold: core.labels); else unchanged."""
-    kinds = KIND_NAMES["zh" if language == "zh" else "en"]
-    words = translator(policy, language)
-
-    def stage_name(key: str) -> str:
-        index = policy.stage_index(key)
-        if index is None:
-            return kinds.get(key, words(key)) if isinstance(key, str) else key
-        stage = policy.stages[index]
-        return stage.name_zh if language == "zh" and stage.name_zh else stage.name
-
-    return stage_name
-
-
-def history_sheet(journal: Journal, language: str, policy: Policy = DEFAULT_POLICY,
-                  branch: str | None = None) -> SheetTable:  # fmt: skip
-    """The workbook's History sheet: every document of the journal issued by `branch` (the
-    workbook's: a journal a group shares holds other branches' too), newest last, its kind
-    and stage named in the workbook's language (the journal keeps the keys)."""
-    kinds = KIND_NAMES["zh" if language == "zh" else "en"]
-    stage_name = stage_namer(policy, language)
-    rows = [
-        [d.issued_at, kinds.get(d.kind, d.kind), d.customer_id, stage_name(d.stage),
-         d.reference, d.revision, d.file, d.amount, d.currency]
-        for d in journal.documents(branch=branch)
-    ]  # fmt: skip
-    title = "发文记录（日志）" if language == "zh" else "Documents issued (from the journal)"
-    formats = {"Amount": "#,##0.00", "IssuedAt": "yyyy-mm-dd hh:mm"}
-    return SheetTable("History", title, HISTORY_HEADERS, rows, number_formats=formats)
 
 
 SUMMARY_DOCUMENTS = ("Reference", "CustomerID", "Stage", "Amount", "Currency", "File", "PDF",

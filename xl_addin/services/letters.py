@@ -145,7 +145,8 @@ def run_letters(
     unknown = unknown_customers(loaded.customers, only)
     if unknown:
         return unknown
-    pack, problems = ready_to_issue(path, settings)  # branch and journal checked first
+    # branch and journal checked first
+    pack, problems, history = ready_to_issue(path, settings, loaded.book.policy)
     limits, wrong = render_limits(settings, pack, seconds=render_seconds,
                                   megabytes=render_megabytes)  # fmt: skip
     if problems or wrong:
@@ -179,7 +180,8 @@ def run_letters(
         sheets = [contacts_sheet(loaded, issued.finished, settings.language)]
         backup = write_back(path, writer, updates, journal, settings.language, progress,
                             sheets=sheets, policy=loaded.book.policy,
-                            finished=issued, branch=settings.branch)  # fmt: skip
+                            finished=issued, branch=settings.branch,
+                            listed=history)  # fmt: skip
     return LettersResult(when, plan, issued, backup, tuple(found))
 
 

@@ -53,8 +53,8 @@ from xl_addin.services.book import (
     resolve_as_of,
     resolve_period,
 )
+from xl_addin.services.history_sheet import KIND_NAMES
 from xl_addin.services.issuing import (
-    KIND_NAMES,
     IssueResult,
     PlannedDocument,
     Progress,
@@ -136,7 +136,8 @@ def run_statements(
     unknown = unknown_customers(loaded.customers, only)
     if unknown:
         return unknown
-    pack, problems = ready_to_issue(path, settings)  # branch and journal checked first
+    # branch and journal checked first
+    pack, problems, history = ready_to_issue(path, settings, loaded.book.policy)
     limits, wrong = render_limits(settings, pack, seconds=render_seconds,
                                   megabytes=render_megabytes)  # fmt: skip
     if problems or wrong:
@@ -164,7 +165,7 @@ def run_statements(
         record_aging(journal, statements.aging, loaded, Path(path), month, STATEMENTS)
         backup = write_back(path, writer, [], journal, settings.language, progress,
                             policy=loaded.book.policy, finished=issued,
-                            branch=settings.branch)  # fmt: skip
+                            branch=settings.branch, listed=history)  # fmt: skip
     return StatementsResult(month, plan, issued, backup)
 
 

@@ -667,7 +667,7 @@ def _tail_plan(shape: bytes, targets, letters: Mapping[int, bytes]) -> tuple[int
         found = _CELL_SHAPE.match(shape, position)
         if write.new or found is None or found[1] != letters[write.column]:
             return ()
-        base = _attribute(found[2], b"s")
+        base = tag_attribute(found[2], b"s")
         if base is not None and not base.isdigit():
             return ()
         styles.append(None if base is None else int(base))
@@ -701,7 +701,7 @@ def _existing_cell(tag: bytes, formula: bytes | None) -> tuple[int | None, bool]
     s and t: the general path keeps those)."""
     if not _PLAIN_TAG.fullmatch(tag):  # a tab or a space around '=': lxml reads it
         return None, False
-    base = _attribute(tag, b"s")
+    base = tag_attribute(tag, b"s")
     fast = formula is None or not _has_other_attributes(tag)
     return (None if base is None else int(base)), fast
 
@@ -730,7 +730,8 @@ def _tag_end(data: bytes, start: int) -> int:
         position = closing + 1
 
 
-def _attribute(tag: bytes, name: bytes) -> str | None:
+def tag_attribute(tag: bytes, name: bytes) -> str | None:
+    """An attribute's value in a start tag's bytes, written name="value" (None: absent)."""
     found = tag.find(b" " + name + b'="')
     if found < 0:
         return None
@@ -881,7 +882,7 @@ def splice_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
     filler = _Filler(writes, styles, sheet, date1904)
     root_tag = prologue[root : _tag_end(prologue, root) + 1]
     buffer = io.BufferedWriter(out, 1 << 20)
-    buffer.write(_grown_dimension(prologue, filler.max_column, filler.max_row))
+    buffer.write(grown_dimension(prologue, filler.max_column, filler.max_row))
     buffer.write(data[start : open_end + 1])
     data = data[open_end + 1 :]
     pending, position = filler.pending, 0
@@ -941,12 +942,13 @@ def splice_columns(source: BinaryIO, out: BinaryIO, writes: list[ColumnWrite],
     return True
 
 
-def _grown_dimension(prologue: bytes, max_column: int, max_row: int) -> bytes:
+def grown_dimension(prologue: bytes, max_column: int, max_row: int) -> bytes:
+    """A sheet part's first bytes with its dimension grown to reach the column and row."""
     start = prologue.find(b"<dimension")
     if start < 0:
         return prologue
     end = _tag_end(prologue, start)
-    ref = _attribute(prologue[start:end], b"ref")
+    ref = tag_attribute(prologue[start:end], b"ref")
     if not ref:
         return prologue
     element = etree.Element(_DIMENSION, ref=ref)

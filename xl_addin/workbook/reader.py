@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -385,26 +386,64 @@ class _LastRowOnly:
         return {}
 
 
-def read_history_references(path: Path) -> list[tuple[Source, str]]:
-    """The references the workbook's History sheet lists, each with its cell (History!E7).
+@dataclass(frozen=True, slots=True)
+class HistorySheet:
+    """The workbook's History sheet: the journal's record as last written into it (title,
+    a blank row, then a table with a Reference column)."""
 
-    The History sheet is the journal's record as last written into this workbook (title,
-    a blank row, then a table with a Reference column); a workbook without one lists none.
-    """
+    name: str  # as the workbook spells it
+    title: object  # A1
+    header_row: int  # 1-based
+    header: list[str]
+    reference_column: int  # 0-based
+    rows: Iterator[list[object]]  # the rows under the header, as read, each header-wide
+
+    def references(self) -> Iterator[tuple[int, str]]:
+        """(row, reference) of each row listing one (consumes `rows`)."""
+        for number, row in enumerate(self.rows, start=self.header_row + 1):
+            text = convert.cell_text(row[self.reference_column])
+            if text:
+                yield number, text
+
+    def source(self, row: int) -> Source:
+        """The Reference cell of a row (History!E7)."""
+        return Source(self.name, row, column_letter(self.reference_column + 1))
+
+
+def read_history(path: Path) -> HistorySheet | None:
+    """The workbook's History sheet, its rows read one by one (a big branch's holds a
+    year of documents); None for a workbook without one or without a Reference column."""
     book, _ = open_workbook(path)
     sheet = {fold(name): name for name in book.sheet_names}.get(fold("History"))
     if sheet is None:
-        return []
-    values = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-    header = next((i for i, row in enumerate(values[:10])
+        return None
+    found = book.get_sheet_by_name(sheet)
+    left = found.start[1] if found.start else 0  # rows are read from row 1, columns from it
+    rows = found.iter_rows()
+    head = [[""] * left + list(row) for row in itertools.islice(rows, 10)]
+    header = next((i for i, row in enumerate(head)
                    if "reference" in [fold(cell) for cell in row]), None)  # fmt: skip
     if header is None:
+        return None
+    width = len(head[header])
+
+    def after_header():
+        for row in head[header + 1 :]:
+            yield row
+        for row in rows:
+            yield [""] * left + list(row) if left else row
+
+    title = head[0][0] if head and head[0] else ""
+    names = [str(c) for c in head[header]]
+    return HistorySheet(sheet, title, header + 1, names,
+                        [fold(c) for c in names].index("reference"),
+                        (row if len(row) >= width else row + [""] * (width - len(row))
+                         for row in after_header()))  # fmt: skip
+
+
+def read_history_references(path: Path) -> list[tuple[Source, str]]:
+    """The references the workbook's History sheet lists, each with its cell (History!E7)."""
+    history = read_history(path)
+    if history is None:
         return []
-    column = [fold(cell) for cell in values[header]].index("reference")
-    letter = column_letter(column + 1)
-    found = []
-    for offset, row in enumerate(values[header + 1 :], start=header + 2):
-        text = convert.cell_text(row[column]) if column < len(row) else ""
-        if text:
-            found.append((Source(sheet, offset, letter), str(text).strip()))
-    return found
+    return [(history.source(row), reference) for row, reference in history.references()]

@@ -47,11 +47,26 @@ class SheetTable:
     # table, in its width; a chart goes under it.
     below: Sequence[Sequence[object]] = ()
     below_formats: Mapping[int, str] = field(default_factory=dict)  # block column (0-based)
+    # The table's first data rows already in the sheet, as this table would write them
+    # (History: services.issuing checks them against the journal): `rows` are the rows
+    # after them, appended. Only a file is appended to (workbook.writer, which checks the
+    # sheet is still as it was); a table with totals, a block under it or a chart is
+    # always written whole.
+    kept_rows: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kept_rows and (self.totals or self.below or self.chart):
+            raise ValueError(f"{self.sheet}: only a plain table is appended to")
+
+    @property
+    def data_rows(self) -> int:
+        """The table's data rows once written: those kept and the new."""
+        return self.kept_rows + len(self.rows)
 
     @property
     def below_row(self) -> int:
         """The 1-based row where the block under the table starts."""
-        return HEADER_ROW + max(len(self.rows), 1) + (len(self.totals) + 1 if self.totals
+        return HEADER_ROW + max(self.data_rows, 1) + (len(self.totals) + 1 if self.totals
                                                       else 0) + 2  # fmt: skip
 
     @property
@@ -59,4 +74,4 @@ class SheetTable:
         """The sheet's last written row (the table, its totals, the block under them)."""
         if self.below:
             return self.below_row + len(self.below) - 1
-        return HEADER_ROW + max(len(self.rows), 1) + (len(self.totals) + 1 if self.totals else 0)
+        return HEADER_ROW + max(self.data_rows, 1) + (len(self.totals) + 1 if self.totals else 0)

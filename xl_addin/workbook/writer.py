@@ -31,6 +31,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from copy import deepcopy
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -44,10 +45,12 @@ from xl_addin.workbook.cells import (
     cell_value,
     cell_xml,
     column_letter,
+    grown_dimension,
     plain,
     range_bounds,
     splice_columns,
     stream_columns,
+    tag_attribute,
 )
 from xl_addin.workbook.convert import no_cycle_collection
 from xl_addin.workbook.package import (
@@ -297,12 +300,16 @@ def _grow_table(table: etree._Element, column: int, header: str) -> None:
 
 
 def write_owned_sheet(package: Package, styles: StyleBook, spec: SheetTable) -> None:
-    """Replace the sheet `spec.sheet` (or add it at the end) with the title, table and chart."""
+    """Replace the sheet `spec.sheet` (or add it at the end) with the title, table and chart;
+    or, for a spec with kept rows, append its rows to the table (`appendable_rows`)."""
     headers = [str(h) for h in spec.header]
     _check_headers(spec.sheet, headers)
     width = len(headers)
     for values in (*spec.rows, *spec.totals):
         _check_width(spec.sheet, values, width)
+    if spec.kept_rows:
+        _append_rows(package, styles, spec, headers)
+        return
     entry = package.sheet(spec.sheet)
     kept: list[etree._Element] = []
     if entry is None:
@@ -328,6 +335,110 @@ def write_owned_sheet(package: Package, styles: StyleBook, spec: SheetTable) -> 
     package.put(part, _sheet_writer(spec, headers, styles, kept, table_id, drawing_id))
     package.set_content_type(part, WORKSHEET_TYPE)
     _set_print_titles(package, name)
+
+
+# --- rows appended to an owned sheet's table ---------------------------------------------------
+#
+# A big branch's History grows by a day's documents and holds a year's (450,000 rows, a
+# 220 MB sheet part): its part is copied as it was, the new rows written before the end of
+# its sheetData, and the sheet's dimension and the table's range moved down. The part is
+# read as bytes, not parsed: only the first 64 KiB (the dimension) and the last (the last
+# row) are looked at; a sheet whose last row cannot be told that way is written whole.
+
+_EDGE = 1 << 16  # bytes: the dimension is within the first, the last row within the last
+
+
+@dataclass(frozen=True, slots=True)
+class _Appendable:
+    part: str  # the sheet's part
+    table: tuple[str, etree._Element]  # its table: part and XML
+    rows: int  # the table's data rows
+
+
+def appendable_rows(path: Path, sheet: str, headers: Sequence[str]) -> int | None:
+    """The data rows of the owned sheet `sheet` of the workbook at `path`, when rows can be
+    appended to its table: the sheet has one table, its header `headers` in row 3 from
+    column A, nothing written under it, the dimension and rows in the markup our writer
+    writes, and at least the rows its columns are sized from (`WIDTH_SAMPLE_ROWS`: rows
+    appended then leave the sheet as writing it whole would). None otherwise: the sheet
+    is then written whole."""
+    with Package(path) as package:
+        found = _appendable(package, sheet, [str(h) for h in headers])
+    return None if found is None else found.rows
+
+
+def _appendable(package: Package, sheet: str, headers: list[str],
+                scan: bool = True) -> _Appendable | None:  # fmt: skip
+    """The sheet's table, if rows can be appended to it (`scan`: its part read through to
+    be sure nothing is written under the table; else its writer checks that)."""
+    entry = package.sheet(sheet)
+    if entry is None:
+        return None
+    tables = [(part, xml) for owner, part, xml in package.tables() if owner.part == entry.part]
+    if len(tables) != 1:
+        return None
+    part, table = tables[0]
+    columns = table.find(q("tableColumns"))
+    names = [c.get("name") for c in columns] if columns is not None else []
+    try:
+        c1, r1, c2, r2 = range_bounds(table.get("ref", ""))
+    except (ValueError, WorkbookError):
+        return None
+    if ((c1, r1, c2) != (1, HEADER_ROW, len(headers)) or names != headers
+            or r2 - HEADER_ROW < WIDTH_SAMPLE_ROWS
+            or table.get("totalsRowCount", "0") != "0"):  # fmt: skip
+        return None
+    if scan:
+        with package.open(entry.part) as source:
+            head = source.read(_EDGE)
+            tail = head
+            while chunk := source.read(1 << 20):
+                tail = tail[-_EDGE:] + chunk
+        if head.find(b"<dimension ") < 0 or _last_row(tail) != r2:
+            return None
+    return _Appendable(entry.part, (part, table), r2 - HEADER_ROW)
+
+
+def _last_row(data: bytes) -> int | None:
+    """The number of the last row before the end of sheetData (None: cannot tell)."""
+    end = data.rfind(b"</sheetData>")
+    start = data.rfind(b"<row ", 0, end) if end >= 0 else -1
+    if start < 0 or data.rfind(b"<row>", start, end) >= 0:
+        return None
+    number = tag_attribute(data[start : data.find(b">", start)], b"r")
+    return int(number) if number and number.isdigit() else None
+
+
+def _append_rows(package: Package, styles: StyleBook, spec: SheetTable, headers) -> None:
+    """Append `spec.rows` to the owned sheet's table of `spec.kept_rows` rows."""
+    found = _appendable(package, spec.sheet, headers, scan=False)
+    changed = WorkbookError(
+        f"{package.path.name}: the {spec.sheet} sheet is not as it was read ({spec.kept_rows} "
+        "rows in its table and nothing under them): nothing was written; run again"
+    )  # fmt: skip
+    if found is None or found.rows != spec.kept_rows:
+        raise changed
+    entry = package.sheet(spec.sheet)
+    last = HEADER_ROW + spec.data_rows
+    _reach_row(package, entry, found.table, last)
+    data_style = _data_style(spec, headers, styles)
+    first = HEADER_ROW + spec.kept_rows + 1
+
+    def write(out) -> None:
+        with package.open(found.part) as source:
+            pending = grown_dimension(source.read(_EDGE), len(headers), last)
+            while chunk := source.read(1 << 20):
+                out.write(pending[:-_EDGE])
+                pending = pending[-_EDGE:] + chunk
+        if _last_row(pending) != first - 1:
+            raise changed
+        close = pending.rfind(b"</sheetData>")
+        out.write(pending[:close])
+        for number, values in enumerate(spec.rows, start=first):
+            out.write(_row_xml(number, _cells(number, values, data_style)))
+        out.write(pending[close:])
+
+    package.put(found.part, write)
 
 
 def _add_sheet(package: Package, name: str, part: str) -> None:
@@ -468,8 +579,8 @@ def _sheet_skeleton(spec, headers, kept, table_id: str, drawing_id) -> etree._El
     return root
 
 
-def _owned_rows(spec, headers, styles: StyleBook):
-    """The owned sheet's rows, each as XML bytes: title, header, data, totals."""
+def _data_style(spec, headers, styles: StyleBook):
+    """The style of a data cell of the owned table `spec`: its column's number format."""
     formats = {headers.index(h) + 1: f for h, f in spec.number_formats.items() if h in headers}
 
     def data_style(column: int, value: CellValue) -> int | None:
@@ -477,6 +588,14 @@ def _owned_rows(spec, headers, styles: StyleBook):
         if fmt is None and value.is_date:
             fmt = "yyyy-mm-dd"
         return None if fmt is None else styles.derive(0, fmt)
+
+    return data_style
+
+
+def _owned_rows(spec, headers, styles: StyleBook):
+    """The owned sheet's rows, each as XML bytes: title, header, data, totals."""
+    formats = {headers.index(h) + 1: f for h, f in spec.number_formats.items() if h in headers}
+    data_style = _data_style(spec, headers, styles)
 
     def total_style(column: int, value: CellValue) -> int:
         fmt = formats.get(column) or ("yyyy-mm-dd" if value.is_date else None)
