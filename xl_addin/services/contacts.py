@@ -168,15 +168,16 @@ def documents_in_contacts(loaded: LoadedBook) -> list[LoggedDocument]:
     return out
 
 
-def after_issuing(state: CollectionState, loaded: LoadedBook, journal: Journal,
-                  as_of: dt.date) -> CollectionState:  # fmt: skip
-    """NextAction once a run's documents are in the journal: the ledger and its aging are
-    as they were (a document disputes nothing), only the contact log has grown."""
+def after_issuing(aging: pd.DataFrame, ledger: pd.DataFrame, loaded: LoadedBook,
+                  journal: Journal, as_of: dt.date) -> CollectionState:  # fmt: skip
+    """NextAction once a run's documents are in the journal: the ledger (`collection_state`'s,
+    disputes marked) and its `aging` are as they were (a document disputes nothing), only
+    the contact log has grown."""
     policy, branch = loaded.book.policy, loaded.book.settings.branch
     contacts = contact_log(loaded, journal.contact_documents(DUNNING_KINDS, branch=branch), policy)
     served = journal.issued_keys(DUNNING_KINDS, as_of.isoformat(), branch=branch)
-    plan = plan_dunning(state.aging, state.ledger, loaded.customers, contacts, policy, served)
-    return CollectionState(state.ledger, state.aging, contacts, plan)
+    plan = plan_dunning(aging, ledger, loaded.customers, contacts, policy, served)
+    return CollectionState(ledger, aging, contacts, plan)
 
 
 def contact_log(loaded: LoadedBook, documents: Sequence, policy: Policy) -> pd.DataFrame:
