@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import subprocess
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +14,7 @@ import openpyxl
 import pytest
 import python_calamine as calamine
 
+from tests.workbook.test_package_roundtrip import libreoffice_resave
 from tests.workbook.test_writer import rewrite_part, user_book
 from xl_addin.errors import WorkbookError
 from xl_addin.workbook.package import Package
@@ -140,12 +140,7 @@ def test_only_a_plain_table_is_appended_to():
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
 def test_libreoffice_reads_every_row_appended(written, tmp_path):
     write_refresh(written, [], [history(documents(600, 5), kept=600)])
-    done = subprocess.run(
-        ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
-         "--convert-to", "xlsx", "--outdir", str(tmp_path / "lo"), str(written)],
-        capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    libreoffice_resave(written, tmp_path)
     ws = openpyxl.load_workbook(tmp_path / "lo" / "branch.xlsx")["History"]
     rows = list(ws.iter_rows(min_row=4, values_only=True))
     assert len(rows) == 605
