@@ -72,6 +72,7 @@ def test_rows_appended_leave_the_sheet_as_a_whole_write_would(written, tmp_path)
             pytest.approx(606 / 7 + 0.01)]  # fmt: skip
     assert [c.value for c in ws[610]] == last
     assert ws["E610"].number_format == "#,##0.00"
+    assert ws.column_dimensions["A"].width >= 17  # a time of day shows (not ####)
     assert ws["A609"].number_format == FORMATS["IssuedAt"]
     values = calamine.CalamineWorkbook.from_path(str(written)).get_sheet_by_name("History")
     assert values.to_python()[-1][3] == "SH-LTR-0000606xxx"

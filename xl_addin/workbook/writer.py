@@ -731,6 +731,8 @@ def _display_width(value: object) -> int:
         return 0
     if isinstance(value, Decimal | float | int) and not isinstance(value, bool):
         return len(f"{value:,.2f}")
+    if isinstance(value, dt.datetime) and value.time() != dt.time.min:
+        return 16  # yyyy-mm-dd hh:mm (History's IssuedAt): narrower, Excel shows ####
     if isinstance(value, dt.date):
         return 10
     return sum(2 if unicodedata.east_asian_width(c) in "WFA" else 1 for c in str(value))
