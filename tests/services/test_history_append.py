@@ -23,6 +23,7 @@ from xl_addin.services.demo import DEFAULT_AS_OF
 from xl_addin.services.history_sheet import ListedHistory, history_sheet
 from xl_addin.services.issuing import ready_to_issue
 from xl_addin.services.letters import run_letters
+from xl_addin.services.refresh import refresh
 from xl_addin.workbook.package import Package
 from xl_addin.workbook.writer import write_refresh
 
@@ -108,6 +109,23 @@ def test_the_next_run_appends_and_history_is_what_a_whole_write_gives(branch, tm
     assert check(branch)[0].rows == listed_count(branch)  # and the day after
 
 
+def test_a_history_as_the_last_run_wrote_it_is_not_read_again(branch, monkeypatch):
+    """The journal marks the History part a run wrote (its CRC-32 and size): while the
+    file's part is still that one, as a refresh leaves it, the next run need not read it."""
+    listed, _ = check(branch)
+    refresh(branch)  # the History part is copied as stored
+    monkeypatch.setattr("xl_addin.services.issuing.read_history", unread)
+    assert check(branch)[0] == listed
+    # Excel (here openpyxl) saving the workbook writes the part again: it is read
+    openpyxl.load_workbook(branch).save(branch)
+    with pytest.raises(AssertionError, match="History was read"):
+        check(branch)
+
+
+def unread(path):
+    raise AssertionError("History was read")
+
+
 def test_a_history_not_the_journals_record_is_written_whole(branch, tmp_path):
     loaded = load_book(branch)
     settings, policy = loaded.book.settings, loaded.book.policy
@@ -151,6 +169,7 @@ def test_a_document_the_journal_puts_before_the_last_listed_means_a_whole_write(
                              branch)  # fmt: skip
         assert spec.kept_rows == 0 and len(spec.rows) == listed.rows + 1
         assert spec.rows[0][2] == "LATE0000"
+    assert check(branch)[0] is None  # the mark's last document moved: History is read
 
 
 def test_a_workbook_saved_by_another_program_is_still_appended_to(branch, tmp_path):
@@ -178,5 +197,11 @@ def test_the_journal_lists_a_branchs_documents_in_order_from_any_one(database, t
         assert list(journal.listed("LDN")) == []
         with contextlib.closing(journal.listed("SH", 2)) as rows:
             first = next(rows)
+        assert journal.history_mark("/b/branch.xlsx") is None
+        journal.mark_history("/b/branch.xlsx", 4_294_967_295, 220_000_000, 8, later[-1], "n1")
+        journal.mark_history("/b/branch.xlsx", 7, 9, 3, earlier[-1], "n2")  # replaced
+        mark = journal.history_mark("/b/branch.xlsx")
+        assert (mark.part_crc, mark.part_size, mark.rows, mark.last, mark.naming) == (
+            7, 9, 3, earlier[-1], "n2")  # fmt: skip
         assert first[1:] == ("letter", "EARLY0002", "friendly_reminder", earlier[2], 0,
                              "old 2.docx", "2.25", "CNY")  # fmt: skip

@@ -168,6 +168,20 @@ month_ends = Table(
     UniqueConstraint("branch", "period", "customer_id", "ladder", "bucket"),
     Index("month_ends_branch_period", "branch", "period"),
 )  # fmt: skip
+# The History sheet a run last wrote into a workbook file (services.history_sheet): its
+# part's CRC-32 and size, the documents it lists and the last of them, and a digest of how
+# they were named. A workbook whose part still has them needs no reading before the next
+# run; a part written again by anyone else (Excel saving it) has another CRC.
+history_marks = Table(
+    "history_marks", metadata,
+    Column("workbook", String(1000), primary_key=True),
+    Column("part_crc", BigInteger, nullable=False),
+    Column("part_size", BigInteger, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("last", String(60), nullable=False),
+    Column("naming", String(64), nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+)  # fmt: skip
 MONTH_END_FIELDS = ("customer_id", "currency", "ladder", "bucket", "cents")
 
 
@@ -478,6 +492,21 @@ class Journal:
                 yield from result
             finally:  # read to the end or not (a server-side cursor on PostgreSQL)
                 result.close()
+
+    def mark_history(self, workbook: str, part_crc: int, part_size: int, rows: int,
+                     last: str, naming: str) -> None:  # fmt: skip
+        """Record the History sheet just written into `workbook` (see `history_marks`)."""
+        with self._write() as connection:
+            connection.execute(delete(history_marks).where(history_marks.c.workbook == workbook))
+            connection.execute(insert(history_marks).values(
+                workbook=workbook, part_crc=part_crc, part_size=part_size, rows=rows,
+                last=last, naming=naming, recorded_at=now()))  # fmt: skip
+
+    def history_mark(self, workbook: str):
+        """The History sheet last written into `workbook` (a row of `history_marks`), or None."""
+        query = select(history_marks).where(history_marks.c.workbook == workbook)
+        with self.engine.connect() as connection:
+            return connection.execute(query).first()
 
     def unrecorded(self) -> list[tuple[str, str]]:
         """(reference, file) of reservations whose document was never recorded."""

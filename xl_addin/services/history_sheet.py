@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +28,7 @@ from xl_addin.core.labels import translator
 from xl_addin.core.policy import DEFAULT_POLICY, Policy
 from xl_addin.journal.store import Journal
 from xl_addin.workbook.convert import cell_text
+from xl_addin.workbook.package import Package
 from xl_addin.workbook.reader import HistorySheet
 from xl_addin.workbook.updates import HEADER_ROW
 from xl_addin.workbook.writer import SheetTable, appendable_rows
@@ -124,6 +127,49 @@ def listed_history(sheet: HistorySheet, journal: Journal | None, language: str,
     if others or not rows:
         return HistoryCheck(None, others, rows + len(others))
     return HistoryCheck(ListedHistory(rows, last), [], rows)
+
+
+def history_naming(language: str, policy: Policy, branch: str) -> str:
+    """A digest of what a History row is made from besides its document: the language,
+    the branch, the titles, and the Policy's stage names and buckets (core.labels)."""
+    stages = [[s.key, s.name, s.name_zh] for s in policy.stages]
+    made_of = [language, branch, HISTORY_TITLES, HISTORY_HEADERS, KIND_NAMES, stages,
+               list(policy.bounds)]  # fmt: skip
+    return hashlib.sha256(json.dumps(made_of, ensure_ascii=False).encode()).hexdigest()
+
+
+def marked_history(journal: Journal, workbook: Path, naming: str,
+                   branch: str) -> ListedHistory | None:  # fmt: skip
+    """How History stands, without reading it, when the file's History part is still the
+    one a run last wrote (Journal.history_mark: its CRC-32 and size), named the same way,
+    and the journal still has its last document in that place. None: read it."""
+    mark = journal.history_mark(str(workbook.resolve()))
+    if mark is None or mark.naming != naming or _stamp(workbook) != (mark.part_crc,
+                                                                     mark.part_size):  # fmt: skip
+        return None
+    with contextlib.closing(journal.listed(branch, mark.rows - 1)) as documents:
+        document = next(documents, None)
+    if document is None or document.reference != mark.last:
+        return None
+    return ListedHistory(mark.rows, mark.last)
+
+
+def mark_written(journal: Journal, workbook: Path, sheet: SheetTable, naming: str,
+                 listed: ListedHistory | None) -> None:  # fmt: skip
+    """Record the History `sheet` just written into the file (see `marked_history`)."""
+    if sheet.rows:
+        last = sheet.rows[-1][HISTORY_HEADERS.index("Reference")]
+    else:
+        last = listed.last if sheet.kept_rows and listed is not None else ""
+    stamp = _stamp(workbook)
+    if sheet.data_rows and last and stamp is not None:
+        journal.mark_history(str(workbook.resolve()), *stamp, sheet.data_rows, last, naming)
+
+
+def _stamp(workbook: Path) -> tuple[int, int] | None:
+    with Package(workbook) as package:
+        entry = package.sheet("History")
+        return None if entry is None else package.stamp(entry.part)
 
 
 def history_sheet(journal: Journal, language: str, policy: Policy = DEFAULT_POLICY,

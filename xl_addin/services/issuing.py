@@ -54,8 +54,11 @@ from xl_addin.journal.store import (
 from xl_addin.packs.lookup import Pack, open_pack
 from xl_addin.services.history_sheet import (
     ListedHistory,
+    history_naming,
     history_sheet,
     listed_history,
+    mark_written,
+    marked_history,
     stage_namer,
 )
 from xl_addin.services.render_limits import render_limits
@@ -408,14 +411,19 @@ def history_problems(path: Path, settings, policy: Policy = DEFAULT_POLICY,
     Settings.Journal now names a journal of its own; a journal moved or lost): issuing from
     it would give again references already used. The journal is read, never created.
     """
-    sheet = read_history(path)
-    if sheet is None:
-        return None, ()
     url = journal_url(path, settings.journal)
     file = sqlite_file(url)
     missing = file is not None and not file.exists()
     with contextlib.ExitStack() as stack:
         journal = None if missing else stack.enter_context(Journal.open(url))
+        if journal is not None:  # as the last run wrote it: no need to read it
+            naming = history_naming(settings.language, policy, settings.branch)
+            listed = marked_history(journal, path, naming, settings.branch)
+            if listed is not None:
+                return listed, ()
+        sheet = read_history(path)
+        if sheet is None:
+            return None, ()
         check = listed_history(sheet, journal, settings.language, policy, settings.branch)
         known = (journal.known_references([r for _, r in check.others])
                  if journal is not None and check.others else set())  # fmt: skip
@@ -579,6 +587,8 @@ def write_back(
     history = (history_sheet(journal, language, policy, branch) if writer is not None
                else history_sheet(journal, language, policy, branch, listed, path))  # fmt: skip
     backup = write(list(updates), [history, *sheets])
+    if writer is None:
+        mark_written(journal, path, history, history_naming(language, policy, branch), listed)
     if finished is not None:
         journal.finish_work([d.reference for d in finished.finished])
     progress("Updating the workbook", 1, 1)

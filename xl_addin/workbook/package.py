@@ -200,6 +200,14 @@ class Package:
         """A sheet by name, matched like Excel (case-insensitive)."""
         return next((s for s in self.sheets() if s.name.casefold() == name.casefold()), None)
 
+    def stamp(self, part: str) -> tuple[int, int] | None:
+        """A stored part's CRC-32 and size, from the zip directory (the part is not read)."""
+        try:
+            info = self._zip.getinfo(part)
+        except KeyError:
+            return None
+        return info.CRC, info.file_size
+
     def date1904(self) -> bool:
         pr = self.xml(self.workbook_part).find(q("workbookPr"))
         return pr is not None and pr.get("date1904", "0") in ("1", "true")
