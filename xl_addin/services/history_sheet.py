@@ -161,9 +161,9 @@ def mark_written(journal: Journal, workbook: Path, sheet: SheetTable, naming: st
         last = sheet.rows[-1][HISTORY_HEADERS.index("Reference")]
     else:
         last = listed.last if sheet.kept_rows and listed is not None else ""
-    stamp = _stamp(workbook)
-    if sheet.data_rows and last and stamp is not None:
-        journal.mark_history(str(workbook.resolve()), *stamp, sheet.data_rows, last, naming)
+    stamp, key = _stamp(workbook), str(workbook.resolve())
+    if sheet.data_rows and last and stamp is not None and len(key) <= 1000:  # the column's
+        journal.mark_history(key, *stamp, sheet.data_rows, last, naming)
 
 
 def _stamp(workbook: Path) -> tuple[int, int] | None:
