@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -218,3 +219,48 @@ def test_text_the_button_writes_stays_text_in_excel(book_file):
                          ("C001", False), ("1-30 days", False)]:  # fmt: skip
         assert (typed(text) == "'" + text) is marked, text
     assert typed(12.5) == 12.5 and typed(None) is None
+
+
+def moment(value, folder: Path):
+    """A cell as compared between two runs: a time of issue differs, its being one not; a
+    file is named from the workbook's `folder`; numbers as numbers."""
+    if isinstance(value, str):
+        return value.replace(str(folder), "<folder>")
+    if isinstance(value, dt.datetime) and value.time() != dt.time():
+        return "a time of issue"
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None if value == "" else value
+
+
+@pytest.mark.parametrize("button, command", [("generate_letters", "letters"),
+                                             ("statements", "statements")])  # fmt: skip
+def test_the_document_buttons_write_what_the_commands_write(book_file, tmp_path, button,
+                                                            command):  # fmt: skip
+    """Generate letters and Statements save the open book, run on the saved file and
+    write History, Contacts and the Customers columns into the open book: the same cells
+    the command writes into the file (each with a journal of its own beside it)."""
+    from xl_addin.services.letters import run_letters
+    from xl_addin.services.statements import run_statements
+
+    by_command = tmp_path / "command" / "branch.xlsx"
+    by_button = tmp_path / "button" / "branch.xlsx"
+    for copy in (by_command, by_button):
+        copy.parent.mkdir()
+        shutil.copy(book_file, copy)
+    {"letters": run_letters, "statements": run_statements}[command](by_command)
+    excel = Book(by_button)
+    getattr(macros, button)(excel)
+    assert excel.saved == 1
+    assert " issued " in excel.sheets["Start"].cells[(1, 4)]
+    written = openpyxl.load_workbook(by_command)
+    for name in ("History", "Contacts", "Customers"):
+        sheet, opened = written[name], excel.sheets[name]
+        rows = {(c.row, c.column): moment(c.value, by_command.parent)
+                for r in sheet.iter_rows() for c in r if c.value is not None}  # fmt: skip
+        found = {at: moment(v, by_button.parent) for at, v in opened.cells.items()
+                 if v not in (None, "")}  # Excel keeps nothing for "" (COM)
+        assert found == rows, name
+    assert len([r for r, _ in excel.sheets["History"].cells if r > 3]) > 0

@@ -56,6 +56,10 @@ class Range:
         return grid if len(grid[0]) > 1 else [row[0] for row in grid]
 
     @property
+    def last_cell(self):
+        return Range(self.sheet, self.last)
+
+    @property
     def value(self):
         return self._get("value")
 

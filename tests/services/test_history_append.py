@@ -17,13 +17,16 @@ import python_calamine as calamine
 
 from tests.journal.postgres import postgres  # noqa: F401 (the fixture)
 from tests.services.runs import branch_workbook
+from tests.xlbook import Book
+from xl_addin import macros
 from xl_addin.journal.store import DocumentRecord, Journal, journal_url
 from xl_addin.services.book import load_book
 from xl_addin.services.demo import DEFAULT_AS_OF
-from xl_addin.services.history_sheet import ListedHistory, history_sheet
+from xl_addin.services.history_sheet import ListedHistory, file_rows, history_sheet
 from xl_addin.services.issuing import ready_to_issue
 from xl_addin.services.letters import run_letters
 from xl_addin.services.refresh import refresh
+from xl_addin.workbook.access import plain
 from xl_addin.workbook.package import Package
 from xl_addin.workbook.writer import write_refresh
 
@@ -98,7 +101,7 @@ def test_the_next_run_appends_and_history_is_what_a_whole_write_gives(branch, tm
         assert listed == ListedHistory(count, last)
         # nothing new: nothing to append; the sheet is kept as it is
         spec = history_sheet(journal, settings.language, loaded.book.policy, "SH", listed,
-                             branch)  # fmt: skip
+                             file_rows(branch))  # fmt: skip
         assert (spec.kept_rows, list(spec.rows)) == (count, [])
     day2 = run_letters(branch, as_of=LATER, out=tmp_path / "day2")
     assert day2.issued.documents
@@ -166,7 +169,7 @@ def test_a_document_the_journal_puts_before_the_last_listed_means_a_whole_write(
     seed(url, 1, JUNE - dt.timedelta(days=1), prefix="LATE")
     with Journal.open(url) as journal:
         spec = history_sheet(journal, settings.language, loaded.book.policy, "SH", listed,
-                             branch)  # fmt: skip
+                             file_rows(branch))  # fmt: skip
         assert spec.kept_rows == 0 and len(spec.rows) == listed.rows + 1
         assert spec.rows[0][2] == "LATE0000"
     assert check(branch)[0] is None  # the mark's last document moved: History is read
@@ -205,3 +208,66 @@ def test_the_journal_lists_a_branchs_documents_in_order_from_any_one(database, t
             7, 9, 3, earlier[-1], "n2")  # fmt: skip
         assert first[1:] == ("letter", "EARLY0002", "friendly_reminder", earlier[2], 0,
                              "old 2.docx", "2.25", "CNY")  # fmt: skip
+
+
+def as_excel_saves(path: Path, as_of: dt.date, note: str | None = None) -> None:
+    """The controller sets AsOfDate (and writes a `note` under History) and presses a
+    button, which saves the book: here openpyxl writes every part again, as Excel does."""
+    book = openpyxl.load_workbook(path)
+    settings = book["Settings"]
+    key = next(c for (c,) in settings.iter_rows(max_col=1) if c.value == "AsOfDate")
+    settings.cell(key.row, 2).value = as_of
+    if note is not None:
+        history = book["History"]
+        history.cell(history.max_row + 3, 1).value = note
+    book.save(path)
+
+
+def cell(value):
+    """A History cell compared as _written does: to the second, numbers as numbers."""
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0) + dt.timedelta(seconds=value.microsecond >= 500_000)
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return float(value)
+    return None if value == "" else value
+
+
+def open_history(excel: Book) -> list[list]:
+    """The open book's History rows under its header."""
+    sheet = excel.sheets["History"]
+    last = max(r for r, _ in sheet.cells)
+    return [[cell(sheet.cells.get((r, c))) for c in range(1, 10)] for r in range(4, last + 1)]
+
+
+def journal_history(path: Path) -> list[list]:
+    """History as a whole write from the workbook's journal gives it."""
+    loaded = load_book(path)
+    settings = loaded.book.settings
+    with Journal.open(journal_url(path, settings.journal)) as journal:
+        sheet = history_sheet(journal, settings.language, loaded.book.policy, settings.branch)
+    return [[cell(plain(v)) for v in row] for row in sheet.rows]
+
+
+def test_the_letters_button_appends_to_the_open_books_history(branch):
+    """A button saves the book and runs on the saved file, whose History the run checks
+    row by row (Excel wrote the part again); in the open book only the new rows are
+    written, under those kept, and History is what a whole write would give."""
+    as_excel_saves(branch, LATER)
+    count = listed_count(branch)
+    excel = Book(branch)
+    macros.generate_letters(excel)
+    issued = int(excel.sheets["Start"].cells[(1, 4)].split()[0])
+    assert excel.saved == 1 and issued > 0
+    written = sorted({row for row, _ in excel.sheets["History"].typed})
+    assert written == list(range(4 + count, 4 + count + issued))
+    assert open_history(excel) == journal_history(branch)
+
+
+def test_the_button_writes_history_whole_when_it_holds_more_than_the_journals_record(branch):
+    """A note of the controller's under History: the open book's sheet is written whole,
+    as the file's would be."""
+    as_excel_saves(branch, LATER, note="checked by Mei")
+    excel = Book(branch)
+    macros.generate_letters(excel)
+    assert min(row for row, _ in excel.sheets["History"].typed) == 1  # title and all
+    assert open_history(excel) == journal_history(branch)

@@ -174,15 +174,16 @@ def _stamp(workbook: Path) -> tuple[int, int] | None:
 
 def history_sheet(journal: Journal, language: str, policy: Policy = DEFAULT_POLICY,
                   branch: str | None = None, listed: ListedHistory | None = None,
-                  workbook: Path | None = None) -> SheetTable:  # fmt: skip
+                  rows_now: Callable[[], int | None] | None = None) -> SheetTable:  # fmt: skip
     """The workbook's History sheet: every document of the journal issued by `branch` (the
     workbook's: a journal a group shares holds other branches' too), newest last, its kind
     and stage named in the workbook's language.
 
-    With `listed` (how the sheet stood before the run) and the `workbook` file it is
-    appended to: only the documents after those it lists, if the file's sheet still holds
-    them and nothing under them and the journal still has its last document in that place;
-    else every document (the sheet written whole)."""
+    With `listed` (how the sheet stood before the run) and `rows_now` (the rows the sheet
+    holds now, if rows can be appended to it: `file_rows` for the file, the open book's
+    writer's `appendable_rows` for a button), only the documents after those it lists, if
+    the sheet still holds them and nothing under them and the journal still has its last
+    document in that place; else every document (the sheet written whole)."""
     row = history_row(language, policy)
     title = HISTORY_TITLES["zh" if language == "zh" else "en"]
 
@@ -190,14 +191,18 @@ def history_sheet(journal: Journal, language: str, policy: Policy = DEFAULT_POLI
         return SheetTable("History", title, HISTORY_HEADERS, rows,
                           number_formats=HISTORY_FORMATS, kept_rows=kept)  # fmt: skip
 
-    if listed is not None and workbook is not None \
-            and appendable_rows(workbook, "History", HISTORY_HEADERS) == listed.rows:  # fmt: skip
+    if listed is not None and rows_now is not None and rows_now() == listed.rows:
         with contextlib.closing(journal.listed(branch, listed.rows - 1)) as documents:
             first = next(documents, None)
             if first is not None and first.reference == listed.last:
                 return sheet([row(d) for d in documents], kept=listed.rows)
     with contextlib.closing(journal.listed(branch)) as documents:
         return sheet([row(d) for d in documents])
+
+
+def file_rows(workbook: Path) -> Callable[[], int | None]:
+    """The rows of the file's History table, if rows can be appended to it (`history_sheet`)."""
+    return lambda: appendable_rows(workbook, "History", HISTORY_HEADERS)
 
 
 def _documents(journal: Journal | None, branch: str) -> Iterator[tuple]:

@@ -53,7 +53,9 @@ from xl_addin.journal.store import (
 )
 from xl_addin.packs.lookup import Pack, open_pack
 from xl_addin.services.history_sheet import (
+    HISTORY_HEADERS,
     ListedHistory,
+    file_rows,
     history_naming,
     history_sheet,
     listed_history,
@@ -578,14 +580,17 @@ def write_back(
 ) -> Path | None:  # fmt: skip
     """Column updates, the History sheet (the `branch`'s documents) and any other `sheets`
     into the workbook: the open book (a button's writer) or the file, safely. (A large
-    workbook takes a while: the step is shown.) The file's History is appended to when
-    `listed` (`ready_to_issue`) says how it stood before the run (services.history_sheet).
+    workbook takes a while: the step is shown.) History is appended to when `listed`
+    (`ready_to_issue`) says how it stood before the run (services.history_sheet): in the
+    file, or in the open book, which the button saved just before the run (macros), so the
+    check read what it holds.
     Once written, the `finished` run's documents (its own and those it resumed) need
     nothing more: the journal forgets their unfinished work."""
     progress("Updating the workbook", 0, 1)
     write = writer or (lambda columns, tables: write_refresh(path, columns, tables))
-    history = (history_sheet(journal, language, policy, branch) if writer is not None
-               else history_sheet(journal, language, policy, branch, listed, path))  # fmt: skip
+    rows_now = (file_rows(path) if writer is None
+                else lambda: writer.appendable_rows("History", HISTORY_HEADERS))  # fmt: skip
+    history = history_sheet(journal, language, policy, branch, listed, rows_now)
     backup = write(list(updates), [history, *sheets])
     if writer is None:
         mark_written(journal, path, history, history_naming(language, policy, branch), listed)

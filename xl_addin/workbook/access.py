@@ -5,11 +5,13 @@ Excel. Refresh and Validate read the open book (workbook.open_book) and write th
 results back through this small seam, which speaks only the part of xlwings' object
 model that desktop xlwings and xlwings Lite share: `book.sheets[name]`,
 `sheet.range((row, column), (row, column))`, `.value`, `.formula`, `sheet.clear()`,
-`book.sheets.add(name, after=...)`; and for an owned sheet's print setup (`print_setup`)
-what each engine has of it: `sheet.freeze_panes` in Lite, Excel's own PageSetup object
-and window on desktop. Per computed column: one read of its formulas and values, one
-write; the header row is one read. The tests drive it with stand-in books
-of the same shape, because Excel cannot run here.
+`sheet.used_range.last_cell`, `book.sheets.add(name, after=...)`; and for an owned
+sheet's print setup (`print_setup`) what each engine has of it: `sheet.freeze_panes` in
+Lite, Excel's own PageSetup object and window on desktop. Per computed column: one read
+of its formulas and values, one write; the header row is one read. History, which a
+year of documents makes long, is appended to when its table is as the run checked it
+(`appendable_rows`): only the run's rows cross to Excel. The tests drive it with
+stand-in books of the same shape, because Excel cannot run here.
 
 Formula cells in computed columns (the template's =AGE_BUCKET(...)) are left to
 Excel, which recalculates them; values go into the others. xlwings Lite reads
@@ -89,7 +91,31 @@ class XlwingsWriter:
                 cells.append(new.get(first + offset, value))
         block.value = [[cell] for cell in cells]
 
+    def appendable_rows(self, name: str, headers: Sequence[str]) -> int | None:
+        """The data rows of the sheet `name`, when rows can be appended under them: its
+        header `headers` in row 3 from column A, nothing beside or under its table (Excel's
+        used range ends in the header's last column, at the table's last row). Two reads.
+        None otherwise: the sheet is then written whole."""
+        if name not in [s.name for s in self.book.sheets]:
+            return None
+        sheet = self.book.sheets[name]
+        if _row_values(sheet, HEADER_ROW, 1) != [str(h) for h in headers]:
+            return None
+        used = sheet.used_range
+        corner = used.last_cell
+        if (used.row, used.column, corner.column) != (1, 1, len(headers)):
+            return None
+        rows = corner.row - HEADER_ROW
+        return rows if rows > 0 else None
+
     def write_sheet(self, spec: SheetTable) -> None:
+        if spec.kept_rows:  # rows under those kept (`appendable_rows` said how many)
+            if spec.rows:
+                sheet = self.book.sheets[spec.sheet]
+                sheet.range((HEADER_ROW + spec.kept_rows + 1, 1)).value = [
+                    [typed(v) for v in row] for row in spec.rows
+                ]
+            return
         names = [s.name for s in self.book.sheets]
         if spec.sheet in names:
             sheet = self.book.sheets[spec.sheet]
