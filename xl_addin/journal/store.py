@@ -450,15 +450,16 @@ class Journal:
                 found[customer] = max(found.get(customer, -1), revision)
         return found
 
-    def contact_documents(self, kinds: tuple[str, ...], *,
-                          branch: str | None = None) -> list:  # fmt: skip
-        """The documents of `kinds` issued, oldest first, each with only what the contact log
-        needs (.kind, .customer_id, .stage, .key, .reference): every run reads them all,
-        and a year of a big branch's letters, whole, would be hundreds of megabytes."""
+    def contact_documents(self, kinds: tuple[str, ...], *, branch: str | None = None,
+                          start: int = 0) -> list:  # fmt: skip
+        """The documents of `kinds` issued, oldest first, from the `start`th (0-based), each
+        with only what the contact log needs (.kind, .customer_id, .stage, .key,
+        .reference): every run reads them all, and a year of a big branch's letters,
+        whole, would be hundreds of megabytes."""
         query = _of_branch(select(documents.c.kind, documents.c.customer_id,
                                   documents.c.stage, documents.c.key, documents.c.reference)
                            .where(documents.c.kind.in_(kinds)), branch).order_by(
-            documents.c.issued_at, documents.c.id)  # fmt: skip
+            documents.c.issued_at, documents.c.id).offset(start)  # fmt: skip
         with self.engine.connect() as connection:
             return connection.execute(query).all()
 

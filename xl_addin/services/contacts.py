@@ -95,6 +95,7 @@ class CollectionState:
     aging: AgingResult
     contacts: pd.DataFrame
     plan: pd.DataFrame  # core.dunning.plan_dunning
+    documented: int = 0  # the log's first rows: the journal's documents, in its order
 
 
 def collection_state(
@@ -115,7 +116,7 @@ def collection_state(
     contact log is the Contacts table, where every run writes a row per document, and a
     letter logged there on `as_of` counts as served that day.
     """
-    policy = loaded.book.policy
+    policy, documented = loaded.book.policy, 0
     if journal is None or isinstance(journal, _NoJournal):  # cells, Lite: Contacts only
         documents = documents_in_contacts(loaded)
         contacts = contact_log(loaded, documents, policy)
@@ -128,6 +129,8 @@ def collection_state(
             served = journal.issued_keys(DUNNING_KINDS, as_of.isoformat(), branch=branch)
         issued = journal.contact_documents(DUNNING_KINDS, branch=branch)
         contacts = contact_log(loaded, issued, policy)
+        documented = len(issued)
+        del issued  # a year of a big branch's documents: the log holds what it needs
     ledger = loaded.ledger
     disputed = disputed_by_contacts(ledger, contacts)
     if disputed.any():
@@ -135,7 +138,7 @@ def collection_state(
         ledger.attrs = dict(loaded.ledger.attrs)
     aging = age_ledger(ledger, loaded.customers, as_of, policy, age_from)
     plan = plan_dunning(aging, ledger, loaded.customers, contacts, policy, served, force)
-    return CollectionState(ledger, aging, contacts, plan)
+    return CollectionState(ledger, aging, contacts, plan, documented)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,16 +171,47 @@ def documents_in_contacts(loaded: LoadedBook) -> list[LoggedDocument]:
     return out
 
 
-def after_issuing(aging: pd.DataFrame, ledger: pd.DataFrame, loaded: LoadedBook,
-                  journal: Journal, as_of: dt.date) -> CollectionState:  # fmt: skip
-    """NextAction once a run's documents are in the journal: the ledger (`collection_state`'s,
-    disputes marked) and its `aging` are as they were (a document disputes nothing), only
-    the contact log has grown."""
+def after_issuing(state: CollectionState, loaded: LoadedBook, journal: Journal,
+                  as_of: dt.date) -> CollectionState:  # fmt: skip
+    """NextAction once a run's documents are in the journal: the ledger (disputes marked)
+    and its aging are `state`'s (a document disputes nothing); only the contact log has
+    grown (`grown_log`)."""
     policy, branch = loaded.book.policy, loaded.book.settings.branch
-    contacts = contact_log(loaded, journal.contact_documents(DUNNING_KINDS, branch=branch), policy)
+    contacts, documented = grown_log(state, loaded, journal)
     served = journal.issued_keys(DUNNING_KINDS, as_of.isoformat(), branch=branch)
-    plan = plan_dunning(aging, ledger, loaded.customers, contacts, policy, served)
-    return CollectionState(ledger, aging, contacts, plan)
+    plan = plan_dunning(state.aging, state.ledger, loaded.customers, contacts, policy, served)
+    return CollectionState(state.ledger, state.aging, contacts, plan, documented)
+
+
+def grown_log(state: CollectionState, loaded: LoadedBook,
+              journal: Journal) -> tuple[pd.DataFrame, int]:  # fmt: skip
+    """The contact log `collection_state` built, with the documents the journal recorded
+    since (a run's): read from the journal after those the log holds, when the journal
+    still has the last of them in its place, and put after them, where reading the log
+    whole would put them; else (a document recorded since that sorts before, another
+    computer's clock behind; one the Contacts sheet already names) the log read whole
+    again. A year of a big branch's documents takes seconds to read. With the count of
+    the journal's documents in it."""
+    policy, branch = loaded.book.policy, loaded.book.settings.branch
+    done, log = state.documented, state.contacts
+    if done:
+        since = journal.contact_documents(DUNNING_KINDS, branch=branch, start=done - 1)
+        named = _contacts_references(loaded)
+        if since and since[0].reference.strip() == log["reference"].iat[done - 1] \
+                and not any(d.reference.strip() in named for d in since[1:]):  # fmt: skip
+            if len(since) == 1:
+                return log, done
+            parts = [log.iloc[:done], _journal_part(since[1:], policy), log.iloc[done:]]
+            return pd.concat(parts, ignore_index=True), done + len(since) - 1
+    issued = journal.contact_documents(DUNNING_KINDS, branch=branch)
+    return contact_log(loaded, issued, policy), len(issued)
+
+
+def _contacts_references(loaded: LoadedBook) -> set[str]:
+    table = loaded.book.contacts
+    if table is None or table.frame.empty:
+        return set()
+    return {str(r).strip() for r in table.frame["reference"] if isinstance(r, str) and r.strip()}
 
 
 def contact_log(loaded: LoadedBook, documents: Sequence, policy: Policy) -> pd.DataFrame:
@@ -187,11 +221,7 @@ def contact_log(loaded: LoadedBook, documents: Sequence, policy: Policy) -> pd.D
     .reference (Journal.contact_documents; without a journal, the Contacts sheet's)."""
     issued = [d for d in documents if d.kind in DUNNING_KINDS]
     by_reference = {d.reference: d for d in issued}
-    stages = np.array([d.stage for d in issued], dtype=object)
-    parts = [document_contacts(
-        [d.customer_id for d in issued], [d.key for d in issued], [d.kind for d in issued],
-        per_distinct(stages, lambda stage: _step(policy, stage), np.int64),
-        [d.reference for d in issued])]  # fmt: skip
+    parts = [_journal_part(issued, policy)]
     logged = _logged(loaded, by_reference, policy)
     if logged:
         parts.append(contact_frame(logged))
@@ -199,6 +229,15 @@ def contact_log(loaded: LoadedBook, documents: Sequence, policy: Policy) -> pd.D
     if len(legacy):
         parts.append(legacy)
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _journal_part(issued: Sequence, policy: Policy) -> pd.DataFrame:
+    """The contact log's rows of the journal's documents (`contact_log`)."""
+    stages = np.array([d.stage for d in issued], dtype=object)
+    return document_contacts(
+        [d.customer_id for d in issued], [d.key for d in issued], [d.kind for d in issued],
+        per_distinct(stages, lambda stage: _step(policy, stage), np.int64),
+        [d.reference for d in issued])  # fmt: skip
 
 
 def _logged(loaded: LoadedBook, by_reference, policy: Policy) -> list[dict[str, object]]:

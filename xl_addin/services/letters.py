@@ -172,11 +172,10 @@ def run_letters(
             policy=loaded.book.policy,
             limits=limits,
         )  # fmt: skip
-        # Stage and NextAction as they stand now that the documents are issued. The run's
-        # contact log goes first: a year of a big branch's documents, 130 MB held twice.
-        aged, ledger = state.aging, state.ledger
+        # Stage and NextAction as they stand now that the documents are issued: the run's
+        # contact log grown by them.
+        after = after_issuing(state, loaded, journal, when)
         del state
-        after = after_issuing(aged, ledger, loaded, journal, when)
         updates = [customer_update(loaded, after)]
         if issued.finished:  # this run's documents and those of a killed run it finished
             updates.append(_contacts_update(loaded, issued, when))
