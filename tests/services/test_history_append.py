@@ -197,6 +197,8 @@ def test_the_journal_lists_a_branchs_documents_in_order_from_any_one(database, t
     with Journal.open(url) as journal:
         assert [row.reference for row in journal.listed("SH")] == earlier + later
         assert [row.reference for row in journal.listed("SH", 6)] == later[3:]
+        assert [d.reference for d in journal.contact_documents(("letter",), branch="SH",
+                                                               start=6)] == later[3:]  # fmt: skip
         assert list(journal.listed("LDN")) == []
         with contextlib.closing(journal.listed("SH", 2)) as rows:
             first = next(rows)
