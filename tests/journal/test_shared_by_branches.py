@@ -132,7 +132,10 @@ def check_upgraded(url: str) -> None:
             indexes = {i["name"]: i["column_names"] for i in found.get_indexes("documents")}
         assert DOCUMENT_IDENTITY in identities and len(identities) == 2  # and the reference
         # A customer's documents found by index (history, legal packs), made on opening.
-        assert indexes["documents_branch_customer"] == ["branch", "customer_id"]
+        assert indexes["documents_branch_customer_issued"] == ["branch", "customer_id",
+                                                               "issued_at", "id"]  # fmt: skip
+        assert indexes["documents_branch_issued"] == ["branch", "issued_at", "id"]  # in order
+        assert "documents_branch_customer" not in indexes  # the earlier one, replaced
         assert not branch["nullable"]
         # LDN's C2 is not SH's: its letter of the day is accepted; SH's C2 again is not.
         run = journal.start_run("letters", DAY, None, "u", "LDN", "1")
@@ -297,12 +300,35 @@ def test_two_branches_with_the_same_customer_ids_race_into_one_postgresql_journa
 
 
 def test_a_journal_made_before_the_customer_index_gets_it_on_opening(tmp_path):
+    """A customer's documents in order (history, legal packs) by the index, not by the
+    branch's: the earlier index, on the customer only, is replaced."""
     path = tmp_path / "j.sqlite"
     Journal.open(f"sqlite:///{path}").close()
     with sqlite3.connect(path) as connection:
-        connection.execute("DROP INDEX documents_branch_customer")
+        connection.execute("DROP INDEX documents_branch_customer_issued")
+        connection.execute("CREATE INDEX documents_branch_customer ON documents (branch, "
+                           "customer_id)")  # fmt: skip
     with Journal.open(f"sqlite:///{path}") as journal, journal.engine.connect() as connection:
         plan = connection.exec_driver_sql(
             "EXPLAIN QUERY PLAN SELECT * FROM documents WHERE branch = 'SH' AND customer_id = 'C1'"
+            " ORDER BY issued_at, id"
         ).all()
-    assert "documents_branch_customer" in str(plan)
+        names = [row[1] for row in connection.exec_driver_sql("PRAGMA index_list(documents)")]
+    assert "documents_branch_customer_issued" in str(plan) and "TEMP B-TREE" not in str(plan)
+    assert "documents_branch_customer" not in names
+
+
+def test_a_journal_made_before_the_order_index_gets_it_and_lists_a_branch_unsorted(tmp_path):
+    """History and the contact log read a branch's documents in order from any one
+    (Journal.listed, contact_documents): by the index, without sorting a year of
+    documents first."""
+    path = tmp_path / "j.sqlite"
+    Journal.open(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP INDEX documents_branch_issued")
+    with Journal.open(f"sqlite:///{path}") as journal, journal.engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT reference FROM documents WHERE branch = 'SH' AND kind IN "
+            "('letter', 'call_sheet') ORDER BY issued_at, id LIMIT -1 OFFSET 5"
+        ).all()
+    assert "documents_branch_issued" in str(plan) and "TEMP B-TREE" not in str(plan)

@@ -109,9 +109,15 @@ documents = Table(
     Column("closing", String(40)),
     # A document's identity: branches sharing a journal may share CustomerIDs (schema.py).
     UniqueConstraint(*DOCUMENT_IDENTITY, name="documents_identity"),
-    # A customer's documents (history, legal packs) without reading every document.
-    Index("documents_branch_customer", "branch", "customer_id"),
+    # A customer's documents in order (history, legal packs) without reading every one.
+    Index("documents_branch_customer_issued", "branch", "customer_id", "issued_at", "id"),
+    # A branch's documents in order (History, the contact log), from any one, unsorted:
+    # a year of a big branch's is 450,000, which took 0.7 s to sort before each read.
+    Index("documents_branch_issued", "branch", "issued_at", "id"),
 )  # fmt: skip
+# Indexes of earlier versions that those above replace: left, SQLite would walk a
+# customer's documents by this one and sort them, or a branch's all to find them.
+_REPLACED_INDEXES = ("documents_branch_customer",)
 sequences = Table(
     "sequences", metadata,
     Column("prefix", String(60), primary_key=True),
@@ -679,6 +685,9 @@ def _create_tables(engine) -> None:
                 metadata.create_all(connection)
                 for index in documents.indexes:  # a journal made before the index had it not
                     index.create(connection, checkfirst=True)
+                found = {i["name"] for i in inspect(connection).get_indexes("documents")}
+                for name in set(_REPLACED_INDEXES) & found:
+                    connection.execute(text(f'DROP INDEX "{name}"'))
             return
         except (IntegrityError, OperationalError, ProgrammingError):
             if attempt == 9:
