@@ -26,6 +26,7 @@ from xl_addin.services.history_sheet import ListedHistory, file_rows, history_sh
 from xl_addin.services.issuing import ready_to_issue
 from xl_addin.services.letters import run_letters
 from xl_addin.services.refresh import refresh
+from xl_addin.workbook import writer as writer_module
 from xl_addin.workbook.access import plain
 from xl_addin.workbook.package import Package
 from xl_addin.workbook.writer import write_refresh
@@ -273,3 +274,31 @@ def test_the_button_writes_history_whole_when_it_holds_more_than_the_journals_re
     macros.generate_letters(excel)
     assert min(row for row, _ in excel.sheets["History"].typed) == 1  # title and all
     assert open_history(excel) == journal_history(branch)
+
+
+def test_an_appended_history_gets_the_columns_a_whole_write_gives(branch, tmp_path,
+                                                                 monkeypatch):  # fmt: skip
+    """A History an earlier version wrote, its IssuedAt column at a date's width (Excel
+    showed ### in every row): appended to, its columns are sized again from its first
+    rows, as a whole write sizes them."""
+    book = openpyxl.load_workbook(branch)
+    book["History"].column_dimensions["A"].width = 11
+    book.save(branch)
+    appended = []
+    monkeypatch.setattr("xl_addin.workbook.writer._append_rows",
+                        spy(appended, writer_module._append_rows))  # fmt: skip
+    day2 = run_letters(branch, as_of=LATER, out=tmp_path / "day2")
+    assert day2.issued.documents and appended
+    widths = {c: d.width for c, d in openpyxl.load_workbook(branch)["History"]
+              .column_dimensions.items()}  # fmt: skip
+    rewritten = openpyxl.load_workbook(whole(branch, tmp_path))["History"]
+    assert widths == {c: d.width for c, d in rewritten.column_dimensions.items()}
+    assert widths["A"] == 17  # yyyy-mm-dd hh:mm
+
+
+def spy(calls: list, function):
+    def called(*args, **kwargs):
+        calls.append(args)
+        return function(*args, **kwargs)
+
+    return called

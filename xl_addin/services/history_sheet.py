@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from xl_addin.workbook.convert import cell_text
 from xl_addin.workbook.package import Package
 from xl_addin.workbook.reader import HistorySheet
 from xl_addin.workbook.updates import HEADER_ROW
-from xl_addin.workbook.writer import SheetTable, appendable_rows
+from xl_addin.workbook.writer import WIDTH_SAMPLE_ROWS, SheetTable, appendable_rows
 
 HISTORY_HEADERS = ("IssuedAt", "Kind", "CustomerID", "Stage", "Reference", "Revision", "File",
                    "Amount", "Currency")  # fmt: skip
@@ -187,15 +188,20 @@ def history_sheet(journal: Journal, language: str, policy: Policy = DEFAULT_POLI
     row = history_row(language, policy)
     title = HISTORY_TITLES["zh" if language == "zh" else "en"]
 
-    def sheet(rows: list, kept: int = 0) -> SheetTable:
+    def sheet(rows: list, kept: int = 0, sample: list | None = None) -> SheetTable:
         return SheetTable("History", title, HISTORY_HEADERS, rows,
-                          number_formats=HISTORY_FORMATS, kept_rows=kept)  # fmt: skip
+                          number_formats=HISTORY_FORMATS, kept_rows=kept,
+                          kept_sample=sample)  # fmt: skip
 
     if listed is not None and rows_now is not None and rows_now() == listed.rows:
         with contextlib.closing(journal.listed(branch, listed.rows - 1)) as documents:
             first = next(documents, None)
             if first is not None and first.reference == listed.last:
-                return sheet([row(d) for d in documents], kept=listed.rows)
+                rows = [row(d) for d in documents]
+                # the columns sized from the first rows again, as a whole write sizes them
+                with contextlib.closing(journal.listed(branch)) as documents:
+                    sample = [row(d) for d in itertools.islice(documents, WIDTH_SAMPLE_ROWS)]
+                return sheet(rows, kept=listed.rows, sample=sample)
     with contextlib.closing(journal.listed(branch)) as documents:
         return sheet([row(d) for d in documents])
 

@@ -49,14 +49,20 @@ class SheetTable:
     below_formats: Mapping[int, str] = field(default_factory=dict)  # block column (0-based)
     # The table's first data rows already in the sheet, as this table would write them
     # (History: services.issuing checks them against the journal): `rows` are the rows
-    # after them, appended. Only a file is appended to (workbook.writer, which checks the
-    # sheet is still as it was); a table with totals, a block under it or a chart is
-    # always written whole.
+    # after them, appended (workbook.writer and, in an open book, workbook.access, each
+    # checking the sheet is still as it was); a table with totals, a block under it or a
+    # chart is always written whole.
     kept_rows: int = 0
+    # With kept rows, the first of them (up to writer.WIDTH_SAMPLE_ROWS): the file's columns
+    # are sized again from them, as writing the table whole would size them. None: the
+    # sheet's columns are kept as they are.
+    kept_sample: Sequence[Sequence[object]] | None = None
 
     def __post_init__(self) -> None:
         if self.kept_rows and (self.totals or self.below or self.chart):
             raise ValueError(f"{self.sheet}: only a plain table is appended to")
+        if self.kept_sample is not None and not self.kept_rows:
+            raise ValueError(f"{self.sheet}: a sample of kept rows, and none kept")
 
     @property
     def data_rows(self) -> int:

@@ -427,6 +427,8 @@ def _append_rows(package: Package, styles: StyleBook, spec: SheetTable, headers)
     def write(out) -> None:
         with package.open(found.part) as source:
             pending = grown_dimension(source.read(_EDGE), len(headers), last)
+            if spec.kept_sample is not None:
+                pending = _sized_columns(pending, headers, spec)
             while chunk := source.read(1 << 20):
                 out.write(pending[:-_EDGE])
                 pending = pending[-_EDGE:] + chunk
@@ -552,9 +554,8 @@ def _sheet_skeleton(spec, headers, kept, table_id: str, drawing_id) -> etree._El
                      sqref=f"A{HEADER_ROW + 1}")  # fmt: skip
     etree.SubElement(root, q("sheetFormatPr"), defaultRowHeight="15")
     cols = etree.SubElement(root, q("cols"))
-    for column, column_width in enumerate(_widths(headers, spec), start=1):
-        etree.SubElement(cols, q("col"), min=str(column), max=str(column),
-                         width=f"{column_width:g}", customWidth="1")  # fmt: skip
+    for attributes in _columns(headers, spec):
+        etree.SubElement(cols, q("col"), attributes)
     etree.SubElement(root, q("sheetData"))
     if "pageMargins" not in settings:
         settings["pageMargins"] = etree.Element(q("pageMargins"), left="0.7", right="0.7",
@@ -706,10 +707,32 @@ def _check_width(sheet: str, values: Sequence[object], width: int) -> None:
         raise ValueError(f"{sheet}: a row has {len(values)} values for {width} columns")
 
 
+def _columns(headers: Sequence[str], spec: SheetTable) -> list[dict[str, str]]:
+    """The attributes of each column's <col> element: its width (`_widths`)."""
+    return [{"min": str(column), "max": str(column), "width": f"{width:g}", "customWidth": "1"}
+            for column, width in enumerate(_widths(headers, spec), start=1)]  # fmt: skip
+
+
+def _sized_columns(head: bytes, headers: Sequence[str], spec: SheetTable) -> bytes:
+    """A sheet part's first bytes with its columns sized as writing `spec` whole would size
+    them (from its `kept_sample`); as they are if it has no <cols> there."""
+    start = head.find(b"<cols>")
+    end = head.find(b"</cols>", start)
+    if start < 0 or end < 0:
+        return head
+    columns = b"".join(
+        b"<col " + b" ".join(f'{k}="{v}"'.encode() for k, v in a.items()) + b"/>"
+        for a in _columns(headers, spec)
+    )  # fmt: skip
+    return head[:start] + b"<cols>" + columns + head[end:]
+
+
 def _widths(headers: Sequence[str], spec: SheetTable) -> list[float]:
     """Each column's width: its header, the values of the table and of the block under it
-    (where a text in the block has an empty cell after it, it runs on into that cell)."""
-    rows = [*spec.rows[:WIDTH_SAMPLE_ROWS], *spec.totals]
+    (where a text in the block has an empty cell after it, it runs on into that cell). A
+    table appended to is sized from its first rows (`kept_sample`), as written whole."""
+    first = spec.kept_sample if spec.kept_sample is not None else spec.rows
+    rows = [*first[:WIDTH_SAMPLE_ROWS], *spec.totals]
     below = [[None if isinstance(v, str) and (i + 1 == len(r) or r[i + 1] is None) else v
               for i, v in enumerate(r)] for r in spec.below]  # fmt: skip
     width = max(len(headers), *(len(r) for r in below)) if below else len(headers)
