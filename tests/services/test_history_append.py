@@ -20,6 +20,7 @@ from tests.services.runs import branch_workbook
 from tests.xlbook import Book
 from xl_addin import macros
 from xl_addin.journal.store import DocumentRecord, Journal, journal_url
+from xl_addin.services import issuing, letters
 from xl_addin.services.book import load_book
 from xl_addin.services.demo import DEFAULT_AS_OF
 from xl_addin.services.history_sheet import ListedHistory, file_rows, history_sheet
@@ -302,3 +303,25 @@ def spy(calls: list, function):
         return function(*args, **kwargs)
 
     return called
+
+
+def test_a_run_checks_history_once_before_it_reads_the_book(branch, tmp_path, monkeypatch):
+    """History, a year on the run's largest read, is read before the book (so that the two
+    do not add up), once; the check is redone only for other settings."""
+    openpyxl.load_workbook(branch).save(branch)  # as Excel saves it: the mark no longer fits
+    order = []
+    for module, name in ((issuing, "read_history"), (letters, "load_book")):
+        read = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _n=name, _r=read: order.append(_n) or _r(*a))
+    day2 = run_letters(branch, as_of=LATER, out=tmp_path / "day2")
+    assert day2.issued.documents
+    assert order == ["read_history", "load_book"]
+    first = issuing.check_history_first(branch)
+    loaded = load_book(branch)
+    settings, policy = loaded.book.settings, loaded.book.policy
+    order.clear()
+    assert ready_to_issue(branch, settings, policy, first).history == first.listed
+    assert not order  # taken as it was
+    zh = dataclasses.replace(settings, language="zh")
+    assert ready_to_issue(branch, zh, policy, first).history is None and order  # run again
+    assert issuing.check_history_first(tmp_path / "missing.xlsx") is None

@@ -59,6 +59,7 @@ from xl_addin.services.issuing import (
     IssueResult,
     PlannedDocument,
     Progress,
+    check_history_first,
     holds_workbook,
     issue_run,
     money,
@@ -137,6 +138,9 @@ def run_letters(
     `render_seconds` and `render_megabytes` (the command line's) bound each document's
     rendering before the workbook's and the pack's limits (services.render_limits)."""
     progress("Reading the workbook", 0, 1)
+    # History checked first: at a big branch its read is the run's largest, and would
+    # stack on the book's (services.issuing.check_history_first)
+    first = check_history_first(path)
     loaded = load_book(path, ledger)  # the Ledger sheet, or an ERP export in its place
     if not isinstance(loaded, LoadedBook):
         return loaded
@@ -146,7 +150,7 @@ def run_letters(
     if unknown:
         return unknown
     # branch and journal checked first
-    pack, problems, history = ready_to_issue(path, settings, loaded.book.policy)
+    pack, problems, history = ready_to_issue(path, settings, loaded.book.policy, first)
     limits, wrong = render_limits(settings, pack, seconds=render_seconds,
                                   megabytes=render_megabytes)  # fmt: skip
     if problems or wrong:

@@ -172,6 +172,26 @@ def _read_workbook(path: Path, ledger: Table | None) -> tuple[CreditBook | None,
     return CreditBook(path, date1904, settings, customers, ledger, policy, contacts), problems
 
 
+def read_settings_and_policy(path: Path) -> tuple[Settings, Policy]:
+    """The Settings and the Policy alone, as `read_workbook` reads them (their problems are
+    left to it): for a check that runs before the book is read whole."""
+    try:
+        book, date1904 = open_workbook(path)
+        from xl_addin.workbook.error_cells import ErrorCells  # files only: lxml
+
+        sheets = {fold(name): name for name in book.sheet_names}
+        settings, ignored = Settings(), []
+        raw = _find_table(book, SETTINGS, sheets, ErrorCells(path))
+        if raw is not None:
+            settings = _read_settings(convert.normalise(raw, SETTINGS, date1904, ignored),
+                                      date1904, ignored)  # fmt: skip
+        return settings, _read_policy(book, sheets)[0]
+    except BaseException as error:
+        if not _unreadable(error):
+            raise
+        raise WorkbookError(f"{path.name}: cannot be read as a workbook ({error})") from None
+
+
 def _read_small_tables(book, sheets, error_cells, date1904, problems):
     settings = Settings()
     raw = _find_table(book, SETTINGS, sheets, error_cells)
