@@ -325,3 +325,15 @@ def test_a_run_checks_history_once_before_it_reads_the_book(branch, tmp_path, mo
     zh = dataclasses.replace(settings, language="zh")
     assert ready_to_issue(branch, zh, policy, first).history is None and order  # run again
     assert issuing.check_history_first(tmp_path / "missing.xlsx") is None
+
+
+def test_validate_checks_history_once_before_it_reads_the_book(branch, monkeypatch):
+    from xl_addin.services import validate as validate_service
+
+    openpyxl.load_workbook(branch).save(branch)
+    order = []
+    for module, name in ((issuing, "read_history"), (validate_service, "compute")):
+        read = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _n=name, _r=read: order.append(_n) or _r(*a))
+    assert validate_service.validate(branch).problems == ()
+    assert order == ["read_history", "compute"]

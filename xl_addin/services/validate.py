@@ -39,27 +39,28 @@ def validate(
     """
     if not isinstance(source, OpenBook):
         open_workbook(Path(source))  # not a workbook: WorkbookError, nothing written
+    path = saved_path(source)
+    first = None
+    if path is not None:  # History checked before the book is read, as letters do
+        from xl_addin.services.issuing import check_history_first, ready_to_issue
+
+        first = check_history_first(path)
     result = compute(source, None, ledger_csv)
     if isinstance(result, RefreshResult):
         # What would stop letters and statements: the branch, its letterhead, the journal.
-        from xl_addin.services.issuing import ready_to_issue
-
-        settings = result.loaded.book.settings
-        path = saved_path(source)
-        problems = ready_to_issue(path, settings)[1] if path is not None else ()
-        problems = _with_pack_checks(problems, settings, result.loaded.book.policy)
+        settings, policy = result.loaded.book.settings, result.loaded.book.policy
+        problems = ready_to_issue(path, settings, policy, first)[1] if path is not None else ()
+        problems = _with_pack_checks(problems, settings, policy)
         language = settings.language
     else:
         problems, language = tuple(result), "en"
-        path = saved_path(source)
         if path is not None:  # what would stop letters, listed with the rest in one pass
-            from xl_addin.services.issuing import ready_to_issue
             from xl_addin.workbook.reader import read_workbook
 
             book, _ = read_workbook(path)
             if book is not None:
                 language = book.settings.language
-                issuing = ready_to_issue(path, book.settings)[1]
+                issuing = ready_to_issue(path, book.settings, book.policy, first)[1]
                 problems = tuple(dict.fromkeys([*problems, *issuing]))
     sheet = problems_sheet(problems, language)
     write = writer or default_writer(source)
