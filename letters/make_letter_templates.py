@@ -11,16 +11,22 @@ sheet for the collector.
 
 from __future__ import annotations
 
+import functools
 import zipfile
 from pathlib import Path
 
+import make_statement_templates as statement
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm
-from make_statement_templates import GREY, HERE, _cell, _letterhead, _page, _para, _styles
+from make_statement_templates import GREY, HERE, LETTER
 
 from xl_addin.documents.faces import add_run
+
+# The statement script's helpers, set as letters are: looser than a one-page statement.
+_para = functools.partial(statement._para, layout=LETTER)
+_cell = functools.partial(statement._cell, layout=LETTER)
 
 ITEM_HEADERS = {
     "en": ("Invoice", "Date", "Due date", "Amount", "Open", "Days overdue"),
@@ -235,9 +241,9 @@ def make_call_sheet(lang: str):
 
 def _document(lang: str):
     doc = Document()
-    _page(doc)
-    _styles(doc, lang)
-    _letterhead(doc)
+    statement._page(doc, LETTER)
+    statement._styles(doc, lang, LETTER)
+    statement._letterhead(doc, LETTER)
     return doc
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
@@ -31,6 +32,24 @@ GREY = RGBColor(0x55, 0x55, 0x55)
 BODY_LINE = {"en": 11.5, "zh": 12.5}  # points, for the 9.5 pt body text
 AGING_PER_ROW = 4
 MARK = RGBColor(0xA0, 0x10, 0x10)  # the "Disputed" marker: dark red, bold, still clear in grey
+
+
+class Layout(NamedTuple):
+    """How tightly a kind of document is set. A statement is packed to fit one A4 page with
+    its reply slip; a letter, a page of prose, keeps the looser setting it shipped with
+    (make_letter_templates.py passes LETTER)."""
+
+    margin: float  # top and bottom, cm
+    after: float  # Normal's space after a paragraph, pt
+    body_line: dict[str, float] | None  # Normal's exact line per language; None: single
+    sized_line: float | None  # a paragraph given a size: an exact line that much taller
+    cell_line: float  # a table cell: an exact line that much taller than its size
+    head: tuple[float, float] | None  # the letterhead's name: exact line, space after (pt)
+
+
+STATEMENT = Layout(margin=1.0, after=3, body_line=BODY_LINE, sized_line=3, cell_line=2,
+                   head=(17, 2))  # fmt: skip
+LETTER = Layout(margin=1.3, after=4, body_line=None, sized_line=None, cell_line=2.5, head=None)
 
 TEXT = {
     "en": {
@@ -346,42 +365,45 @@ def _choice(doc, branches, **spacing) -> None:
     _para(doc, "{%p endif %}", space_after=0)
 
 
-def _letterhead(doc) -> None:
+def _letterhead(doc, layout: Layout = STATEMENT) -> None:
     head = doc.add_paragraph()
-    head.paragraph_format.line_spacing = Pt(17)
-    head.paragraph_format.space_after = Pt(2)
+    if layout.head is not None:
+        head.paragraph_format.line_spacing = Pt(layout.head[0])
+        head.paragraph_format.space_after = Pt(layout.head[1])
     add_run(head, "{{ branch.name }}", size=14, bold=True)
-    _para(doc, "{{ branch.address }}", size=9, color=GREY, space_after=0)
+    _para(doc, "{{ branch.address }}", size=9, color=GREY, space_after=0, layout=layout)
     _para(
         doc,
         "{{ branch.phone }}  {{ branch.email }}{% if branch.tax_id %}  {{ branch.tax_id }}"
         "{% endif %}",
         size=9,
         color=GREY,
+        layout=layout,
     )
 
 
-def _page(doc) -> None:
+def _page(doc, layout: Layout = STATEMENT) -> None:
     section = doc.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = Cm(21.0), Cm(29.7)  # A4
     section.left_margin = section.right_margin = Cm(1.8)
-    section.top_margin = section.bottom_margin = Cm(1.0)
+    section.top_margin = section.bottom_margin = Cm(layout.margin)
 
 
-def _styles(doc, lang: str) -> None:
+def _styles(doc, lang: str, layout: Layout = STATEMENT) -> None:
     """The faces and languages every generated document declares (documents.faces), then the
-    statement's paragraph spacing."""
+    layout's paragraph spacing."""
     set_faces(doc, lang)
     style = doc.styles["Normal"]
-    style.paragraph_format.space_after = Pt(3)
+    style.paragraph_format.space_after = Pt(layout.after)
     # An exact line, as Chinese business documents set it (固定值): a CJK face's own line is
     # nearly half as tall again as its size, which cost a statement five lines of its table.
-    style.paragraph_format.line_spacing = Pt(BODY_LINE[lang])
+    if layout.body_line is not None:
+        style.paragraph_format.line_spacing = Pt(layout.body_line[lang])
 
 
 def _para(doc, text, *, size=None, bold=False, color=None, align=None, space_before=None,
-          space_after=None):  # fmt: skip
+          space_after=None, layout: Layout = STATEMENT):  # fmt: skip
     paragraph = doc.add_paragraph()
     if align is not None:
         paragraph.alignment = align
@@ -389,8 +411,8 @@ def _para(doc, text, *, size=None, bold=False, color=None, align=None, space_bef
         paragraph.paragraph_format.space_before = Pt(space_before)
     if space_after is not None:
         paragraph.paragraph_format.space_after = Pt(space_after)
-    if size is not None:
-        paragraph.paragraph_format.line_spacing = Pt(size + 3)
+    if size is not None and layout.sized_line is not None:
+        paragraph.paragraph_format.line_spacing = Pt(size + layout.sized_line)
     lines = text.split("\n")
     for i, line in enumerate(lines):
         run = add_run(paragraph, line, size=size, bold=bold, color=color)
@@ -399,11 +421,12 @@ def _para(doc, text, *, size=None, bold=False, color=None, align=None, space_bef
     return paragraph
 
 
-def _cell(cell, text, *, bold=False, right=False, shade=False, size=9, new=False):
+def _cell(cell, text, *, bold=False, right=False, shade=False, size=9, new=False,
+          layout: Layout = STATEMENT):  # fmt: skip
     paragraph = cell.add_paragraph() if new else cell.paragraphs[0]
     paragraph.paragraph_format.space_after = Pt(0)
     # An exact line: a Chinese face's own line height would make every row a third taller.
-    paragraph.paragraph_format.line_spacing = Pt(size + 2)
+    paragraph.paragraph_format.line_spacing = Pt(size + layout.cell_line)
     if right:
         paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     add_run(paragraph, text, size=size, bold=bold)

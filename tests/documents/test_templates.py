@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 from decimal import Decimal
+from pathlib import Path
 
 import docx
 import pytest
@@ -120,3 +122,24 @@ def test_chinese_templates_ask_for_a_cjk_font():
     for key in STAGES:
         styles = docx.Document(pack.template(key, "zh")).styles.element.xml
         assert 'w:eastAsia="zh-CN"' in styles and "w:eastAsia=" in styles
+
+
+def test_the_shipped_letter_templates_are_what_the_script_makes(tmp_path, monkeypatch):
+    """letters/make_letter_templates.py makes every shipped letter and call sheet byte for
+    byte, set as letters are (its LETTER layout), not as the one-page statement is."""
+    letters = Path(__file__).resolve().parents[2] / "letters"
+    monkeypatch.syspath_prepend(str(letters))  # the script imports the statement script
+    spec = importlib.util.spec_from_file_location("make_letters",
+                                                  letters / "make_letter_templates.py")  # fmt: skip
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr(script, "HERE", tmp_path)
+    for lang in ("en", "zh"):
+        (tmp_path / lang).mkdir()
+        made = [script.make_letter(stage, lang) for stage in LETTERS] + [
+            script.make_call_sheet(lang)
+        ]
+        assert sorted(p.stem for p in made) == sorted(STAGES)
+        for path in made:
+            shipped = letters / lang / path.name
+            assert path.read_bytes() == shipped.read_bytes(), f"{lang}/{path.name}"
