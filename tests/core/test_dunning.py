@@ -4,6 +4,7 @@ history x disputes x promises x minimum. As of 30 November 2026."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -55,17 +56,18 @@ def cleared(days_ago: int) -> dict:
     return {"customer_id": "A", "date": day(days_ago), "kind": "cleared", "document": False}
 
 
-def decide(ledger: str, contacts=(), served=None, force=False, **customer):
+def decide(ledger: str, contacts=(), served=None, force=False, policy=DEFAULT_POLICY,
+           **customer):  # fmt: skip
     customers = customers_frame({"customer_id": "A", **customer})
     customers["dunning_block"] = customer.get("block", False)
     frame = ledger_frame(ledger)
     log = contact_frame(list(contacts))
-    legacy = legacy_contacts(customers, DEFAULT_POLICY.stage_index)
+    legacy = legacy_contacts(customers, policy.stage_index)
     if len(legacy):
         log = contact_frame([*contacts, *legacy.to_dict("records")])
     frame["disputed"] |= disputed_by_contacts(frame, log)  # as services.contacts does
-    aging = age_ledger(frame, customers, AS_OF, DEFAULT_POLICY)
-    plan = plan_dunning(aging, frame, customers, log, DEFAULT_POLICY, served, force)
+    aging = age_ledger(frame, customers, AS_OF, policy)
+    plan = plan_dunning(aging, frame, customers, log, policy, served, force)
     return plan.iloc[0], aging, frame
 
 
@@ -98,17 +100,32 @@ CASES = [
      "pre_due_reminder", "OK", "pre_due_reminder", ""),
     ("Watch 85 days: hold", inv(85), {"segment": "Watch"}, [], "credit_hold", "Hold",
      "demand_letter", ""),
-    # contact history: one step at a time, the interval, once per episode
-    ("one step after the demand letter", inv(75), {}, [doc(10, "demand_letter")],
-     "final_notice", "OK", "final_notice", "after Demand letter of 2026-11-20"),
-    ("one step at a time", inv(100), {}, [doc(10, "demand_letter")],
-     "credit_hold", "Hold", "final_notice", "one step after Demand letter of 2026-11-20"),
-    ("demand letter 3 days ago: the interval", inv(75), {}, [doc(3, "demand_letter")],
-     "final_notice", "OK", None, "interval is 7"),
-    ("final notice, then credit hold", inv(200), {}, [doc(10, "final_notice")], "legal_action",
+    # contact history: one step at a time, the interval, once per episode, a letter's
+    # pay-by date (issued + ReplyDays 10) first
+    ("one step after the demand letter", inv(75), {}, [doc(11, "demand_letter")],
+     "final_notice", "OK", "final_notice", "after Demand letter of 2026-11-19"),
+    ("one step at a time", inv(100), {}, [doc(11, "demand_letter")],
+     "credit_hold", "Hold", "final_notice", "one step after Demand letter of 2026-11-19"),
+    ("demand letter 3 days ago: its pay-by date", inv(75), {}, [doc(3, "demand_letter")],
+     "final_notice", "OK", None, "asked for payment by 2026-12-07: nothing more before 2026-12-08"),
+    ("the demand letter's pay-by date is today", inv(75), {}, [doc(10, "demand_letter")],
+     "final_notice", "OK", None,
+     "Demand letter R-demand_letter-10 of 2026-11-20 asked for payment by 2026-11-30"),
+    ("final notice, then credit hold", inv(200), {}, [doc(11, "final_notice")], "legal_action",
      "Hold", "credit_hold", "one step after"),
-    ("credit hold, then legal", inv(200), {}, [doc(10, "credit_hold")], "legal_action", "Hold",
+    ("not before the final notice's pay-by date", inv(200), {}, [doc(8, "final_notice")],
+     "legal_action", "Hold", None, "nothing more before 2026-12-03"),
+    ("credit hold, then legal", inv(200), {}, [doc(11, "credit_hold")], "legal_action", "Hold",
      "legal_action", ""),
+    ("not before the credit hold letter's pay-by date", inv(200), {}, [doc(7, "credit_hold")],
+     "legal_action", "Hold", None, "asked for payment by 2026-12-03"),
+    ("a call logged since does not move the pay-by date", inv(75), {},
+     [doc(9, "demand_letter"), call(2)], "final_notice", "OK", None, "payment by 2026-12-01"),
+    ("a friendly reminder names no pay-by date: the interval alone", inv(20), {},
+     [doc(7, "friendly_reminder")], "phone_call", "OK", "phone_call", ""),
+    ("a pay-by date of an earlier episode holds nothing", inv(10), {},
+     [doc(100, "demand_letter"), doc(40, "final_notice")], "friendly_reminder", "OK",
+     "friendly_reminder", ""),
     ("legal step issued once: with collectors", inv(200), {},
      [doc(40, "credit_hold"), doc(30, "legal_action", "legal_pack")], "legal_action", "Hold", None,
      "with collectors"),
@@ -174,6 +191,9 @@ CASES = [
     ("a broken promise after a demand letter", inv(40), {},
      [doc(20, "demand_letter"), call(12, promise_date=day(4), promise_cents=50000)],
      "demand_letter", "OK", "final_notice", "not kept"),
+    ("a broken promise waits for the letter's pay-by date", inv(40), {},
+     [doc(8, "demand_letter"), call(12, promise_date=day(10), promise_cents=50000)],
+     "demand_letter", "OK", None, "asked for payment by 2026-12-02"),
     # minimum, block, today
     ("under the minimum amount", inv(45, "50"), {}, [], "demand_letter", "OK", None,
      "under the minimum"),
@@ -210,10 +230,28 @@ def test_the_table_covers_the_rules():
 
 
 def test_reasons_in_chinese_name_the_item_and_the_date():
-    row, _, _ = decide(inv(75), [doc(10, "demand_letter")])
-    assert row.reason_zh == "最后通知：I1已逾期75天；上次为2026年11月20日的催款函"
-    row, _, _ = decide(inv(100), [doc(10, "demand_letter")])
-    assert row.reason_zh == "停止供货：I1已逾期100天；上次为2026年11月20日的催款函，每次只升一级"
+    row, _, _ = decide(inv(75), [doc(11, "demand_letter")])
+    assert row.reason_zh == "最后通知：I1已逾期75天；上次为2026年11月19日的催款函"
+    row, _, _ = decide(inv(100), [doc(11, "demand_letter")])
+    assert row.reason_zh == "停止供货：I1已逾期100天；上次为2026年11月19日的催款函，每次只升一级"
+    row, _, _ = decide(inv(100), [doc(4, "final_notice", ref="SH-LTR-20261126-0003")])
+    assert row.reason_zh == ("2026年11月26日的最后通知（SH-LTR-20261126-0003）要求于2026年12月6日"
+                             "前付款：2026年12月7日前不再发出")  # fmt: skip
+
+
+def test_the_pay_by_date_holds_from_the_rules_step_and_not_at_all_when_blank():
+    """Rules DeadlineFromStage: from which step a letter's pay-by date holds the ladder."""
+    contacts = [doc(8, "demand_letter")]
+    row, _, _ = decide(inv(75), contacts)
+    assert row.next_key is None and "asked for payment by 2026-12-02" in row.reason
+    later = replace(DEFAULT_POLICY, rules=replace(DEFAULT_POLICY.rules,
+                                                   deadline_from_stage="final_notice"))  # fmt: skip
+    off = replace(DEFAULT_POLICY, rules=replace(DEFAULT_POLICY.rules, deadline_from_stage=""))
+    for policy in (later, off):
+        row, _, _ = decide(inv(75), contacts, policy=policy)
+        assert row.next_key == "final_notice", row.reason  # the interval (7 days) alone
+    row, _, _ = decide(inv(120), [doc(8, "final_notice")], policy=later)
+    assert row.next_key is None and "nothing more before 2026-12-03" in row.reason
 
 
 def test_a_customer_served_today_gets_nothing_new_unless_forced():

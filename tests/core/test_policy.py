@@ -111,3 +111,17 @@ def test_reminder_lead_days_is_off_unless_set():
     assert [str(p) for p in problems] == ["Policy!B32: ReminderLeadDays must be 0 or more"]
     assert policy.rules.reminder_lead_days is None
 
+
+
+def test_a_letters_pay_by_date_holds_from_the_demand_letter_unless_the_rule_says_otherwise():
+    assert DEFAULT_POLICY.rules.deadline_from_stage == "demand_letter"
+    rules = table({"Key": "A", "Value": "B"}, [("DeadlineFromStage", "最后通知")], 33)
+    policy, problems = policy_from_tables({"Rules": rules})
+    assert problems == [] and policy.stage_index(policy.rules.deadline_from_stage) == 5
+    for blank in (None, float("nan"), " "):  # blank: no letter holds the ladder
+        rules = table({"Key": "A", "Value": "B"}, [("DeadlineFromStage", blank)], 33)
+        policy, problems = policy_from_tables({"Rules": rules})
+        assert problems == [] and policy.rules.deadline_from_stage == ""
+    rules = table({"Key": "A", "Value": "B"}, [("DeadlineFromStage", "final notise")], 33)
+    policy, problems = policy_from_tables({"Rules": rules})
+    assert [str(p) for p in problems] == ['Policy: rule names unknown stage "final notise"']

@@ -32,7 +32,7 @@ from xl_addin.services.letters import LettersResult, run_letters
 from xl_addin.workbook.reader import read_history_references, read_workbook
 
 DAY = dt.date(2026, 11, 30)
-LATER = DEFAULT_AS_OF + dt.timedelta(days=10)  # the ladder's next step for some customers
+LATER = DEFAULT_AS_OF + dt.timedelta(days=11)  # past day 1 letters' pay-by date: a next step
 
 
 def document(customer: str, branch: str, reference: str, revision: int = 0) -> DocumentRecord:

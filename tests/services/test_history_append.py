@@ -34,7 +34,7 @@ from xl_addin.workbook.writer import write_refresh
 
 EARLIER = 600  # documents issued before: more than the rows History's columns are sized from
 JUNE = dt.datetime(2026, 6, 1, 9, 0)
-LATER = DEFAULT_AS_OF + dt.timedelta(days=10)  # the ladder's next step for some customers
+LATER = DEFAULT_AS_OF + dt.timedelta(days=11)  # past day 1 letters' pay-by date: a next step
 
 
 def seed(url: str, count: int, start: dt.datetime = JUNE, prefix: str = "OLD") -> list[str]:

@@ -69,11 +69,11 @@ def test_sheets_tables_and_the_as_of_name(book_path):
         "Buckets": "A2:B8",
         "Stages": "A12:F20",
         "Segments": "A24:C27",
-        "Rules": "A31:B48",  # with the five Risk* rows (core/risk.py)
-        "Recovery": "A52:B58",
-        "Provision": "A62:B68",
-        "Interest": "A72:B88",
-        "Compensation": "A92:C96",
+        "Rules": "A31:B49",  # with the five Risk* rows (core/risk.py), DeadlineFromStage
+        "Recovery": "A53:B59",
+        "Provision": "A63:B69",
+        "Interest": "A73:B89",
+        "Compensation": "A93:C97",
         "Contacts": "A1:J2",
         "History": "A1:G2",
         "Problems": "A1:D2",
@@ -242,8 +242,8 @@ def test_policy_tables_hold_numbers(book_path):
 
 def test_policy_rates_show_as_percentages(book_path):
     sheet = openpyxl.load_workbook(book_path)["Policy"]
-    assert (sheet["B73"].value, sheet["B73"].number_format) == (0.0075, "0.00%")
-    margin = next(row[1] for row in sheet.iter_rows(min_row=32, max_row=48)
+    assert (sheet["B74"].value, sheet["B74"].number_format) == (0.0075, "0.00%")
+    margin = next(row[1] for row in sheet.iter_rows(min_row=32, max_row=49)
                   if row[0].value == "StatutoryMargin")  # fmt: skip
     assert (margin.value, margin.number_format) == (0.08, "0.00%")
 

@@ -9,7 +9,10 @@ contact rules to it, first match wins:
 2. already issued today: nothing, or with `force` the same step again as a new
    revision;
 3. under the minimum amount, a call sheet waiting for its outcome, a payment
-   promise still pending, a contact less than the interval ago: nothing;
+   promise still pending, a letter's pay-by date not yet passed (the latest letter this
+   episode from the Rules' DeadlineFromStage on: "please pay by 10 December" is issued
+   date + ReplyDays, and nothing more goes before 11 December), a contact less than the
+   interval ago: nothing;
 4. otherwise the Stage, one step up for a broken promise, capped: the first
    contact of an episode is at most the policy's first-contact step, later ones
    at most `max_steps_per_run` above the highest step used this episode, and
@@ -83,6 +86,10 @@ REASONS = {
         "{date}的电话催收单{reference}尚未记录结果：请在联系记录中登记",
     ),
     "promise_pending": ("payment of {amount} promised for {date}", "客户承诺于{date}付款{amount}"),
+    "deadline": (
+        "{step} {reference} of {date} asked for payment by {until}: nothing more before {after}",
+        "{date}的{step}（{reference}）要求于{until}前付款：{after}前不再发出",
+    ),
     "interval": (
         "contacted {days} day(s) ago; the interval is {interval} days",
         "{days}天前已联系；两次联系至少间隔{interval}天",
@@ -168,6 +175,12 @@ def next_actions(
          date=history.task_date_text)  # fmt: skip
     rule(history.promise_state == "pending", "promise_pending", date=history.promise_date_text,
          amount=history.promise_amount_text)  # fmt: skip
+    pay_by = history.deadline_letter + policy.rules.reply_days
+    waiting = (history.deadline_letter != _NEVER) & (as_of.astype(np.int64) <= pay_by)
+    rule(waiting, "deadline", step=_names(np.maximum(history.deadline_step, 0), policy),
+         reference=history.deadline_reference, date=_date_texts(history.deadline_letter),
+         until=_date_texts(np.where(waiting, pay_by, _NEVER)),
+         after=_date_texts(np.where(waiting, pay_by + 1, _NEVER)))  # fmt: skip
     since = (as_of.astype(np.int64) - history.last_contact).astype(np.float64)
     since[history.last_contact == _NEVER] = np.inf
     interval = policy.rules.min_contact_interval_days
@@ -263,6 +276,12 @@ class _History(_Columns):
         last_issue = np.full(n * steps, _NEVER, dtype=np.int64)
         np.maximum.at(last_issue, code[ladder] * steps + step[ladder], date[ladder])
 
+        # The latest document this episode that gave the customer a date to pay by.
+        deadline_from = policy.stage_index(policy.rules.deadline_from_stage)
+        gives_date = ladder & document & (step >= (steps if deadline_from is None
+                                                   else deadline_from))  # fmt: skip
+        deadline_letter = _max_by(code, date, gives_date, n)
+
         legal = document & (kind == "legal_pack") & in_episode
         legal_date = _max_by(code, date, legal, n)
         with_collectors = legal_date != _NEVER
@@ -296,6 +315,9 @@ class _History(_Columns):
             collectors_date=_date_texts(legal_date), collectors_reference=collectors_reference,
             task_date=task, task_date_text=_date_texts(task), task_reference=task_reference,
             today_step=today_step, today_reference=today_reference,
+            deadline_letter=deadline_letter,
+            deadline_step=_latest(code, date, step, gives_date, n, -1),
+            deadline_reference=_latest_text(code, date, reference, gives_date, n),
             promise_state=promise["state"], promise_date_text=promise["date_text"],
             promise_amount_text=promise["amount_text"],
             # A broken promise escalates once: not when a contact came after its date.
@@ -350,10 +372,15 @@ def _max_by(code: np.ndarray, values: np.ndarray, where: np.ndarray | None, n: i
 
 def _latest_text(code, date, text, where, n: int) -> np.ndarray:
     """The text of each customer's latest counted row ("" where none)."""
-    out = np.full(n, "", dtype=object)
+    return _latest(code, date, text, where, n, "")
+
+
+def _latest(code, date, values, where, n: int, fill) -> np.ndarray:
+    """The value of each customer's latest counted row (`fill` where none)."""
+    out = np.full(n, fill, dtype=np.asarray(values).dtype)
     rows = np.arange(len(code)) if where is None else np.flatnonzero(where)
     order = rows[np.lexsort((rows, date[rows]))]  # later rows win
-    out[code[order]] = text[order]
+    out[code[order]] = values[order]
     return out
 
 

@@ -65,6 +65,9 @@ class Rules:
     interest_from_stage: str = "final_notice"  # letters from this step claim late interest
     interest_currencies: str = "GBP,EUR"  # where statutory interest applies (blank: nowhere)
     reply_days: int = 10  # a letter's or statement's reply-by date: as-of + these days
+    # Letters from this step give the customer until their reply-by date to pay ("pay by
+    # 10 December"); nothing more is issued before that date has passed (blank: never held).
+    deadline_from_stage: str = "demand_letter"
     # Timing (回款时机): a friendly reminder is held until this many days before the
     # customer's next payment run (core/next_action.py); None (blank): sent any day.
     reminder_lead_days: int | None = None
@@ -197,6 +200,12 @@ def _fold(text: str) -> str:
     return "".join(text.split()).replace("_", "").replace("-", "").casefold()
 
 
+def _text(value: object) -> str:
+    """A text cell's value; a blank cell (None, NaN) is ""."""
+    return "" if value is None or (isinstance(value, float) and value != value) else str(
+        value).strip()
+
+
 @functools.lru_cache(maxsize=16)
 def _stage_positions(stages: tuple[Stage, ...]) -> dict[str, int]:
     """Each stage's key, name and Chinese name, folded, to its ladder position (the first
@@ -236,6 +245,7 @@ _RULE_FIELDS = {
     "interestfromstage": ("interest_from_stage", str),
     "interestcurrencies": ("interest_currencies", str),
     "replydays": ("reply_days", int),
+    "deadlinefromstage": ("deadline_from_stage", str),
     "reminderleaddays": ("reminder_lead_days", int),
 }
 _OPTIONAL_RULES = frozenset({"reminder_lead_days"})  # blank: off
@@ -396,7 +406,7 @@ def policy_from_tables(
                     continue
                 name, kind = _RULE_FIELDS[key]
                 optional = name in _OPTIONAL_RULES
-                value = (str(r["Value"]).strip() if kind is str else
+                value = (_text(r["Value"]) if kind is str else
                          t.number(r, "Value", kind, blank_ok=optional))  # fmt: skip
                 if name in _FRACTION_RULES and value is not None:
                     value = t.fraction(r, "Value", value, label=str(r["Key"]).strip())
@@ -439,7 +449,8 @@ def policy_from_tables(
                     rates.append((when, rate))
             if rates:
                 policy = replace(policy, reference_rates=tuple(sorted(rates)))
-    for key in (policy.rules.first_contact_max_stage, policy.rules.hold_from_stage):
+    for key in (policy.rules.first_contact_max_stage, policy.rules.hold_from_stage,
+                policy.rules.deadline_from_stage or policy.rules.hold_from_stage):  # fmt: skip
         if policy.stage_index(key) is None:
             problems.append(Problem(Source("Policy"), f'rule names unknown stage "{key}"'))
     return policy, problems

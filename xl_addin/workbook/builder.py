@@ -292,6 +292,7 @@ def policy_blocks(policy: Policy) -> tuple[Block, ...]:
                 ("InterestFromStage", rules.interest_from_stage),
                 ("InterestCurrencies", rules.interest_currencies),
                 ("ReplyDays", rules.reply_days),
+                ("DeadlineFromStage", rules.deadline_from_stage),
                 # Off unless set (a pack's Rules.csv, or a row the branch adds): no row.
                 *([("ReminderLeadDays", rules.reminder_lead_days)]
                   if rules.reminder_lead_days is not None else []),
