@@ -298,3 +298,18 @@ def test_the_shipped_statement_templates_are_what_the_script_makes(tmp_path, mon
     for lang in ("en", "zh"):
         made = script.make(lang).read_bytes()
         assert made == (letters / lang / "statement.docx").read_bytes(), lang
+
+
+def test_a_month_that_has_not_ended_is_refused_without_as_of(book, tmp_path):
+    """Settings.AsOfDate 30 November and no --as-of: a statement of a month that has ended
+    by neither that day nor today would state, and be dated, in the future. Refused, naming
+    where the month came from; nothing issued or written."""
+    before = book.read_bytes()
+    refused = run_statements(book, period="2099-01", out=tmp_path / "future")
+    assert isinstance(refused, tuple) and str(refused[0].source) == "--period"
+    assert refused[0].message.startswith("the month 2099-01 has not ended: the as-of date is "
+                                         "2026-11-30 and today is ")  # fmt: skip
+    assert refused[0].message.endswith("issued from its last day, 2099-01-31")
+    assert book.read_bytes() == before and not (tmp_path / "future").exists()
+    result = runner.invoke(app, ["statements", str(book), "--period", "2099-01"])
+    assert result.exit_code == 1 and "--period: the month 2099-01 has not ended" in result.output

@@ -137,6 +137,14 @@ def run_statements(
         return (Problem(Source("--as-of"), f"the month {month} has not ended by the as-of "
                         f"date {as_of.isoformat()}: its statements are issued from its last "
                         f"day, {month.last_day.isoformat()}"),)  # fmt: skip
+    when, today = resolve_as_of(loaded.book, as_of), dt.date.today()
+    if month.last_day > max(when, today):
+        # A stale Settings.AsOfDate inside the month is let through (above), but a month
+        # that has not ended by today either would be stated, and dated, in the future.
+        return (Problem(period_source(loaded.book, period), f"the month {month} has not "
+                        f"ended: the as-of date is {when} and today is {today}; its "
+                        f"statements are issued from its last day, "
+                        f"{month.last_day.isoformat()}"),)  # fmt: skip
     unknown = unknown_customers(loaded.customers, only)
     if unknown:
         return unknown
