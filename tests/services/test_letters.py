@@ -423,3 +423,26 @@ def test_a_chinese_summary_names_on_hold_in_chinese():
 
     assert stage_namer(DEFAULT_POLICY, "zh")("On hold") == "暂缓催收"
     assert stage_namer(DEFAULT_POLICY, "en")("On hold") == "On hold"
+
+
+def test_a_run_dated_before_the_journals_last_documents_is_refused(book, tmp_path):
+    """Letters of 30 November issued; a run as of 20 November (a typo for December) would
+    replay the ladder without them: a second demand letter, a step skipped back. Refused,
+    naming --as-of; the workbook, the journal and the folders as they were. A dry run
+    may still look back."""
+    first = run_letters(book, as_of=dt.date(2026, 11, 30), out=tmp_path / "day1")
+    assert isinstance(first, LettersResult) and first.issued.documents
+    journal = book.with_name(book.stem + ".journal.sqlite")
+    before = book.read_bytes(), journal.read_bytes()
+    refused = run_letters(book, as_of=dt.date(2026, 11, 20), out=tmp_path / "back")
+    assert isinstance(refused, tuple) and str(refused[0].source) == "--as-of"
+    assert refused[0].message.startswith("the journal has this branch's documents of "
+                                         "2026-11-30: a run as of 2026-11-20 would issue")
+    assert (book.read_bytes(), journal.read_bytes()) == before
+    assert not (tmp_path / "back").exists()
+    looked = run_letters(book, as_of=dt.date(2026, 11, 20), dry_run=True)
+    assert isinstance(looked, LettersResult)
+    result = runner.invoke(app, ["letters", str(book), "--as-of", "2026-11-20"])
+    assert result.exit_code == 1 and "--as-of: the journal has" in result.output
+    again = run_letters(book, as_of=dt.date(2026, 11, 30), out=tmp_path / "same day")
+    assert isinstance(again, LettersResult) and not again.issued.documents  # served today

@@ -159,6 +159,12 @@ def run_letters(
     url = journal_url(path, settings.journal, dry_run)
     with Journal.open(url) as journal:
         state = collection_state(loaded, journal, when, force=force)
+        later = _issued_after(state.contacts, when)
+        if later is not None and not dry_run:
+            where = Source("--as-of") if as_of else settings.source("as_of")
+            return (Problem(where, f"the journal has this branch's documents of {later}: a run "
+                            f"as of {when} would issue as if they had not been sent (--dry-run "
+                            f"shows what it would have done)"),)  # fmt: skip
         plan = state.plan
         if only:
             plan = plan[plan["customer_id"].isin(only)].reset_index(drop=True)
@@ -199,6 +205,14 @@ def _skipped(plan: pd.DataFrame, customers: pd.DataFrame, base_currency: str,
     reasons = rows["reason_zh" if language == "zh" else "reason"]
     return skipped_customers(customers, base_currency, rows["customer_id"], rows["stage"],
                              rows["overdue_cents"], reasons)  # fmt: skip
+
+
+def _issued_after(contacts: pd.DataFrame, when: dt.date) -> dt.date | None:
+    """The day of the latest document issued after `when` (None: none): a run dated before
+    the journal's last documents would replay the ladder without them."""
+    days = contacts["date"][contacts["document"].to_numpy(dtype=bool)].dropna()
+    latest = days.max() if len(days) else None
+    return latest.date() if latest is not None and latest.date() > when else None
 
 
 def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, problems,
