@@ -154,3 +154,28 @@ def test_the_live_blocks_are_dynamic_arrays_and_nothing_forces_a_full_recalculat
                  zipfile.ZipFile(path).read(n))  # fmt: skip
     cells = etree.fromstring(zipfile.ZipFile(path).read(sheet)).iter(f"{{{main}}}c")
     assert sorted(c.get("r") for c in cells if c.get("cm") == "1") == ["A3", "G3"]
+
+
+def test_validate_writes_nothing_when_the_problems_sheet_already_says_it(tmp_path):
+    """The second validate of an unchanged workbook leaves the file and its backup alone:
+    before, each one rotated the only backup, so an import followed by two validates kept
+    no copy from before the import. A changed list is written, with a backup."""
+    path = tmp_path / "branch.xlsx"
+    new_workbook(path, as_of=AS_OF, branch="SH")
+    backup = path.with_name("branch.bak.xlsx")
+    assert runner.invoke(app, ["validate", str(path)]).exit_code == 0
+    listed, kept = path.read_bytes(), backup.read_bytes()  # the Problems sheet laid out
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0 and "no problems found" in result.output
+    assert (path.read_bytes(), backup.read_bytes()) == (listed, kept)
+    book = openpyxl.load_workbook(path)
+    book["Ledger"].cell(2, 1).value = "C404"
+    for column, value in enumerate(["INV", "I1", AS_OF, AS_OF, 5], start=2):
+        book["Ledger"].cell(2, column).value = value
+    book.save(path)
+    changed = path.read_bytes()
+    for _ in range(2):
+        assert runner.invoke(app, ["validate", str(path)]).exit_code == 1
+        assert backup.read_bytes() == changed  # written once; the second run changed nothing
+    problems = openpyxl.load_workbook(path)["Problems"]
+    assert problems.cell(4, 1).value == "Ledger" and "C404" in problems.cell(4, 4).value

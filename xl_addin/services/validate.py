@@ -12,6 +12,7 @@ from xl_addin.services.problems import PROBLEMS_HEADERS, PROBLEMS_TITLE, problem
 from xl_addin.services.refresh import RefreshResult, Writer, compute, default_writer
 from xl_addin.workbook.open_book import OpenBook
 from xl_addin.workbook.reader import open_workbook
+from xl_addin.workbook.updates import SheetTable
 
 __all__ = ["PROBLEMS_HEADERS", "PROBLEMS_TITLE", "ValidateResult", "problems_sheet", "validate"]
 
@@ -63,8 +64,34 @@ def validate(
                 issuing = ready_to_issue(path, book.settings, book.policy, first)[1]
                 problems = tuple(dict.fromkeys([*problems, *issuing]))
     sheet = problems_sheet(problems, language)
+    if writer is None and not isinstance(source, OpenBook) and _listed(Path(source), sheet):
+        # Nothing to change: the file stays as it is, and so does the backup of the last
+        # command that changed it (a validate after an import kept only the import's).
+        return ValidateResult(problems, None)
     write = writer or default_writer(source)
     return ValidateResult(problems, write([], [sheet]))
+
+
+def _listed(path: Path, sheet: SheetTable) -> bool:
+    """Whether the file's sheet already holds what `sheet` would write: its title in A1,
+    the header in row 3 and the rows under it, nothing else."""
+    book, _ = open_workbook(path)
+    name = next((n for n in book.sheet_names if n.casefold() == sheet.sheet.casefold()), None)
+    if name is None:
+        return False
+    found = book.get_sheet_by_name(name)
+    top, left = found.start or (0, 0)
+    written = [[]] * top + list(found.iter_rows()) if not left else []
+    wanted = [[sheet.title], [], list(sheet.header), *sheet.rows]
+    return [_values(row) for row in written] == [_values(row) for row in wanted]
+
+
+def _values(row) -> list:
+    """A row's cells as calamine reads them, blanks at its end left off."""
+    cells = ["" if v is None else float(v) if isinstance(v, int | float) else v for v in row]
+    while cells and cells[-1] == "":
+        cells.pop()
+    return cells
 
 
 def _with_pack_checks(problems, settings, policy) -> tuple[Problem, ...]:
