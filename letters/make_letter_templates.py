@@ -19,6 +19,7 @@ import make_statement_templates as statement
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
 from docx.shared import Cm
 from make_statement_templates import GREY, HERE, LETTER
 
@@ -35,6 +36,9 @@ ITEM_HEADERS = {
 ITEM_WIDTHS = (Cm(3.2), Cm(3.5), Cm(3.5), Cm(2.5), Cm(2.5), Cm(2.2))  # 17.4 cm: the A4 text width
 ITEM_CELLS = ("{{ item.doc_no }}", "{{ item.doc_date }}", "{{ item.due_date }}",
               "{{ item.amount }}", "{{ item.open_amount }}", "{{ item.days_overdue }}")  # fmt: skip
+# A pre-due reminder's items are not overdue yet: its last column counts the days to go.
+DUE_IN = {"en": "Due in (days)", "zh": "距到期天数"}
+DUE_IN_CELL = "{{ -item.days_overdue }}"
 
 COMMON = {
     "en": {
@@ -97,7 +101,7 @@ LETTERS = {
                 "before that date. Otherwise we will have to take further steps to recover "
                 "the debt."]),
         "zh": ("催 款 函",
-               ["{% if first_contact %}根据我司记录，下列发票至今仍未支付。{% else %}我司此前已多次提醒，但下列发票至今仍未支付。{% endif %}现正式要求贵公司于 {{ reply_by }} 前付清全部欠款 "
+               ["{% if first_contact %}根据我司记录，下列发票至今仍未支付。{% else %}我司此前已多次提醒，但下列发票至今仍未支付。{% endif %}现正式要求贵公司于{{ reply_by }}前付清全部欠款 "
                 "{{ currency }} {{ total_overdue }}。",
                 "如有特殊原因未能付款，请于上述日期前与我司联系；否则我司将不得不采取进一步措施追收欠款。"]),
     },
@@ -112,7 +116,7 @@ LETTERS = {
                 "call us today."]),
         "zh": ("最 后 通 知",
                ["这是我司的最后通知。下列发票合计 {{ currency }} {{ total_overdue }}，已严重逾期。",
-                "如贵公司未能在 {{ reply_by }} 前付清全部欠款，我司将不再另行通知，立即停止一切赊销供货，"
+                "如贵公司未能在{{ reply_by }}前付清全部欠款，我司将不再另行通知，立即停止一切赊销供货，"
                 "并将欠款移交专业收账机构或律师处理，由此产生的费用和利息将由贵公司承担。",
                 "我们更希望与贵公司直接协商解决，请立即付款或今天与我们联系。"]),
     },
@@ -126,8 +130,8 @@ LETTERS = {
                 "Please pay by {{ reply_by }} to avoid the debt being passed to our lawyers."]),
         "zh": ("停止供货通知",
                ["下列发票合计 {{ currency }} {{ total_overdue }}，经我司发出最后通知后仍未支付。"
-                "自 {{ date }} 起，我司已将贵公司账户列入停止供货名单，不再提供任何赊销发货。",
-                "贵公司付清全部逾期款项后方可恢复供货。请于 {{ reply_by }} 前付款，以免欠款移交律师处理。"]),
+                "自{{ date }}起，我司已将贵公司账户列入停止供货名单，不再提供任何赊销发货。",
+                "贵公司付清全部逾期款项后方可恢复供货。请于{{ reply_by }}前付款，以免欠款移交律师处理。"]),
     },
     "legal_action": {
         "en": ("Letter before action",
@@ -139,7 +143,7 @@ LETTERS = {
                 "interest and costs."]),
         "zh": ("法律程序告知函",
                ["关于下列合计 {{ currency }} {{ total_overdue }} 的欠款，我司已多次致函贵公司，但至今未收到付款或付款安排。",
-                "我司现已委托专业收账机构及律师追收该笔欠款。如贵公司未能在 {{ reply_by }} 前全额付款，"
+                "我司现已委托专业收账机构及律师追收该笔欠款。如贵公司未能在{{ reply_by }}前全额付款，"
                 "我司将不再另行通知，依法提起诉讼，并要求贵公司承担相应的利息及费用。"]),
     },
 }  # fmt: skip
@@ -196,7 +200,7 @@ def make_letter(key: str, lang: str):
     _para(doc, common["dear"])
     for text in paragraphs[:1]:
         _para(doc, text)
-    _items_table(doc, lang)
+    _items_table(doc, lang, due_in=key == "pre_due_reminder")
     _para(doc, common["total"], bold=True, space_before=4)
     for text in paragraphs[1:]:
         _para(doc, text)
@@ -247,15 +251,20 @@ def _document(lang: str):
     return doc
 
 
-def _items_table(doc, lang: str) -> None:
+def _items_table(doc, lang: str, due_in: bool = False) -> None:
     table = doc.add_table(rows=4, cols=6)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     header, loop, body, end = table.rows
-    for cell, text in zip(header.cells, ITEM_HEADERS[lang], strict=True):
+    headers, cells = ITEM_HEADERS[lang], ITEM_CELLS
+    if due_in:
+        headers, cells = (*headers[:-1], DUE_IN[lang]), (*cells[:-1], DUE_IN_CELL)
+    for cell, text in zip(header.cells, headers, strict=True):
         _cell(cell, text, bold=True, shade=True)
+    # A long list runs onto a second page: the column headings come with it.
+    header._tr.get_or_add_trPr().append(header._tr.makeelement(qn("w:tblHeader"), {}))
     _cell(loop.cells[0], "{%tr for item in items %}")
-    for position, (cell, text) in enumerate(zip(body.cells, ITEM_CELLS, strict=True)):
+    for position, (cell, text) in enumerate(zip(body.cells, cells, strict=True)):
         _cell(cell, text, right=position >= 3)
     _cell(end.cells[0], "{%tr endfor %}")
     for column, width in zip(table.columns, ITEM_WIDTHS, strict=True):

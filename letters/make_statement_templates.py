@@ -348,6 +348,7 @@ def _items(doc, t) -> None:
     ):
         _cell(cell, title, bold=True, shade=True, right=position in (3, 4))
         _cell(body.cells[position], text, right=position in (3, 4), bold=position == 5)
+    header._tr.get_or_add_trPr().append(header._tr.makeelement(qn("w:tblHeader"), {}))
     # Dates need room ("15 September 2026"); the grid is what LibreOffice lays out by.
     _grid(table, tuple(Cm(width) for width in t["item_widths"]))
     _para(doc, "{%p endif %}", space_after=0)

@@ -115,7 +115,7 @@ def test_a_branch_template_overrides_the_pack(tmp_path):
     pack = open_pack(tmp_path / "pack", "SH")
     assert pack.template("demand_letter", "zh") == own / "demand_letter.docx"
     assert pack.template("demand_letter", "en") == tmp_path / "pack" / "en" / "demand_letter.docx"
-    assert pack.branch_profile()["signatory"] and pack.version == "2026.11.1"
+    assert pack.branch_profile()["signatory"] and pack.version == "2026.12.1"
     with pytest.raises(TemplateError, match="no template"):
         pack.template("no_such_stage", "en")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import docx
 import pytest
+from docx.oxml.ns import qn
 
 from xl_addin.documents.fields import (
     branch_fields,
@@ -23,6 +24,7 @@ from xl_addin.packs.lookup import open_pack
 STAGES = ("pre_due_reminder", "friendly_reminder", "phone_call", "demand_letter",
           "final_notice", "credit_hold", "legal_action")  # fmt: skip
 LETTERS = tuple(s for s in STAGES if s != "phone_call")
+ITEM_HEADINGS = {"en": "Invoice", "zh": "发票号"}
 CUSTOMER = {"customer_id": "C002", "name": "Fuyuan & Sons <Wuhan> {{ 7*7 }}", "contact": "Li Na",
             "address": "88 Jiefang Avenue, Wuhan", "email": "ap@fuyuan.cn",
             "phone": "027-8555 0101", "segment": "key", "currency": "CNY"}  # fmt: skip
@@ -79,6 +81,11 @@ def read_back(data: bytes, tmp_path) -> tuple[str, list[list[str]]]:
 @pytest.mark.parametrize("key", STAGES)
 def test_each_template_shows_the_facts(cache, key, lang, tmp_path):
     ctx = context(lang, interest=False)
+    days = "60"  # INV-1001's days overdue
+    if key == "pre_due_reminder":  # its items fall due later: the days to go, not minus
+        for item in ctx["items"]:
+            item["days_overdue"] = -4
+        days = "4"
     text, tables = read_back(cache.get(key, lang).render(ctx), tmp_path)
     assert CUSTOMER["name"] in text  # escaped and never evaluated: "{{ 7*7 }}" stays
     assert "SH-LTR-20261130-0007" in text and "16,409.02" in text
@@ -86,7 +93,9 @@ def test_each_template_shows_the_facts(cache, key, lang, tmp_path):
     assert ("30 November 2026" if lang == "en" else "2026年11月30日") in text
     rows = [row for row in tables if row and row[0] in ("INV-1001", "INV-1017")]
     assert [row[0] for row in rows] == ["INV-1001", "INV-1017"]  # one table row per item
-    assert any("9,409.02" in cell for cell in rows[0]) and any(c == "60" for c in rows[0])
+    assert any("9,409.02" in cell for cell in rows[0]) and any(c == days for c in rows[0])
+    heading = {"en": "Due in (days)", "zh": "距到期天数"}[lang]
+    assert (heading in tables[0]) == (key == "pre_due_reminder"), tables[0]
     assert "{{" not in text.replace(CUSTOMER["name"], "") and "{%" not in text
     if lang == "zh":
         assert "人民币壹万陆仟肆佰零玖元零贰分" in text
@@ -143,3 +152,7 @@ def test_the_shipped_letter_templates_are_what_the_script_makes(tmp_path, monkey
         for path in made:
             shipped = letters / lang / path.name
             assert path.read_bytes() == shipped.read_bytes(), f"{lang}/{path.name}"
+            # the items' headings repeat on every page a long list runs onto
+            items = docx.Document(shipped).tables[-1 if path.stem != "phone_call" else 1]
+            assert items.rows[0].cells[0].text == ITEM_HEADINGS[lang], path
+            assert items.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None, path

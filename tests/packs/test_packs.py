@@ -15,7 +15,7 @@ STAGES = ("pre_due_reminder", "friendly_reminder", "phone_call", "demand_letter"
 
 def test_the_shipped_pack_has_every_template_in_both_languages():
     pack = open_pack(None, None)
-    assert pack.root == BUILTIN and pack.version == "2026.11.1" and pack.branch is None
+    assert pack.root == BUILTIN and pack.version == "2026.12.1" and pack.branch is None
     for key in STAGES:
         for lang in ("en", "zh"):
             assert pack.template(key, lang) == BUILTIN / lang / f"{key}.docx"
