@@ -73,6 +73,8 @@ def test_table_summary_history_and_email_drafts(book, tmp_path):
         drafts[message["To"]] = message
     assert set(drafts) == {"ar@huaxin.example", "ap@harbour.example"}
     assert "2026年11月对账单" in drafts["ar@huaxin.example"]["Subject"]
+    body = drafts["ap@harbour.example"].get_body(("plain",)).get_content()
+    assert "\n\nPlease find attached your statement of account for November 2026." in body
     attached = [p.get_filename() for p in drafts["ap@harbour.example"].iter_attachments()]
     assert len(attached) == 1 and attached[0].endswith(".docx")
     history = openpyxl.load_workbook(book)["History"]

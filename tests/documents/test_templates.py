@@ -156,3 +156,15 @@ def test_the_shipped_letter_templates_are_what_the_script_makes(tmp_path, monkey
             items = docx.Document(shipped).tables[-1 if path.stem != "phone_call" else 1]
             assert items.rows[0].cells[0].text == ITEM_HEADINGS[lang], path
             assert items.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None, path
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_an_emails_subject_names_the_letter_as_its_heading_does(cache, lang, tmp_path):
+    """"Legal action" is the ladder's name; the customer reads "Letter before action"."""
+    from xl_addin.services.letters import SUBJECT_TITLES
+
+    assert set(SUBJECT_TITLES[lang]) == set(LETTERS)
+    for key in LETTERS:
+        text, _ = read_back(cache.get(key, lang).render(context(lang, interest=False)), tmp_path)
+        title = SUBJECT_TITLES[lang][key].replace(" ", "")  # 催 款 函 is spaced as a heading
+        assert any(line.replace(" ", "").startswith(title) for line in text.splitlines()), key

@@ -86,8 +86,19 @@ SUBJECTS = {
     "en": "{stage}: {name}, {currency} {amount} ({reference})",
     "zh": "{stage}：{name}，{currency} {amount}（{reference}）",
 }
+# An e-mail's subject names the letter as its heading does (letters/make_letter_templates),
+# not as the ladder does ("Legal action" is a "Letter before action" to the customer); a
+# step the Policy adds goes by its name.
+SUBJECT_TITLES = {
+    "en": {"pre_due_reminder": "Payment reminder", "friendly_reminder": "Friendly reminder",
+           "demand_letter": "Demand for payment", "final_notice": "Final notice",
+           "credit_hold": "Notice of credit hold", "legal_action": "Letter before action"},
+    "zh": {"pre_due_reminder": "到期付款提醒", "friendly_reminder": "友好提醒",
+           "demand_letter": "催款函", "final_notice": "最后通知", "credit_hold": "停止供货通知",
+           "legal_action": "法律程序告知函"},
+}  # fmt: skip
 BODIES = {
-    "en": "Dear {contact},\n\nplease find attached our letter {reference} about your account "
+    "en": "Dear {contact},\n\nPlease find attached our letter {reference} about your account "
           "{id}.\n\nKind regards,\n{branch}",
     "zh": "{contact}您好：\n\n附件为我司关于贵公司账户 {id} 的函件 {reference}，请查收。"
           "\n\n此致\n敬礼！\n\n{branch}",
@@ -263,7 +274,8 @@ def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, 
             context |= _call_facts(customer, row, lang)
         name = str(customer.get("name") or row.customer_id)
         subject = SUBJECTS[lang].format(
-            stage=context["stage_name"], name=name, currency=currency,
+            stage=SUBJECT_TITLES[lang].get(row.next_key, context["stage_name"]), name=name,
+            currency=currency,
             amount=money_text(total), reference="{reference}",
         )  # fmt: skip
         planned.append(PlannedDocument(

@@ -76,7 +76,7 @@ MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "Au
 SUBJECTS = {"en": "Statement of account {period}: {name} ({reference})",
             "zh": "{period}对账单：{name}（{reference}）"}  # fmt: skip
 BODIES = {
-    "en": "Dear {contact},\n\nplease find attached your statement of account for {period}. "
+    "en": "Dear {contact},\n\nPlease find attached your statement of account for {period}. "
           "Kindly confirm the balance on the reply slip, or tell us of any difference.\n\n"
           "Kind regards,\n{branch}",
     "zh": "{contact}您好：\n\n附件为贵公司{period}的对账单，请核对后在回执上确认余额，"
