@@ -446,3 +446,31 @@ def test_a_run_dated_before_the_journals_last_documents_is_refused(book, tmp_pat
     assert result.exit_code == 1 and "--as-of: the journal has" in result.output
     again = run_letters(book, as_of=dt.date(2026, 11, 30), out=tmp_path / "same day")
     assert isinstance(again, LettersResult) and not again.issued.documents  # served today
+
+
+def test_a_call_sheet_states_its_oldest_item_and_how_the_last_promise_stands(tmp_path):
+    """C005's oldest item (213 days) is disputed: the sheet lists the 20-day one and calls
+    it the oldest. Its promise of 20 November was kept by the payment of the 18th, and the
+    sheet says so, in the customer's language."""
+    headers = ("CustomerID", "Name", "Segment", "Currency", "CreditLimit", "Language",
+               "PromiseDate")  # fmt: skip
+    ledger = [
+        ("C005", "INV", "INV-OLD", dt.date(2026, 4, 1), dt.date(2026, 5, 1), 900, "", "Y"),
+        ("C005", "INV", "INV-NEW", dt.date(2026, 10, 11), dt.date(2026, 11, 10), 2000, "", "N"),
+        ("C005", "PAY", "PAY-9", dt.date(2026, 11, 18), None, 500, "", "N"),
+    ]
+    for lang, oldest, promise in (
+        ("en", "20 days overdue", "20 November 2026 (kept)"),
+        ("zh", "20 天", "2026年11月20日（已兑现）"),
+    ):
+        customers = [("C005", "Wright & Sons", "Standard", "GBP", 50000, lang,
+                      dt.date(2026, 11, 20))]  # fmt: skip
+        (tmp_path / lang).mkdir()
+        book = make_book(tmp_path / lang / "branch.xlsx", customers=customers, ledger=ledger,
+                         customer_headers=headers)  # fmt: skip
+        result = run_letters(book, out=tmp_path / lang / "out")
+        [sheet] = [d for d in result.issued.documents if d.planned.kind == "call_sheet"]
+        facts = {row.cells[0].text: row.cells[1].text
+                 for row in docx.Document(sheet.file).tables[0].rows}  # fmt: skip
+        assert facts["Oldest item" if lang == "en" else "最长逾期"] == oldest
+        assert facts["Last promise" if lang == "en" else "上次承诺"] == promise

@@ -37,9 +37,10 @@ def plan_dunning(
 
     Columns: customer_id; stage_code, stage_key, stage (where the debt stands);
     next_code, next_key, next_action (the document to issue; blank: none), kind,
-    action (send/skip), reason, reason_zh, first_contact, promise_broken,
-    overdue_cents, balance_cents, max_days_overdue, revision, and amount_cents:
-    what the document asks for (the items it lists).
+    action (send/skip), reason, reason_zh, first_contact, promise_broken, the latest
+    promise (promise_state, promise_date, promise_amount: core.next_action),
+    overdue_cents, balance_cents, max_days_overdue, revision, and amount_cents: what the
+    document asks for (the items it lists).
     """
     summary = aging.customers
     actions = next_actions(aging, ledger, customers, contacts, policy, served, force)
@@ -60,6 +61,9 @@ def plan_dunning(
             "reason_zh": actions["reason_zh"].to_numpy(dtype=object),
             "first_contact": actions["first_contact"].to_numpy(dtype=bool),
             "promise_broken": actions["promise_broken"].to_numpy(dtype=bool),
+            "promise_state": actions["promise_state"].to_numpy(dtype=object),
+            "promise_date": actions["promise_date"].to_numpy(),
+            "promise_amount": actions["promise_amount"].to_numpy(dtype=object),
             "overdue_cents": summary["overdue_cents"].to_numpy(),
             "balance_cents": summary["balance_cents"].to_numpy(),
             "max_days_overdue": summary["max_days_overdue"].to_numpy(),

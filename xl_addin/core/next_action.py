@@ -123,7 +123,9 @@ def next_actions(
     """Return one row per customer (aligned with `aging.customers`).
 
     Columns: customer_id, next_code (NONE: nothing), next_key, first_contact,
-    promise_broken, revision (of the document to issue), reason and reason_zh.
+    promise_broken, the latest promise (promise_state: kept, broken, pending or "";
+    promise_date; promise_amount, text), revision (of the document to issue), reason and
+    reason_zh.
     `served`: customer -> highest revision already issued today.
     """
     summary = aging.customers
@@ -222,6 +224,11 @@ def next_actions(
             "next_key": stage_keys(next_code, policy),
             "first_contact": ~contacted,
             "promise_broken": broken,
+            # the latest promise (Contacts, else Customers.PromiseDate): kept, broken, pending
+            "promise_state": history.promise_state,
+            "promise_date": np.where(history.promise_date == _NEVER, _NAT.view(np.int64),
+                                     history.promise_date).view("datetime64[D]"),
+            "promise_amount": history.promise_amount_text,
             "revision": np.where(today, revision, 0),
         }
     )

@@ -271,7 +271,7 @@ def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, 
             context |= charges
             problems += found
         if row.kind == "call_sheet":
-            context |= _call_facts(customer, row, lang)
+            context |= _call_facts(customer, row, context["items"], lang)
         name = str(customer.get("name") or row.customer_id)
         subject = SUBJECTS[lang].format(
             stage=SUBJECT_TITLES[lang].get(row.next_key, context["stage_name"]), name=name,
@@ -369,15 +369,22 @@ def _no_reference_rate(customer, item, policy, ledger: pd.DataFrame) -> Problem:
     )
 
 
-def _call_facts(customer, row, lang: str) -> dict[str, object]:
-    promise = customer.get("promise_date")
-    promised = customer.get("promise_amount_cents")
+PROMISE_STATES = {"en": {"kept": "kept", "broken": "not kept", "pending": "not due yet"},
+                  "zh": {"kept": "已兑现", "broken": "未兑现", "pending": "未到期"}}
+
+
+def _call_facts(customer, row, items: list[dict], lang: str) -> dict[str, object]:
+    """A call sheet's facts: its oldest item (of those it lists: a disputed one older is
+    not the call's business), the last contact and the latest promise, with how it stands."""
     promise_text = ""
-    if promise is not None and not pd.isna(promise):
-        amount = "" if promised is None or pd.isna(promised) else money_text(money(int(promised)))
-        promise_text = f"{date_text(promise, lang)} {amount}".strip()
+    if not pd.isna(row.promise_date):
+        state = PROMISE_STATES[lang].get(row.promise_state, "")
+        said = f"（{state}）" if lang == "zh" else f" ({state})"
+        promise_text = (f"{date_text(row.promise_date, lang)} {row.promise_amount}".strip()
+                        + (said if state else ""))  # fmt: skip
     return {
-        "max_days_overdue": int(row.max_days_overdue),
+        "max_days_overdue": max((int(item["days_overdue"]) for item in items),
+                                default=int(row.max_days_overdue)),
         "last_stage": str(customer.get("last_stage") or ""),
         "last_contact": date_text(customer.get("last_contact_date"), lang),
         "promise": promise_text,
