@@ -222,6 +222,7 @@ def make_call_sheet(lang: str):
     _para(doc, COMMON[lang]["ref"], size=9, color=GREY)
     facts = doc.add_table(rows=len(t["facts"]), cols=2)
     facts.style = "Table Grid"
+    facts.alignment = WD_TABLE_ALIGNMENT.CENTER  # on the items table's edges
     for row, (label, value) in zip(facts.rows, t["facts"], strict=True):
         _cell(row.cells[0], label, bold=True, shade=True)
         _cell(row.cells[1], value)
@@ -235,6 +236,7 @@ def make_call_sheet(lang: str):
         _para(doc, "□ " + line, space_after=1)
     outcome = doc.add_table(rows=len(t["outcome"]), cols=2)
     outcome.style = "Table Grid"
+    outcome.alignment = WD_TABLE_ALIGNMENT.CENTER
     for row, label in zip(outcome.rows, t["outcome"], strict=True):
         _cell(row.cells[0], label, bold=True, shade=True)
         row.height = Cm(1.2)

@@ -451,20 +451,21 @@ def test_a_run_dated_before_the_journals_last_documents_is_refused(book, tmp_pat
 def test_a_call_sheet_states_its_oldest_item_and_how_the_last_promise_stands(tmp_path):
     """C005's oldest item (213 days) is disputed: the sheet lists the 20-day one and calls
     it the oldest. Its promise of 20 November was kept by the payment of the 18th, and the
-    sheet says so, in the customer's language."""
+    sheet says so, in the customer's language, as it names the last step (typed in Chinese
+    in Customers.LastStage)."""
     headers = ("CustomerID", "Name", "Segment", "Currency", "CreditLimit", "Language",
-               "PromiseDate")  # fmt: skip
+               "PromiseDate", "LastStage")  # fmt: skip
     ledger = [
         ("C005", "INV", "INV-OLD", dt.date(2026, 4, 1), dt.date(2026, 5, 1), 900, "", "Y"),
         ("C005", "INV", "INV-NEW", dt.date(2026, 10, 11), dt.date(2026, 11, 10), 2000, "", "N"),
         ("C005", "PAY", "PAY-9", dt.date(2026, 11, 18), None, 500, "", "N"),
     ]
-    for lang, oldest, promise in (
-        ("en", "20 days overdue", "20 November 2026 (kept)"),
-        ("zh", "20 天", "2026年11月20日（已兑现）"),
+    for lang, oldest, promise, last in (
+        ("en", "20 days overdue", "20 November 2026 (kept)", "Friendly reminder"),
+        ("zh", "20 天", "2026年11月20日（已兑现）", "友好提醒"),
     ):
         customers = [("C005", "Wright & Sons", "Standard", "GBP", 50000, lang,
-                      dt.date(2026, 11, 20))]  # fmt: skip
+                      dt.date(2026, 11, 20), "友好提醒")]  # fmt: skip
         (tmp_path / lang).mkdir()
         book = make_book(tmp_path / lang / "branch.xlsx", customers=customers, ledger=ledger,
                          customer_headers=headers)  # fmt: skip
@@ -474,3 +475,4 @@ def test_a_call_sheet_states_its_oldest_item_and_how_the_last_promise_stands(tmp
                  for row in docx.Document(sheet.file).tables[0].rows}  # fmt: skip
         assert facts["Oldest item" if lang == "en" else "最长逾期"] == oldest
         assert facts["Last promise" if lang == "en" else "上次承诺"] == promise
+        assert facts["Last contact" if lang == "en" else "上次联系"].strip() == last

@@ -271,7 +271,7 @@ def _documents(loaded, state: CollectionState, plan, pack: Pack, when: dt.date, 
             context |= charges
             problems += found
         if row.kind == "call_sheet":
-            context |= _call_facts(customer, row, context["items"], lang)
+            context |= _call_facts(customer, row, context["items"], lang, policy)
         name = str(customer.get("name") or row.customer_id)
         subject = SUBJECTS[lang].format(
             stage=SUBJECT_TITLES[lang].get(row.next_key, context["stage_name"]), name=name,
@@ -373,7 +373,7 @@ PROMISE_STATES = {"en": {"kept": "kept", "broken": "not kept", "pending": "not d
                   "zh": {"kept": "已兑现", "broken": "未兑现", "pending": "未到期"}}
 
 
-def _call_facts(customer, row, items: list[dict], lang: str) -> dict[str, object]:
+def _call_facts(customer, row, items: list[dict], lang: str, policy) -> dict[str, object]:
     """A call sheet's facts: its oldest item (of those it lists: a disputed one older is
     not the call's business), the last contact and the latest promise, with how it stands."""
     promise_text = ""
@@ -385,7 +385,7 @@ def _call_facts(customer, row, items: list[dict], lang: str) -> dict[str, object
     return {
         "max_days_overdue": max((int(item["days_overdue"]) for item in items),
                                 default=int(row.max_days_overdue)),
-        "last_stage": str(customer.get("last_stage") or ""),
+        "last_stage": _named(str(customer.get("last_stage") or ""), policy, lang),
         "last_contact": date_text(customer.get("last_contact_date"), lang),
         "promise": promise_text,
     }
@@ -423,6 +423,13 @@ def _contacts_update(loaded: LoadedBook, issued: IssueResult, when: dt.date) -> 
         number_formats={"LastContactDate": "yyyy-mm-dd"},
         aliases={c.header: c.aliases for c in CUSTOMERS.columns},
     )  # fmt: skip
+
+
+def _named(stage: str, policy, lang: str) -> str:
+    """A stage as the workbook names it (LastStage: a key, or a name in either language),
+    named in the document's language; text that names no stage, as it is."""
+    code = policy.stage_index(stage) if stage else None
+    return stage if code is None else _stage_name(policy, code, lang)
 
 
 def _stage_name(policy, code: int, lang: str) -> str:
