@@ -134,6 +134,8 @@ def test_not_a_workbook_and_usage_errors(tmp_path):
     result = runner.invoke(app, ["refresh", str(path)])
     assert result.exit_code == 1 and "not an Excel workbook" in result.stderr
     assert path.read_text() == "not a workbook"
+    result = runner.invoke(app, ["refresh", "."])  # a folder: named, not an empty name
+    assert result.exit_code == 1 and "Error: .: not an Excel workbook" in result.stderr
     assert runner.invoke(app, ["refresh", str(path), "--as-of", "tomorrow"]).exit_code == 2
     assert runner.invoke(app, ["refresh"]).exit_code == 2
 

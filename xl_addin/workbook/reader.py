@@ -105,7 +105,7 @@ def open_workbook(path: Path) -> tuple[calamine.CalamineWorkbook, bool]:
     if not path.exists():
         raise WorkbookError(f"{path}: no such file")
     if path.suffix.lower() not in WORKBOOK_SUFFIXES or not zipfile.is_zipfile(path):
-        raise WorkbookError(f"{path.name}: not an Excel workbook (.xlsx or .xlsm)")
+        raise WorkbookError(f"{path.name or path}: not an Excel workbook (.xlsx or .xlsm)")
     try:
         with Package(path) as package:
             package.refuse_doctypes()

@@ -91,7 +91,7 @@ def write_refresh(
     if not path.exists():
         raise WorkbookError(f"{path}: no such file")
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise WorkbookError(f"{path.name}: not an Excel workbook (.xlsx or .xlsm)")
+        raise WorkbookError(f"{path.name or path}: not an Excel workbook (.xlsx or .xlsm)")
     for update in updates:
         for header, values in update.values.items():
             if len(values) != len(update.rows):
