@@ -249,6 +249,18 @@ def test_a_pack_needing_a_newer_tool_is_refused(old, pack):
         "branch.xlsx", "pack"]
 
 
+def test_a_pack_without_the_branchs_letters_is_refused(old, tmp_path):
+    """An empty folder (no pack.toml, no branches) was taken: the workbook then named it
+    its TemplatePack and every letters run stopped on 'branch SH is not in the pack'."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    before = old.read_bytes()
+    result = runner.invoke(app, ["upgrade", str(old), "--pack", str(empty)])
+    assert result.exit_code == 1 and "no such branch (the pack has: none)" in result.output
+    assert old.read_bytes() == before
+    assert sorted(p.name for p in old.parent.iterdir()) == ["branch.xlsx", "empty", "pack"]
+
+
 def test_cli_upgrade_dry_run_and_json(old, pack):
     before = old.read_bytes()
     shown = runner.invoke(app, ["upgrade", str(old), "--pack", str(pack), "--dry-run"])

@@ -23,7 +23,7 @@ import pandas as pd
 from xl_addin.core.policy import DEFAULT_POLICY
 from xl_addin.core.problems import Problem, Source
 from xl_addin.services.new_workbook import new_workbook
-from xl_addin.services.pack import open_checked, pack_policy
+from xl_addin.services.pack import open_checked, pack_policy, validate_pack
 from xl_addin.workbook.builder import SETTINGS_KEYS, policy_blocks
 from xl_addin.workbook.carry import CellReader
 from xl_addin.workbook.reader import read_workbook
@@ -107,6 +107,10 @@ def upgrade_workbook(
     refused = _refusals(book, found)
     if book is None or refused:
         return None, refused
+    if book.settings.branch:  # the pack must be one the branch's letters can come from
+        branch_problems = validate_pack(pack, book.settings.branch)[1]
+        if branch_problems:
+            return None, branch_problems
     cells = CellReader(path)
     raws = {"Customers": book.customers.raw, "Ledger": book.ledger and book.ledger.raw,
             "Contacts": book.contacts and book.contacts.raw}  # fmt: skip
