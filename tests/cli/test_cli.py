@@ -182,3 +182,35 @@ def test_refresh_reads_no_journal_as_it_reads_an_empty_one(tmp_path):
     Journal.open(journal_url(path)).close()  # an empty journal beside the workbook
     assert path.with_name("b.journal.sqlite").exists()
     assert as_json(compute(path)) == without
+
+
+def test_a_run_as_of_another_day_moves_settings_as_of_date_with_the_figures(tmp_path):
+    """refresh --as-of 24 December stores every computed cell and the Aging sheet as of that
+    day: Settings.AsOfDate says so too (the live formulas age from it; they would show 30
+    November again when Excel recalculates). A blank AsOfDate means today and stays blank;
+    letters --as-of moves it as well (the Customers it writes are as of that day)."""
+    import openpyxl
+    import python_calamine
+
+    from xl_addin.workbook.reader import read_workbook
+
+    def as_of_date(path):
+        rows = python_calamine.CalamineWorkbook.from_path(path).get_sheet_by_name("Settings")
+        return next(r[1] for r in rows.to_python() if r and r[0] == "AsOfDate")
+
+    path = make_book(tmp_path / "b.xlsx")
+    result = runner.invoke(app, ["refresh", str(path), "--as-of", "2026-12-24"])
+    assert result.exit_code == 0, result.output
+    assert as_of_date(path) == dt.date(2026, 12, 24)
+    assert read_workbook(path)[0].settings.as_of == dt.date(2026, 12, 24)
+    cell = next(r[1] for r in openpyxl.load_workbook(path)["Settings"].iter_rows()
+                if r[0].value == "AsOfDate")  # fmt: skip
+    assert cell.number_format == "yyyy-mm-dd"
+    result = runner.invoke(app, ["letters", str(path), "--as-of", "2026-12-28",
+                                 "--out", str(tmp_path / "out")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert as_of_date(path) == dt.date(2026, 12, 28)
+    blank = make_book(tmp_path / "blank.xlsx", as_of=None)
+    result = runner.invoke(app, ["refresh", str(blank), "--as-of", "2026-12-24"])
+    assert result.exit_code == 0, result.output
+    assert as_of_date(blank) in (None, "")

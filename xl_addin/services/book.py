@@ -22,7 +22,9 @@ from xl_addin.workbook.frames import engine_customers, engine_ledger
 from xl_addin.workbook.ledger_file import LedgerFile, read_ledger_file
 from xl_addin.workbook.open_book import OpenBook, read_open_book
 from xl_addin.workbook.reader import CreditBook, read_workbook
+from xl_addin.workbook.schema import SETTINGS
 from xl_addin.workbook.tables import Table
+from xl_addin.workbook.updates import ColumnUpdate
 
 Workbook = Path | OpenBook  # a saved file, or a book open in Excel or xlwings Lite
 # Where the ledger comes from instead of the Ledger sheet: an ERP export (a path, or a
@@ -111,6 +113,23 @@ def resolve_as_of(book: CreditBook, as_of: dt.date | None) -> dt.date:
         where = Source("--as-of") if as_of else book.settings.source("as_of")
         raise InputError([Problem(where, f"the as-of date {when} is outside {first} to {last}")])
     return when
+
+
+def as_of_update(book: CreditBook, when: dt.date) -> list[ColumnUpdate]:
+    """Settings.AsOfDate moved to `when` (none: it already says so, or it is blank, which
+    means today, or the workbook was not read from its file), for a run that stores values
+    computed as of `when`: the workbook's live formulas age from AsOfDate, and Excel would
+    otherwise show them, and the Aging sheet's title, as of another day than the cells."""
+    settings, table = book.settings, book.settings.table
+    where = settings.cells.get("as_of")
+    if settings.as_of in (None, when) or table is None or where is None or where.row is None:
+        return []
+    return [ColumnUpdate(
+        sheet=table.raw.sheet, header_row=table.raw.header_row,
+        first_column=table.raw.first_column, table=table.raw.table, rows=[where.row],
+        values={"Value": [when]}, number_formats={"Value": "yyyy-mm-dd"},
+        aliases={c.header: c.aliases for c in SETTINGS.columns},
+    )]  # fmt: skip
 
 
 def output_folder(workbook: Path, settings, out: Path | None, default: str) -> Path:

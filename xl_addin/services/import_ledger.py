@@ -23,6 +23,7 @@ import pandas as pd
 from xl_addin.core.dates import to_date
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
+from xl_addin.services.book import as_of_update
 from xl_addin.services.refresh import (
     MONEY_FORMAT,
     RefreshResult,
@@ -105,6 +106,7 @@ def _import(workbook, file, as_of, dry_run, step) -> ImportResult | tuple[Proble
         _rows_update(existing, merged.frame.iloc[sorted(written)]),
         customer_update(result.loaded, result.state),
         ledger_update(result.loaded, result.state),
+        *as_of_update(result.loaded.book, result.state.aging.as_of),
     ]
     backup = write_refresh(Path(workbook), updates, [aging_sheet(result)])
     return replace(outcome, backup=backup)

@@ -44,6 +44,7 @@ from xl_addin.packs.lookup import Pack
 from xl_addin.services.book import (
     LedgerSource,
     LoadedBook,
+    as_of_update,
     load_book,
     output_folder,
     resolve_as_of,
@@ -197,7 +198,7 @@ def run_letters(
         # contact log grown by them.
         after = after_issuing(state, loaded, journal, when)
         del state
-        updates = [customer_update(loaded, after)]
+        updates = [customer_update(loaded, after), *as_of_update(loaded.book, when)]
         if issued.finished:  # this run's documents and those of a killed run it finished
             updates.append(_contacts_update(loaded, issued, when))
         sheets = [contacts_sheet(loaded, issued.finished, settings.language)]

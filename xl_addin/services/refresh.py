@@ -28,7 +28,14 @@ from xl_addin.core.ledger import AgingResult, per_distinct
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
 from xl_addin.errors import CreditControlError
-from xl_addin.services.book import LoadedBook, Workbook, load_book, resolve_as_of, saved_path
+from xl_addin.services.book import (
+    LoadedBook,
+    Workbook,
+    as_of_update,
+    load_book,
+    resolve_as_of,
+    saved_path,
+)
 from xl_addin.services.contacts import (
     EMPTY_JOURNAL,
     NO_JOURNAL,
@@ -140,7 +147,8 @@ def _refresh(source, as_of, ledger_csv, age_from, step, writer):
     habit = forecast.learn(loaded.ledger, loaded.customers, state.aging.as_of,
                            state.aging.items["due_date"].to_numpy(dtype="datetime64[D]"))
     expected = expected_pay_dates(loaded, state, habit)  # the Ledger's, and the JSON's
-    updates = [customer_update(loaded, state, habit.cycle)]
+    updates = [customer_update(loaded, state, habit.cycle),
+               *as_of_update(loaded.book, state.aging.as_of)]
     if ledger_csv is None:
         updates.append(ledger_update(result.loaded, result.state, expected))
     write = writer or default_writer(source)

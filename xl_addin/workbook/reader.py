@@ -61,6 +61,7 @@ class Settings:
     render_time_limit: str = ""
     render_size_limit: str = ""
     cells: dict[str, Source] = field(default_factory=dict, compare=False)  # key -> its Value cell
+    table: Table | None = field(default=None, compare=False, repr=False)  # where it was read
 
     def source(self, name: str) -> Source:
         """Where a setting's value is (Settings!B5), or the Settings sheet when it has no row."""
@@ -330,7 +331,7 @@ def _read_settings(table: Table, date1904: bool, problems: list[Problem]) -> Set
     else:
         values["language"] = language
     kept = {k: v for k, v in values.items() if v not in (None, "") or k == "as_of"}
-    return Settings(**kept, cells=cells)
+    return Settings(**kept, cells=cells, table=table)
 
 
 def _read_policy(book, sheets: dict[str, str]) -> tuple[Policy, list[Problem]]:
