@@ -179,3 +179,36 @@ def test_the_import_leaves_the_rest_of_the_workbook_alone(tmp_path):
     for name in ("Settings", "Customers"):
         assert [[c.value for c in r] for r in before[name].iter_rows(max_col=6)] == [
             [c.value for c in r] for r in after[name].iter_rows(max_col=6)]  # fmt: skip
+
+
+def files_in(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_worksheet_ends_at_row_1048576():
+    from xl_addin.workbook.tables import LAST_ROW
+
+    assert LAST_ROW == 2**20 == 1_048_576  # Excel's last row (XFD1048576)
+
+
+def test_an_import_past_the_last_row_is_refused_before_anything_is_written(tmp_path,
+                                                                           monkeypatch):
+    from xl_addin.services import import_ledger
+
+    book = make_book(tmp_path / "branch.xlsx")  # four documents: rows 2 to 5
+    export = tmp_path / "export.csv"
+    export.write_text("客户编号,单据号,单据日期,金额\r\nC001,INV-1,2026-09-01,12000.50\r\n"
+                      "C001,X-1,2026-11-01,5\r\nC001,X-2,2026-11-02,7\r\n"
+                      "C002,X-3,2026-11-03,9\r\n", "utf-8")  # INV-1 is there already
+    before = files_in(tmp_path)
+    monkeypatch.setattr(import_ledger, "LAST_ROW", 7)  # three added would end at row 8
+    result = runner.invoke(app, ["import", str(book), str(export)])
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert ("export.csv: the Ledger would hold 7 documents (4 and 3 added), down to row 8: a "
+            "worksheet ends at row 7, past which Excel cannot open the workbook") in message
+    assert files_in(tmp_path) == before
+    monkeypatch.setattr(import_ledger, "LAST_ROW", 8)  # just fits
+    result = runner.invoke(app, ["import", str(book), str(export)])
+    assert result.exit_code == 0, result.output
+    assert openpyxl.load_workbook(book)["Ledger"].tables["Ledger"].ref.endswith("8")

@@ -9,6 +9,8 @@ import pandas as pd
 
 from xl_addin.core.problems import Source
 
+LAST_ROW = 1_048_576  # a worksheet's last row (2**20): Excel opens no sheet reaching past it
+
 
 def column_letter(index: int) -> str:
     """1 -> A, 27 -> AA."""
