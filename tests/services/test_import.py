@@ -212,3 +212,17 @@ def test_an_import_past_the_last_row_is_refused_before_anything_is_written(tmp_p
     result = runner.invoke(app, ["import", str(book), str(export)])
     assert result.exit_code == 0, result.output
     assert openpyxl.load_workbook(book)["Ledger"].tables["Ledger"].ref.endswith("8")
+
+
+def test_a_year_mistyped_before_1900_is_refused_as_the_file_writes_it(tmp_path):
+    book = make_book(tmp_path / "branch.xlsx")
+    export = tmp_path / "export.csv"
+    export.write_bytes("客户编号,单据号,单据日期,到期日,金额\r\n"
+                       "C001,X-1,0026-09-01,2026-10-01,5\r\n".encode("gbk"))
+    before = files_in(tmp_path)
+    result = runner.invoke(app, ["import", str(book), str(export)])
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert ('export.csv!C2: DocDate "0026-09-01" is before 1900-03-01, the first date a '
+            "workbook holds") in message
+    assert files_in(tmp_path) == before

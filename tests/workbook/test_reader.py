@@ -102,6 +102,27 @@ def test_cell_problems_name_sheet_row_and_column(tmp_path, row, where, message):
     assert str(problems[0]).startswith(f"{where}: ") and message in str(problems[0])
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (-684219, "DocDate -684219 is not a date serial number"),  # 0026-09-01 as Excel has it
+        (-0.5, "DocDate -0.5 is not a date serial number"),  # calamine: 12:00:00
+        (dt.date(1900, 1, 15), "DocDate 1900-01-15 is before 1900-03-01"),
+        ("0026-09-01", 'DocDate "0026-09-01" is before 1900-03-01'),
+    ],
+)
+def test_a_date_before_march_1900_is_refused_as_the_cell_holds_it(tmp_path, value, message):
+    path = make_book(tmp_path / "b.xlsx", ledger=[*LEDGER, ("C001", "INV", "I9", value, "", 5,
+                                                            "", "")])  # fmt: skip
+    book = openpyxl.load_workbook(path)
+    book["Ledger"]["D6"].number_format = "yyyy-mm-dd"  # a number shown as a date
+    book.save(path)
+    _book, problems = read_workbook(path)
+    assert [str(p) for p in problems] == [
+        f"Ledger!D6: {message}" + ("" if "serial" in message else ", the first date a "
+                                   "workbook holds")]  # fmt: skip
+
+
 def test_a_missing_ledger_sheet_and_a_missing_column(tmp_path):
     _, problems = read_workbook(make_book(tmp_path / "a.xlsx", ledger=None))
     assert [str(p) for p in problems] == ["Ledger: the workbook has no Ledger sheet"]

@@ -73,6 +73,8 @@ def normalise(
             cells = _Cells.empty(len(kept))
         else:
             cells = grid.column(position, kept)
+            if column.kind == "date":
+                _restore_written(raw, grid.times_in(position, kept), cells, excel_rows, position)
             errors = _report_error_cells(raw, column, position, excel_rows, problems)
             cells.clear(errors)  # reported once, as the error it is
         if position is not None:
@@ -135,6 +137,7 @@ class _Grid:
         if sixties is not None and self.cells.size:
             self._restore_sixties(types, sixties)
         self.strings = np.equal(types, str)  # comparing types: no call into the cells' __eq__
+        self.times = np.equal(types, dt.time)
         empty = np.equal(self.cells, "")
         self.stripped = np.full(self.cells.shape, None, dtype=object)
         self.stripped[empty] = ""
@@ -159,11 +162,31 @@ class _Grid:
             if k is not None and 0 <= i < len(self.cells) and types[i, k] in _DATE_TYPES:
                 self.cells[i, k], types[i, k] = 60.0, float
 
+    def times_in(self, position: int, rows: np.ndarray) -> np.ndarray:
+        """Which cells of a column are times of day."""
+        return self.times[rows, self.index[position]]
+
     def column(self, position: int, rows: np.ndarray) -> _Cells:
         i = self.index[position]
         return _Cells(
             self.cells[rows, i], self.strings[rows, i], self.stripped[rows, i], self.blank[rows, i]
         )
+
+
+def _restore_written(raw: RawTable, times: np.ndarray, cells: _Cells, rows, position) -> None:
+    """Give each date cell read as a time of day back as the number it holds, which the
+    date conversion refuses by its value: calamine reads a serial below 1 (a negative one
+    is a date before 1900) as a time, 00:00:00 for any whole number."""
+    at = np.flatnonzero(times)
+    if not len(at) or raw.written is None:
+        return
+    column = raw.first_column + position
+    held = raw.written({(rows[i], column) for i in at})
+    for i in at:
+        try:
+            cells.values[i] = float(held[(rows[i], column)])
+        except (KeyError, ValueError):
+            continue
 
 
 class _Cells:
