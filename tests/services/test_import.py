@@ -226,3 +226,18 @@ def test_a_year_mistyped_before_1900_is_refused_as_the_file_writes_it(tmp_path):
     assert ('export.csv!C2: DocDate "0026-09-01" is before 1900-03-01, the first date a '
             "workbook holds") in message
     assert files_in(tmp_path) == before
+
+
+def test_text_longer_than_a_cell_holds_is_refused(tmp_path):
+    book = make_book(tmp_path / "branch.xlsx")
+    export = tmp_path / "export.csv"
+    export.write_text("客户编号,单据号,单据日期,金额,备注\r\nC001,X-1,2026-11-01,5,"
+                      f"{'x' * 32_767}\r\nC001,X-2,2026-11-02,7,{'y' * 40_000}\r\n", "utf-8")
+    before = files_in(tmp_path)
+    result = runner.invoke(app, ["import", str(book), str(export), "--format", "json"])
+    assert result.exit_code == 1
+    assert [str(p["message"]) for p in json.loads(result.stdout)["problems"]] == [
+        "Notes is 40,000 characters long: a cell holds at most 32,767"]
+    assert [(p["sheet"], p["row"], p["column"]) for p in json.loads(result.stdout)["problems"]
+            ] == [("export.csv", 3, "E")]  # fmt: skip
+    assert files_in(tmp_path) == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 
 import numpy as np
 import openpyxl
@@ -121,6 +122,20 @@ def test_a_date_before_march_1900_is_refused_as_the_cell_holds_it(tmp_path, valu
     assert [str(p) for p in problems] == [
         f"Ledger!D6: {message}" + ("" if "serial" in message else ", the first date a "
                                    "workbook holds")]  # fmt: skip
+
+
+def test_a_cell_longer_than_excel_keeps_is_a_problem(tmp_path):
+    row = ("C001", "INV", "I9", dt.date(2026, 9, 1), "", 5, "", "", "z" * 40_000)
+    made = make_book(tmp_path / "made.xlsx", ledger=[*LEDGER, row],
+                     ledger_headers=(*LEDGER_HEADERS, "Notes"))  # fmt: skip
+    path = tmp_path / "b.xlsx"  # openpyxl cuts the text at 32,767: put it back whole
+    with zipfile.ZipFile(made) as source, zipfile.ZipFile(path, "w") as copy:
+        for item in source.infolist():
+            data = source.read(item)
+            copy.writestr(item, data.replace(b"z" * 32_767, b"z" * 40_000))
+    _book, problems = read_workbook(path)
+    assert [str(p) for p in problems] == [
+        "Ledger!I6: Notes is 40,000 characters long: a cell holds at most 32,767"]
 
 
 def test_a_missing_ledger_sheet_and_a_missing_column(tmp_path):

@@ -28,6 +28,7 @@ from xl_addin.workbook.tables import RawTable, Table
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 WHOLE_NUMBER_LIMIT = 100_000  # days of payment terms and the like: 270 years
+CELL_TEXT_LIMIT = 32_767  # characters in one cell: Excel keeps no more
 
 
 def cell_text(value: object) -> str:
@@ -279,6 +280,10 @@ def _convert(column, cells: _Cells, rows, sheet, letter, date1904, problems, amo
     if kind == "raw":
         return values
     if kind in ("text", "id"):
+        if max(map(len, texts), default=0) > CELL_TEXT_LIMIT:  # one C pass: the usual answer
+            for i in np.flatnonzero([len(t) > CELL_TEXT_LIMIT for t in texts]):
+                problem(int(i), f"{column.header} is {len(texts[i]):,} characters long: a "
+                                f"cell holds at most {CELL_TEXT_LIMIT:,}")  # fmt: skip
         return texts
     if kind == "date":
         dates, errors = parse_dates(values, date1904, date_order)
