@@ -241,3 +241,18 @@ def test_text_longer_than_a_cell_holds_is_refused(tmp_path):
     assert [(p["sheet"], p["row"], p["column"]) for p in json.loads(result.stdout)["problems"]
             ] == [("export.csv", 3, "E")]  # fmt: skip
     assert files_in(tmp_path) == before
+
+
+def test_a_line_with_more_fields_than_the_header_is_located(tmp_path):
+    book = make_book(tmp_path / "branch.xlsx")
+    export = tmp_path / "export.csv"
+    export.write_text("客户编号,单据号,单据日期,金额,备注\r\nC001,X-1,2026-11-01,5,,\r\n"
+                      "C001,X-2,2026-11-02,1,200.00,late\r\n", "utf-8")  # 1,200.00 unquoted
+    before = files_in(tmp_path)
+    result = runner.invoke(app, ["import", str(book), str(export)])
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert ("export.csv!F3: 6 fields where the header names 5: a comma in a field not in "
+            "quotes?") in message
+    assert "export.csv!F2" not in message  # a trailing empty field is no value
+    assert files_in(tmp_path) == before
