@@ -256,3 +256,27 @@ def test_a_line_with_more_fields_than_the_header_is_located(tmp_path):
             "quotes?") in message
     assert "export.csv!F2" not in message  # a trailing empty field is no value
     assert files_in(tmp_path) == before
+
+
+def test_a_date_a_century_ahead_is_a_mistyped_year_not_a_debt_to_age(tmp_path):
+    book = make_book(tmp_path / "branch.xlsx")  # as of 2026-11-30
+    export = tmp_path / "export.csv"
+    export.write_text("客户编号,单据号,单据日期,到期日,金额\r\n"
+                      "C001,X-1,2026-09-01,2126-10-01,5\r\n"
+                      "C001,X-2,2026-09-01,2076-11-29,5\r\n", "utf-8")  # the last day taken
+    before = files_in(tmp_path)
+    result = runner.invoke(app, ["import", str(book), str(export), "--format", "json"])
+    assert result.exit_code == 1
+    assert [(p["sheet"], p["row"], p["column"], p["message"])
+            for p in json.loads(result.stdout)["problems"]] == [
+        ("export.csv", 2, "D", "DueDate 2126-10-01 is more than 50 years after the as-of "
+                               "date 2026-11-30: a mistyped year?")]  # fmt: skip
+    assert files_in(tmp_path) == before
+    # One already in a workbook is found by any run that ages the ledger.
+    far = ("C002", "INV", "INV-9", dt.date(2026, 11, 2), dt.date(3026, 12, 1), 5, "", "")
+    book = make_book(tmp_path / "far.xlsx", ledger=[("C001", "INV", "INV-1", dt.date(2026, 9, 1),
+                                                      dt.date(2026, 10, 1), 5, "", ""), far])
+    result = runner.invoke(app, ["refresh", str(book)])
+    assert result.exit_code == 1
+    assert "Ledger!E3: DueDate 3026-12-01 is more than 50 years after" in " ".join(
+        result.stderr.split())
