@@ -179,3 +179,104 @@ def test_the_import_leaves_the_rest_of_the_workbook_alone(tmp_path):
     for name in ("Settings", "Customers"):
         assert [[c.value for c in r] for r in before[name].iter_rows(max_col=6)] == [
             [c.value for c in r] for r in after[name].iter_rows(max_col=6)]  # fmt: skip
+
+
+def files_in(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_worksheet_ends_at_row_1048576():
+    from xl_addin.workbook.tables import LAST_ROW
+
+    assert LAST_ROW == 2**20 == 1_048_576  # Excel's last row (XFD1048576)
+
+
+def test_an_import_past_the_last_row_is_refused_before_anything_is_written(tmp_path,
+                                                                           monkeypatch):
+    from xl_addin.services import import_ledger
+
+    book = make_book(tmp_path / "branch.xlsx")  # four documents: rows 2 to 5
+    export = tmp_path / "export.csv"
+    export.write_text("客户编号,单据号,单据日期,金额\r\nC001,INV-1,2026-09-01,12000.50\r\n"
+                      "C001,X-1,2026-11-01,5\r\nC001,X-2,2026-11-02,7\r\n"
+                      "C002,X-3,2026-11-03,9\r\n", "utf-8")  # INV-1 is there already
+    before = files_in(tmp_path)
+    monkeypatch.setattr(import_ledger, "LAST_ROW", 7)  # three added would end at row 8
+    result = runner.invoke(app, ["import", str(book), str(export)])
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert ("export.csv: the Ledger would hold 7 documents (4 and 3 added), down to row 8: a "
+            "worksheet ends at row 7, past which Excel cannot open the workbook") in message
+    assert files_in(tmp_path) == before
+    monkeypatch.setattr(import_ledger, "LAST_ROW", 8)  # just fits
+    result = runner.invoke(app, ["import", str(book), str(export)])
+    assert result.exit_code == 0, result.output
+    assert openpyxl.load_workbook(book)["Ledger"].tables["Ledger"].ref.endswith("8")
+
+
+def test_a_year_mistyped_before_1900_is_refused_as_the_file_writes_it(tmp_path):
+    book = make_book(tmp_path / "branch.xlsx")
+    export = tmp_path / "export.csv"
+    export.write_bytes("客户编号,单据号,单据日期,到期日,金额\r\n"
+                       "C001,X-1,0026-09-01,2026-10-01,5\r\n".encode("gbk"))
+    before = files_in(tmp_path)
+    result = runner.invoke(app, ["import", str(book), str(export)])
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert ('export.csv!C2: DocDate "0026-09-01" is before 1900-03-01, the first date a '
+            "workbook holds") in message
+    assert files_in(tmp_path) == before
+
+
+def test_text_longer_than_a_cell_holds_is_refused(tmp_path):
+    book = make_book(tmp_path / "branch.xlsx")
+    export = tmp_path / "export.csv"
+    export.write_text("客户编号,单据号,单据日期,金额,备注\r\nC001,X-1,2026-11-01,5,"
+                      f"{'x' * 32_767}\r\nC001,X-2,2026-11-02,7,{'y' * 40_000}\r\n", "utf-8")
+    before = files_in(tmp_path)
+    result = runner.invoke(app, ["import", str(book), str(export), "--format", "json"])
+    assert result.exit_code == 1
+    assert [str(p["message"]) for p in json.loads(result.stdout)["problems"]] == [
+        "Notes is 40,000 characters long: a cell holds at most 32,767"]
+    assert [(p["sheet"], p["row"], p["column"]) for p in json.loads(result.stdout)["problems"]
+            ] == [("export.csv", 3, "E")]  # fmt: skip
+    assert files_in(tmp_path) == before
+
+
+def test_a_line_with_more_fields_than_the_header_is_located(tmp_path):
+    book = make_book(tmp_path / "branch.xlsx")
+    export = tmp_path / "export.csv"
+    export.write_text("客户编号,单据号,单据日期,金额,备注\r\nC001,X-1,2026-11-01,5,,\r\n"
+                      "C001,X-2,2026-11-02,1,200.00,late\r\n", "utf-8")  # 1,200.00 unquoted
+    before = files_in(tmp_path)
+    result = runner.invoke(app, ["import", str(book), str(export)])
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert ("export.csv!F3: 6 fields where the header names 5: a comma in a field not in "
+            "quotes?") in message
+    assert "export.csv!F2" not in message  # a trailing empty field is no value
+    assert files_in(tmp_path) == before
+
+
+def test_a_date_a_century_ahead_is_a_mistyped_year_not_a_debt_to_age(tmp_path):
+    book = make_book(tmp_path / "branch.xlsx")  # as of 2026-11-30
+    export = tmp_path / "export.csv"
+    export.write_text("客户编号,单据号,单据日期,到期日,金额\r\n"
+                      "C001,X-1,2026-09-01,2126-10-01,5\r\n"
+                      "C001,X-2,2026-09-01,2076-11-29,5\r\n", "utf-8")  # the last day taken
+    before = files_in(tmp_path)
+    result = runner.invoke(app, ["import", str(book), str(export), "--format", "json"])
+    assert result.exit_code == 1
+    assert [(p["sheet"], p["row"], p["column"], p["message"])
+            for p in json.loads(result.stdout)["problems"]] == [
+        ("export.csv", 2, "D", "DueDate 2126-10-01 is more than 50 years after the as-of "
+                               "date 2026-11-30: a mistyped year?")]  # fmt: skip
+    assert files_in(tmp_path) == before
+    # One already in a workbook is found by any run that ages the ledger.
+    far = ("C002", "INV", "INV-9", dt.date(2026, 11, 2), dt.date(3026, 12, 1), 5, "", "")
+    book = make_book(tmp_path / "far.xlsx", ledger=[("C001", "INV", "INV-1", dt.date(2026, 9, 1),
+                                                      dt.date(2026, 10, 1), 5, "", ""), far])
+    result = runner.invoke(app, ["refresh", str(book)])
+    assert result.exit_code == 1
+    assert "Ledger!E3: DueDate 3026-12-01 is more than 50 years after" in " ".join(
+        result.stderr.split())

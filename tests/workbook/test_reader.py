@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 
 import numpy as np
 import openpyxl
@@ -100,6 +101,41 @@ def test_cell_problems_name_sheet_row_and_column(tmp_path, row, where, message):
     _book, problems = read_workbook(make_book(tmp_path / "b.xlsx", ledger=[*LEDGER, row]))
     assert len(problems) == 1, problems
     assert str(problems[0]).startswith(f"{where}: ") and message in str(problems[0])
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (-684219, "DocDate -684219 is not a date serial number"),  # 0026-09-01 as Excel has it
+        (-0.5, "DocDate -0.5 is not a date serial number"),  # calamine: 12:00:00
+        (dt.date(1900, 1, 15), "DocDate 1900-01-15 is before 1900-03-01"),
+        ("0026-09-01", 'DocDate "0026-09-01" is before 1900-03-01'),
+    ],
+)
+def test_a_date_before_march_1900_is_refused_as_the_cell_holds_it(tmp_path, value, message):
+    path = make_book(tmp_path / "b.xlsx", ledger=[*LEDGER, ("C001", "INV", "I9", value, "", 5,
+                                                            "", "")])  # fmt: skip
+    book = openpyxl.load_workbook(path)
+    book["Ledger"]["D6"].number_format = "yyyy-mm-dd"  # a number shown as a date
+    book.save(path)
+    _book, problems = read_workbook(path)
+    assert [str(p) for p in problems] == [
+        f"Ledger!D6: {message}" + ("" if "serial" in message else ", the first date a "
+                                   "workbook holds")]  # fmt: skip
+
+
+def test_a_cell_longer_than_excel_keeps_is_a_problem(tmp_path):
+    row = ("C001", "INV", "I9", dt.date(2026, 9, 1), "", 5, "", "", "z" * 40_000)
+    made = make_book(tmp_path / "made.xlsx", ledger=[*LEDGER, row],
+                     ledger_headers=(*LEDGER_HEADERS, "Notes"))  # fmt: skip
+    path = tmp_path / "b.xlsx"  # openpyxl cuts the text at 32,767: put it back whole
+    with zipfile.ZipFile(made) as source, zipfile.ZipFile(path, "w") as copy:
+        for item in source.infolist():
+            data = source.read(item)
+            copy.writestr(item, data.replace(b"z" * 32_767, b"z" * 40_000))
+    _book, problems = read_workbook(path)
+    assert [str(p) for p in problems] == [
+        "Ledger!I6: Notes is 40,000 characters long: a cell holds at most 32,767"]
 
 
 def test_a_missing_ledger_sheet_and_a_missing_column(tmp_path):

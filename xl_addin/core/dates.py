@@ -4,6 +4,12 @@ Excel stores dates as serial numbers. In the 1900 system serial 1 is 1900-01-01
 and serial 60 is 29 February 1900, a day that never existed (kept for Lotus
 1-2-3 compatibility), so serials from 61 on are one day ahead of a plain count.
 In the 1904 system (old Mac workbooks) serial 0 is 1904-01-01.
+
+A date before 1 March 1900 (`FIRST_DATE`) is refused where dates are read: Excel cannot
+hold one before 1900 (it writes a negative serial, which no program reads back as a
+date), and the first two months of 1900 count a day apart in Excel and everywhere else
+(the phantom 29 February), so only from 1 March do the serials mean one day to all.
+No document of a ledger is that old: such a date is a mistyped year (0026, 1026).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ NAT = np.datetime64("NaT", "D")
 _EPOCH_1900 = np.datetime64("1899-12-30", "D")  # serial 61 -> 1900-03-01
 _EPOCH_1904 = np.datetime64("1904-01-01", "D")
 _MAX_SERIAL = 2958465  # 9999-12-31
+FIRST_DATE = dt.date(1900, 3, 1)  # serial 61: the first date every program reads alike
 _DATE_TEXT = (
     re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+)?$"),
     re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?: [\d:.]+)?$"),
@@ -141,7 +148,20 @@ def parse_dates(
                     out[i] = np.datetime64(parsed, "D")
         else:
             errors.extend((int(i), f'"{v}" is not a date') for i, v in zip(where, chunk))
+    for i in np.flatnonzero(out < np.datetime64(FIRST_DATE, "D")):
+        errors.append((int(i), f"{_as_written(column[i])} is before {FIRST_DATE}, the first "
+                               "date a workbook holds"))  # fmt: skip
+        out[i] = NAT
     return out, sorted(errors)
+
+
+def _as_written(value: object) -> str:
+    """A date value as its cell or line shows it: text in quotes, a serial, a date cell."""
+    if isinstance(value, str):
+        return f'"{value.strip()}"'
+    if isinstance(value, int | float | np.integer | np.floating):
+        return _serial_text(value)
+    return _as_date(value).isoformat()
 
 
 _ORDINAL_EPOCH = np.datetime64("0001-01-01", "D") - 1  # date.toordinal() counts 0001-01-01 as 1
@@ -203,7 +223,12 @@ def _as_date(value: object) -> dt.date:
 def _serial_reason(value: object) -> str:
     if float(value) == 60:
         return "serial 60 is 29 February 1900, a day that does not exist"
-    return f"{value} is not a date serial number"
+    return f"{_serial_text(value)} is not a date serial number"
+
+
+def _serial_text(value: object) -> str:
+    number = float(value)  # type: ignore[arg-type]
+    return str(int(number)) if number.is_integer() else repr(number)
 
 
 def to_date(value: np.datetime64) -> dt.date | None:

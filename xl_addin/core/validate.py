@@ -6,6 +6,8 @@ Frames are the normalised tables: a `row` column with the worksheet row, and
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
@@ -16,6 +18,12 @@ from xl_addin.core.policy import Policy
 from xl_addin.core.problems import Problem, Source
 
 POSITIVE_TYPES = ("INV", "CRN", "PAY")
+# No receivable runs half a century (the longest instalment and lease terms run some 30
+# years): a DocDate or DueDate further ahead is a mistyped year (2126 or 3026 for 2026),
+# which would age as not yet due, silently, for ever. Fifty years, not a hundred: 2126-10-01
+# is less than a century after an as-of date of 2026-11-30.
+HORIZON_YEARS = 50
+HORIZON_DAYS = 18_262  # 50 years of 365.25 days
 
 
 def _where(frame: pd.DataFrame, position: int, field: str | None = None) -> Source:
@@ -144,6 +152,19 @@ def check_ledger(ledger: pd.DataFrame, customers: pd.DataFrame) -> list[Problem]
     problems += _check_applies_to(ledger, doc_type, amount)
     problems += _check_currency(ledger, customers)
     return problems
+
+
+def check_horizon(ledger: pd.DataFrame, as_of: dt.date) -> list[Problem]:
+    """Return a problem for each DocDate or DueDate beyond `HORIZON_DAYS` after `as_of`."""
+    last = np.datetime64(as_of, "D") + HORIZON_DAYS
+    problems = []
+    for field, label in (("doc_date", "DocDate"), ("due_date", "DueDate")):
+        dates = ledger[field].to_numpy(dtype="datetime64[D]")
+        for i in np.flatnonzero(dates > last):
+            message = (f"{label} {dates[i]} is more than {HORIZON_YEARS} years after the "
+                       f"as-of date {as_of}: a mistyped year?")
+            problems.append(Problem(_where(ledger, int(i), field), message))
+    return sorted(problems, key=lambda p: (p.source.row or 0, p.source.column or ""))
 
 
 def _check_applies_to(ledger: pd.DataFrame, doc_type: np.ndarray, amount) -> list[Problem]:

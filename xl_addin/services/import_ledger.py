@@ -22,7 +22,7 @@ import pandas as pd
 
 from xl_addin.core.dates import to_date
 from xl_addin.core.money import to_decimal
-from xl_addin.core.problems import Problem
+from xl_addin.core.problems import Problem, Source
 from xl_addin.services.book import as_of_update
 from xl_addin.services.refresh import (
     MONEY_FORMAT,
@@ -36,7 +36,7 @@ from xl_addin.services.run_lock import workbook_lock
 from xl_addin.workbook.ledger_file import LedgerFile, read_ledger_file
 from xl_addin.workbook.reader import read_workbook
 from xl_addin.workbook.schema import LEDGER
-from xl_addin.workbook.tables import Table
+from xl_addin.workbook.tables import LAST_ROW, Table
 from xl_addin.workbook.updates import ColumnUpdate
 
 INPUT_FIELDS = tuple(c.field for c in LEDGER.columns)
@@ -86,6 +86,9 @@ def _import(workbook, file, as_of, dry_run, step) -> ImportResult | tuple[Proble
     if imported is None or book is None or book.ledger is None or problems:
         return tuple(problems)
     existing = book.ledger
+    beyond = _past_last_row(existing, imported)
+    if beyond:
+        return beyond
     merged, plan = _merge(existing, imported)
     step("Checking and ageing the ledger with the imported documents")
     result = compute(workbook, as_of, merged)
@@ -201,6 +204,21 @@ def _repeated_numbers(imported: Table) -> list[Problem]:
         else:
             seen[doc_no] = int(row)
     return problems
+
+
+def _past_last_row(existing: Table, imported: Table) -> tuple[Problem, ...]:
+    """The Ledger grown past a worksheet's last row, which Excel cannot open: said of the
+    file before anything is merged or written (the new documents are counted, not built)."""
+    old = existing.frame
+    added = int((~imported.frame["doc_no"].isin(old["doc_no"])).sum())
+    last = max(existing.raw.header_row, int(old["row"].max()) if len(old) else 0) + added
+    if last <= LAST_ROW:
+        return ()
+    message = (f"the Ledger would hold {len(old) + added:,} documents ({len(old):,} and "
+               f"{added:,} added), down to row {last:,}: a worksheet ends at row "
+               f"{LAST_ROW:,}, past which Excel cannot open the workbook; archive settled "
+               "documents or import the file in parts")  # fmt: skip
+    return (Problem(Source(imported.raw.sheet), message),)
 
 
 def _relocated(problems, existing: Table, imported: Table, file_rows: dict[int, int]):

@@ -27,6 +27,7 @@ from xl_addin.core.labels import date_text, translator
 from xl_addin.core.ledger import AgingResult, per_distinct
 from xl_addin.core.money import to_decimal
 from xl_addin.core.problems import Problem
+from xl_addin.core.validate import check_horizon
 from xl_addin.errors import CreditControlError
 from xl_addin.services.book import (
     LoadedBook,
@@ -84,6 +85,9 @@ def compute(
         return loaded
     step("Ageing the ledger")
     when = resolve_as_of(loaded.book, as_of)
+    beyond = check_horizon(loaded.ledger, when)
+    if beyond:
+        return tuple(beyond)
     path = saved_path(source)
     if path is None:  # xlwings Lite, or a book never saved: no journal to read
         return RefreshResult(loaded, collection_state(loaded, NO_JOURNAL, when, age_from=age_from))

@@ -28,6 +28,7 @@ from xl_addin.workbook.tables import RawTable, Table
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 WHOLE_NUMBER_LIMIT = 100_000  # days of payment terms and the like: 270 years
+CELL_TEXT_LIMIT = 32_767  # characters in one cell: Excel keeps no more
 
 
 def cell_text(value: object) -> str:
@@ -73,6 +74,8 @@ def normalise(
             cells = _Cells.empty(len(kept))
         else:
             cells = grid.column(position, kept)
+            if column.kind == "date":
+                _restore_written(raw, grid.times_in(position, kept), cells, excel_rows, position)
             errors = _report_error_cells(raw, column, position, excel_rows, problems)
             cells.clear(errors)  # reported once, as the error it is
         if position is not None:
@@ -135,6 +138,7 @@ class _Grid:
         if sixties is not None and self.cells.size:
             self._restore_sixties(types, sixties)
         self.strings = np.equal(types, str)  # comparing types: no call into the cells' __eq__
+        self.times = np.equal(types, dt.time)
         empty = np.equal(self.cells, "")
         self.stripped = np.full(self.cells.shape, None, dtype=object)
         self.stripped[empty] = ""
@@ -159,11 +163,31 @@ class _Grid:
             if k is not None and 0 <= i < len(self.cells) and types[i, k] in _DATE_TYPES:
                 self.cells[i, k], types[i, k] = 60.0, float
 
+    def times_in(self, position: int, rows: np.ndarray) -> np.ndarray:
+        """Which cells of a column are times of day."""
+        return self.times[rows, self.index[position]]
+
     def column(self, position: int, rows: np.ndarray) -> _Cells:
         i = self.index[position]
         return _Cells(
             self.cells[rows, i], self.strings[rows, i], self.stripped[rows, i], self.blank[rows, i]
         )
+
+
+def _restore_written(raw: RawTable, times: np.ndarray, cells: _Cells, rows, position) -> None:
+    """Give each date cell read as a time of day back as the number it holds, which the
+    date conversion refuses by its value: calamine reads a serial below 1 (a negative one
+    is a date before 1900) as a time, 00:00:00 for any whole number."""
+    at = np.flatnonzero(times)
+    if not len(at) or raw.written is None:
+        return
+    column = raw.first_column + position
+    held = raw.written({(rows[i], column) for i in at})
+    for i in at:
+        try:
+            cells.values[i] = float(held[(rows[i], column)])
+        except (KeyError, ValueError):
+            continue
 
 
 class _Cells:
@@ -256,6 +280,10 @@ def _convert(column, cells: _Cells, rows, sheet, letter, date1904, problems, amo
     if kind == "raw":
         return values
     if kind in ("text", "id"):
+        if max(map(len, texts), default=0) > CELL_TEXT_LIMIT:  # one C pass: the usual answer
+            for i in np.flatnonzero([len(t) > CELL_TEXT_LIMIT for t in texts]):
+                problem(int(i), f"{column.header} is {len(texts[i]):,} characters long: a "
+                                f"cell holds at most {CELL_TEXT_LIMIT:,}")  # fmt: skip
         return texts
     if kind == "date":
         dates, errors = parse_dates(values, date1904, date_order)

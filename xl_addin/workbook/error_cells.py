@@ -51,6 +51,17 @@ class ErrorCells:
         number cell holds."""
         return self._scan(sheet, sixties=True)[1]
 
+    def written(self, sheet: str, cells: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
+        """What the given (row, column) cells hold as written (their <v>). Asked only of a
+        date cell calamine reads as a time of day: a serial below 1, which a negative one
+        (a date before 1900) is, reads as 00:00:00 and says nothing of what is there."""
+        with Package(self.path) as package:
+            entry = next((s for s in package.sheets() if s.name == sheet), None)
+            if entry is None or not package.exists(entry.part):
+                return {}
+            with package.open(entry.part) as stream:
+                return _values_of(stream, cells)
+
     def _scan(self, sheet: str, sixties: bool):
         key = (sheet, sixties)
         with self._lock:
@@ -130,3 +141,19 @@ def _error_cells(stream) -> tuple[dict[tuple[int, int], str], set[tuple[int, int
         while element.getprevious() is not None:
             del element.getparent()[0]
     return found, sixties, last
+
+
+def _values_of(stream, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    found: dict[tuple[int, int], str] = {}
+    elements = etree.iterparse(stream, events=("end",), tag=("{*}c", "{*}row"),
+                               resolve_entities=False, no_network=True, huge_tree=True)  # fmt: skip
+    for _, element in elements:
+        if element.tag.endswith("}c") and element.get("r"):
+            column, row = split_ref(element.get("r"))
+            if (row, column) in wanted:
+                found[(row, column)] = element.findtext("{*}v") or ""
+        elif element.tag.endswith("}row"):
+            element.clear(keep_tail=False)
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+    return found

@@ -31,7 +31,7 @@ from xl_addin.core.problems import Problem, Source
 from xl_addin.errors import WorkbookError
 from xl_addin.workbook.convert import normalise
 from xl_addin.workbook.schema import LEDGER, Column, TableSpec, fold
-from xl_addin.workbook.tables import RawTable, Table
+from xl_addin.workbook.tables import RawTable, Table, column_letter
 
 SHAPES = ("auto", "ledger", "open-items", "debit-credit")
 ENCODINGS = ("utf-8-sig", "gb18030")  # GB18030 is a superset of GBK and GB2312
@@ -147,6 +147,7 @@ def read_ledger_file(source: LedgerFile | Path, problems: list[Problem]) -> Tabl
                                 "(借方/贷方) column"))  # fmt: skip
         return None
     body = [list(r) for r in rows[header + 1 :]]
+    problems += _extra_fields(body, len(headers), sheet, header + 2)
     totals = [i for i, r in enumerate(body) if _says(r, TOTAL_WORDS)]
     for i in totals:
         body[i] = [""] * len(body[i])
@@ -183,6 +184,20 @@ def _rows(path: Path) -> tuple[str, list[list[object]]]:
             raise WorkbookError(f"{path.name}: cannot be read as a workbook ({error})") from error
         return f"[{path.name}]{name}", rows
     return path.name, csv_rows(path)
+
+
+def _extra_fields(body: list[list[object]], width: int, sheet: str, first_row: int):
+    """A line with more fields than the header names (a comma in a field not in quotes):
+    its values would be read shifted or cut off, so it is said where the first one is."""
+    problems = []
+    for number, row in enumerate(body, start=first_row):
+        if len(row) > width:
+            extra = next((i for i in range(width, len(row)) if row[i] not in ("", None)), None)
+            if extra is not None:
+                problems.append(Problem(Source(sheet, number, column_letter(extra + 1)),
+                                        f"{len(row)} fields where the header names {width}: "
+                                        "a comma in a field not in quotes?"))  # fmt: skip
+    return problems
 
 
 def _header_row(rows: list[list[object]]) -> int | None:

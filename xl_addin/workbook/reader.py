@@ -235,11 +235,13 @@ def _normalised(
 def _with_serial_60(raw: RawTable, error_cells) -> RawTable:
     """The table told how to find its sheet's cells of serial 60, which the conversion
     gives back as the number 60 (calamine reads such a date cell as 1900-02-28, the day
-    before) where a date cell reads 1900-02-28 (convert._Grid)."""
+    before) where a date cell reads 1900-02-28 (convert._Grid); and how to find what a
+    date cell read as a time of day holds (a serial below 1: a date before 1900)."""
     serial_60 = getattr(error_cells, "serial_60", None)
     if serial_60 is None:  # the Ledger parsed on a second thread: the first looks after
         return raw
-    return replace(raw, sixties=functools.partial(serial_60, raw.sheet))
+    return replace(raw, sixties=functools.partial(serial_60, raw.sheet),
+                   written=functools.partial(error_cells.written, raw.sheet))  # fmt: skip
 
 
 def _uncovered(book, sheet: str, name: str, ref_end: tuple[int, int], first_col: int,

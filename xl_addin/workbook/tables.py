@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from xl_addin.core.problems import Source
+
+LAST_ROW = 1_048_576  # a worksheet's last row (2**20): Excel opens no sheet reaching past it
 
 
 def column_letter(index: int) -> str:
@@ -41,6 +43,9 @@ class RawTable:
     # (row, col) of the sheet's number cells holding 60: calamine reads a date cell of
     # serial 60 as 1900-02-28, so the reader asks where they are when a date reads that.
     sixties: Callable[[], Iterable[tuple[int, int]]] | None = None
+    # What (row, col) cells hold as written: calamine reads a date cell below serial 1 (a
+    # negative serial, a date before 1900) as a time of day, 00:00:00.
+    written: Callable[[set[tuple[int, int]]], Mapping[tuple[int, int], str]] | None = None
 
     def letter(self, position: int) -> str:
         return column_letter(self.first_column + position)
