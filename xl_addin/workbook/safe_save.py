@@ -46,9 +46,9 @@ def save_atomically(path: Path, write: Callable[[Path], None], backup: bool = Tr
     tmp = _reserve_temp(path)
     try:
         write(tmp)
-        if path.exists() and os.name == "posix":
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
         _fsync_file(tmp)
+        if path.exists() and os.name == "posix":  # after the last write: it may be read-only
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
         saved = _make_backup(path) if backup and path.exists() else None
         _replace(tmp, path)
     except BaseException:
@@ -98,8 +98,9 @@ def _make_backup(path: Path) -> Path:
     target = backup_path(path)
     tmp = _reserve_temp(target)
     try:
-        shutil.copy2(path, tmp)
+        shutil.copyfile(path, tmp)
         _fsync_file(tmp)
+        shutil.copystat(path, tmp)  # its mode after the last write, as above
         _replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
