@@ -45,6 +45,7 @@ from xl_addin.services.refresh import (
 )
 from xl_addin.services.risk import assessments, risk_sheet
 from xl_addin.services.run_lock import workbook_lock
+from xl_addin.workbook.safe_save import refuse_unwritable
 from xl_addin.workbook.updates import SheetTable
 
 HEADERS = {
@@ -90,6 +91,7 @@ def close(path: Path, as_of: dt.date | None = None, months: int = 12,
     statements do: one run at a time). With write=False nothing is recorded or written."""
     if write:
         with workbook_lock(Path(path), "close"):
+            refuse_unwritable(Path(path), "nothing was recorded or written")
             return _close(path, as_of, months, write, period, backfill)
     return _close(path, as_of, months, write, period, backfill)
 
