@@ -36,6 +36,7 @@ from xl_addin.core.problems import Problem
 from xl_addin.core.recovery import provision_band, provision_cents
 from xl_addin.journal.store import Journal, journal_url
 from xl_addin.services import month_end
+from xl_addin.services.issuing import check_history_first
 from xl_addin.services.refresh import (
     MONEY_FORMAT,
     RefreshResult,
@@ -97,6 +98,11 @@ def close(path: Path, as_of: dt.date | None = None, months: int = 12,
 
 
 def _close(path, as_of, months, write, period, backfill) -> CloseResult | tuple[Problem, ...]:
+    # A History the journal does not know (the journal missing, or another one): refused as
+    # letters refuses it, rather than month-ends recorded into a new, empty journal.
+    first = check_history_first(Path(path))
+    if first is not None and first.problems:
+        return first.problems
     result = compute(path, as_of)
     if not isinstance(result, RefreshResult):
         return result
