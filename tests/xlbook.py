@@ -11,6 +11,9 @@ Page setup and frozen panes as desktop xlwings 0.37.8 on Windows offers them: a 
 `freeze_panes` raises NotImplementedError (its Windows engine has none), `page_setup.api`
 is Excel's PageSetup object (here recording what is set on it), and the frozen rows are
 set on `book.app.api.ActiveWindow`, which acts on the active sheet (`sheet.activate()`).
+
+As Excel does, it leaves its owner file `~$<name>` beside the file it has open (until
+`close`): a button's run must write into the open book, never replace the file.
 """
 
 from __future__ import annotations
@@ -224,6 +227,8 @@ class Book:
     def __init__(self, path):
         self.fullname = str(path)
         self.name = path.name
+        self.owner_file = path.with_name(f"~${path.name}")
+        self.owner_file.write_bytes(b"\x05alice" + b" " * 48)  # the user's name, as Excel
         self.calls = self.writes = self.saved = 0
         loaded = openpyxl.load_workbook(path)
         self.sheets = Sheets(Sheet(self, ws.title, ws) for ws in loaded)
@@ -232,6 +237,9 @@ class Book:
 
     def save(self):
         self.saved += 1
+
+    def close(self):
+        self.owner_file.unlink(missing_ok=True)
 
 
 class App:

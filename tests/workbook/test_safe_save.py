@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -11,6 +14,8 @@ import pytest
 from xl_addin.errors import WorkbookError
 from xl_addin.workbook import safe_save
 from xl_addin.workbook.safe_save import backup_path, save_atomically
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def writer(content: bytes):
@@ -89,7 +94,7 @@ def test_a_failed_backup_leaves_the_file_and_removes_the_temporary(tmp_path, mon
     def broken_copy(src, dst, **kwargs):
         raise OSError("no space left")
 
-    monkeypatch.setattr(safe_save.shutil, "copy2", broken_copy)
+    monkeypatch.setattr(safe_save.shutil, "copyfile", broken_copy)
     with pytest.raises(OSError, match="no space left"):
         save_atomically(path, writer(b"new"))
     assert path.read_bytes() == b"old"
@@ -140,6 +145,35 @@ def test_the_new_file_keeps_the_old_file_permissions(tmp_path):
     path.chmod(0o640)
     save_atomically(path, writer(b"new"))
     assert path.stat().st_mode & 0o777 == 0o640
+
+
+SAVE_AS_ANOTHER_USER = """
+import sys
+from pathlib import Path
+from xl_addin.workbook.safe_save import save_atomically
+save_atomically(Path(sys.argv[1]), lambda tmp: tmp.write_bytes(b"new"))
+"""
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0,
+                    reason="POSIX permission bits; root, to save as another user")
+def test_a_mode_the_saving_user_may_not_write_is_given_after_the_last_write():
+    """A workbook of another user that others may write (0o446): the new file is the
+    saving user's, and that mode lets its owner only read it, so it is given last."""
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder).chmod(0o777)
+        path = Path(folder) / "book.xlsx"
+        path.write_bytes(b"old")
+        path.chmod(0o446)
+        saved = subprocess.run([sys.executable, "-c", SAVE_AS_ANOTHER_USER, str(path)],
+                               user=65534, group=65534, extra_groups=[], capture_output=True,
+                               text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+        assert saved.returncode == 0, saved.stderr
+        assert path.read_bytes() == b"new" and path.stat().st_mode & 0o777 == 0o446
+        assert path.stat().st_uid == 65534
+        assert backup_path(path).read_bytes() == b"old"
+        assert backup_path(path).stat().st_mode & 0o777 == 0o446
+        assert leftovers(Path(folder)) == []
 
 
 @pytest.mark.skipif(not hasattr(os, "symlink") or os.name != "posix", reason="symlinks")

@@ -240,13 +240,20 @@ class Journal:
 
     @classmethod
     def open(cls, url: str) -> Journal:
+        """Open the journal at `url` (a SQLite file is made if missing, and checked if not:
+        `_check_sqlite`); JournalError naming it if it cannot be opened or is damaged."""
         try:
             engine = create_engine(url, future=True)
+            event.listen(engine, "handle_error", _journal_errors(url))
+            file = sqlite_file(url)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
+                if file is not None and file.exists():
+                    _check_sqlite(engine, url)
             _create_tables(engine)
         except SQLAlchemyError as error:
-            raise JournalError(f"the journal {url} cannot be opened ({error})") from error
+            raise JournalError(f"the journal {journal_name(url)} cannot be opened "
+                               f"({_driver_message(error)})") from error  # fmt: skip
         return cls(engine)
 
     def close(self) -> None:
@@ -630,7 +637,8 @@ class Journal:
         try:
             return self.engine.begin()
         except SQLAlchemyError as error:
-            raise JournalError(f"the journal cannot be written ({error})") from error
+            raise JournalError(f"the journal {journal_name(str(self.engine.url))} cannot be "
+                               f"written ({_driver_message(error)})") from error  # fmt: skip
 
 
 def _of_branch(query, branch: str | None):
@@ -752,6 +760,56 @@ def _upgrade(connection) -> None:
 def _lock_key(scope: str) -> int:
     """A signed 64-bit advisory lock key for a scope."""
     return int.from_bytes(hashlib.sha256(scope.encode()).digest()[:8], "big", signed=True)
+
+
+# SQLite's result codes (the low byte of an extended one) of a journal that is damaged, or
+# that cannot be read or written at all: no run can go on on it. The busy and locked codes
+# are not among them: the store waits for those and tries again; nor is "cannot open",
+# which Journal.open words itself.
+SQLITE_DAMAGED = {11: "corrupt", 26: "not a database"}
+SQLITE_BROKEN = {3: "permission", 8: "read-only", 10: "I/O error", 13: "disk full"}
+
+
+def _check_sqlite(engine, url: str) -> None:
+    """JournalError when SQLite's quick check finds the journal file damaged, before a run
+    reads or writes anything in it: a damaged page may be met only halfway through a run,
+    or never by its writes, which would go on into a damaged file. It reads the whole file
+    (0.17 s for a year of a big branch's documents, 130 MB)."""
+    with engine.connect() as connection:
+        found = connection.exec_driver_sql("PRAGMA quick_check(1)").scalar()
+    if found != "ok":
+        detail = str(found).strip().splitlines()[-1]
+        raise JournalError(f"the journal {journal_name(url)} is damaged (SQLite's check of it "
+                           f"says: {detail}); nothing was done: {RESTORE}")  # fmt: skip
+
+
+RESTORE = "restore the file from a copy (a backup) and run again"
+
+
+def _journal_errors(url: str):
+    """A handle_error listener: a database error that leaves no run a way on (a damaged
+    or unreadable SQLite file, a lost connection) becomes a JournalError naming the journal,
+    in the driver's words only; the store handles the others (a busy journal, a race)."""
+    name = journal_name(url)
+
+    def handle(context) -> None:
+        error = context.original_exception
+        code = getattr(error, "sqlite_errorcode", None)
+        code = None if code is None else code & 0xFF
+        message = _driver_message(error)
+        if code in SQLITE_DAMAGED:
+            raise JournalError(f"the journal {name} is damaged ({message}): {RESTORE}")
+        if code in SQLITE_BROKEN or context.is_disconnect:
+            raise JournalError(f"the journal {name} cannot be read or written ({message})")
+
+    return handle
+
+
+def _driver_message(error: BaseException) -> str:
+    """What the database driver said, without SQLAlchemy's statement, parameters and link."""
+    error = getattr(error, "orig", None) or error
+    lines = str(error).strip().splitlines()
+    return lines[0].strip() if lines else type(error).__name__
 
 
 def _sqlite_pragmas(connection, _record) -> None:

@@ -36,6 +36,7 @@ from xl_addin.core.problems import Problem
 from xl_addin.core.recovery import provision_band, provision_cents
 from xl_addin.journal.store import Journal, journal_url
 from xl_addin.services import month_end
+from xl_addin.services.issuing import check_history_first
 from xl_addin.services.refresh import (
     MONEY_FORMAT,
     RefreshResult,
@@ -45,6 +46,7 @@ from xl_addin.services.refresh import (
 )
 from xl_addin.services.risk import assessments, risk_sheet
 from xl_addin.services.run_lock import workbook_lock
+from xl_addin.workbook.safe_save import refuse_unwritable
 from xl_addin.workbook.updates import SheetTable
 
 HEADERS = {
@@ -90,11 +92,17 @@ def close(path: Path, as_of: dt.date | None = None, months: int = 12,
     statements do: one run at a time). With write=False nothing is recorded or written."""
     if write:
         with workbook_lock(Path(path), "close"):
+            refuse_unwritable(Path(path), "nothing was recorded or written")
             return _close(path, as_of, months, write, period, backfill)
     return _close(path, as_of, months, write, period, backfill)
 
 
 def _close(path, as_of, months, write, period, backfill) -> CloseResult | tuple[Problem, ...]:
+    # A History the journal does not know (the journal missing, or another one): refused as
+    # letters refuses it, rather than month-ends recorded into a new, empty journal.
+    first = check_history_first(Path(path))
+    if first is not None and first.problems:
+        return first.problems
     result = compute(path, as_of)
     if not isinstance(result, RefreshResult):
         return result

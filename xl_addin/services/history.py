@@ -7,7 +7,9 @@ from pathlib import Path
 import pandas as pd
 
 from xl_addin.core.money import to_decimal
+from xl_addin.errors import InputError
 from xl_addin.journal.store import DocumentRecord, Journal, journal_url
+from xl_addin.services.issuing import check_history_first
 from xl_addin.workbook.reader import read_workbook
 
 
@@ -17,7 +19,13 @@ def history(
 ) -> list[DocumentRecord]:
     """Every document recorded for the workbook's branch, oldest first (none if there is
     no journal yet): in a journal branches share, another branch's customer of the same
-    CustomerID is another customer. `all_branches`: every branch's, for head office."""
+    CustomerID is another customer. `all_branches`: every branch's, for head office.
+
+    InputError when History lists documents the journal does not know (it is missing, or
+    another one), as letters refuses them: "0 documents" would be no answer."""
+    first = check_history_first(Path(path))
+    if first is not None and first.problems:
+        raise InputError(first.problems)
     book, _ = read_workbook(path)
     setting = book.settings.journal if book is not None else ""
     branch = book.settings.branch if book is not None and not all_branches else None

@@ -35,6 +35,7 @@ from xl_addin.services.refresh import (
 from xl_addin.services.run_lock import workbook_lock
 from xl_addin.workbook.ledger_file import LedgerFile, read_ledger_file
 from xl_addin.workbook.reader import read_workbook
+from xl_addin.workbook.safe_save import refuse_unwritable
 from xl_addin.workbook.schema import LEDGER
 from xl_addin.workbook.tables import LAST_ROW, Table
 from xl_addin.workbook.updates import ColumnUpdate
@@ -72,6 +73,7 @@ def import_ledger(
     if dry_run or not Path(workbook).is_file():
         return _import(workbook, file, as_of, dry_run, step)
     with workbook_lock(Path(workbook), "import"):
+        refuse_unwritable(Path(workbook))  # before the run, not after it
         return _import(workbook, file, as_of, dry_run, step)
 
 

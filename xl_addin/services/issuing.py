@@ -27,7 +27,6 @@ import os
 import re
 import shutil
 import sqlite3
-import stat
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,7 +68,7 @@ from xl_addin.services.render_limits import render_limits
 from xl_addin.services.run_lock import Holder, RunBusyError, folder_lock, workbook_lock
 from xl_addin.workbook.reader import read_history, read_settings_and_policy
 from xl_addin.workbook.report import ReportSheet, read_report, write_report
-from xl_addin.workbook.safe_save import backup_path, remove_temporaries
+from xl_addin.workbook.safe_save import backup_path, refuse_unwritable, remove_temporaries
 from xl_addin.workbook.writer import SheetTable, write_refresh
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -674,18 +673,12 @@ def holds_workbook(command: str):
 
 
 def refuse_read_only(path: Path, writer) -> None:
-    """Stop before anything is issued when the workbook cannot be written back: a
-    read-only file (its read-only attribute, even for an administrator) or folder."""
-    if writer is not None:
-        return  # the open book saves itself
-    mode = path.stat().st_mode
-    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(path, os.W_OK):
-        raise WorkbookError(f"{path} is read-only: nothing was issued (the documents would "
-                            "be issued and the workbook not updated); make it writable and "
-                            "run again")  # fmt: skip
-    if not os.access(path.parent, os.W_OK):
-        raise WorkbookError(f"the folder {path.parent} is read-only: nothing was issued (the "
-                            "workbook is saved through a new file beside it)")  # fmt: skip
+    """Stop before anything is issued when the workbook file cannot be written back: it
+    is read-only (even for an administrator), its folder is, or Excel has it open. Not on
+    the button route (`writer`): the open book saves itself."""
+    if writer is None:
+        refuse_unwritable(path, "nothing was issued (the documents would be issued and the "
+                                "workbook not updated)")  # fmt: skip
 
 
 def _with_pdfs(

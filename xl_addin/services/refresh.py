@@ -136,8 +136,10 @@ def refresh(
     """
     if writer is None and not isinstance(source, OpenBook) and Path(source).is_file():
         from xl_addin.services.run_lock import workbook_lock  # files only: not in Lite
+        from xl_addin.workbook.safe_save import refuse_unwritable
 
         with workbook_lock(Path(source), "refresh"):
+            refuse_unwritable(Path(source))  # before the run, not after it
             return _refresh(source, as_of, ledger_csv, age_from, step, writer)
     return _refresh(source, as_of, ledger_csv, age_from, step, writer)
 

@@ -27,7 +27,7 @@ from xl_addin.services.pack import open_checked, pack_policy, validate_pack
 from xl_addin.workbook.builder import SETTINGS_KEYS, policy_blocks
 from xl_addin.workbook.carry import CellReader
 from xl_addin.workbook.reader import read_workbook
-from xl_addin.workbook.safe_save import save_atomically
+from xl_addin.workbook.safe_save import refuse_unwritable, save_atomically
 from xl_addin.workbook.schema import CONTACTS, CUSTOMERS, LEDGER, POLICY_TABLES, TableSpec, fold
 from xl_addin.workbook.tables import RawTable
 from xl_addin.workbook.template import (
@@ -100,6 +100,8 @@ def upgrade_workbook(
     workbook whose tables do not read, data typed outside a table) or with `dry_run`.
     """
     path = Path(path)
+    if not dry_run:  # before the old file is copied aside
+        refuse_unwritable(path)
     opened, problems = open_checked(pack)
     if opened is None:
         return None, problems

@@ -42,13 +42,14 @@ def save_atomically(path: Path, write: Callable[[Path], None], backup: bool = Tr
     if path.is_symlink():
         path = Path(os.path.realpath(path))  # replace the file, not the link
     _refuse_non_files(path, backup)
+    refuse_unwritable(path)
     _remove_stale_temps(path)
     tmp = _reserve_temp(path)
     try:
         write(tmp)
-        if path.exists() and os.name == "posix":
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
         _fsync_file(tmp)
+        if path.exists() and os.name == "posix":  # after the last write: it may be read-only
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
         saved = _make_backup(path) if backup and path.exists() else None
         _replace(tmp, path)
     except BaseException:
@@ -70,6 +71,36 @@ def _refuse_non_files(path: Path, backup: bool) -> None:
                 f"{target} is a folder or a device, not a file: {what} cannot be written "
                 "there; move it away and try again"
             )
+
+
+def excel_owner_file(path: Path) -> Path:
+    """The file Excel keeps beside a workbook it has open: `~$` and the workbook's whole
+    name (`~$branch.xlsm`). Word cuts the first one or two characters of a name of seven
+    or more (`~$anch.docx`); Excel does not (as LibreOffice's msodocumentlockfile.cxx,
+    which writes them the way Office does, has it)."""
+    return path.with_name(f"~${path.name}")
+
+
+def refuse_unwritable(path: Path, done: str = "nothing was written") -> None:
+    """WorkbookError when the file at `path` is not to be replaced: it is read-only (by its
+    mode bits, so that root, whom no permission stops, is refused too), its folder is, or
+    Excel has it open (`excel_owner_file`): Excel's next save would overwrite ours. `done`
+    says what was left undone, for the message."""
+    if not path.exists():
+        return
+    mode = path.stat().st_mode
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(path, os.W_OK):
+        raise WorkbookError(f"{path} is read-only: {done}; make it writable and run again")
+    if not os.access(path.parent, os.W_OK):
+        raise WorkbookError(f"the folder {path.parent} is read-only: {done} (a file is saved "
+                            "through a new file beside it)")  # fmt: skip
+    owner = excel_owner_file(path)
+    if owner.exists():
+        raise WorkbookError(
+            f"{path.name} seems to be open in Excel ({owner.name} is beside it): {done}; use "
+            f"the workbook's buttons in Excel, or close it there and run again (if Excel is "
+            f"not running, delete {owner.name})"
+        )
 
 
 def _temp_name(path: Path) -> Path:
@@ -98,8 +129,9 @@ def _make_backup(path: Path) -> Path:
     target = backup_path(path)
     tmp = _reserve_temp(target)
     try:
-        shutil.copy2(path, tmp)
+        shutil.copyfile(path, tmp)
         _fsync_file(tmp)
+        shutil.copystat(path, tmp)  # its mode after the last write, as above
         _replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
