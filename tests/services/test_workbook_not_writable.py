@@ -76,3 +76,23 @@ def test_a_workbook_open_in_excel_is_refused_before_anything_is_done(made, tmp_p
     assert "Traceback" not in refused.message
     assert files(tmp_path) == before
 
+
+
+def test_a_run_summary_open_in_excel_stops_letters_before_anything_is_issued(made, tmp_path):
+    """Letters run again the same day with the day's summary open in Excel: the summary,
+    written last, would have stopped the run after its documents were issued and before
+    the workbook was updated. Refused before anything is issued."""
+    book = tmp_path / "branch.xlsx"
+    shutil.copy(made, book)
+    out = tmp_path / "out"
+    first = cli("letters", book, "--out", out, "--as-of", "2026-11-30")
+    assert first.returncode == 0, first.message
+    [summary] = out.glob("summary letters 2026-11-30.xlsx")
+    (out / f"~${summary.name}").write_bytes(b"\x05alice" + b" " * 48)
+    before = files(tmp_path)
+    again = cli("letters", book, "--out", out, "--as-of", "2026-11-30", "--force")
+    assert again.returncode == 1, again.message
+    assert f"{summary.name} seems to be open in Excel" in again.message
+    assert "nothing was issued; close it there and run again" in again.message
+    assert "Traceback" not in again.message
+    assert files(tmp_path) == before

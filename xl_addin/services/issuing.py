@@ -546,6 +546,9 @@ def issue_run(
     server, an advisory lock in the journal: services.run_lock); with `workbook`, what a
     killed run of `kind` on it left unfinished is finished too (IssueResult.resumed, the
     caller then writes them into the workbook with `write_back`)."""
+    # The day's summary is written last: one open in Excel (a run again the same day) would
+    # stop the run after its documents are issued, before the workbook is updated.
+    refuse_unwritable(out_dir / summary[0], "nothing was issued", buttons=False)
     out_dir.mkdir(parents=True, exist_ok=True)
     work = Work(kind, workbook, summary[0], summary[1]) if workbook is not None else None
     with folder_lock(out_dir, kind, workbook) as holder, \

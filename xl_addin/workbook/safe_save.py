@@ -81,11 +81,13 @@ def excel_owner_file(path: Path) -> Path:
     return path.with_name(f"~${path.name}")
 
 
-def refuse_unwritable(path: Path, done: str = "nothing was written") -> None:
+def refuse_unwritable(path: Path, done: str = "nothing was written",
+                      buttons: bool = True) -> None:  # fmt: skip
     """WorkbookError when the file at `path` is not to be replaced: it is read-only (by its
     mode bits, so that root, whom no permission stops, is refused too), its folder is, or
     Excel has it open (`excel_owner_file`): Excel's next save would overwrite ours. `done`
-    says what was left undone, for the message."""
+    says what was left undone, for the message; `buttons`: the file is a branch workbook,
+    whose buttons do the same work in the open book."""
     if not path.exists():
         return
     mode = path.stat().st_mode
@@ -96,10 +98,11 @@ def refuse_unwritable(path: Path, done: str = "nothing was written") -> None:
                             "through a new file beside it)")  # fmt: skip
     owner = excel_owner_file(path)
     if owner.exists():
+        hint = "use the workbook's buttons in Excel, or " if buttons else ""
         raise WorkbookError(
-            f"{path.name} seems to be open in Excel ({owner.name} is beside it): {done}; use "
-            f"the workbook's buttons in Excel, or close it there and run again (if Excel is "
-            f"not running, delete {owner.name})"
+            f"{path.name} seems to be open in Excel ({owner.name} is beside it): {done}; "
+            f"{hint}close it there and run again (if Excel is not running, delete "
+            f"{owner.name})"
         )
 
 
