@@ -63,7 +63,8 @@ def both(xml: bytes, writes, styles) -> tuple[bytes, bytes]:
 
 def _copy(writes):
     return [ColumnWrite(w.column, w.header, list(w.rows), list(w.values), w.number_format,
-                        w.new, w.header_row, w.header_style_from) for w in writes]  # fmt: skip
+                        w.new, w.header_row, w.header_style_from, w.formula)
+            for w in writes]  # fmt: skip
 
 
 ROWS = (
@@ -113,18 +114,21 @@ def test_a_prefixed_or_commented_sheet_is_left_to_the_general_path(styles):
 
 values = st.one_of(st.none(), st.integers(-10**6, 10**6), st.text(max_size=8),
                    st.decimals(-10**6, 10**6, places=2, allow_nan=False))  # fmt: skip
+# A table's calculated formula, given to a computed column's cells that hold none.
+CALCULATED = 'IF(T[[#This Row],[A]]>0,"<&>",INDEX(X,ROW()-ROW(T[#Headers]),2))'
 
 
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(st.lists(st.tuples(st.integers(1, 40), st.sampled_from([1, 2, 3, 5]), values),
-                max_size=30))  # fmt: skip
-def test_any_writes_come_out_alike(styles, wanted):
+                max_size=30), st.sets(st.sampled_from([1, 2, 3, 5])))  # fmt: skip
+def test_any_writes_come_out_alike(styles, wanted, calculated):
     columns: dict[int, dict[int, object]] = {}
     for row, column, value in wanted:
         columns.setdefault(column, {})[row] = value
-    writes = [ColumnWrite(c, f"H{c}", sorted(v), [v[r] for r in sorted(v)])
+    writes = [ColumnWrite(c, f"H{c}", sorted(v), [v[r] for r in sorted(v)],
+                          formula=CALCULATED if c in calculated else None)
               for c, v in columns.items()]  # fmt: skip
     spliced, streamed = both(sheet(ROWS), writes, styles)
     assert cells_of(spliced) == cells_of(streamed)
@@ -179,6 +183,27 @@ def test_formula_cells_keep_their_formula_on_both_paths(styles):
     assert b't="shared" si="0"/>' in spliced  # the shared formula's followers stay followers
 
 
+def test_a_calculated_formula_is_given_to_cells_holding_none_on_both_paths(styles):
+    """A computed column's cells without a formula (a value, an empty cell, a cell missing,
+    a new row) get the table's calculated formula with our value as its result; a cell's
+    own formula stays, and a column without one is written as values."""
+    writes = [
+        ColumnWrite(2, "B", [2, 3, 4, 5, 6], ["x", 1, None, Decimal("2.50"), "new"],
+                    formula=CALCULATED),
+        ColumnWrite(3, "C", [2, 3, 4], [Decimal("10.50"), 7, "y"], "0.00", formula=CALCULATED),
+        ColumnWrite(4, "D", [2, 3], [1, 2]),
+    ]
+    spliced, streamed = both(sheet(ROWS), writes, styles)
+    assert cells_of(spliced) == cells_of(streamed)
+    found = cells_of(spliced)
+    given = CALCULATED
+    assert [found[r][3] for r in ("B2", "B3", "B4", "B5", "B6", "C2", "C4")] == [given] * 7
+    assert found["B2"][0] == "str" and found["B2"][2] == "x" and found["B3"][:3:2] == (None, "1")
+    assert found["B4"][0] == "str" and found["B4"][2] in ("", None)
+    assert found["C3"][3] == "A3*2" and found["C3"][2] == "7"  # its own formula stays
+    assert found["D2"][3] is None and found["D2"][2] == "1"
+
+
 @given(st.one_of(st.integers(-10**14, 10**14).map(lambda c: Decimal(c).scaleb(-2)),
                  st.decimals(allow_nan=False, allow_infinity=False, places=3),
                  st.decimals(allow_nan=False, allow_infinity=False)))  # fmt: skip
@@ -221,15 +246,18 @@ def later_rows(draw):
 )
 @given(later_rows(), st.lists(values, min_size=22, max_size=22),
        st.lists(st.one_of(st.none(), st.dates(), st.text(max_size=5)), min_size=11,
-                max_size=11))  # fmt: skip
+                max_size=11), st.sampled_from([(None, None), (CALCULATED, None),
+                                               (CALCULATED, CALCULATED)]))  # fmt: skip
 @example(("".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c><c r="C{n}" s="1"><v>1</v></c>'
                  f'<c r="D{n}"/></row>' for n in range(2, 6)), 5),
-         [Decimal("0.00"), Decimal("-0.00")] * 11, [None] * 11)  # fmt: skip
-def test_a_later_refresh_comes_out_alike(styles, book, amounts, others):
+         [Decimal("0.00"), Decimal("-0.00")] * 11, [None] * 11, (None, None))  # fmt: skip
+def test_a_later_refresh_comes_out_alike(styles, book, amounts, others, formulas):
     rows, last = book
     numbers = list(range(2, last + 1))
-    writes = [ColumnWrite(3, "C", numbers, amounts[: len(numbers)], "#,##0.00"),
-              ColumnWrite(4, "D", numbers, others[: len(numbers)])]  # fmt: skip
+    writes = [ColumnWrite(3, "C", numbers, amounts[: len(numbers)], "#,##0.00",
+                          formula=formulas[0]),
+              ColumnWrite(4, "D", numbers, others[: len(numbers)],
+                          formula=formulas[1])]  # fmt: skip
     spliced, streamed = both(sheet(rows), writes, styles)
     assert cells_of(spliced) == cells_of(streamed)
 

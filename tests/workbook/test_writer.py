@@ -22,7 +22,7 @@ from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 
 from tests.books import make_book
 from xl_addin.errors import WorkbookError
@@ -273,6 +273,76 @@ def test_formulas_keep_the_results_excel_stored(book_path):
     assert book["Customers"]["D2"].value == "=C2/1000"
     assert book["Ledger"]["B3"].value == '=IF(C3>0,"PAY-"&ROW(),"")'
     assert book["Ledger"]["D4"].value == "=A4"
+
+
+CALCULATED = {  # a table's calculated columns, and whether a row's cell may be given one
+    "Net": ("Ledger[[#This Row],[Amount]]/1.2", True),  # structured: the same in every row
+    "Label": ('IF(Ledger[[#This Row],[Amount]]>0,"A1 & <B2>","")', True),  # text is no cell
+    "Scaled": ("Ledger[[#This Row],[Amount]]*Settings!$B$2", True),  # absolute: every row
+    "Next": ("C2+1", False),  # relative: Excel writes C3+1 in row 3, C4+1 in row 4
+    "Span": ("SUM(Ledger!$C$2:C2)", False),  # half relative
+    "Whole": ("COUNTA(C:C)", False),  # whole columns, relative too
+}
+
+
+def calculated_book(path: Path) -> Path:
+    """A ledger table whose calculated columns were pasted over as values in its rows."""
+    book = openpyxl.Workbook()
+    ledger = book.active
+    ledger.title = "Ledger"
+    headers = ["CustomerID", "DocNo", "Amount", *CALCULATED]
+    ledger.append(headers)
+    ledger.append(["C001", "INV-1", 120, 1, "x", 3, 4, 5, 6])
+    ledger.append(["C002", "INV-2", 240, 1, "x", 3, 4, 5, 6])
+    # Amount, an input column, has one too: a user's table may
+    formulas = {"Amount": "Ledger[[#This Row],[Net]]*1.2"} | {
+        header: formula for header, (formula, _) in CALCULATED.items()}  # fmt: skip
+    table = Table(displayName="Ledger", ref="A1:I3", tableColumns=[
+        TableColumn(id=i, name=header, calculatedColumnFormula=TableFormula(
+            attr_text=formulas[header]) if header in formulas else None)
+        for i, header in enumerate(headers, start=1)])  # fmt: skip
+    ledger.add_table(table)
+    book.save(path)
+    return path
+
+
+def test_computed_cells_get_the_tables_calculated_formula_where_it_reads_alike_in_every_row(
+    tmp_path,
+):
+    """A cell of a computed column holding no formula gets its table's calculated formula,
+    our value its stored result (as Excel fills a new row), where the formula's text is the
+    same in every row; a formula with a relative A1 reference is left to Excel."""
+    path = calculated_book(tmp_path / "branch.xlsx")
+    values = {"Net": [Decimal("100.00"), Decimal("200.00"), Decimal("10.00")],
+              "Label": ["A1 & <B2>", "A1 & <B2>", "A1 & <B2>"], "Scaled": [1, 2, 3],
+              "Next": [121, 241, 1], "Span": [120, 360, 360], "Whole": [3, 3, 4]}  # fmt: skip
+    write_refresh(path, [ColumnUpdate("Ledger", 1, 1, "Ledger", [2, 3, 4], values,
+                                      computed=True)], [])  # fmt: skip
+    book = openpyxl.load_workbook(path)["Ledger"]
+    stored = openpyxl.load_workbook(path, data_only=True)["Ledger"]
+    grid = calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Ledger").to_python()
+    for index, (header, (formula, given)) in enumerate(CALCULATED.items(), start=4):
+        for row, value in zip((2, 3, 4), values[header], strict=True):
+            expected = "=" + formula if given else value
+            assert book.cell(row, index).value == expected, (header, row)
+            assert stored.cell(row, index).value == value, (header, row)
+            assert grid[row - 1][index - 1] == value, (header, row)
+    assert book.tables["Ledger"].ref == "A1:I4"  # the new row 4 joined the table
+
+
+def test_input_columns_never_get_the_tables_calculated_formula(tmp_path):
+    """Only an update of computed columns gives formulas: the input columns an import
+    writes stay values, even under a calculated formula of the user's."""
+    path = calculated_book(tmp_path / "branch.xlsx")
+    inputs = ColumnUpdate("Ledger", 1, 1, "Ledger", [2, 4],
+                          {"Amount": [Decimal("150.00"), Decimal("60.00")], "Net": [125, 50]})
+    computed = ColumnUpdate("Ledger", 1, 1, "Ledger", [4], {"Net": [50], "Scaled": [7]},
+                            computed=True)  # fmt: skip
+    write_refresh(path, [inputs, computed], [])
+    book = openpyxl.load_workbook(path)["Ledger"]
+    assert [book.cell(r, 3).value for r in (2, 3, 4)] == [150, 240, 60]
+    assert [book.cell(r, 4).value for r in (2, 3, 4)] == [125, 1, 50]  # an input here too
+    assert [book.cell(r, 6).value for r in (2, 3, 4)] == [3, 3, "=" + CALCULATED["Scaled"][0]]
 
 
 def test_text_that_looks_like_a_formula_stays_text_in_the_file(book_path):

@@ -276,6 +276,7 @@ def _update(table, spec, values, rows) -> ColumnUpdate:
         values=values,
         number_formats=formats,
         aliases={c.header: c.aliases for c in spec.computed},
+        computed=True,
     )
 
 

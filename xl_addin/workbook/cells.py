@@ -8,7 +8,8 @@
 - `stream_columns` rewrites a sheet row by row (lxml iterparse, each row
   serialised and then freed), writing values into given rows of given columns
   and leaving every other cell, row attribute and sheet element as it was. A
-  formula keeps its formula; our value becomes its stored result.
+  formula keeps its formula; our value becomes its stored result. A column with a
+  formula to give (a table's calculated column) gives it to a cell holding none.
 """
 
 from __future__ import annotations
@@ -126,10 +127,16 @@ def _number_text(value: int | float | Decimal) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def set_cell(cell: etree._Element, value: CellValue, style: int | None = None) -> None:
+def set_cell(cell: etree._Element, value: CellValue, style: int | None = None,
+             formula_text: str | None = None) -> None:  # fmt: skip
     """Put a value into a <c> element: a formula keeps its formula (the value becomes its
-    stored result); any other content is replaced. `style` sets the s attribute."""
+    stored result); any other content is replaced. `style` sets the s attribute;
+    `formula_text` is given to a cell holding no formula, the value its result."""
     formula = None
+    if formula_text is not None and cell.find(_F) is None:
+        for child in list(cell):
+            cell.remove(child)
+        etree.SubElement(cell, _F).text = formula_text
     if len(cell) == 1 and value.kind in (None, "b", "inlineStr"):  # the usual: one value there
         child = cell[0]
         if child.tag == _V and value.kind != "inlineStr":
@@ -304,6 +311,7 @@ class ColumnWrite:
     new: bool = False  # added right of the table: its cells must be empty
     header_row: int = 0
     header_style_from: int | None = None  # copy the header style of this column
+    formula: str | None = None  # the table's calculated formula: a cell without one gets it
 
 
 class _Filler:
@@ -330,6 +338,9 @@ class _Filler:
         self._converted: dict[tuple[type, object], CellValue] = {}  # 1-30, Demand letter, 12
         self._text: dict[str, bytes] = {}
         self._formulas: dict[bytes, bytes | None] = {}
+        # Each column's formula to give a cell holding none, as markup (<f>...</f>).
+        self._given = {w.column: b"<f>" + _escaped(w.formula).encode() + b"</f>"
+                       for w in writes if w.formula is not None}  # fmt: skip
         # A cell's markup after its reference, by what decides it: labels and day counts
         # repeat down a column, so most cells are one dictionary look (see `_tail`).
         self._tails: dict[tuple, bytes] = {}
@@ -409,7 +420,8 @@ class _Filler:
                     cell.set("s", header_styles[write.header_style_from])
                 continue
             value = self.value_of(raw)
-            set_cell(cell, value, self.style_for(int(cell.get("s", "0")), write, value))
+            set_cell(cell, value, self.style_for(int(cell.get("s", "0")), write, value),
+                     write.formula)  # fmt: skip
 
     def splice(self, row: bytes, head_end: int, number: int, targets) -> bytes | None:
         """Write the targets into a row's bytes without parsing it (the fast path for the
@@ -473,7 +485,7 @@ class _Filler:
                 end, content = close + 4, row[tag_end + 1 : close]
                 if write.new and (b"<v>" in content or b"<is>" in content):
                     raise self.busy(write, number)
-            formula = None
+            formula = self._given.get(write.column)
             if b"<f" in content:
                 formula = self.formula_of(content)
                 if formula is None:
@@ -530,7 +542,8 @@ class _Filler:
         if not plan:
             return None
         cells = self._row_cells(shape, targets, lambda: b"".join(
-            b'<c r="' + self._letters[write.column] + b"\0" + self._tail(write, raw, base, None)
+            b'<c r="' + self._letters[write.column] + b"\0"
+            + self._tail(write, raw, base, self._given.get(write.column))
             for (write, raw), base in zip(targets, plan, strict=True)))  # fmt: skip
         return row[:start] + cells.replace(b"\0", suffix) + row[body_end:]
 
@@ -552,7 +565,9 @@ class _Filler:
         return cells
 
     def _new_cell(self, write: ColumnWrite, raw: object, suffix: bytes) -> bytes:
-        return b'<c r="' + self._letters[write.column] + suffix + self._tail(write, raw, None, None)
+        formula = self._given.get(write.column)
+        return b'<c r="' + self._letters[write.column] + suffix + self._tail(write, raw, None,
+                                                                              formula)  # fmt: skip
 
     def _tail(self, write: ColumnWrite, raw: object, base: int | None,
               formula: bytes | None) -> bytes:  # fmt: skip

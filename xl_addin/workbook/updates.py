@@ -27,6 +27,9 @@ class ColumnUpdate:
     values: Mapping[str, Sequence[object]]  # header -> values (None = blank)
     number_formats: Mapping[str, str] = field(default_factory=dict)  # header -> number format
     aliases: Mapping[str, Sequence[str]] = field(default_factory=dict)  # header -> other headers
+    # The table's computed columns: a cell of a column with a calculated formula that holds
+    # no formula gets the formula, our value its stored result (see workbook.writer).
+    computed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,9 @@ Two kinds of change are made:
 - a `ColumnUpdate` writes values into given rows of named columns of a table,
   adding a column at the right of the table (and growing the table) when the
   header is missing; a formula keeps its formula and our value becomes its
-  stored result;
+  stored result; a computed column's cell holding no formula (a row an import
+  added, a cell pasted as a value) gets the table's calculated formula, where its
+  text is the same in every row, as Excel fills a new row of the table;
 - a `SheetTable` rewrites a sheet the add-in owns from scratch.
 
 The result is saved with `save_atomically`: the file on disk is always either the
@@ -127,10 +129,13 @@ def _plan_columns(package: Package, styles: StyleBook, sheet: str, updates) -> N
     if entry is None:
         raise WorkbookError(f"the workbook has no {updates[0].sheet} sheet")
     writes: dict[int, ColumnWrite] = {}
+    inputs: set[int] = set()  # columns an update of input columns writes: never formulas
     for update in updates:
         table = _find_table(package, entry, update.table) if update.table else None
         headers = (_table_headers(table[1]) if table is not None
                    else _plain_headers(package, entry.part, update))  # fmt: skip
+        formulas = (_calculated_formulas(table[1]) if table is not None and update.computed
+                    else {})  # fmt: skip
         rows = [int(r) for r in update.rows]  # once for all of the update's columns
         rising = all(a < b for a, b in itertools.pairwise(rows))
         if table is not None and rows:
@@ -146,6 +151,12 @@ def _plan_columns(package: Package, styles: StyleBook, sheet: str, updates) -> N
             write = writes.setdefault(column, ColumnWrite(column, header, [], []))
             _merge(write, rows, values, rising)
             write.number_format = update.number_formats.get(header, write.number_format)
+            if update.computed:
+                write.formula = formulas.get(column, write.formula)
+            else:
+                inputs.add(column)
+    for column in inputs:
+        writes[column].formula = None
     part, date1904 = entry.part, package.date1904()
     columns = list(writes.values())
 
@@ -192,6 +203,44 @@ def _table_headers(table: etree._Element) -> dict[int, str]:
     first_column = range_bounds(table.get("ref"))[0]
     columns = table.find(q("tableColumns"))
     return {first_column + i: c.get("name", "") for i, c in enumerate(columns)}
+
+
+def _calculated_formulas(table: etree._Element) -> dict[int, str]:
+    """The table's calculated column formulas (column -> formula) that read the same in
+    every row, so that a row's cell can be given the text as it stands, as Excel fills a
+    new row: no array formula, and no A1 reference that is relative (Excel adjusts those
+    row by row; structured references and names it does not)."""
+    first_column = range_bounds(table.get("ref"))[0]
+    columns = table.find(q("tableColumns"))
+    found = {}
+    for i, column in enumerate(columns):
+        formula = column.find(q("calculatedColumnFormula"))
+        if formula is None or not formula.text or formula.get("array") in ("1", "true"):
+            continue
+        if _same_in_every_row(formula.text):
+            found[first_column + i] = formula.text
+    return found
+
+
+_STRING = re.compile(r'"(?:[^"]|"")*"')
+_BRACKETED = re.compile(r"\[[^\[\]]*\]")  # a structured reference's part, innermost first
+# A1 references (a cell, whole columns, whole rows), the $ signs captured: one is relative
+# unless every part is absolute. A name or function like LOG10( is not one: a letter,
+# digit, '_' or '.' before it, or '(' after it.
+_A1 = re.compile(r"(?<![\w.$])(?:(\$?)[A-Za-z]{1,3}(\$?)\d+(?::(\$?)[A-Za-z]{1,3}(\$?)\d+)?"
+                 r"|(\$?)[A-Za-z]{1,3}:(\$?)[A-Za-z]{1,3}|(\$?)\d+:(\$?)\d+)(?![\w.(])")
+
+
+def _same_in_every_row(formula: str) -> bool:
+    """Whether a formula's text holds no relative A1 reference (strings and structured
+    references left out), and nothing that cannot be told."""
+    text = _STRING.sub("", formula)
+    while (shorter := _BRACKETED.sub("", text)) != text:
+        text = shorter
+    if "[" in text or "]" in text or '"' in text:
+        return False
+    return all(all(sign == "$" for sign in found.groups() if sign is not None)
+               for found in _A1.finditer(text))
 
 
 def _plain_headers(package: Package, part: str, update: ColumnUpdate) -> dict[int, str]:
