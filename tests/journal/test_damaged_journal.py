@@ -9,13 +9,12 @@ on into it), and a file that is no SQLite database at all (met when connecting).
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.services.runs import branch_workbook, cli
+from tests.services.runs import cli, files, issued_workbook
 from xl_addin.errors import JournalError
 from xl_addin.journal.store import Journal
 
@@ -42,17 +41,7 @@ def not_a_database(journal: Path) -> None:
 @pytest.fixture(scope="module")
 def issued(tmp_path_factory) -> Path:
     """A workbook whose journal holds a letters run (a page size of 4096 bytes)."""
-    book = branch_workbook(tmp_path_factory.mktemp("issued") / "branch.xlsx")
-    done = cli("letters", book)
-    assert done.returncode == 0, done.message
-    shutil.rmtree(book.parent / "letters 2026-11-30")
-    return book
-
-
-def files(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): "folder" if p.is_dir()
-            else hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*"))}  # fmt: skip
+    return issued_workbook(tmp_path_factory.mktemp("issued"))
 
 
 @pytest.mark.parametrize("damage", [zero_page_two, not_a_database])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -17,6 +18,24 @@ from xl_addin.workbook.reader import read_history_references
 ROOT = Path(__file__).resolve().parents[2]
 ENV = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
 PACK = ROOT / "letters"
+
+
+def files(folder: Path) -> dict[str, str]:
+    """Every file and folder under `folder`: its SHA-256 (a folder: "folder"), to show a
+    refused run left everything as it was."""
+    return {str(p.relative_to(folder)): "folder" if p.is_dir()
+            else hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*"))}  # fmt: skip
+
+
+def issued_workbook(folder: Path) -> Path:
+    """A branch workbook whose journal (and History) hold a letters run, in `folder`; the
+    documents themselves removed."""
+    book = branch_workbook(folder / "branch.xlsx")
+    done = cli("letters", book)
+    assert done.returncode == 0, done.message
+    shutil.rmtree(book.parent / "letters 2026-11-30")
+    return book
 
 
 def branch_workbook(path: Path, branch: str = "SH", customers: int = 12, prefix: str = "",

@@ -5,28 +5,18 @@ journal, and make no new, empty journal in its place.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.services.runs import branch_workbook, cli
+from tests.services.runs import cli, files, issued_workbook
 
 
 @pytest.fixture(scope="module")
 def issued(tmp_path_factory) -> Path:
     """A workbook whose History lists a letters run's documents."""
-    book = branch_workbook(tmp_path_factory.mktemp("issued") / "branch.xlsx")
-    done = cli("letters", book)
-    assert done.returncode == 0, done.message
-    shutil.rmtree(book.parent / "letters 2026-11-30")
-    return book
-
-
-def files(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*"))}  # fmt: skip
+    return issued_workbook(tmp_path_factory.mktemp("issued"))
 
 
 @pytest.mark.parametrize("command", ["close", "history"])  # as letters: test_issuing_safety_cli.py

@@ -9,14 +9,13 @@ not the file: tests/test_macros.py runs them with the owner file present.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import stat
 from pathlib import Path
 
 import pytest
 
-from tests.services.runs import PACK, ROOT, branch_workbook, cli
+from tests.services.runs import PACK, ROOT, branch_workbook, cli, files
 
 IMPORT = ROOT / "tests" / "data" / "erp" / "ledger-layout-utf8-bom.csv"
 COMMANDS = {  # every command that replaces the workbook file
@@ -33,13 +32,6 @@ COMMANDS = {  # every command that replaces the workbook file
 @pytest.fixture(scope="module")
 def made(tmp_path_factory) -> Path:
     return branch_workbook(tmp_path_factory.mktemp("made") / "branch.xlsx")
-
-
-def files(folder: Path) -> dict[str, str]:
-    """Every file and folder under `folder`: its SHA-256 (a folder: "folder")."""
-    return {str(p.relative_to(folder)): "folder" if p.is_dir()
-            else hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*"))}  # fmt: skip
 
 
 def run(command: str, book: Path):
@@ -75,7 +67,6 @@ def test_a_workbook_open_in_excel_is_refused_before_anything_is_done(made, tmp_p
     assert "if Excel is not running, delete ~$branch.xlsx" in refused.message
     assert "Traceback" not in refused.message
     assert files(tmp_path) == before
-
 
 
 def test_a_run_summary_open_in_excel_stops_letters_before_anything_is_issued(made, tmp_path):
