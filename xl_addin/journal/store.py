@@ -774,9 +774,18 @@ def _check_sqlite(engine, url: str) -> None:
     """JournalError when SQLite's quick check finds the journal file damaged, before a run
     reads or writes anything in it: a damaged page may be met only halfway through a run,
     or never by its writes, which would go on into a damaged file. It reads the whole file
-    (0.17 s for a year of a big branch's documents, 130 MB)."""
-    with engine.connect() as connection:
-        found = connection.exec_driver_sql("PRAGMA quick_check(1)").scalar()
+    (0.17 s for a year of a big branch's documents, 130 MB). Runs opening an older journal
+    at the same instant take turns as `_create_tables` does: switching it to WAL on connect
+    wants it alone, and SQLite answers "locked" at once rather than wait."""
+    for attempt in range(10):
+        try:
+            with engine.connect() as connection:
+                found = connection.exec_driver_sql("PRAGMA quick_check(1)").scalar()
+            break
+        except OperationalError:  # busy or locked (damage is a JournalError: _journal_errors)
+            if attempt == 9:
+                raise
+            time.sleep(0.05 * (attempt + 1))
     if found != "ok":
         detail = str(found).strip().splitlines()[-1]
         raise JournalError(f"the journal {journal_name(url)} is damaged (SQLite's check of it "
