@@ -251,6 +251,9 @@ def later_rows(draw):
 @example(("".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c><c r="C{n}" s="1"><v>1</v></c>'
                  f'<c r="D{n}"/></row>' for n in range(2, 6)), 5),
          [Decimal("0.00"), Decimal("-0.00")] * 11, [None] * 11, (None, None))  # fmt: skip
+@example(("".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c><c r="C{n}"/><c r="D{n}"/></row>'
+                 for n in range(2, 4)), 3),
+         [None] * 22, ["\r", "a\rb"] + [None] * 9, (CALCULATED, CALCULATED))  # fmt: skip
 def test_a_later_refresh_comes_out_alike(styles, book, amounts, others, formulas):
     rows, last = book
     numbers = list(range(2, last + 1))

@@ -657,7 +657,7 @@ def formula_cell_xml(ref: bytes, style: int | None, value: CellValue, formula: b
     text = value.text.encode()
     if value.kind in ("inlineStr", "blank"):
         kind = b' t="str"'
-        text = text.replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;")
+        text = _escaped(value.text).encode()  # a carriage return too, as the general path
     else:
         kind = b' t="%s"' % value.kind.encode() if value.kind else b""
     return b'<c r="%s"%s%s>%s<v>%s</v></c>' % (ref, s, kind, formula, text)
